@@ -1,0 +1,10 @@
+"""bulkmail: onboard a whole organisation's mail accounts into ONLYOFFICE / R7-Office portals."""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("bulkmail")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree
+    __version__ = "0.0.0"

@@ -1,0 +1,5 @@
+"""`python -m bulkmail` runs the command line."""
+
+from bulkmail.cli import entry
+
+entry()

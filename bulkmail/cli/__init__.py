@@ -1,0 +1,66 @@
+"""The `bulkmail` command line: options -> settings -> library calls; errors -> exit codes.
+
+Each sub-command lives in its own module with `register(subparsers)`; this module only builds
+the parser and turns a BulkmailError into one line on stderr and its exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from bulkmail import __version__
+from bulkmail.cli import demo, importing, simulate, template, validate
+from bulkmail.errors import BulkmailError
+
+EPILOG = """\
+exit codes:
+  0  every row was valid / created / skipped
+  1  some rows failed (validation or portal); see the report's Failed sheet
+  2  nothing was attempted: the input, options or configuration are unusable
+  3  the run was aborted (fatal portal answer, interrupt); the report covers what happened
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose usage errors exit 2 with one line, as every other error does."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"bulkmail: error: {message} (see `{self.prog} --help`)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the full parser with every sub-command registered."""
+    parser = _Parser(
+        prog="bulkmail",
+        description="Connect a whole organisation's mailboxes to ONLYOFFICE / R7-Office "
+        "portal users from a spreadsheet.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"bulkmail {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+    for module in (validate, importing, template, simulate, demo):
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line and return its exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        code: int = args.func(args)
+    except BulkmailError as err:
+        print(f"bulkmail: error: {err}", file=sys.stderr)
+        return err.exit_code
+    except KeyboardInterrupt:
+        print("bulkmail: interrupted", file=sys.stderr)
+        return 3
+    return code
+
+
+def entry() -> None:  # pragma: no cover - thin wrapper for the console script
+    sys.exit(main())

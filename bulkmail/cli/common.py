@@ -1,0 +1,32 @@
+"""Options shared by several sub-commands, declared once."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def add_input_options(parser: argparse.ArgumentParser) -> None:
+    """Add INPUT and the options that say how to read and complete it."""
+    parser.add_argument("input", metavar="INPUT", type=Path,
+                        help=".xlsx/.xlsm/.xls/.ods/.csv/.tsv file of mail settings")
+    parser.add_argument("--sheet", metavar="NAME", help="sheet to read (default: the first)")
+    parser.add_argument("--encoding", metavar="NAME",
+                        help="CSV encoding, e.g. utf-8, cp1251, utf-16 (default: detected)")
+    parser.add_argument("--delimiter", metavar="CHAR",
+                        help="CSV delimiter: ',' ';' 'tab' or '|' (default: detected)")
+    parser.add_argument("--set", dest="set_values", metavar="FIELD=VALUE", action="append",
+                        default=[], help="fill blank cells of FIELD with VALUE (repeatable); "
+                        "a cell in the sheet wins")
+    parser.add_argument("--defaults", metavar="FILE.toml", type=Path,
+                        help="org-wide defaults for blank cells, FIELD = VALUE per line")
+
+
+def add_output_options(parser: argparse.ArgumentParser) -> None:
+    """Add where the report goes and how the run talks."""
+    parser.add_argument("--report-dir", metavar="DIR", type=Path, default=Path("reports"),
+                        help="folder for the run's report folder (default: reports/)")
+    parser.add_argument("--log-format", choices=("console", "json"), default="console",
+                        help="stderr log lines for people (console) or machines (json)")
+    parser.add_argument("--quiet", "-q", action="store_true",
+                        help="print nothing but errors")

@@ -1,0 +1,10 @@
+"""`bulkmail demo` (not built yet)."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser("demo", help="(not built yet)")
+    parser.set_defaults(func=lambda args: 2)

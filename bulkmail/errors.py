@@ -1,0 +1,35 @@
+"""Errors that stop a run. A bad row or a failed create is an Outcome, never one of these."""
+
+from __future__ import annotations
+
+
+class BulkmailError(Exception):
+    """Base of everything that stops a run; the CLI prints `str(err)` and exits `exit_code`."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, hint: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message} ({self.hint})" if self.hint else self.message
+
+
+class InputError(BulkmailError):
+    """The input file cannot be used: missing, unreadable, empty, required columns absent."""
+
+
+class ConfigError(BulkmailError):
+    """Options or configuration are unusable: a bad --set, a missing password, a bad URL."""
+
+
+class LockedError(BulkmailError):
+    """Another run holds the journal."""
+
+
+class AbortError(BulkmailError):
+    """The run was aborted part-way (fatal portal answer such as 402); a report was written."""
+
+    exit_code = 3

@@ -1,0 +1,128 @@
+"""The sheet's vocabulary: canonical columns, their aliases, enums and protocol defaults.
+
+One table that the reader (header matching), the validator (rules), the template (dropdowns
+and help) and the reporter (secret columns) all read, so a column is described once.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Final, Literal
+
+Kind = Literal["text", "email", "host", "secret", "port", "bool", "encryption", "auth"]
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    """One canonical column: its API name, kind, aliases and a one-line help."""
+
+    name: str
+    kind: Kind
+    help: str
+    aliases: tuple[str, ...] = ()
+
+
+FIELDS: Final[tuple[Field, ...]] = (
+    Field("portal_user", "text", "Portal login (usually the employee's email) that owns the account",
+          ("portal login", "portal email", "portal username", "owner", "employee",
+           "пользователь портала", "логин портала")),
+    Field("portal_password", "secret", "That portal user's password",
+          ("portal pass", "portal pwd", "user password", "пароль портала")),
+    Field("name", "text", "Display name shown in the portal's Mail",
+          ("display name", "full name", "sender name", "имя", "фио")),
+    Field("email", "email", "The mailbox address to connect",
+          ("e-mail", "mail", "email address", "mailbox", "address", "почта", "адрес")),
+    Field("account", "text", "Incoming (IMAP/POP3) login; blank = the email",
+          ("login", "username", "user name", "imap login", "imap user", "pop login",
+           "incoming login", "логин")),
+    Field("password", "secret", "Incoming (IMAP/POP3) password",
+          ("pass", "pwd", "imap password", "pop password", "incoming password", "mailbox password",
+           "пароль")),
+    Field("server", "host", "Incoming server host name",
+          ("imap server", "imap host", "pop server", "pop3 server", "pop host", "incoming server",
+           "incoming host", "host", "сервер")),
+    Field("port", "port", "Incoming port (blank = 993 for SSL, 143 otherwise; POP3 995/110)",
+          ("imap port", "pop port", "pop3 port", "incoming port", "порт")),
+    Field("imap", "bool", "true = IMAP, false = POP3 (blank = IMAP unless the port is POP3's)",
+          ("is imap", "use imap", "protocol imap")),
+    Field("incoming_encryption_type", "encryption", "Incoming encryption: None, SSL or StartTLS",
+          ("incoming encryption", "encryption", "imap encryption", "imap ssl", "ssl", "security",
+           "incoming security")),
+    Field("auth_type_in", "auth", "Incoming authentication: Login, CramMd5 or Ntlm",
+          ("incoming auth", "imap auth", "auth type", "authentication", "auth in")),
+    Field("smtp_server", "host", "Outgoing (SMTP) server host name",
+          ("smtp host", "outgoing server", "outgoing host", "smtp")),
+    Field("smtp_port", "port", "SMTP port (blank = 465 for SSL, 587 for StartTLS, 25 otherwise)",
+          ("outgoing port",)),
+    Field("smtp_auth", "bool", "Does the SMTP server require a login? (blank = true)",
+          ("smtp authentication", "smtp requires auth", "outgoing auth required")),
+    Field("smtp_account", "text", "SMTP login; blank = the incoming login",
+          ("smtp login", "smtp user", "smtp username", "outgoing login")),
+    Field("smtp_password", "secret", "SMTP password; blank = the incoming password",
+          ("smtp pass", "smtp pwd", "outgoing password")),
+    Field("outcoming_encryption_type", "encryption", "SMTP encryption: None, SSL or StartTLS",
+          ("outgoing encryption", "smtp encryption", "smtp ssl", "smtp security",
+           "outgoing encryption type")),
+    Field("auth_type_smtp", "auth", "SMTP authentication: None, Login, CramMd5 or Ntlm",
+          ("smtp auth type", "outgoing auth", "smtp authentication type")),
+    Field("restrict", "bool", "true = fetch only the last 30 days of mail (blank = false)",
+          ("last 30 days", "restrict download", "limit history")),
+)
+
+BY_NAME: Final[dict[str, Field]] = {f.name: f for f in FIELDS}
+API_FIELDS: Final[tuple[str, ...]] = tuple(
+    f.name for f in FIELDS if f.name not in ("portal_user", "portal_password")
+)
+SECRET_FIELDS: Final[frozenset[str]] = frozenset(f.name for f in FIELDS if f.kind == "secret")
+# Columns without which no row can be sent (unless a default fills them).
+REQUIRED_FIELDS: Final[tuple[str, ...]] = ("email", "password", "server", "smtp_server")
+
+# Columns that bulkmail's own reports add; ignored silently when a report is fed back as input.
+REPORT_FIELDS: Final[frozenset[str]] = frozenset(
+    {"row", "source_row", "outcome", "status", "stage", "code", "codes", "message", "messages",
+     "hint", "hints", "attempts", "http_status", "mailbox_id", "mailboxid", "elapsed",
+     "elapsed_s", "notes", "warnings", "done_at"}
+)
+
+MASK: Final = "********"
+"""What a secret looks like in every report; a re-fed sheet recognises it as 'take from original'."""
+
+ENCRYPTION: Final[dict[str, int]] = {"none": 0, "ssl": 1, "starttls": 2}
+AUTH: Final[dict[str, int]] = {"none": 0, "login": 1, "crammd5": 4, "oauth2": 5, "ntlm": 7}
+ENCRYPTION_NAMES: Final[dict[int, str]] = {0: "None", 1: "SSL", 2: "StartTLS"}
+AUTH_NAMES: Final[dict[int, str]] = {0: "None", 1: "Login", 4: "CramMd5", 5: "OAuth2", 7: "Ntlm"}
+TRUE_WORDS: Final = frozenset({"true", "yes", "y", "1", "on", "да", "д", "истина"})
+FALSE_WORDS: Final = frozenset({"false", "no", "n", "0", "off", "нет", "н", "ложь"})
+
+
+def default_port(protocol: Literal["imap", "pop3", "smtp"], encryption: int) -> int:
+    """Return the port a blank cell means for this protocol and encryption."""
+    ssl = encryption == ENCRYPTION["ssl"]
+    if protocol == "imap":
+        return 993 if ssl else 143
+    if protocol == "pop3":
+        return 995 if ssl else 110
+    if ssl:
+        return 465
+    return 587 if encryption == ENCRYPTION["starttls"] else 25
+
+
+_FOLD = re.compile(r"[\s_\-./()]+")
+
+
+def fold(header: str) -> str:
+    """Fold a header for matching: case-, space-, dash- and underscore-insensitive."""
+    return _FOLD.sub("", header.strip().casefold())
+
+
+def _alias_table() -> dict[str, str]:
+    table: dict[str, str] = {}
+    for f in FIELDS:
+        for key in (f.name, *f.aliases):
+            table.setdefault(fold(key), f.name)
+    return table
+
+
+ALIASES: Final[dict[str, str]] = _alias_table()
+"""Folded header -> canonical field name."""

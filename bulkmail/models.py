@@ -1,0 +1,199 @@
+"""Plain values that flow between the stages: rows in, problems and outcomes out. No I/O."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class Severity(StrEnum):
+    ERROR = "error"  # blocks the row
+    WARNING = "warning"  # reported, the row is still sent
+    INFO = "info"  # a note: bulkmail filled or inferred something
+
+
+class Stage(StrEnum):
+    VALIDATION = "validation"
+    LOGIN = "login"  # the portal login of the row's portal user
+    PORTAL = "portal"  # the portal answered the create with an error
+    NETWORK = "network"  # no usable answer: connect error, timeout, dropped connection
+
+
+class Status(StrEnum):
+    VALID = "valid"  # validate run: would be sent
+    CREATED = "created"
+    UPDATED = "updated"  # --if-exists update posted over an existing account
+    SKIPPED = "skipped"  # already on the portal, or created by an earlier run (journal)
+    WOULD_CREATE = "would create"  # import --dry-run
+    WOULD_UPDATE = "would update"  # import --dry-run with --if-exists update
+    FAILED = "failed"
+    NOT_ATTEMPTED = "not attempted"  # the run was aborted before this row was sent
+
+    @property
+    def succeeded(self) -> bool:
+        """Return whether a row with this status belongs in the Succeeded sheet."""
+        return self not in (Status.FAILED, Status.NOT_ATTEMPTED)
+
+
+@dataclass(frozen=True, slots=True)
+class InputInfo:
+    """What the reader found: reported in the console summary and summary.json."""
+
+    path: str
+    format: str  # "xlsx", "xls", "ods", "csv", "tsv" ...
+    sheet: str | None = None
+    encoding: str | None = None  # CSV only
+    delimiter: str | None = None  # CSV only
+    encoding_detected: bool = False  # False when --encoding forced it
+    delimiter_detected: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One data row as read: its spreadsheet row number and its cells, aligned to the headers.
+
+    Cells are normalised strings ("" = blank): `993.0` -> "993", surrounding spaces trimmed
+    except in secret columns.
+    """
+
+    number: int  # as the user sees it in the spreadsheet (header = 1)
+    cells: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One finding about one cell (or the whole row when column is "")."""
+
+    row: int
+    column: str  # canonical field name, or "" for the row
+    code: str  # stable, kebab-case: "port-out-of-range"
+    severity: Severity
+    message: str  # names the value (unless secret) and what is wrong
+    hint: str = ""  # what to do about it
+
+    def __str__(self) -> str:
+        where = f"row {self.row}" + (f", {self.column}" if self.column else "")
+        return f"{where}: {self.message}" + (f" ({self.hint})" if self.hint else "")
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """A validated row, typed as the API takes it, plus whose portal it goes to."""
+
+    email: str
+    name: str
+    account: str
+    password: str = field(repr=False)
+    server: str
+    port: int
+    imap: bool
+    incoming_encryption_type: int
+    auth_type_in: int
+    smtp_server: str
+    smtp_port: int
+    smtp_auth: bool
+    smtp_account: str
+    smtp_password: str = field(repr=False)
+    outcoming_encryption_type: int
+    auth_type_smtp: int
+    restrict: bool
+    portal_user: str | None = None  # None: the run's --user
+    portal_password: str | None = field(default=None, repr=False)
+
+    def payload(self) -> dict[str, Any]:
+        """Return the JSON body of `POST api/2.0/mail/accounts` (the API's 17 keys)."""
+        return {
+            "name": self.name,
+            "email": self.email,
+            "account": self.account,
+            "password": self.password,
+            "port": self.port,
+            "server": self.server,
+            "smtp_account": self.smtp_account,
+            "smtp_password": self.smtp_password,
+            "smtp_port": self.smtp_port,
+            "smtp_server": self.smtp_server,
+            "smtp_auth": self.smtp_auth,
+            "imap": self.imap,
+            "restrict": self.restrict,
+            "incoming_encryption_type": self.incoming_encryption_type,
+            "outcoming_encryption_type": self.outcoming_encryption_type,
+            "auth_type_in": self.auth_type_in,
+            "auth_type_smtp": self.auth_type_smtp,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Checked:
+    """A row after validation: the account to send (None when an error blocks it)."""
+
+    row: Row
+    account: Account | None
+    problems: tuple[Problem, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return self.account is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What happened to one input row; every input row ends as exactly one Outcome."""
+
+    row: Row
+    status: Status
+    stage: Stage | None = None  # set for failed rows
+    code: str = ""  # stable: "mailbox-login-refused", "done-earlier", "exists" ...
+    message: str = ""
+    hint: str = ""
+    attempts: int = 0
+    http_status: int | None = None
+    mailbox_id: int | None = None
+    elapsed: float = 0.0  # seconds spent sending this row
+    problems: tuple[Problem, ...] = ()  # validation findings, warnings and notes included
+    portal_user: str = ""
+    email: str = ""
+    done_at: str = ""  # ISO time an earlier run created it (journal), else ""
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    """A read input: headers, which canonical field each column is, and a stream of rows."""
+
+    headers: tuple[str, ...]
+    fields: tuple[str | None, ...]  # canonical field per column, None = ignored column
+    info: InputInfo
+    rows: Iterator[Row]
+    problems: tuple[Problem, ...] = ()  # header-level findings (unknown columns ...)
+
+    def column_of(self, name: str) -> int | None:
+        """Return the index of the column mapped to canonical field `name`, if any."""
+        try:
+            return self.fields.index(name)
+        except ValueError:
+            return None
+
+    def values(self, row: Row) -> Mapping[str, str]:
+        """Return the row's cells keyed by canonical field (ignored columns left out)."""
+        return {f: c for f, c in zip(self.fields, row.cells, strict=False) if f is not None}
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """Counts and timings of one run, as written to summary.json."""
+
+    command: str  # "validate" or "import"
+    total: int
+    counts: Mapping[str, int]  # Status value -> rows
+    exit_code: int
+    input: InputInfo
+    started_at: str
+    finished_at: str
+    seconds: float
+    problems: Mapping[str, int] = field(default_factory=dict)  # problem code -> occurrences
+    extra: Mapping[str, Any] = field(default_factory=dict)  # portal URL, concurrency ...
