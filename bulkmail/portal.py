@@ -1,0 +1,194 @@
+"""The ONLYOFFICE / R7-Office portal API over an injected `httpx.AsyncClient`.
+
+Each call returns its result or a `Verdict` (see `bulkmail.verdicts`); it raises only on a bug
+or on what httpx considers misuse. The client passed in carries the portal's base URL and the
+timeout; this module adds the paths, the raw `Authorization: <token>` header (the documented
+style, fact sheet §4.2) and the reading of the `{"status", "response"}` envelope.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any, Final
+
+import httpx
+
+from bulkmail.fields import MASK, SECRET_FIELDS
+from bulkmail.verdicts import (
+    CleanMessage,
+    During,
+    Verdict,
+    classify_exception,
+    classify_response,
+    clean_message,
+    portal_message,
+)
+
+__all__ = [
+    "CleanMessage",
+    "Created",
+    "Identity",
+    "PortalClient",
+    "Token",
+    "Verdict",
+    "classify_exception",
+    "classify_response",
+    "clean_message",
+]
+
+AUTH_PATH: Final = "api/2.0/authentication"
+ACCOUNTS_PATH: Final = "api/2.0/mail/accounts"
+SINGLE_PATH: Final = "api/2.0/mail/accounts/single"
+_NOT_FOUND: Final = "account wasn't found"  # /single answers 500, not 404 (fact sheet §3)
+_MIN_SCRUB: Final = 4  # shorter secrets cannot be told apart from ordinary words
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """A portal user's login and password."""
+
+    login: str
+    password: str = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    """A portal session token; its value is never printed."""
+
+    value: str = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Created:
+    """A saved account: its mailbox id and the address as the portal echoed it."""
+
+    mailbox_id: int
+    email: str
+
+
+class PortalClient:
+    """Log in, list, look up and create external mail accounts on one portal."""
+
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self._client = client
+
+    async def login(self, identity: Identity) -> Token | Verdict:
+        """Log `identity` in (POST api/2.0/authentication) and return its token."""
+        body = {"userName": identity.login, "password": identity.password}
+        response = await self._send("login", "POST", AUTH_PATH, json=body)
+        if isinstance(response, Verdict):
+            return response
+        data = _result(response)
+        token = data.get("token") if isinstance(data, dict) else None
+        if isinstance(token, str) and token:
+            return Token(token)
+        return _scrub(classify_response(response, during="login"), (identity.password,))
+
+    async def list_accounts(self, token: Token) -> dict[str, int] | Verdict:
+        """Return the user's accounts as {lower(email): mailboxId}, aliases and groups left out."""
+        accounts: dict[str, int] = {}
+        start = 0
+        while True:
+            params = {"startIndex": start} if start else None
+            response = await self._send("list", "GET", ACCOUNTS_PATH, token=token, params=params)
+            if isinstance(response, Verdict):
+                return response
+            body = _envelope(response)
+            items = body.get("response") if body else None
+            if not isinstance(items, list) or not _collect(items, accounts):
+                return classify_response(response, during="list")
+            # The portal pages lists at 1,000 items and then says where to go on.
+            following = body.get("nextIndex") if body else None
+            if not isinstance(following, int) or following <= start:
+                return accounts
+            start = following
+
+    async def find_account(self, token: Token, email: str) -> int | Verdict | None:
+        """Return the mailboxId of the user's account `email`, or None when there is none."""
+        params = {"email": email}
+        response = await self._send("list", "GET", SINGLE_PATH, token=token, params=params)
+        if isinstance(response, Verdict):
+            return response
+        data = _result(response)
+        found = _as_id(data.get("id")) if isinstance(data, dict) else None
+        if found is not None:
+            return found
+        if response.status_code == 500 and portal_message(response).casefold().startswith(
+            _NOT_FOUND
+        ):
+            return None
+        return classify_response(response, during="list")
+
+    async def create(self, token: Token, payload: Mapping[str, Any]) -> Created | Verdict:
+        """Create (or, for a known address, overwrite) an account: POST api/2.0/mail/accounts."""
+        response = await self._send("create", "POST", ACCOUNTS_PATH, token=token, json=payload)
+        if isinstance(response, Verdict):
+            return response
+        data = _result(response)
+        if isinstance(data, dict) and (mailbox_id := _as_id(data.get("mailboxId"))) is not None:
+            echoed = data.get("email")
+            email = echoed if isinstance(echoed, str) else str(payload.get("email", ""))
+            return Created(mailbox_id, email)
+        # The portal's message quotes the mail servers; a server could echo what it was sent.
+        secrets = (payload.get(name) for name in SECRET_FIELDS)
+        return _scrub(classify_response(response, during="create"), secrets)
+
+    async def _send(
+        self, during: During, method: str, path: str, *, token: Token | None = None, **kw: Any
+    ) -> httpx.Response | Verdict:
+        headers = {"Authorization": token.value} if token is not None else None
+        try:
+            return await self._client.request(method, path, headers=headers, **kw)
+        except httpx.HTTPError as exc:
+            return classify_exception(exc, during=during)
+
+
+def _envelope(response: httpx.Response) -> dict[str, Any] | None:
+    """Return the JSON envelope of a 2xx answer, or None when it is not one."""
+    if not response.is_success:
+        return None
+    try:
+        body = json.loads(response.content)
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def _result(response: httpx.Response) -> Any:
+    body = _envelope(response)
+    return body.get("response") if body else None
+
+
+def _as_id(value: Any) -> int | None:
+    if isinstance(value, bool):  # a bool is an int to Python, never an id
+        return None
+    if isinstance(value, int):
+        return value
+    return int(value) if isinstance(value, str) and value.isdigit() else None
+
+
+def _collect(items: list[Any], into: dict[str, int]) -> bool:
+    """Add the real accounts of one page to `into`; False when an item is not an account."""
+    for item in items:
+        if not isinstance(item, dict):
+            return False
+        if item.get("isAlias") or item.get("isGroup"):
+            continue
+        email, mailbox_id = item.get("email"), _as_id(item.get("mailboxId"))
+        if not isinstance(email, str) or mailbox_id is None:
+            return False
+        into[email.lower()] = mailbox_id
+    return True
+
+
+def _scrub(verdict: Verdict, secrets: Iterable[object]) -> Verdict:
+    """Mask any secret the portal's message repeats."""
+    message, hint = verdict.message, verdict.hint
+    for secret in secrets:
+        if isinstance(secret, str) and len(secret) >= _MIN_SCRUB:
+            message, hint = message.replace(secret, MASK), hint.replace(secret, MASK)
+    if message == verdict.message and hint == verdict.hint:
+        return verdict
+    return replace(verdict, message=message, hint=hint)
