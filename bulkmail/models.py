@@ -159,6 +159,7 @@ class Outcome:
     portal_user: str = ""
     email: str = ""
     done_at: str = ""  # ISO time an earlier run created it (journal), else ""
+    transient: bool = False  # a failure worth retrying on the next run (network, 503 ...)
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,6 +171,7 @@ class Table:
     info: InputInfo
     rows: Iterator[Row]
     problems: tuple[Problem, ...] = ()  # header-level findings (unknown columns ...)
+    size_hint: int | None = None  # data rows, when known without reading them (XLSX)
 
     def column_of(self, name: str) -> int | None:
         """Return the index of the column mapped to canonical field `name`, if any."""

@@ -1,0 +1,106 @@
+"""Small pure pieces: ordering of outcomes, backoff delays, log redaction."""
+
+from __future__ import annotations
+
+import io
+import json
+import random
+
+import pytest
+import structlog
+
+from bulkmail.backoff import Backoff
+from bulkmail.fields import MASK
+from bulkmail.logs import Redactor, configure, get_logger
+from bulkmail.models import Outcome, Row, Status
+from bulkmail.ordering import Reorder
+
+
+def _outcome(n: int) -> Outcome:
+    return Outcome(row=Row(n + 2, ()), status=Status.CREATED)
+
+
+def test_reorder_releases_outcomes_in_input_order() -> None:
+    seen: list[int] = []
+    reorder = Reorder(lambda o: seen.append(o.row.number - 2))
+    for index in (2, 0, 3, 1, 5, 4):
+        reorder.push(index, _outcome(index))
+    assert seen == [0, 1, 2, 3, 4, 5]
+    assert reorder.pending == 0
+
+
+def test_reorder_holds_until_the_gap_is_filled() -> None:
+    seen: list[int] = []
+    reorder = Reorder(lambda o: seen.append(o.row.number - 2))
+    reorder.push(1, _outcome(1))
+    reorder.push(2, _outcome(2))
+    assert seen == [] and reorder.pending == 2
+    reorder.push(0, _outcome(0))
+    assert seen == [0, 1, 2]
+
+
+def test_reorder_refuses_a_second_outcome_for_a_row() -> None:
+    reorder = Reorder(lambda o: None)
+    reorder.push(0, _outcome(0))
+    with pytest.raises(ValueError, match="reported twice"):
+        reorder.push(0, _outcome(0))
+
+
+def test_backoff_honours_retry_after_and_caps_it() -> None:
+    backoff = Backoff(base=1.0, rng=random.Random(1))
+    assert backoff.delay(1, retry_after=7) == 7
+    assert backoff.delay(3, retry_after=10_000) == 300
+    assert backoff.delay(1, retry_after=-5) == 0
+
+
+@pytest.mark.parametrize(("attempt", "low", "high"), [(1, 0.5, 1), (2, 1, 2), (3, 2, 4),
+                                                      (10, 30, 60)])
+def test_backoff_grows_exponentially_with_jitter_inside_bounds(
+    attempt: int, low: float, high: float
+) -> None:
+    backoff = Backoff(base=1.0, cap=60.0, rng=random.Random(attempt))
+    delays = [backoff.delay(attempt) for _ in range(50)]
+    assert all(low <= d <= high for d in delays)
+    assert len(set(delays)) > 1  # jittered
+
+
+def test_redactor_masks_secret_keys_and_registered_values() -> None:
+    redactor = Redactor()
+    redactor.add("S3cret-pass", None, "ab")  # too short to be masked everywhere
+    event = {"event": "row.failed", "password": "x", "token": "t",
+             "message": "login S3cret-pass refused", "row": 3}
+    out = redactor(None, "info", dict(event))
+    assert out == {"event": "row.failed", "password": MASK, "token": MASK,
+                   "message": f"login {MASK} refused", "row": 3}
+
+
+def test_json_logs_are_one_object_per_line_and_redacted() -> None:
+    stream = io.StringIO()
+    configure("json", stream=stream)
+    try:
+        from bulkmail.logs import REDACTOR
+
+        REDACTOR.add("portal-Pa55word")
+        get_logger().info("run.started", note="uses portal-Pa55word", password="p")
+        get_logger().warning("row.failed", row=2)
+    finally:
+        structlog.reset_defaults()
+    lines = stream.getvalue().splitlines()
+    records = [json.loads(line) for line in lines]
+    assert [r["event"] for r in records] == ["run.started", "row.failed"]
+    assert "portal-Pa55word" not in stream.getvalue()
+    assert records[0]["password"] == MASK and records[0]["note"] == f"uses {MASK}"
+
+
+def test_quiet_logs_only_errors() -> None:
+    stream = io.StringIO()
+    configure("console", quiet=True, stream=stream)
+    try:
+        get_logger().info("run.started")
+        get_logger().warning("row.failed")
+        get_logger().error("run.aborted")
+    finally:
+        structlog.reset_defaults()
+    assert "run.started" not in stream.getvalue()
+    assert "row.failed" not in stream.getvalue()
+    assert "run.aborted" in stream.getvalue()
