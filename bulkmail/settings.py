@@ -1,0 +1,41 @@
+"""Frozen run settings: built once from the options, passed down, never global."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+DEFAULT_TIMEOUT = 180.0
+"""Seconds per create: the portal logs in to both mail servers first (up to ~90 s, fact sheet §1.4)."""
+
+
+@dataclass(frozen=True, slots=True)
+class InputSettings:
+    """Where the rows come from and how blank cells are filled."""
+
+    path: Path
+    sheet: str | None = None
+    encoding: str | None = None
+    delimiter: str | None = None
+    defaults: Mapping[str, str] = field(default_factory=dict)
+    secrets_from: Path | None = None  # original sheet whose passwords fill masked cells
+
+
+@dataclass(frozen=True, slots=True)
+class PortalSettings:
+    """How to reach the portal and how hard to push it."""
+
+    url: str
+    user: str | None = None  # the run's identity when the sheet has no portal_user column
+    password: str | None = field(default=None, repr=False)
+    concurrency: int = 8
+    timeout: float = DEFAULT_TIMEOUT
+    retries: int = 3
+    if_exists: Literal["skip", "update"] = "skip"
+    dry_run: bool = False
+    state: Path | None = Path(".bulkmail/journal.sqlite")  # None: no journal
+    fresh: bool = False
+    grace: float = 10.0  # seconds in-flight creates may finish after an interrupt
+    progress: bool = True  # a progress bar when stderr is a terminal
