@@ -23,7 +23,7 @@ class Backoff:
         """Return the seconds to wait before retry number `attempt` (1-based)."""
         if retry_after is not None:
             return min(max(retry_after, 0.0), 300.0)
-        ceiling = min(self.cap, self.base * 2 ** (attempt - 1))
+        ceiling = min(self.cap, self.base * 2.0 ** (attempt - 1))
         # Half fixed, half random: spreads workers that failed together without ever
         # retrying immediately.
         return ceiling / 2 + self.rng.uniform(0, ceiling / 2)

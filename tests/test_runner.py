@@ -245,7 +245,7 @@ async def test_existing_accounts_are_skipped_or_updated_as_asked() -> None:
         _job(1, "u@corp.test", "p", "new@mail.test"),
     ]
     skipped = await _run(portal, jobs)
-    assert [(o.status, o.mailbox_id) for o in (skipped[0],)] == [(Status.SKIPPED, 7)]
+    assert (skipped[0].status, skipped[0].mailbox_id) == (Status.SKIPPED, 7)
     assert skipped[1].status is Status.CREATED
 
     portal = FakePortal({"u@corp.test": "p"}, existing={k: dict(v) for k, v in existing.items()})
