@@ -5,6 +5,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from bulkmail.defaults import load_defaults, merge, parse_set
+from bulkmail.logs import configure
+from bulkmail.settings import InputSettings
+
 
 def add_input_options(parser: argparse.ArgumentParser) -> None:
     """Add INPUT and the options that say how to read and complete it."""
@@ -20,6 +24,9 @@ def add_input_options(parser: argparse.ArgumentParser) -> None:
                         "a cell in the sheet wins")
     parser.add_argument("--defaults", metavar="FILE.toml", type=Path,
                         help="org-wide defaults for blank cells, FIELD = VALUE per line")
+    parser.add_argument("--secrets-from", metavar="ORIGINAL", type=Path,
+                        help="fill masked password cells (a fixed Failed sheet fed back) "
+                        "from the original sheet, matched by portal_user and email")
 
 
 def add_output_options(parser: argparse.ArgumentParser) -> None:
@@ -30,3 +37,18 @@ def add_output_options(parser: argparse.ArgumentParser) -> None:
                         help="stderr log lines for people (console) or machines (json)")
     parser.add_argument("--quiet", "-q", action="store_true",
                         help="print nothing but errors")
+
+
+def start(args: argparse.Namespace) -> None:
+    """Configure logging for the run before anything is logged."""
+    configure(args.log_format, quiet=args.quiet)
+
+
+def input_settings(args: argparse.Namespace) -> InputSettings:
+    """Build the input settings from the shared options (defaults merged, --set wins)."""
+    file_defaults = load_defaults(args.defaults) if args.defaults else {}
+    return InputSettings(
+        path=args.input, sheet=args.sheet, encoding=args.encoding,
+        delimiter=args.delimiter, defaults=merge(file_defaults, parse_set(args.set_values)),
+        secrets_from=args.secrets_from,
+    )

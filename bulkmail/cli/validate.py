@@ -1,10 +1,33 @@
-"""`bulkmail validate` (not built yet)."""
+"""`bulkmail validate`: read and check every cell, write the report, send nothing."""
 
 from __future__ import annotations
 
 import argparse
+import sys
+
+from bulkmail.cli.common import add_input_options, add_output_options, input_settings, start
+from bulkmail.cli.output import print_result
+from bulkmail.jobs import validate_file
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = sub.add_parser("validate", help="(not built yet)")
-    parser.set_defaults(func=lambda args: 2)
+    parser = sub.add_parser(
+        "validate", help="dry run: read and validate a sheet, no network; writes the report",
+        description="Read INPUT, check every cell of every row, and write a report: "
+        "Succeeded holds the rows that would be sent, Failed the rows with errors. "
+        "Nothing is sent. Exit 0 when every row is valid, 1 when some are not, 2 when the "
+        "input cannot be used.",
+    )
+    add_input_options(parser)
+    parser.add_argument("--user", metavar="LOGIN",
+                        help="portal user owning rows that have no portal_user cell")
+    add_output_options(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    start(args)
+    result = validate_file(input_settings(args), args.report_dir, run_user=args.user)
+    if not args.quiet:
+        print_result(result, sys.stdout)
+    return result.summary.exit_code
