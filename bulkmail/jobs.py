@@ -18,7 +18,7 @@ from typing import Any
 import anyio
 import httpx
 
-from bulkmail import __version__
+from bulkmail._version import __version__
 from bulkmail.backoff import Backoff
 from bulkmail.collect import Collector, RunResult
 from bulkmail.errors import ConfigError

@@ -10,7 +10,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from bulkmail import __version__
+from bulkmail._version import __version__
 from bulkmail.cli import demo, importing, simulate, template, validate
 from bulkmail.errors import BulkmailError
 

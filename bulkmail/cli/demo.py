@@ -13,7 +13,6 @@ from bulkmail.cli.common import add_output_options, start
 from bulkmail.cli.output import print_result
 from bulkmail.jobs import import_file
 from bulkmail.settings import InputSettings, PortalSettings
-from bulkmail.simulator import load_config, running
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -35,6 +34,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # Imported here: starlette and uvicorn are not needed by any other command.
+    from bulkmail.simulator import load_config, running
+
     start(args)
     config = replace(load_config(None), latency_ms=args.latency)
     sample = files("bulkmail").joinpath("data/accounts.xlsx")

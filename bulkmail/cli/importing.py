@@ -83,10 +83,13 @@ def portal_password(args: argparse.Namespace) -> str | None:
     if not args.user:
         return None
     if args.password_file:
+        path: Path = args.password_file
         try:
-            return args.password_file.read_text(encoding="utf-8").splitlines()[0]
+            return path.read_text(encoding="utf-8").splitlines()[0]
         except (OSError, IndexError, UnicodeDecodeError) as err:
-            raise ConfigError(f"cannot read a password from {args.password_file}: {err}",
+            why = err.strerror if isinstance(err, OSError) else (
+                "it is empty" if isinstance(err, IndexError) else "it is not UTF-8 text")
+            raise ConfigError(f"cannot read a password from {path}: {why}",
                               "the file's first line must hold the password") from None
     if os.environ.get(PASSWORD_ENV):
         return os.environ[PASSWORD_ENV]
