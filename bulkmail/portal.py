@@ -8,6 +8,7 @@ style, fact sheet §4.2) and the reading of the `{"status", "response"}` envelop
 
 from __future__ import annotations
 
+import http.cookiejar
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -73,6 +74,12 @@ class PortalClient:
 
     def __init__(self, client: httpx.AsyncClient) -> None:
         self._client = client
+        # The login answer sets an `asc_auth_key` cookie, and the portal reads that cookie
+        # *before* the Authorization header (fact sheet §4.2): a client that kept it would
+        # create the next user's accounts as the previous user. So the client never stores
+        # cookies; every call names its user by the token alone.
+        client.cookies.jar.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
+        client.cookies.clear()
 
     async def login(self, identity: Identity) -> Token | Verdict:
         """Log `identity` in (POST api/2.0/authentication) and return its token."""
