@@ -8,7 +8,15 @@ not only *when*; the timing part is these few lines.
 from __future__ import annotations
 
 import random
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
+
+import anyio
+
+from bulkmail.verdicts import Verdict
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,3 +35,22 @@ class Backoff:
         # Half fixed, half random: spreads workers that failed together without ever
         # retrying immediately.
         return ceiling / 2 + self.rng.uniform(0, ceiling / 2)
+
+
+async def with_retries(
+    call: Callable[[], Awaitable[T | Verdict]], backoff: Backoff, retries: int
+) -> T | Verdict:
+    """Await `call` until it returns something other than a retryable Verdict.
+
+    For calls that change nothing on the portal (login, list, look-up): repeating them is
+    always safe, unlike a create, whose loop in the runner has more to decide.
+    """
+    attempt = 0
+    while True:
+        attempt += 1
+        answer = await call()
+        if not isinstance(answer, Verdict) or attempt > retries:
+            return answer
+        if not answer.retryable or answer.fatal:
+            return answer
+        await anyio.sleep(backoff.delay(attempt, answer.retry_after))

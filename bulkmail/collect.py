@@ -26,8 +26,9 @@ class RunResult:
 class Collector:
     """Take each outcome once, in input order, and fan it out."""
 
-    def __init__(self, writer: ReportWriter, log: Any, *, command: str,
-                 progress: RunProgress | None = None) -> None:
+    def __init__(
+        self, writer: ReportWriter, log: Any, *, command: str, progress: RunProgress | None = None
+    ) -> None:
         self._writer = writer
         self._log = log
         self._command = command
@@ -53,28 +54,44 @@ class Collector:
             self.preview.append(outcome)
 
     def _emit_event(self, outcome: Outcome) -> None:
+        if outcome.stage is Stage.VALIDATION:
+            codes = sorted({p.code for p in outcome.problems if p.severity is Severity.ERROR})
+            self._log.warning("row.invalid", row=outcome.row.number, codes=codes)
+            return
         if self._command == "validate":
-            if outcome.status is Status.FAILED:
-                codes = sorted({p.code for p in outcome.problems if p.severity is Severity.ERROR})
-                self._log.warning("row.invalid", row=outcome.row.number, codes=codes)
             return
         event = "row." + outcome.status.value.replace(" ", "_")
-        fields = {"row": outcome.row.number, "portal_user": outcome.portal_user,
-                  "email": outcome.email, "mailbox_id": outcome.mailbox_id,
-                  "code": outcome.code or None, "attempts": outcome.attempts,
-                  "elapsed_s": outcome.elapsed}
+        fields = {
+            "row": outcome.row.number,
+            "portal_user": outcome.portal_user,
+            "email": outcome.email,
+            "mailbox_id": outcome.mailbox_id,
+            "code": outcome.code or None,
+            "attempts": outcome.attempts,
+            "elapsed_s": outcome.elapsed,
+        }
         if outcome.status is Status.FAILED:
-            fields |= {"stage": outcome.stage.value if outcome.stage else None,
-                       "message": outcome.message}
+            fields |= {
+                "stage": outcome.stage.value if outcome.stage else None,
+                "message": outcome.message,
+            }
         clean = {k: v for k, v in fields.items() if v not in (None, "")}
         if outcome.status is Status.FAILED:
             self._log.warning(event, **clean)
         else:
             self._log.info(event, **clean)
 
-    def finish(self, *, info: InputInfo, started: datetime, finished: datetime,
-               seconds: float, aborted: bool, header_problems: tuple[Problem, ...],
-               extra: dict[str, Any]) -> RunResult:
+    def finish(
+        self,
+        *,
+        info: InputInfo,
+        started: datetime,
+        finished: datetime,
+        seconds: float,
+        aborted: bool,
+        header_problems: tuple[Problem, ...],
+        extra: dict[str, Any],
+    ) -> RunResult:
         """Write the report's last files and return the run's result."""
         counts = dict(self._writer.counts)
         failed = counts.get(Status.FAILED.value, 0)
@@ -83,13 +100,25 @@ class Collector:
         for p in header_problems:
             problems[p.code] = problems.get(p.code, 0) + 1
         summary = Summary(
-            command=self._command, total=self.total, counts=counts, exit_code=exit_code,
-            input=info, started_at=started.isoformat(timespec="seconds"),
-            finished_at=finished.isoformat(timespec="seconds"), seconds=round(seconds, 3),
-            problems=problems, extra=extra,
+            command=self._command,
+            total=self.total,
+            counts=counts,
+            exit_code=exit_code,
+            input=info,
+            started_at=started.isoformat(timespec="seconds"),
+            finished_at=finished.isoformat(timespec="seconds"),
+            seconds=round(seconds, 3),
+            problems=problems,
+            extra=extra,
         )
         paths = self._writer.finish(summary)
-        self._log.info("run.finished", command=self._command, total=self.total,
-                       exit_code=exit_code, seconds=round(seconds, 2), report=str(paths.folder),
-                       **{k.replace(" ", "_"): v for k, v in counts.items() if v})
+        self._log.info(
+            "run.finished",
+            command=self._command,
+            total=self.total,
+            exit_code=exit_code,
+            seconds=round(seconds, 2),
+            report=str(paths.folder),
+            **{k.replace(" ", "_"): v for k, v in counts.items() if v},
+        )
         return RunResult(summary, paths, tuple(self.preview), header_problems)

@@ -56,12 +56,14 @@ def checked_outcome(checked: Checked) -> Outcome | None:
     """Return the outcome of a row that validation settles (errors), else None."""
     if checked.account is not None:
         return None
-    return Outcome(row=checked.row, status=Status.FAILED, stage=Stage.VALIDATION,
-                   problems=checked.problems)
+    return Outcome(
+        row=checked.row, status=Status.FAILED, stage=Stage.VALIDATION, problems=checked.problems
+    )
 
 
-def validate_file(inp: InputSettings, report_dir: Path, *, run_user: str | None = None,
-                  now: Now = _utcnow) -> RunResult:
+def validate_file(
+    inp: InputSettings, report_dir: Path, *, run_user: str | None = None, now: Now = _utcnow
+) -> RunResult:
     """Read and validate `inp`, write the report, send nothing."""
     log = get_logger()
     started, t0 = now(), time.perf_counter()
@@ -70,11 +72,19 @@ def validate_file(inp: InputSettings, report_dir: Path, *, run_user: str | None 
     with ReportWriter(folder, table.headers, table.fields) as writer:
         collect = Collector(writer, log, command="validate")
         for checked in validate(table, defaults=inp.defaults, run_user=run_user):
-            collect(checked_outcome(checked) or Outcome(
-                row=checked.row, status=Status.VALID, problems=checked.problems))
-        return collect.finish(info=table.info, started=started, finished=now(),
-                              seconds=time.perf_counter() - t0, aborted=False,
-                              header_problems=table.problems, extra={})
+            collect(
+                checked_outcome(checked)
+                or Outcome(row=checked.row, status=Status.VALID, problems=checked.problems)
+            )
+        return collect.finish(
+            info=table.info,
+            started=started,
+            finished=now(),
+            seconds=time.perf_counter() - t0,
+            aborted=False,
+            header_problems=table.problems,
+            extra={},
+        )
 
 
 def make_client_factory(portal: PortalSettings) -> Callable[[], httpx.AsyncClient]:
@@ -84,58 +94,108 @@ def make_client_factory(portal: PortalSettings) -> Callable[[], httpx.AsyncClien
     headers = {"User-Agent": f"bulkmail/{__version__}", "Accept": "application/json"}
 
     def factory() -> httpx.AsyncClient:
-        return httpx.AsyncClient(base_url=portal.url, timeout=timeout, limits=limits,
-                                 headers=headers, follow_redirects=False)
+        return httpx.AsyncClient(
+            base_url=portal.url,
+            timeout=timeout,
+            limits=limits,
+            headers=headers,
+            follow_redirects=False,
+        )
 
     return factory
 
 
-def import_file(inp: InputSettings, portal: PortalSettings, report_dir: Path, *,
-                client_factory: Callable[[], httpx.AsyncClient] | None = None,
-                handle_signals: bool = False, backoff: Backoff | None = None,
-                now: Now = _utcnow) -> RunResult:
+def import_file(
+    inp: InputSettings,
+    portal: PortalSettings,
+    report_dir: Path,
+    *,
+    client_factory: Callable[[], httpx.AsyncClient] | None = None,
+    handle_signals: bool = False,
+    backoff: Backoff | None = None,
+    now: Now = _utcnow,
+) -> RunResult:
     """Validate `inp` and create its accounts on the portal; write the report."""
-    return anyio.run(lambda: import_async(
-        inp, portal, report_dir, client_factory=client_factory,
-        handle_signals=handle_signals, backoff=backoff, now=now))
+    return anyio.run(
+        lambda: import_async(
+            inp,
+            portal,
+            report_dir,
+            client_factory=client_factory,
+            handle_signals=handle_signals,
+            backoff=backoff,
+            now=now,
+        )
+    )
 
 
-async def import_async(inp: InputSettings, portal: PortalSettings, report_dir: Path, *,
-                       client_factory: Callable[[], httpx.AsyncClient] | None = None,
-                       handle_signals: bool = False, backoff: Backoff | None = None,
-                       now: Now = _utcnow) -> RunResult:
+async def import_async(
+    inp: InputSettings,
+    portal: PortalSettings,
+    report_dir: Path,
+    *,
+    client_factory: Callable[[], httpx.AsyncClient] | None = None,
+    handle_signals: bool = False,
+    backoff: Backoff | None = None,
+    now: Now = _utcnow,
+) -> RunResult:
     """The async body of `import_file`, for callers that already run an event loop."""
     log = get_logger()
     started, t0 = now(), time.perf_counter()
     table = load(inp)
     if table.column_of("portal_user") is None and not portal.user:
-        raise ConfigError("the sheet has no portal_user column and no --user was given",
-                          "add a portal_user column, or run as one portal user with --user")
+        raise ConfigError(
+            "the sheet has no portal_user column and no --user was given",
+            "add a portal_user column, or run as one portal user with --user",
+        )
     journal = _open_journal(portal, inp, log)
     folder = new_report_folder(report_dir, "import", started)
     bar = portal.progress and sys.stderr.isatty()
     try:
-        with ReportWriter(folder, table.headers, table.fields) as writer, \
-                RunProgress(log, total=table.size_hint, bar=bar) as progress:
+        with (
+            ReportWriter(folder, table.headers, table.fields) as writer,
+            RunProgress(log, total=table.size_hint, bar=bar) as progress,
+        ):
             collect = Collector(writer, log, command="import", progress=progress)
             reorder = Reorder(collect)
-            runner = Runner(portal, client_factory or make_client_factory(portal), reorder.push,
-                            journal=journal, backoff=backoff)
+            runner = Runner(
+                portal,
+                client_factory or make_client_factory(portal),
+                reorder.push,
+                journal=journal,
+                backoff=backoff,
+            )
             jobs = _jobs(table, inp, portal, journal, reorder.push)
-            log.info("run.started", command="import", input=str(inp.path), portal=portal.url,
-                     concurrency=portal.concurrency, dry_run=portal.dry_run,
-                     if_exists=portal.if_exists)
+            log.info(
+                "run.started",
+                command="import",
+                input=str(inp.path),
+                portal=portal.url,
+                concurrency=portal.concurrency,
+                dry_run=portal.dry_run,
+                if_exists=portal.if_exists,
+            )
             await _drive(runner, jobs, progress, portal.grace, handle_signals, log)
             for job in jobs:  # rows the run never reached
                 runner.not_attempted(job)
             state = runner.state
-            extra = {"portal": portal.url, "concurrency": portal.concurrency,
-                     "dry_run": portal.dry_run, "if_exists": portal.if_exists,
-                     "interrupted": state.interrupted, "abort_reason": state.reason or None}
-            return collect.finish(info=table.info, started=started, finished=now(),
-                                  seconds=time.perf_counter() - t0,
-                                  aborted=state.aborted or state.interrupted,
-                                  header_problems=table.problems, extra=extra)
+            extra = {
+                "portal": portal.url,
+                "concurrency": portal.concurrency,
+                "dry_run": portal.dry_run,
+                "if_exists": portal.if_exists,
+                "interrupted": state.interrupted,
+                "abort_reason": state.reason or None,
+            }
+            return collect.finish(
+                info=table.info,
+                started=started,
+                finished=now(),
+                seconds=time.perf_counter() - t0,
+                aborted=state.aborted or state.interrupted,
+                header_problems=table.problems,
+                extra=extra,
+            )
     finally:
         if journal is not None:
             journal.close()
@@ -144,15 +204,22 @@ async def import_async(inp: InputSettings, portal: PortalSettings, report_dir: P
 def _open_journal(portal: PortalSettings, inp: InputSettings, log: Any) -> Journal | None:
     if portal.state is None:
         return None
-    journal = Journal.open(portal.state, portal.url, fresh=portal.fresh,
-                           argv=("import", str(inp.path)))
+    journal = Journal.open(
+        portal.state, portal.url, fresh=portal.fresh, argv=("import", str(inp.path))
+    )
     if journal.took_over_from:
         log.warning("journal.lock_taken_over", previous=journal.took_over_from)
     return journal
 
 
-async def _drive(runner: Runner, jobs: Iterator[Job], progress: RunProgress, grace: float,
-                 handle_signals: bool, log: object) -> None:
+async def _drive(
+    runner: Runner,
+    jobs: Iterator[Job],
+    progress: RunProgress,
+    grace: float,
+    handle_signals: bool,
+    log: Any,
+) -> None:
     async with anyio.create_task_group() as tg:
         tg.start_soon(progress.ticker)
         with anyio.CancelScope() as pool:
@@ -162,8 +229,9 @@ async def _drive(runner: Runner, jobs: Iterator[Job], progress: RunProgress, gra
         tg.cancel_scope.cancel()
 
 
-async def _watch_signals(runner: Runner, pool: anyio.CancelScope, grace: float,
-                         log: object) -> None:
+async def _watch_signals(
+    runner: Runner, pool: anyio.CancelScope, grace: float, log: Any
+) -> None:
     """First Ctrl-C/SIGTERM: stop handing out rows, cancel after `grace`; second: at once."""
     with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         async for signum in signals:
@@ -171,13 +239,21 @@ async def _watch_signals(runner: Runner, pool: anyio.CancelScope, grace: float,
                 pool.cancel()
                 return
             runner.stop(f"interrupted by {signal.Signals(signum).name}")
-            log.warning("run.interrupted", signal=signal.Signals(signum).name,  # type: ignore[attr-defined]
-                        grace_s=grace)
+            log.warning(
+                "run.interrupted",
+                signal=signal.Signals(signum).name,
+                grace_s=grace,
+            )
             pool.deadline = min(pool.deadline, anyio.current_time() + grace)
 
 
-def _jobs(table: Table, inp: InputSettings, portal: PortalSettings, journal: Journal | None,
-          emit: Callable[[int, Outcome], None]) -> Iterator[Job]:
+def _jobs(
+    table: Table,
+    inp: InputSettings,
+    portal: PortalSettings,
+    journal: Journal | None,
+    emit: Callable[[int, Outcome], None],
+) -> Iterator[Job]:
     """Yield a Job per row to send; emit the rows that validation or the journal settle."""
     checked_rows = validate(table, defaults=inp.defaults, run_user=portal.user)
     for index, checked in enumerate(checked_rows):
@@ -190,26 +266,50 @@ def _jobs(table: Table, inp: InputSettings, portal: PortalSettings, journal: Jou
         password = account.portal_password or portal.password or ""
         values = {k: str(v) for k, v in account.payload().items()}
         values |= {"portal_user": login.casefold(), "portal_password": password}
-        job = Job(index=index, row=checked.row, account=account,
-                  identity=Identity(login, password),
-                  cells=dict(table.values(checked.row)), problems=checked.problems)
+        job = Job(
+            index=index,
+            row=checked.row,
+            account=account,
+            identity=Identity(login, password),
+            cells=dict(table.values(checked.row)),
+            problems=checked.problems,
+        )
         if journal is None:
             yield job
             continue
         digest = row_digest(journal.digest_key, values)
         step = plan(journal.lookup(login, account.email), digest)
         if step.action == "done" and step.entry is not None:
-            emit(index, Outcome(row=checked.row, status=Status.SKIPPED, code="done-earlier",
-                                message=f"created by an earlier run ({step.entry.updated_at})",
-                                mailbox_id=step.entry.mailbox_id, done_at=step.entry.updated_at,
-                                portal_user=login, email=account.email,
-                                problems=checked.problems))
+            emit(
+                index,
+                Outcome(
+                    row=checked.row,
+                    status=Status.SKIPPED,
+                    code="done-earlier",
+                    message=f"created by an earlier run ({step.entry.updated_at})",
+                    mailbox_id=step.entry.mailbox_id,
+                    done_at=step.entry.updated_at,
+                    portal_user=login,
+                    email=account.email,
+                    problems=checked.problems,
+                ),
+            )
         elif step.action == "failed" and step.entry is not None:
-            emit(index, Outcome(row=checked.row, status=Status.FAILED, stage=Stage.PORTAL,
-                                code=step.entry.code, message=step.entry.message,
-                                hint="failed the same way in an earlier run; fix the row (or "
-                                     "use --fresh) and bulkmail will send it again",
-                                attempts=0, portal_user=login, email=account.email,
-                                problems=checked.problems))
+            emit(
+                index,
+                Outcome(
+                    row=checked.row,
+                    status=Status.FAILED,
+                    stage=Stage.PORTAL,
+                    code=step.entry.code,
+                    message=step.entry.message,
+                    hint="failed the same way in an earlier run; fix the row (or "
+                    "use --fresh) and bulkmail will send it again",
+                    attempts=0,
+                    portal_user=login,
+                    email=account.email,
+                    problems=checked.problems,
+                ),
+            )
         else:
             yield replace(job, digest=digest, check_first=step.action == "check")

@@ -17,8 +17,16 @@ import structlog
 from bulkmail.fields import MASK
 
 SECRET_KEYS = frozenset(
-    {"password", "smtp_password", "portal_password", "token", "authorization", "secret",
-     "cookie", "asc_auth_key"}
+    {
+        "password",
+        "smtp_password",
+        "portal_password",
+        "token",
+        "authorization",
+        "secret",
+        "cookie",
+        "asc_auth_key",
+    }
 )
 
 

@@ -23,8 +23,15 @@ from bulkmail.models import Outcome, Status
 class RunProgress:
     """Count outcomes; draw a bar (terminal) or log `run.progress` every `every` seconds."""
 
-    def __init__(self, log: Any, *, total: int | None, bar: bool, every: float = 10.0,
-                 stream: TextIO | None = None) -> None:
+    def __init__(
+        self,
+        log: Any,
+        *,
+        total: int | None,
+        bar: bool,
+        every: float = 10.0,
+        stream: TextIO | None = None,
+    ) -> None:
         self._log = log
         self._total = total
         self._every = every
@@ -35,9 +42,15 @@ class RunProgress:
         if bar:
             console = Console(file=stream or sys.stderr)
             self._bar = Progress(
-                TextColumn("[bold]importing"), BarColumn(), MofNCompleteColumn(),
-                TextColumn("failed {task.fields[failed]}"), TextColumn("{task.fields[rate]}/s"),
-                TimeElapsedColumn(), TimeRemainingColumn(), console=console, transient=True,
+                TextColumn("[bold]importing"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("failed {task.fields[failed]}"),
+                TextColumn("{task.fields[rate]}/s"),
+                TimeElapsedColumn(),
+                TimeRemainingColumn(),
+                console=console,
+                transient=True,
             )
             self._task = self._bar.add_task("import", total=total, failed=0, rate="0.0")
 
@@ -56,8 +69,9 @@ class RunProgress:
         if outcome.status is Status.FAILED:
             self.failed += 1
         if self._bar is not None:
-            self._bar.update(self._task, completed=self.done, failed=self.failed,
-                             rate=f"{self.rate:.1f}")
+            self._bar.update(
+                self._task, completed=self.done, failed=self.failed, rate=f"{self.rate:.1f}"
+            )
 
     @property
     def rate(self) -> float:
@@ -73,5 +87,11 @@ class RunProgress:
             eta = None
             if self._total and self.rate > 0:
                 eta = round((self._total - self.done) / self.rate)
-            self._log.info("run.progress", done=self.done, total=self._total,
-                           failed=self.failed, rate=round(self.rate, 1), eta_s=eta)
+            self._log.info(
+                "run.progress",
+                done=self.done,
+                total=self._total,
+                failed=self.failed,
+                rate=round(self.rate, 1),
+                eta_s=eta,
+            )

@@ -19,8 +19,9 @@ def _key(values: dict[str, str]) -> tuple[str, str]:
     return values.get("portal_user", "").casefold(), values.get("email", "").casefold()
 
 
-def _index(original: Table) -> tuple[dict[tuple[str, str], dict[str, str]],
-                                     dict[str, dict[str, str]]]:
+def _index(
+    original: Table,
+) -> tuple[dict[tuple[str, str], dict[str, str]], dict[str, dict[str, str]]]:
     by_pair: dict[tuple[str, str], dict[str, str]] = {}
     by_email: dict[str, dict[str, str]] = {}
     for row in original.rows:
@@ -53,5 +54,11 @@ def fill_secrets(table: Table, original: Table) -> Table:
                     cells[i] = secrets[field]
             yield Row(row.number, tuple(cells))
 
-    return Table(headers=table.headers, fields=table.fields, info=table.info, rows=rows(),
-                 problems=table.problems, size_hint=table.size_hint)
+    return Table(
+        headers=table.headers,
+        fields=table.fields,
+        info=table.info,
+        rows=rows(),
+        problems=table.problems,
+        size_hint=table.size_hint,
+    )

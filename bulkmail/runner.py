@@ -11,12 +11,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
+from functools import partial
 
 import anyio
 import httpx
 from anyio.streams.memory import MemoryObjectReceiveStream
 
-from bulkmail.backoff import Backoff
+from bulkmail.backoff import Backoff, with_retries
 from bulkmail.journal import Journal
 from bulkmail.models import Account, Outcome, Problem, Row, Status
 from bulkmail.portal import Created, Identity, PortalClient, Token, Verdict
@@ -118,12 +119,16 @@ class Runner:
         try:
             outcome = await self._process(portal, job)
         except anyio.get_cancelled_exc_class():
-            self.not_attempted(job, "the create was in flight when the run was cut short; "
-                               "a re-run checks the portal before sending it again",
-                               code="interrupted")
+            self.not_attempted(
+                job,
+                "the create was in flight when the run was cut short; "
+                "a re-run checks the portal before sending it again",
+                code="interrupted",
+            )
             raise
-        outcome = replace(outcome, elapsed=round(time.perf_counter() - started, 3),
-                          problems=job.problems)
+        outcome = replace(
+            outcome, elapsed=round(time.perf_counter() - started, 3), problems=job.problems
+        )
         self._record(job, outcome)
         self._finish(job, outcome)
 
@@ -141,11 +146,21 @@ class Runner:
         email = job.account.email.casefold()
         before = existing.get(email)
         if before is not None and job.check_first:
-            return self._done(job, Status.CREATED, before, code="resumed",
-                              message="created by an earlier run that was cut short")
+            return self._done(
+                job,
+                Status.CREATED,
+                before,
+                code="resumed",
+                message="created by an earlier run that was cut short",
+            )
         if before is not None and self._settings.if_exists == "skip":
-            return self._done(job, Status.SKIPPED, before, code="exists",
-                              message="the portal user already has this account")
+            return self._done(
+                job,
+                Status.SKIPPED,
+                before,
+                code="exists",
+                message="the portal user already has this account",
+            )
         if self._settings.dry_run:
             status = Status.WOULD_UPDATE if before is not None else Status.WOULD_CREATE
             return self._done(job, status, before)
@@ -159,8 +174,9 @@ class Runner:
         while True:
             attempts += 1
             if self._journal is not None:
-                self._journal.mark_in_flight(job.identity.login, job.account.email,
-                                             row=job.row.number, digest=job.digest)
+                self._journal.mark_in_flight(
+                    job.identity.login, job.account.email, row=job.row.number, digest=job.digest
+                )
             answer = await portal.create(token, job.account.payload())
             if isinstance(answer, Created):
                 return self._done(job, created, answer.mailbox_id, attempts=attempts)
@@ -177,7 +193,11 @@ class Runner:
                 self.stop(answer.message)
                 return self._failed(job, answer, attempts)
             if answer.ambiguous and before is None:
-                found = await portal.find_account(token, job.account.email)
+                found = await with_retries(
+                    partial(portal.find_account, token, job.account.email),
+                    self._backoff,
+                    self._settings.retries,
+                )
                 if isinstance(found, int):
                     return self._done(job, created, found, attempts=attempts)
             if not answer.retryable or attempts > self._settings.retries:
@@ -187,27 +207,58 @@ class Runner:
             await anyio.sleep(self._backoff.delay(attempts, answer.retry_after))
 
     def _done(
-        self, job: Job, status: Status, mailbox_id: int | None, *, attempts: int = 0,
-        code: str = "", message: str = "",
+        self,
+        job: Job,
+        status: Status,
+        mailbox_id: int | None,
+        *,
+        attempts: int = 0,
+        code: str = "",
+        message: str = "",
     ) -> Outcome:
-        return Outcome(row=job.row, status=status, code=code, message=message,
-                       attempts=attempts, mailbox_id=mailbox_id,
-                       portal_user=job.identity.login, email=job.account.email)
+        return Outcome(
+            row=job.row,
+            status=status,
+            code=code,
+            message=message,
+            attempts=attempts,
+            mailbox_id=mailbox_id,
+            portal_user=job.identity.login,
+            email=job.account.email,
+        )
 
     def _failed(self, job: Job, verdict: Verdict, attempts: int) -> Outcome:
-        return Outcome(row=job.row, status=Status.FAILED, stage=verdict.stage,
-                       code=verdict.code, message=verdict.message, hint=verdict.hint,
-                       attempts=attempts, http_status=verdict.http_status,
-                       portal_user=job.identity.login, email=job.account.email,
-                       transient=verdict.retryable or verdict.fatal)
+        return Outcome(
+            row=job.row,
+            status=Status.FAILED,
+            stage=verdict.stage,
+            code=verdict.code,
+            message=verdict.message,
+            hint=verdict.hint,
+            attempts=attempts,
+            http_status=verdict.http_status,
+            portal_user=job.identity.login,
+            email=job.account.email,
+            transient=verdict.retryable or verdict.fatal,
+        )
 
-    def not_attempted(self, job: Job, message: str = "the run stopped before this row was sent",
-                      code: str = "not-attempted") -> None:
+    def not_attempted(
+        self,
+        job: Job,
+        message: str = "the run stopped before this row was sent",
+        code: str = "not-attempted",
+    ) -> None:
         """Report `job` as never sent (or cut short) because the run stopped."""
-        outcome = Outcome(row=job.row, status=Status.NOT_ATTEMPTED, code=code, message=message,
-                          hint="run the same command again to finish the rest",
-                          portal_user=job.identity.login, email=job.account.email,
-                          problems=job.problems)
+        outcome = Outcome(
+            row=job.row,
+            status=Status.NOT_ATTEMPTED,
+            code=code,
+            message=message,
+            hint="run the same command again to finish the rest",
+            portal_user=job.identity.login,
+            email=job.account.email,
+            problems=job.problems,
+        )
         self._finish(job, outcome)
 
     def _record(self, job: Job, outcome: Outcome) -> None:
@@ -215,10 +266,17 @@ class Runner:
             return
         permanent = outcome.status is Status.FAILED and not outcome.transient
         self._journal.record(
-            job.identity.login, job.account.email, state=_JOURNALED[outcome.status],
-            row=job.row.number, digest=job.digest, mailbox_id=outcome.mailbox_id,
-            code=outcome.code, message=outcome.message, permanent=permanent,
-            attempts=outcome.attempts, cells=job.cells,
+            job.identity.login,
+            job.account.email,
+            state=_JOURNALED[outcome.status],
+            row=job.row.number,
+            digest=job.digest,
+            mailbox_id=outcome.mailbox_id,
+            code=outcome.code,
+            message=outcome.message,
+            permanent=permanent,
+            attempts=outcome.attempts,
+            cells=job.cells,
         )
 
 

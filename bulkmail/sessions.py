@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import anyio
 
-from bulkmail.backoff import Backoff
+from bulkmail.backoff import Backoff, with_retries
 from bulkmail.portal import Identity, PortalClient, Token, Verdict
 
 
@@ -57,16 +57,13 @@ class Sessions:
     async def _login(
         self, portal: PortalClient, identity: Identity, state: _UserState
     ) -> Token | Verdict:
-        attempt = 0
-        while True:
-            attempt += 1
+        async def once() -> Token | Verdict:
             state.logins += 1
-            answer = await portal.login(identity)
-            if not isinstance(answer, Verdict):
-                return answer
-            if not answer.retryable or answer.fatal or attempt > self._retries:
-                return answer
-            await anyio.sleep(self._backoff.delay(attempt, answer.retry_after))
+            return await portal.login(identity)
+
+        # Only transient answers are repeated (network, the brute-force block): a refused
+        # login is final, since five of them lock the user out of the portal.
+        return await with_retries(once, self._backoff, self._retries)
 
     def invalidate(self, identity: Identity, token: Token) -> None:
         """Forget `token` after a 401 so that the next caller logs in again."""
@@ -83,7 +80,9 @@ class Sessions:
             return state.existing
         async with state.lock:
             if state.existing is None:
-                listed = await portal.list_accounts(token)
+                listed = await with_retries(
+                    lambda: portal.list_accounts(token), self._backoff, self._retries
+                )
                 if isinstance(listed, Verdict):
                     return listed
                 state.existing = listed

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Literal
 
 DEFAULT_TIMEOUT = 180.0
-"""Seconds per create: the portal logs in to both mail servers first (up to ~90 s, fact sheet §1.4)."""
+"""Seconds per create: the portal first logs in to both mail servers (~90 s at worst, §1.4)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,8 @@ def test_all_names_are_importable() -> None:
 
 def test_all_lists_every_public_member_and_nothing_more() -> None:
     public = {
-        name for name, value in vars(bulkmail).items()
+        name
+        for name, value in vars(bulkmail).items()
         if not name.startswith("_") and getattr(value, "__module__", "").startswith("bulkmail")
     }
     assert public | {"__version__"} == set(bulkmail.__all__)

@@ -541,14 +541,20 @@ async def test_the_login_cookie_is_never_sent_back() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         sent.append(request)
         if request.url.path.endswith("authentication"):
-            body = {"count": 1, "status": 0, "statusCode": 201,
-                    "response": {"token": "token-of-first-user", "expires": "2027-01-01"}}
-            return httpx.Response(201, json=body,
-                                  headers={"Set-Cookie": "asc_auth_key=token-of-first-user"})
+            body = {
+                "count": 1,
+                "status": 0,
+                "statusCode": 201,
+                "response": {"token": "token-of-first-user", "expires": "2027-01-01"},
+            }
+            return httpx.Response(
+                201, json=body, headers={"Set-Cookie": "asc_auth_key=token-of-first-user"}
+            )
         return httpx.Response(200, json={"status": 0, "statusCode": 200, "response": []})
 
-    async with httpx.AsyncClient(transport=httpx.MockTransport(handler),
-                                 base_url="http://portal.test") as client:
+    async with httpx.AsyncClient(
+        transport=httpx.MockTransport(handler), base_url="http://portal.test"
+    ) as client:
         portal = PortalClient(client)
         assert isinstance(await portal.login(Identity("first@corp.test", "pw-first")), Token)
         await portal.list_accounts(Token("token-of-second-user"))

@@ -53,8 +53,9 @@ def test_backoff_honours_retry_after_and_caps_it() -> None:
     assert backoff.delay(1, retry_after=-5) == 0
 
 
-@pytest.mark.parametrize(("attempt", "low", "high"), [(1, 0.5, 1), (2, 1, 2), (3, 2, 4),
-                                                      (10, 30, 60)])
+@pytest.mark.parametrize(
+    ("attempt", "low", "high"), [(1, 0.5, 1), (2, 1, 2), (3, 2, 4), (10, 30, 60)]
+)
 def test_backoff_grows_exponentially_with_jitter_inside_bounds(
     attempt: int, low: float, high: float
 ) -> None:
@@ -67,11 +68,21 @@ def test_backoff_grows_exponentially_with_jitter_inside_bounds(
 def test_redactor_masks_secret_keys_and_registered_values() -> None:
     redactor = Redactor()
     redactor.add("S3cret-pass", None, "ab")  # too short to be masked everywhere
-    event = {"event": "row.failed", "password": "x", "token": "t",
-             "message": "login S3cret-pass refused", "row": 3}
+    event = {
+        "event": "row.failed",
+        "password": "x",
+        "token": "t",
+        "message": "login S3cret-pass refused",
+        "row": 3,
+    }
     out = redactor(None, "info", dict(event))
-    assert out == {"event": "row.failed", "password": MASK, "token": MASK,
-                   "message": f"login {MASK} refused", "row": 3}
+    assert out == {
+        "event": "row.failed",
+        "password": MASK,
+        "token": MASK,
+        "message": f"login {MASK} refused",
+        "row": 3,
+    }
 
 
 def test_json_logs_are_one_object_per_line_and_redacted() -> None:

@@ -12,31 +12,62 @@ from bulkmail.settings import InputSettings
 
 def add_input_options(parser: argparse.ArgumentParser) -> None:
     """Add INPUT and the options that say how to read and complete it."""
-    parser.add_argument("input", metavar="INPUT", type=Path,
-                        help=".xlsx/.xlsm/.xls/.ods/.csv/.tsv file of mail settings")
+    parser.add_argument(
+        "input",
+        metavar="INPUT",
+        type=Path,
+        help=".xlsx/.xlsm/.xls/.ods/.csv/.tsv file of mail settings",
+    )
     parser.add_argument("--sheet", metavar="NAME", help="sheet to read (default: the first)")
-    parser.add_argument("--encoding", metavar="NAME",
-                        help="CSV encoding, e.g. utf-8, cp1251, utf-16 (default: detected)")
-    parser.add_argument("--delimiter", metavar="CHAR",
-                        help="CSV delimiter: ',' ';' 'tab' or '|' (default: detected)")
-    parser.add_argument("--set", dest="set_values", metavar="FIELD=VALUE", action="append",
-                        default=[], help="fill blank cells of FIELD with VALUE (repeatable); "
-                        "a cell in the sheet wins")
-    parser.add_argument("--defaults", metavar="FILE.toml", type=Path,
-                        help="org-wide defaults for blank cells, FIELD = VALUE per line")
-    parser.add_argument("--secrets-from", metavar="ORIGINAL", type=Path,
-                        help="fill masked password cells (a fixed Failed sheet fed back) "
-                        "from the original sheet, matched by portal_user and email")
+    parser.add_argument(
+        "--encoding",
+        metavar="NAME",
+        help="CSV encoding, e.g. utf-8, cp1251, utf-16 (default: detected)",
+    )
+    parser.add_argument(
+        "--delimiter",
+        metavar="CHAR",
+        help="CSV delimiter: ',' ';' 'tab' or '|' (default: detected)",
+    )
+    parser.add_argument(
+        "--set",
+        dest="set_values",
+        metavar="FIELD=VALUE",
+        action="append",
+        default=[],
+        help="fill blank cells of FIELD with VALUE (repeatable); a cell in the sheet wins",
+    )
+    parser.add_argument(
+        "--defaults",
+        metavar="FILE.toml",
+        type=Path,
+        help="org-wide defaults for blank cells, FIELD = VALUE per line",
+    )
+    parser.add_argument(
+        "--secrets-from",
+        metavar="ORIGINAL",
+        type=Path,
+        help="fill masked password cells (a fixed Failed sheet fed back) "
+        "from the original sheet, matched by portal_user and email",
+    )
 
 
 def add_output_options(parser: argparse.ArgumentParser) -> None:
     """Add where the report goes and how the run talks."""
-    parser.add_argument("--report-dir", metavar="DIR", type=Path, default=Path("reports"),
-                        help="folder for the run's report folder (default: reports/)")
-    parser.add_argument("--log-format", choices=("console", "json"), default="console",
-                        help="stderr log lines for people (console) or machines (json)")
-    parser.add_argument("--quiet", "-q", action="store_true",
-                        help="print nothing but errors")
+    parser.add_argument(
+        "--report-dir",
+        metavar="DIR",
+        type=Path,
+        default=Path("reports"),
+        help="folder for the run's report folder (default: reports/)",
+    )
+    parser.add_argument(
+        "--log-format",
+        choices=("console", "json"),
+        default="console",
+        help="stderr log lines for people (console) or machines (json)",
+    )
+    parser.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
 
 
 def start(args: argparse.Namespace) -> None:
@@ -48,7 +79,10 @@ def input_settings(args: argparse.Namespace) -> InputSettings:
     """Build the input settings from the shared options (defaults merged, --set wins)."""
     file_defaults = load_defaults(args.defaults) if args.defaults else {}
     return InputSettings(
-        path=args.input, sheet=args.sheet, encoding=args.encoding,
-        delimiter=args.delimiter, defaults=merge(file_defaults, parse_set(args.set_values)),
+        path=args.input,
+        sheet=args.sheet,
+        encoding=args.encoding,
+        delimiter=args.delimiter,
+        defaults=merge(file_defaults, parse_set(args.set_values)),
         secrets_from=args.secrets_from,
     )

@@ -9,6 +9,7 @@ from dataclasses import replace
 from importlib.resources import as_file, files
 from pathlib import Path
 
+from bulkmail.backoff import Backoff
 from bulkmail.cli.common import add_output_options, start
 from bulkmail.cli.output import print_result
 from bulkmail.jobs import import_file
@@ -17,18 +18,34 @@ from bulkmail.settings import InputSettings, PortalSettings
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser(
-        "demo", help="import the sample sheet into an embedded portal simulator",
+        "demo",
+        help="import the sample sheet into an embedded portal simulator",
         description="Start the portal simulator on a free loopback port inside this process, "
         "import the bundled sample sheet (about 30 rows, a few deliberately wrong) into it, "
         "and write the report. Nothing leaves this machine. Exits 0 when the demo ran "
         "(its failed rows are intended), 2 or 3 when it could not.",
     )
-    parser.add_argument("--latency", metavar="MS", type=float, default=200.0,
-                        help="simulated time the portal takes per create (default 200)")
-    parser.add_argument("--concurrency", "-c", metavar="N", type=int, default=8,
-                        help="accounts created at once (default 8)")
-    parser.add_argument("--input", metavar="FILE", type=Path,
-                        help="another sheet to import instead of the bundled sample")
+    parser.add_argument(
+        "--latency",
+        metavar="MS",
+        type=float,
+        default=200.0,
+        help="simulated time the portal takes per create (default 200)",
+    )
+    parser.add_argument(
+        "--concurrency",
+        "-c",
+        metavar="N",
+        type=int,
+        default=8,
+        help="accounts created at once (default 8)",
+    )
+    parser.add_argument(
+        "--input",
+        metavar="FILE",
+        type=Path,
+        help="another sheet to import instead of the bundled sample",
+    )
     add_output_options(parser)
     parser.set_defaults(func=run)
 
@@ -40,17 +57,24 @@ def run(args: argparse.Namespace) -> int:
     start(args)
     config = replace(load_config(None), latency_ms=args.latency)
     sample = files("bulkmail").joinpath("data/accounts.xlsx")
-    with as_file(sample) as bundled, tempfile.TemporaryDirectory() as tmp, \
-            running(config) as url:
+    with as_file(sample) as bundled, tempfile.TemporaryDirectory() as tmp, running(config) as url:
         if not args.quiet:
             print(f"demo: portal simulator at {url}", file=sys.stdout)
-        portal = PortalSettings(url=url, concurrency=args.concurrency,
-                                state=Path(tmp) / "journal.sqlite",
-                                progress=not args.quiet and args.log_format == "console")
+        portal = PortalSettings(
+            url=url,
+            concurrency=args.concurrency,
+            state=Path(tmp) / "journal.sqlite",
+            progress=not args.quiet and args.log_format == "console",
+        )
         inp = InputSettings(path=args.input or bundled)
-        result = import_file(inp, portal, args.report_dir, handle_signals=True)
+        # Short backoff: the demo shows retries happening without making people wait.
+        result = import_file(
+            inp, portal, args.report_dir, handle_signals=True, backoff=Backoff(base=0.2)
+        )
     if not args.quiet:
         print_result(result, sys.stdout)
-        print("demo: the failed rows are deliberate (see the Failed sheet); "
-              "`bulkmail import FILE --portal URL` runs the same against a real portal.")
+        print(
+            "demo: the failed rows are deliberate (see the Failed sheet); "
+            "`bulkmail import FILE --portal URL` runs the same against a real portal."
+        )
     return 0 if result.summary.exit_code in (0, 1) else result.summary.exit_code

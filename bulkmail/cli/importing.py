@@ -21,7 +21,8 @@ PASSWORD_ENV = "BULKMAIL_PASSWORD"
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser(
-        "import", help="validate, then create the accounts on the portal; writes the report",
+        "import",
+        help="validate, then create the accounts on the portal; writes the report",
         description="Validate INPUT, then connect each valid row's mailbox to its portal "
         "user's Mail (POST api/2.0/mail/accounts), logging in once per portal user. Rows "
         "are journaled as they finish, so running the same command again after a crash "
@@ -36,30 +37,69 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def add_portal_options(parser: argparse.ArgumentParser) -> None:
     """Add the options that say where to send and how."""
     g = parser.add_argument_group("portal")
-    g.add_argument("--portal", metavar="URL", required=True,
-                   help="portal root, e.g. https://portal.example.org")
-    g.add_argument("--user", metavar="LOGIN",
-                   help="portal login for rows without a portal_user cell (password from "
-                   f"${PASSWORD_ENV}, --password-file, or a prompt on a terminal)")
-    g.add_argument("--password-file", metavar="FILE", type=Path,
-                   help="file whose first line is --user's portal password")
-    g.add_argument("--concurrency", "-c", metavar="N", type=_positive_int, default=8,
-                   help="accounts created at once (default 8)")
-    g.add_argument("--timeout", metavar="SECONDS", type=float, default=DEFAULT_TIMEOUT,
-                   help=f"per request (default {DEFAULT_TIMEOUT:g}: the portal tests both "
-                   "mail servers before it answers)")
-    g.add_argument("--retries", metavar="N", type=int, default=3,
-                   help="retries of a transient failure (default 3)")
-    g.add_argument("--if-exists", choices=("skip", "update"), default="skip",
-                   help="an email the portal user already has: skip it (default) or post "
-                   "anyway (the portal overwrites it)")
-    g.add_argument("--dry-run", action="store_true",
-                   help="log in and list, report what would be created; create nothing")
-    g.add_argument("--state", metavar="PATH", type=Path,
-                   default=Path(".bulkmail/journal.sqlite"),
-                   help="journal of outcomes (default .bulkmail/journal.sqlite)")
-    g.add_argument("--fresh", action="store_true",
-                   help="ignore what the journal says earlier runs did")
+    g.add_argument(
+        "--portal",
+        metavar="URL",
+        required=True,
+        help="portal root, e.g. https://portal.example.org",
+    )
+    g.add_argument(
+        "--user",
+        metavar="LOGIN",
+        help="portal login for rows without a portal_user cell (password from "
+        f"${PASSWORD_ENV}, --password-file, or a prompt on a terminal)",
+    )
+    g.add_argument(
+        "--password-file",
+        metavar="FILE",
+        type=Path,
+        help="file whose first line is --user's portal password",
+    )
+    g.add_argument(
+        "--concurrency",
+        "-c",
+        metavar="N",
+        type=_positive_int,
+        default=8,
+        help="accounts created at once (default 8)",
+    )
+    g.add_argument(
+        "--timeout",
+        metavar="SECONDS",
+        type=float,
+        default=DEFAULT_TIMEOUT,
+        help=f"per request (default {DEFAULT_TIMEOUT:g}: the portal tests both "
+        "mail servers before it answers)",
+    )
+    g.add_argument(
+        "--retries",
+        metavar="N",
+        type=int,
+        default=3,
+        help="retries of a transient failure (default 3)",
+    )
+    g.add_argument(
+        "--if-exists",
+        choices=("skip", "update"),
+        default="skip",
+        help="an email the portal user already has: skip it (default) or post "
+        "anyway (the portal overwrites it)",
+    )
+    g.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="log in and list, report what would be created; create nothing",
+    )
+    g.add_argument(
+        "--state",
+        metavar="PATH",
+        type=Path,
+        default=Path(".bulkmail/journal.sqlite"),
+        help="journal of outcomes (default .bulkmail/journal.sqlite)",
+    )
+    g.add_argument(
+        "--fresh", action="store_true", help="ignore what the journal says earlier runs did"
+    )
 
 
 def _positive_int(text: str) -> int:
@@ -73,8 +113,10 @@ def check_url(url: str) -> str:
     """Return the portal URL without a trailing slash, or raise ConfigError."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ConfigError(f"--portal {url!r} is not an http(s) URL",
-                          "give the portal root, e.g. https://portal.example.org")
+        raise ConfigError(
+            f"--portal {url!r} is not an http(s) URL",
+            "give the portal root, e.g. https://portal.example.org",
+        )
     return url.rstrip("/")
 
 
@@ -87,16 +129,23 @@ def portal_password(args: argparse.Namespace) -> str | None:
         try:
             return path.read_text(encoding="utf-8").splitlines()[0]
         except (OSError, IndexError, UnicodeDecodeError) as err:
-            why = err.strerror if isinstance(err, OSError) else (
-                "it is empty" if isinstance(err, IndexError) else "it is not UTF-8 text")
-            raise ConfigError(f"cannot read a password from {path}: {why}",
-                              "the file's first line must hold the password") from None
+            why = (
+                err.strerror
+                if isinstance(err, OSError)
+                else ("it is empty" if isinstance(err, IndexError) else "it is not UTF-8 text")
+            )
+            raise ConfigError(
+                f"cannot read a password from {path}: {why}",
+                "the file's first line must hold the password",
+            ) from None
     if os.environ.get(PASSWORD_ENV):
         return os.environ[PASSWORD_ENV]
     if sys.stdin.isatty():
         return getpass.getpass(f"portal password for {args.user}: ")
-    raise ConfigError(f"no portal password for --user {args.user}",
-                      f"set {PASSWORD_ENV} or use --password-file (no prompt without a terminal)")
+    raise ConfigError(
+        f"no portal password for --user {args.user}",
+        f"set {PASSWORD_ENV} or use --password-file (no prompt without a terminal)",
+    )
 
 
 def portal_settings(args: argparse.Namespace) -> PortalSettings:
@@ -104,9 +153,16 @@ def portal_settings(args: argparse.Namespace) -> PortalSettings:
     password = portal_password(args)
     REDACTOR.add(password)
     return PortalSettings(
-        url=check_url(args.portal), user=args.user, password=password,
-        concurrency=args.concurrency, timeout=args.timeout, retries=max(0, args.retries),
-        if_exists=args.if_exists, dry_run=args.dry_run, state=args.state, fresh=args.fresh,
+        url=check_url(args.portal),
+        user=args.user,
+        password=password,
+        concurrency=args.concurrency,
+        timeout=args.timeout,
+        retries=max(0, args.retries),
+        if_exists=args.if_exists,
+        dry_run=args.dry_run,
+        state=args.state,
+        fresh=args.fresh,
         progress=not args.quiet and args.log_format == "console",
     )
 

@@ -8,8 +8,16 @@ from typing import TextIO
 from bulkmail.collect import RunResult
 from bulkmail.models import InputInfo, Outcome, Problem, Status
 
-_ORDER = (Status.VALID, Status.CREATED, Status.UPDATED, Status.SKIPPED, Status.WOULD_CREATE,
-          Status.WOULD_UPDATE, Status.FAILED, Status.NOT_ATTEMPTED)
+_ORDER = (
+    Status.VALID,
+    Status.CREATED,
+    Status.UPDATED,
+    Status.SKIPPED,
+    Status.WOULD_CREATE,
+    Status.WOULD_UPDATE,
+    Status.FAILED,
+    Status.NOT_ATTEMPTED,
+)
 
 
 def describe_input(info: InputInfo) -> str:
@@ -35,9 +43,14 @@ def _line(item: Problem | Outcome) -> str:
 def print_result(result: RunResult, out: TextIO) -> None:
     """Print counts, a few problems and where the report is."""
     s = result.summary
-    print(f"{s.command} {describe_input(s.input)}: {s.total} row{'' if s.total == 1 else 's'} in {s.seconds:.1f} s", file=out)
-    counts = ", ".join(f"{st.value} {s.counts[st.value]}" for st in _ORDER
-                       if s.counts.get(st.value))
+    rows = f"{s.total} row{'' if s.total == 1 else 's'}"
+    print(
+        f"{s.command} {describe_input(s.input)}: {rows} in {s.seconds:.1f} s",
+        file=out,
+    )
+    counts = ", ".join(
+        f"{st.value} {s.counts[st.value]}" for st in _ORDER if s.counts.get(st.value)
+    )
     print(f"  {counts or 'no rows'}", file=out)
     for p in result.header_problems:
         print(f"  {p}", file=out)

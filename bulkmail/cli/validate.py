@@ -12,15 +12,17 @@ from bulkmail.jobs import validate_file
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser(
-        "validate", help="dry run: read and validate a sheet, no network; writes the report",
+        "validate",
+        help="dry run: read and validate a sheet, no network; writes the report",
         description="Read INPUT, check every cell of every row, and write a report: "
         "Succeeded holds the rows that would be sent, Failed the rows with errors. "
         "Nothing is sent. Exit 0 when every row is valid, 1 when some are not, 2 when the "
         "input cannot be used.",
     )
     add_input_options(parser)
-    parser.add_argument("--user", metavar="LOGIN",
-                        help="portal user owning rows that have no portal_user cell")
+    parser.add_argument(
+        "--user", metavar="LOGIN", help="portal user owning rows that have no portal_user cell"
+    )
     add_output_options(parser)
     parser.set_defaults(func=run)
 
