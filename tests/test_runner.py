@@ -96,6 +96,8 @@ class FakePortal:
             await anyio.sleep(self.delay)
             script = self.scripts.get(key[1], [])
             answer = script.pop(0) if script else "ok"
+            if answer == "402":
+                return _error(402, "PaymentRequired")
             if answer == "503":
                 return httpx.Response(503, headers={"Retry-After": "0"}, text="busy")
             if answer == "refused":
@@ -288,3 +290,20 @@ async def test_a_stop_reports_the_rest_as_not_attempted() -> None:
     assert statuses[Status.CREATED] == sum(portal.creates.values()) > 0
     assert statuses[Status.NOT_ATTEMPTED] == 30 - statuses[Status.CREATED]
     assert runner.state.interrupted
+
+
+async def test_a_portal_that_is_not_paid_aborts_the_run() -> None:
+    portal = FakePortal({"u@corp.test": "p"}, scripts={"b0@mail.test": ["402"]}, delay=0.01)
+    jobs = [_job(i, "u@corp.test", "p", f"b{i}@mail.test") for i in range(20)]
+    outcomes: dict[int, Outcome] = {}
+    transport = httpx.MockTransport(portal)
+    runner = Runner(
+        PortalSettings(url="http://portal.test", state=None, concurrency=1),
+        lambda: httpx.AsyncClient(transport=transport, base_url="http://portal.test"),
+        outcomes.__setitem__,
+    )
+    state = await runner.run(jobs)
+    assert state.aborted and "PaymentRequired" in state.reason
+    assert (outcomes[0].status, outcomes[0].code) == (Status.FAILED, "portal-not-paid")
+    assert {o.status for i, o in outcomes.items() if i} == {Status.NOT_ATTEMPTED}
+    assert sorted(outcomes) == list(range(20)) and not portal.creates
