@@ -1,0 +1,149 @@
+"""Import against the simulator (a separate process) and compare with the ideal and with a
+bare httpx loop.
+
+1. Latency-bound: ROWS rows at CONCURRENCY against a portal answering in LATENCY ms; the
+   ideal wall time is rows x latency / concurrency (the 10 % target).
+2. Client-bound: the same rows against a portal with no latency; bulkmail's throughput vs a
+   bare httpx loop (one small client per worker, one token) doing only the creates.
+
+    python bench/bench_import.py [--rows 2000] [--concurrency 50] [--latency 100]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.cookiejar import DefaultCookiePolicy
+from pathlib import Path
+
+import anyio
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import ratio  # noqa: E402
+
+USERS = 20
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def simulator(latency_ms: float) -> Iterator[str]:
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bulkmail", "simulate", "--port", str(port), "--latency",
+         str(latency_ms), "--quiet"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                httpx.get(f"{url}/_sim/stats", timeout=1)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def sheet(path: Path, rows: int) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["portal_user", "portal_password", "email", "password", "server",
+                    "smtp_server"])
+        for i in range(rows):
+            u = i % USERS
+            w.writerow([f"user{u}@corp.example.org", f"Portal-{u}-pw",
+                        f"box{i}@mail.example.org", f"pw-{i}", "imap.mail.example.org",
+                        "smtp.mail.example.org"])
+    return path
+
+
+def bulkmail_import(path: Path, url: str, concurrency: int, work: Path) -> float:
+    """Run `bulkmail import` as a user would; return the run's own seconds (summary.json)."""
+    reports = work / f"reports-{time.monotonic_ns()}"
+    done = subprocess.run(
+        [sys.executable, "-m", "bulkmail", "import", str(path), "--portal", url,
+         "--concurrency", str(concurrency), "--state", str(reports / "journal.sqlite"),
+         "--report-dir", str(reports), "--quiet"], capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"import failed ({done.returncode}): {done.stderr}")
+    summary = json.loads(next(reports.glob("*/summary.json")).read_text())
+    return float(summary["seconds"])
+
+
+async def bare_loop(url: str, rows: int, concurrency: int) -> float:
+    """Create `rows` accounts with plain httpx: the floor for any client of this portal."""
+    async with httpx.AsyncClient(base_url=url) as c:
+        r = await c.post("api/2.0/authentication",
+                         json={"userName": "bare@corp.example.org", "password": "Bare-pw-1"})
+        token = r.json()["response"]["token"]
+    jobs = iter(range(rows))
+
+    async def worker() -> None:
+        limits = httpx.Limits(max_connections=1)
+        async with httpx.AsyncClient(base_url=url, limits=limits) as client:
+            client.cookies.jar.set_policy(DefaultCookiePolicy(allowed_domains=[]))
+            for i in jobs:
+                body = {"email": f"bare{i}@mail.example.org", "account": f"bare{i}",
+                        "password": "pw-1", "server": "imap.mail.example.org", "port": 993,
+                        "smtp_account": f"bare{i}", "smtp_password": "pw-1",
+                        "smtp_server": "smtp.mail.example.org", "smtp_port": 465,
+                        "smtp_auth": True, "imap": True, "incoming_encryption_type": 1,
+                        "outcoming_encryption_type": 1, "auth_type_in": 1, "auth_type_smtp": 1}
+                resp = await client.post("api/2.0/mail/accounts", json=body,
+                                         headers={"Authorization": token})
+                assert resp.status_code == 201, resp.text
+
+    started = time.perf_counter()
+    async with anyio.create_task_group() as tg:
+        for _ in range(concurrency):
+            tg.start_soon(worker)
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rows", type=int, default=2000)
+    parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument("--latency", type=float, default=100.0, help="ms")
+    parser.add_argument("--fast-rows", type=int, default=3000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        path = sheet(work / "in.csv", args.rows)
+        ideal = args.rows * args.latency / 1000 / args.concurrency
+        with simulator(args.latency) as url:
+            took = bulkmail_import(path, url, args.concurrency, work)
+        print(f"import {args.rows} rows, concurrency {args.concurrency}, latency "
+              f"{args.latency:g} ms: {took:.2f} s vs ideal {ideal:.2f} s -> {ratio(took, ideal)} "
+              f"(target <= 1.10x)")
+
+        fast = sheet(work / "fast.csv", args.fast_rows)
+        with simulator(0) as url:
+            bare = anyio.run(bare_loop, url, args.fast_rows, args.concurrency)
+        with simulator(0) as url:
+            ours = bulkmail_import(fast, url, args.concurrency, work)
+        print(f"no latency, {args.fast_rows} rows: bulkmail {args.fast_rows / ours:.0f} rows/s "
+              f"({ours:.2f} s, whole run incl. read+report) vs bare httpx loop "
+              f"{args.fast_rows / bare:.0f} creates/s ({bare:.2f} s) -> bulkmail takes "
+              f"{ratio(ours, bare)} the bare loop's time")
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    main()
