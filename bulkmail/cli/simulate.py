@@ -37,6 +37,7 @@ simulator-only endpoints: GET /_sim/stats, GET /_sim/mailboxes, POST /_sim/reset
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add `bulkmail simulate` and its options."""
     parser = sub.add_parser(
         "simulate",
         help="serve a local ONLYOFFICE / R7-Office Mail API simulator",

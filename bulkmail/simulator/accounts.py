@@ -1,0 +1,233 @@
+"""The mail account endpoints: create (upsert), list, read one, remove (fact sheet §1, §3)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from bulkmail.fields import AUTH, ENCRYPTION
+from bulkmail.simulator import envelope, texts
+from bulkmail.simulator.auth import Auth
+from bulkmail.simulator.binding import ApiError, Params, params_of, parse_address
+from bulkmail.simulator.faults import Dropped, Faults, Late
+from bulkmail.simulator.mailservers import Attempt, Registry
+from bulkmail.simulator.shapes import account_data, mailbox_data
+from bulkmail.simulator.state import Mailbox, Store, User, begin_date
+
+SAVABLE_ENCRYPTION = (0, 1, 2)
+SAVABLE_AUTH = (0, 1, 4, 7)  # OAuth2 (5) and undefined numbers fail when the portal saves
+PAGE = 1000  # the API's maximum page size
+
+
+@dataclass(frozen=True, slots=True)
+class NewAccount:
+    """The 17 parameters of POST mail/accounts, bound in the order the method declares them."""
+
+    name: str | None
+    email: str | None
+    account: str | None
+    password: str | None
+    port: int
+    server: str | None
+    smtp_account: str | None
+    smtp_password: str | None
+    smtp_port: int
+    smtp_server: str | None
+    smtp_auth: bool
+    imap: bool
+    restrict: bool
+    incoming_encryption_type: int
+    outcoming_encryption_type: int
+    auth_type_in: int
+    auth_type_smtp: int
+
+    @classmethod
+    def bind(cls, p: Params) -> NewAccount:
+        """Return the parameters converted, or raise the binder's 400."""
+        text, number, flag = p.text, p.integer, p.boolean
+        return cls(
+            text("name"), text("email"), text("account"), text("password"), number("port"),
+            text("server"), text("smtp_account"), text("smtp_password"), number("smtp_port"),
+            text("smtp_server"), flag("smtp_auth"), flag("imap"), flag("restrict"),
+            p.enum("incoming_encryption_type", ENCRYPTION),
+            p.enum("outcoming_encryption_type", ENCRYPTION),
+            p.enum("auth_type_in", AUTH), p.enum("auth_type_smtp", AUTH),
+        )  # fmt: skip
+
+    @property
+    def smtp_auth_type(self) -> int:
+        """Return the SMTP mechanism the portal uses: none unless smtp_auth is on."""
+        return self.auth_type_smtp if self.smtp_auth else 0
+
+    def attempts(self) -> tuple[Attempt, Attempt]:
+        """Return the incoming and the SMTP side of the portal's login test."""
+        incoming = Attempt(
+            "imap" if self.imap else "pop3", self.server, self.port,
+            self.incoming_encryption_type, self.account, self.password, self.auth_type_in,
+        )  # fmt: skip
+        smtp = Attempt(
+            "smtp", self.smtp_server, self.smtp_port, self.outcoming_encryption_type,
+            self.smtp_account, self.smtp_password, self.smtp_auth_type,
+        )  # fmt: skip
+        return incoming, smtp
+
+    def savable(self) -> bool:
+        """Return whether the portal's save step accepts these values."""
+        return (
+            self.incoming_encryption_type in SAVABLE_ENCRYPTION
+            and self.outcoming_encryption_type in SAVABLE_ENCRYPTION
+            and self.auth_type_in in SAVABLE_AUTH
+            and self.smtp_auth_type in SAVABLE_AUTH
+            and self.account is not None
+        )
+
+    def settings(self) -> dict[str, Any]:
+        """Return what the portal stores (never the passwords)."""
+        return {
+            "name": self.name, "account": self.account, "server": self.server,
+            "port": self.port, "imap": self.imap,
+            "incoming_encryption_type": self.incoming_encryption_type,
+            "auth_type_in": self.auth_type_in, "smtp_server": self.smtp_server,
+            "smtp_port": self.smtp_port, "smtp_account": self.smtp_account,
+            "smtp_auth": self.smtp_auth,
+            "outcoming_encryption_type": self.outcoming_encryption_type,
+            "auth_type_smtp": self.smtp_auth_type, "restrict": self.restrict,
+            "begin_date": begin_date(self.restrict),
+        }  # fmt: skip
+
+
+class Accounts:
+    """The handlers of api/2.0/mail/accounts and its neighbours."""
+
+    def __init__(self, store: Store, auth: Auth, registry: Registry, faults: Faults) -> None:
+        self.store, self.auth, self.registry, self.faults = store, auth, registry, faults
+
+    async def create(self, request: Request) -> Response:
+        """Answer POST mail/accounts: test both logins, then upsert; 201 with the account."""
+        params = await params_of(request)
+        user = self.auth.mail_user(request, params)
+        new = NewAccount.bind(params)
+        address = _address(new.email)
+        failures = [
+            texts.attempt(user.culture, a.protocol, detail)
+            for a in new.attempts()
+            if (detail := self.registry.test(a)) is not None
+        ]
+        if failures:
+            raise ApiError(500, "\r\n".join(failures), texts.HR_EXCEPTION)
+        if not new.savable():
+            raise ApiError(
+                500, texts.GENERIC.get(user.culture, texts.GENERIC["en"]), texts.HR_EXCEPTION
+            )
+        mailbox, created = self.store.upsert(user, address, new.settings())
+        self._count(user, created)
+        answer = envelope.ok(201, account_data(mailbox, address, True, None), count=1)
+        return self._after_create(answer)
+
+    def _count(self, user: User, created: bool) -> None:
+        stats, tally = self.store.stats, self.store.stats.of(user.login.lower())
+        if created:
+            stats.creates += 1
+            tally.creates += 1
+        else:
+            stats.overwrites += 1
+            tally.overwrites += 1
+
+    def _after_create(self, answer: Response) -> Response:
+        fault = self.faults.after_create()
+        if fault:
+            self.store.stats.faults[fault] += 1
+        if fault == "drop":
+            return Dropped()
+        if fault == "late":
+            return Late(answer, self.faults.config.slow_seconds)
+        return answer
+
+    async def list(self, request: Request) -> Response:
+        """Answer GET mail/accounts: the caller's mailboxes, paged like the portal's lists."""
+        params = await params_of(request)
+        user = self.auth.mail_user(request, params)
+        items = self.store.of_user(user)
+        start = max(_lenient(params.text("startindex"), 0), 0)
+        size = _lenient(params.text("count"), PAGE)
+        size = min(size, PAGE) if size > 0 else PAGE
+        page = [
+            account_data(m, m.email, m.enabled, m.date_created) for m in items[start : start + size]
+        ]
+        wanted = {f.strip().lower() for f in (params.text("fields") or "").split(",") if f.strip()}
+        if wanted:
+            page = [{k: v for k, v in item.items() if k.lower() in wanted} for item in page]
+        extra = {"startIndex": start} if start else {}
+        if start + size < len(items):
+            extra["nextIndex"] = start + size
+        return envelope.ok(200, page, count=len(page), extra=extra)
+
+    async def single(self, request: Request) -> Response:
+        """Answer GET mail/accounts/single?email=: the stored settings, passwords blank."""
+        params = await params_of(request)
+        user = self.auth.mail_user(request, params)
+        return envelope.ok(200, mailbox_data(self._existing(user, params)), count=1)
+
+    async def remove(self, request: Request) -> Response:
+        """Answer DELETE mail/accounts: mark the mailbox removed, return the operation."""
+        params = await params_of(request)
+        user = self.auth.mail_user(request, params)
+        mailbox = self._existing(user, params)
+        operation = self.store.remove(mailbox)
+        return envelope.ok(200, _operation(operation, mailbox.id, done=False), count=1)
+
+    async def operation(self, request: Request) -> Response:
+        """Answer GET mail/operations/{id}: removals finish at once."""
+        params = await params_of(request)
+        user = self.auth.mail_user(request, params)
+        operation = request.path_params["id"]
+        owner, mailbox_id = self.store.operations.get(operation, ("", 0))
+        if owner != user.login.lower():
+            raise ApiError(404, texts.RECORD_NOT_FOUND, texts.HR_HTTP)
+        return envelope.ok(200, _operation(operation, mailbox_id, done=True), count=1)
+
+    def _existing(self, user: User, params: Params) -> Mailbox:
+        email = params.text("email")
+        if not email:
+            raise ApiError(400, texts.EMAIL_EMPTY, texts.HR_ARGUMENT)
+        mailbox = self.store.find(user, _address(email))
+        if mailbox is None:
+            message = texts.NOT_FOUND_BY_EMAIL.format(email=email)
+            raise ApiError(500, message, texts.HR_NULL)
+        return mailbox
+
+
+def _address(email: str | None) -> str:
+    """Return the parsed address, or raise what new MailAddress(email) throws."""
+    if email is None:
+        raise ApiError(400, texts.ADDRESS_NULL, texts.HR_NULL)
+    if not email:
+        raise ApiError(400, texts.ADDRESS_EMPTY, texts.HR_ARGUMENT)
+    address = parse_address(email)
+    if address is None:
+        raise ApiError(500, texts.ADDRESS_FORMAT, texts.HR_FORMAT)
+    return address
+
+
+def _lenient(value: str | None, default: int) -> int:
+    # The portal's list paging ignores values it cannot read instead of failing.
+    try:
+        return int((value or "").strip())
+    except ValueError:
+        return default
+
+
+def _operation(operation: str, mailbox_id: int, *, done: bool) -> dict[str, Any]:
+    return {
+        "completed": done,
+        "id": operation,
+        "status": "Finished" if done else "Started",
+        "error": "",
+        "percents": 100 if done else 0,
+        "source": str(mailbox_id),
+        "operationType": 2,
+        "operation": "RemoveMailbox",
+    }

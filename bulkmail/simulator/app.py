@@ -1,0 +1,161 @@
+"""The simulator's ASGI app: routes, the front door (faults, counters, request log), /_sim."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import asdict
+from typing import Any
+
+import anyio
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from starlette.types import Message, Receive, Scope, Send
+
+from bulkmail.simulator import envelope
+from bulkmail.simulator.accounts import Accounts
+from bulkmail.simulator.auth import USER, Auth, Unauthorized
+from bulkmail.simulator.binding import ApiError
+from bulkmail.simulator.config import SimConfig
+from bulkmail.simulator.faults import TRANSPORT, Faults
+from bulkmail.simulator.guard import LoginGuard
+from bulkmail.simulator.mailservers import Registry
+from bulkmail.simulator.persist import StateFile
+from bulkmail.simulator.state import Store
+
+log = logging.getLogger("bulkmail.simulator")
+Handler = Callable[[Request], Awaitable[Response]]
+# Every API route also answers with a format suffix; the simulator writes JSON for all three.
+_FORMAT = re.compile(r"\.(json|xml|tml)$")
+
+
+def create_app(config: SimConfig) -> Starlette:
+    """Return the simulator for `config`, holding what its state file had (if it has one)."""
+    state_file = StateFile(config.state_path) if config.state_path else None
+    store = Store(config, state_file)
+    if state_file:
+        store.load(*state_file.load())
+    faults, guard = Faults(config), LoginGuard()
+    auth = Auth(store, guard)
+    accounts = Accounts(store, auth, Registry(config), faults)
+    control = _Control(store, faults, guard)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        if state_file:
+            state_file.close()
+
+    routes = _routes(auth, accounts, control)
+    # A known path with another verb matches no route on the portal: a plain 404, not 405.
+    handlers = {405: _not_found}
+    return SimulatorApp(
+        store, faults, routes=routes, exception_handlers=handlers, lifespan=lifespan
+    )
+
+
+def _routes(auth: Auth, accounts: Accounts, control: _Control) -> list[Route]:
+    api = "/api/2.0"
+    return [
+        Route(f"{api}/authentication", _answers(auth.login), methods=["POST"]),
+        Route(f"{api}/mail/accounts", _answers(accounts.create), methods=["POST"]),
+        Route(f"{api}/mail/accounts", _answers(accounts.list), methods=["GET"]),
+        Route(f"{api}/mail/accounts", _answers(accounts.remove), methods=["DELETE"]),
+        Route(f"{api}/mail/accounts/single", _answers(accounts.single), methods=["GET"]),
+        Route(f"{api}/mail/operations/{{id}}", _answers(accounts.operation), methods=["GET"]),
+        Route("/_sim/stats", control.stats, methods=["GET"]),
+        Route("/_sim/mailboxes", control.mailboxes, methods=["GET"]),
+        Route("/_sim/reset", control.reset, methods=["POST"]),
+    ]
+
+
+def _answers(handler: Handler) -> Handler:
+    """Wrap an API handler so that the portal's errors become its answers."""
+
+    async def endpoint(request: Request) -> Response:
+        try:
+            return await handler(request)
+        except ApiError as err:
+            return envelope.error(err.status, err.message, err.hresult)
+        except Unauthorized as err:
+            return err.response
+
+    return endpoint
+
+
+async def _not_found(request: Request, exc: Exception) -> Response:
+    return Response("Not Found", 404, media_type="text/plain")
+
+
+class SimulatorApp(Starlette):
+    """Starlette plus the front door every API request passes: latency, 503/429, counters, log.
+
+    It is the outermost layer (not a middleware) because dropping a connection needs the
+    server's own `send`, which Starlette's middleware stack wraps.
+    """
+
+    def __init__(self, store: Store, faults: Faults, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.store = store
+        self.faults = faults
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith("/api/"):
+            return await super().__call__(scope, receive, send)
+        scope["path"] = _FORMAT.sub("", scope["path"])
+        scope[TRANSPORT] = getattr(getattr(send, "__self__", None), "transport", None)
+        self.store.stats.requests += 1
+        if not self.store.config.log_requests:
+            return await self._handle(scope, receive, send)
+        started, answer = time.perf_counter(), {}
+
+        async def noting(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                answer["status"] = message["status"]
+            await send(message)
+
+        await self._handle(scope, receive, noting)
+        ms = (time.perf_counter() - started) * 1000
+        # The path only: a query string may hold asc_auth_key, a token.
+        log.info(
+            "%s %s %s %.1fms user=%s", scope["method"], scope["path"],
+            answer.get("status", "unanswered"), ms, scope.get(USER) or "-",
+        )  # fmt: skip
+
+    async def _handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        delay = self.faults.delay()
+        if delay:
+            await anyio.sleep(delay)
+        refusal = self.faults.refusal()
+        if refusal is None:
+            await super().__call__(scope, receive, send)
+        else:
+            self.store.stats.faults[str(refusal.status_code)] += 1
+            await refusal(scope, receive, send)
+
+
+class _Control:
+    """Simulator-only endpoints for tests and benchmarks (no faults, no auth)."""
+
+    def __init__(self, store: Store, faults: Faults, guard: LoginGuard) -> None:
+        self.store, self.faults, self.guard = store, faults, guard
+
+    async def stats(self, request: Request) -> Response:
+        """Return the counters."""
+        return envelope.plain_json(self.store.stats.as_dict())
+
+    async def mailboxes(self, request: Request) -> Response:
+        """Return every mailbox with its owner, removed ones included (no passwords: none kept)."""
+        return envelope.plain_json([asdict(m) for m in self.store.everything()])
+
+    async def reset(self, request: Request) -> Response:
+        """Forget everything and restart the fault sequence."""
+        self.store.reset()
+        self.faults.reset()
+        self.guard.clear()
+        return envelope.plain_json({"reset": True})

@@ -1,0 +1,108 @@
+"""The simulator's settings as one frozen value: portal users, fake mail servers, faults."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Final, Literal
+
+from bulkmail.errors import ConfigError
+
+Culture = Literal["en", "ru"]
+TwoFactor = Literal["", "tfa", "sms"]
+ServerStatus = Literal["up", "refused", "timeout", "auth-timeout"]
+
+PROTOCOLS: Final = frozenset({"imap", "pop3", "smtp"})
+TLS_MODES: Final = frozenset({"ssl", "starttls", "plain"})
+STATUSES: Final = ("up", "refused", "timeout", "auth-timeout")
+# Where a fake server listens unless its entry says otherwise: SSL-on-connect ports, and
+# ports that start in plain text (STARTTLS possible). 587 is listed because sheets use it.
+STANDARD_SSL_PORTS: Final = MappingProxyType({"imap": (993,), "pop3": (995,), "smtp": (465,)})
+STANDARD_PLAIN_PORTS: Final = MappingProxyType({"imap": (143,), "pop3": (110,), "smtp": (25, 587)})
+# What common real servers answer to a refused login (Gmail IMAP/SMTP, MailKit's POP3 text).
+REJECT_TEXTS: Final = MappingProxyType(
+    {
+        "imap": "Invalid credentials (Failure)",
+        "pop3": "Authentication failed.",
+        "smtp": "5.7.8 Username and Password not accepted",
+    }
+)
+_OFFSET = re.compile(r"[+-]\d\d:\d\d|Z")
+
+
+@dataclass(frozen=True, slots=True)
+class PortalUser:
+    """A portal account that may log in: exact credentials and what the portal lets it do."""
+
+    login: str
+    password: str = field(repr=False)
+    culture: Culture = "en"  # "ru": Russian headers in login-test failures
+    tfa: TwoFactor = ""  # "tfa" / "sms": the login answers without a token
+    mail_enabled: bool = True  # False: mail endpoints answer 403 "Forbidden"
+    visitor: bool = False  # guests have no Mail module either
+
+
+@dataclass(frozen=True, slots=True)
+class MailServer:
+    """A fake IMAP/POP3/SMTP host that the portal's login test connects to."""
+
+    host: str
+    protocols: frozenset[str] = PROTOCOLS
+    tls: frozenset[str] = TLS_MODES  # without "plain", logins need SSL or STARTTLS
+    status: ServerStatus = "up"
+    smtp_auth: bool = True  # SMTP advertises AUTH
+    # login -> password; None accepts any login whose password does not contain "wrong".
+    accounts: Mapping[str, str] | None = field(default=None, repr=False)
+    reject: Mapping[str, str] = field(default_factory=dict)  # protocol -> refusal text
+    ssl_ports: tuple[int, ...] | None = None  # None: the standard ports of its protocols
+    plain_ports: tuple[int, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SimConfig:
+    """Everything the simulator needs; the built-in default is the "open portal"."""
+
+    users: tuple[PortalUser, ...] = ()
+    open_portal: bool = True  # unknown logins are provisioned on their first login
+    servers: tuple[MailServer, ...] = ()
+    open_servers: bool = True  # unlisted hosts behave as the built-in default servers
+    timezone: str = "+03:00"  # offset written in token expiry dates
+    latency_ms: float = 0.0
+    jitter_ms: float = 0.0  # latency varies uniformly by +- this much
+    fail_503: float = 0.0  # probability that an API request answers 503 (nothing done)
+    fail_429: float = 0.0
+    retry_after: int = 1  # seconds, sent with 503 and 429
+    drop_after_create: float = 0.0  # probability: store, then close without answering
+    slow_after_create: float = 0.0  # probability: store, then answer after slow_seconds
+    slow_seconds: float = 150.0  # longer than the import's default 120 s timeout
+    seed: int = 0
+    state_path: Path | None = None  # SQLite file holding mailboxes across restarts
+    log_requests: bool = False  # one stderr line per API request
+
+    def __post_init__(self) -> None:
+        for name in ("fail_503", "fail_429", "drop_after_create", "slow_after_create"):
+            check_probability(name, getattr(self, name))
+        for name in ("latency_ms", "jitter_ms", "slow_seconds", "retry_after"):
+            check_non_negative(name, getattr(self, name))
+        check_timezone("timezone", self.timezone)
+
+
+def check_probability(name: str, value: float) -> None:
+    """Raise ConfigError unless `value` is a probability."""
+    if not 0.0 <= value <= 1.0:
+        raise ConfigError(f"{name} must be a probability between 0 and 1, not {value}")
+
+
+def check_non_negative(name: str, value: float) -> None:
+    """Raise ConfigError if `value` is negative."""
+    if value < 0:
+        raise ConfigError(f"{name} must not be negative, not {value}")
+
+
+def check_timezone(name: str, value: str) -> None:
+    """Raise ConfigError unless `value` is a UTC offset such as "+03:00" or "Z"."""
+    if not _OFFSET.fullmatch(value):
+        raise ConfigError(f'{name} must be a UTC offset like "+03:00" or "Z", not "{value}"')

@@ -1,0 +1,94 @@
+"""Faults for rehearsals and tests: latency, 503/429, a dropped or a late answer to a create.
+
+Every decision comes from one seeded `random.Random`, so a sequential test is repeatable.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Final, Literal
+
+import anyio
+import httpx
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+
+from bulkmail.simulator import envelope
+from bulkmail.simulator.config import SimConfig
+
+TRANSPORT: Final = "bulkmail.transport"
+"""Scope key of the server's socket transport (None in process), needed to drop a connection."""
+
+AfterCreate = Literal["", "drop", "late"]
+
+
+class Faults:
+    """The seeded decisions of one simulator."""
+
+    def __init__(self, config: SimConfig) -> None:
+        self.config = config
+        self._random = random.Random(config.seed)
+
+    def reset(self) -> None:
+        """Start the sequence of decisions again."""
+        self._random.seed(self.config.seed)
+
+    def delay(self) -> float:
+        """Return how long to wait before handling a request, in seconds."""
+        ms = self.config.latency_ms
+        if self.config.jitter_ms:
+            ms += self._random.uniform(-self.config.jitter_ms, self.config.jitter_ms)
+        return max(ms, 0.0) / 1000
+
+    def refusal(self) -> Response | None:
+        """Return a 503 or 429 answer to send instead of handling the request, or None."""
+        for status, p, text in (
+            (503, self.config.fail_503, "Service Unavailable"),
+            (429, self.config.fail_429, "Too Many Requests"),
+        ):
+            if p and self._random.random() < p:
+                retry = {"Retry-After": str(self.config.retry_after)}
+                return envelope.bare(status, text, retry)
+        return None
+
+    def after_create(self) -> AfterCreate:
+        """Return what to do once an account is stored: answer, drop or answer late."""
+        if self.config.drop_after_create and self._random.random() < self.config.drop_after_create:
+            return "drop"
+        if self.config.slow_after_create and self._random.random() < self.config.slow_after_create:
+            return "late"
+        return ""
+
+
+class Dropped(Response):
+    """Close the client's connection without a byte of answer."""
+
+    def __init__(self) -> None:
+        super().__init__(status_code=500)  # never sent
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        transport = scope.get(TRANSPORT)
+        if transport is None:
+            # In process (httpx.ASGITransport) there is no socket: raise what a client of
+            # a real server would see, so tests of retry logic read the same either way.
+            raise httpx.RemoteProtocolError("Server disconnected without sending a response.")
+        transport.abort()
+        # Let the server register the lost connection before the app returns, so that it
+        # does not write its own 500 answer for "returned without a response".
+        await anyio.sleep(0)
+
+
+class Late(Response):
+    """Send `answer` after `seconds`, unless the client gives up first."""
+
+    def __init__(self, answer: Response, seconds: float) -> None:
+        super().__init__(status_code=answer.status_code)
+        self.answer = answer
+        self.seconds = seconds
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        with anyio.move_on_after(self.seconds):
+            while (await receive())["type"] != "http.disconnect":
+                pass
+            return  # the client timed out and left: nobody to answer
+        await self.answer(scope, receive, send)

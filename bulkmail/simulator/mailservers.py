@@ -1,0 +1,154 @@
+"""The fake mail servers behind the portal's login test (fact sheet §1.4, §1.5).
+
+Creating an account makes the portal log in to the row's incoming server and to its SMTP
+server; `Registry.test` answers what MailKit would have reported, without any network.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from bulkmail.simulator import texts
+from bulkmail.simulator.config import (
+    REJECT_TEXTS,
+    STANDARD_PLAIN_PORTS,
+    STANDARD_SSL_PORTS,
+    MailServer,
+    SimConfig,
+)
+
+NONE, SSL, STARTTLS = 0, 1, 2  # EncryptionType
+NTLM = 7  # SaslMechanism
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """One side of the login test: what the portal tries against one server."""
+
+    protocol: str  # "imap", "pop3" or "smtp"
+    host: str | None
+    port: int  # 0: MailKit's default for the encryption
+    encryption: int
+    login: str | None
+    password: str | None
+    auth: int  # SaslMechanism; for SMTP the effective one (0: no AUTH)
+
+
+@dataclass(frozen=True, slots=True)
+class _Host:
+    """A server prepared for lookups: its ports per protocol and how it checks logins."""
+
+    server: MailServer
+    ssl_ports: Mapping[str, frozenset[int]]
+    plain_ports: Mapping[str, frozenset[int]]
+    accounts: Mapping[str, str] | None  # lower-cased logins
+
+
+def _prepare(server: MailServer) -> _Host:
+    def ports(
+        given: tuple[int, ...] | None, standard: Mapping[str, tuple[int, ...]], on: bool
+    ) -> dict[str, frozenset[int]]:
+        return {p: frozenset(given or standard[p]) if on else frozenset() for p in server.protocols}
+
+    plain_on = bool(server.tls & {"plain", "starttls"})
+    accounts = server.accounts
+    return _Host(
+        server,
+        ports(server.ssl_ports, STANDARD_SSL_PORTS, "ssl" in server.tls),
+        ports(server.plain_ports, STANDARD_PLAIN_PORTS, plain_on),
+        None if accounts is None else {k.lower(): v for k, v in accounts.items()},
+    )
+
+
+# The built-in servers: any host name is one, except the two reserved spellings.
+_OPEN = _prepare(MailServer("*"))
+_OPEN_REFUSED = _prepare(MailServer("*.invalid", status="refused"))
+_OPEN_TIMEOUT = _prepare(MailServer("timeout.*", status="timeout"))
+
+
+class Registry:
+    """The fake servers of one simulator: the configured ones, then the open default."""
+
+    def __init__(self, config: SimConfig) -> None:
+        self._hosts = {s.host.lower(): _prepare(s) for s in config.servers}
+        self._open = config.open_servers
+
+    def find(self, host: str) -> _Host | None:
+        """Return the server answering at `host`, or None when the name does not resolve."""
+        name = host.strip().lower()
+        found = self._hosts.get(name)
+        if found is not None or not self._open:
+            return found
+        if name.endswith(".invalid"):
+            return _OPEN_REFUSED
+        return _OPEN_TIMEOUT if name.startswith("timeout.") else _OPEN
+
+    def test(self, attempt: Attempt) -> str | None:
+        """Return why the login would fail as MailKit words it, or None when it succeeds."""
+        if attempt.host is None:
+            return texts.HOST_NULL
+        if not attempt.host:
+            return texts.HOST_EMPTY
+        if not 0 <= attempt.port <= 65535:
+            return texts.PORT_RANGE
+        host = self.find(attempt.host)
+        if host is None:
+            return texts.NO_SUCH_HOST
+        secure = _connect(host, attempt)
+        if isinstance(secure, str):
+            return secure
+        if host.server.status == "auth-timeout":
+            return f"{texts.CLIENT_NAMES[attempt.protocol]}.AuthenticateAsync timeout"
+        return _authenticate(host, attempt, secure)
+
+
+def _default_port(protocol: str, encryption: int) -> int:
+    # MailKit's ComputeDefaultValues: SSL-on-connect ports only for SSL; 25 for SMTP STARTTLS.
+    ssl = encryption == SSL
+    return {"imap": 993 if ssl else 143, "pop3": 995 if ssl else 110}.get(
+        protocol, 465 if ssl else 25
+    )
+
+
+def _connect(host: _Host, attempt: Attempt) -> bool | str:
+    """Return whether the session ends up encrypted, or the connect failure text."""
+    port = attempt.port or _default_port(attempt.protocol, attempt.encryption)
+    on_ssl = port in host.ssl_ports.get(attempt.protocol, ())
+    on_plain = port in host.plain_ports.get(attempt.protocol, ())
+    if host.server.status == "refused" or not (on_ssl or on_plain):
+        return texts.REFUSED
+    timeout = f"{texts.CLIENT_NAMES[attempt.protocol]}.ConnectAsync timeout"
+    if host.server.status == "timeout":
+        return timeout
+    if attempt.encryption == SSL:
+        return True if on_ssl else texts.TLS_HANDSHAKE
+    if on_ssl:  # plain text or STARTTLS against a TLS port: no greeting ever comes
+        return True if attempt.encryption not in (NONE, STARTTLS) else timeout
+    # StartTLS means "when available", and an undefined value is MailKit's Auto: the same.
+    return attempt.encryption != NONE and "starttls" in host.server.tls
+
+
+def _authenticate(host: _Host, attempt: Attempt, secure: bool) -> str | None:
+    server = host.server
+    reject = server.reject.get(attempt.protocol) or REJECT_TEXTS[attempt.protocol]
+    cleartext_ok = secure or "plain" in server.tls
+    if attempt.protocol == "smtp":
+        advertised = server.smtp_auth and cleartext_ok  # many servers offer AUTH only over TLS
+        if attempt.auth == NONE:
+            return texts.SMTP_AUTH_REQUIRED if advertised else None
+        if not advertised:
+            return texts.SMTP_NO_AUTH
+    elif attempt.protocol == "pop3" and attempt.auth == NTLM:
+        return texts.POP3_NTLM  # the portal calls its (absent) IMAP client: a real quirk
+    elif not cleartext_ok:
+        return texts.LOGIN_DISABLED if attempt.protocol == "imap" else reject
+    return None if _accepts(host, attempt.login, attempt.password) else reject
+
+
+def _accepts(host: _Host, login: str | None, password: str | None) -> bool:
+    if not login or not password:
+        return False
+    if host.accounts is None:
+        return "wrong" not in password.lower()
+    return host.accounts.get(login.lower()) == password

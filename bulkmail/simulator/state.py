@@ -1,0 +1,251 @@
+"""What the simulated portal holds: users, tokens, mailboxes and the counters tests read."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import uuid
+from collections import Counter
+from dataclasses import asdict, dataclass, field, fields
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from bulkmail.simulator.config import PortalUser, SimConfig
+
+
+@dataclass(slots=True)
+class User:
+    """A portal user; only a salted digest of the password is kept."""
+
+    login: str
+    culture: str
+    salt: bytes
+    digest: bytes
+    tfa: str = ""
+    mail_enabled: bool = True
+    visitor: bool = False
+    provisioned: bool = False  # created by the open portal on its first login
+
+    @property
+    def id(self) -> str:
+        return str(uuid.uuid5(uuid.NAMESPACE_URL, f"bulkmail-sim:{self.login.lower()}"))
+
+    def check(self, password: str) -> bool:
+        """Return whether `password` is this user's."""
+        return hmac.compare_digest(_digest(self.salt, password), self.digest)
+
+
+def make_user(login: str, password: str, **settings: Any) -> User:
+    """Return a User holding a fresh salted digest of `password`."""
+    salt = secrets.token_bytes(16)
+    return User(login, salt=salt, digest=_digest(salt, password), **settings)
+
+
+def _digest(salt: bytes, password: str) -> bytes:
+    # A simulator needs no slow KDF; the point is that no password is ever stored as given.
+    return hashlib.sha256(salt + password.encode()).digest()
+
+
+@dataclass(slots=True)
+class Mailbox:
+    """An external account of one user, as stored (mailbox passwords are never kept)."""
+
+    id: int
+    user: str  # the owner's lower-cased login
+    email: str  # lower-cased, as the portal's database holds it
+    name: str | None
+    account: str
+    server: str
+    port: int
+    imap: bool
+    incoming_encryption_type: int
+    auth_type_in: int
+    smtp_server: str | None
+    smtp_port: int
+    smtp_account: str | None
+    smtp_auth: bool
+    outcoming_encryption_type: int
+    auth_type_smtp: int
+    restrict: bool
+    begin_date: str
+    date_created: str
+    enabled: bool = True
+    removed: bool = False
+
+
+# What a POST over an existing mailbox overwrites: all but its identity, state and birth.
+SETTINGS = tuple(
+    f.name
+    for f in fields(Mailbox)
+    if f.name not in ("id", "user", "email", "date_created", "enabled", "removed")
+)
+
+
+class Journal(Protocol):
+    """Where changes go when the simulator keeps a state file."""
+
+    def save_user(self, user: User) -> None: ...
+    def save_mailbox(self, mailbox: Mailbox) -> None: ...
+    def clear(self) -> None: ...
+
+
+@dataclass(slots=True)
+class Tally:
+    """Per-user counters."""
+
+    requests: int = 0
+    creates: int = 0
+    overwrites: int = 0
+
+
+@dataclass(slots=True)
+class Stats:
+    """Counters for tests and benchmarks, served at GET /_sim/stats."""
+
+    requests: int = 0
+    creates: int = 0
+    overwrites: int = 0
+    logins: int = 0
+    login_failures: int = 0
+    faults: Counter[str] = field(default_factory=Counter)
+    users: dict[str, Tally] = field(default_factory=dict)
+
+    def of(self, login: str) -> Tally:
+        """Return the counters of `login`, creating them on first use."""
+        tally = self.users.get(login)
+        if tally is None:
+            tally = self.users[login] = Tally()
+        return tally
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the counters as the JSON document of /_sim/stats."""
+        document = asdict(self)
+        document["faults"] = dict(self.faults)
+        return document
+
+
+class Store:
+    """The portal's data. One event loop owns it, so no locking is needed."""
+
+    def __init__(self, config: SimConfig, journal: Journal | None = None) -> None:
+        self.config = config
+        self.journal = journal
+        self.users: dict[str, User] = {}
+        self.tokens: dict[str, str] = {}  # token -> lower-cased login
+        self.mailboxes: dict[str, dict[str, Mailbox]] = {}  # user -> email -> not removed
+        self.removed: list[Mailbox] = []
+        self.operations: dict[str, tuple[str, int]] = {}  # removal id -> (owner, mailbox id)
+        self.next_id = 1
+        self.stats = Stats()
+        self._add_configured_users()
+
+    def _add_configured_users(self) -> None:
+        for u in self.config.users:
+            self.users[u.login.lower()] = _from_config(u)
+
+    def load(self, users: list[User], mailboxes: list[Mailbox]) -> None:
+        """Take back what a state file held; users of the config file keep precedence."""
+        for user in users:
+            self.users.setdefault(user.login.lower(), user)
+        for mailbox in mailboxes:
+            self._keep(mailbox)
+
+    def _keep(self, mailbox: Mailbox) -> None:
+        if mailbox.removed:
+            self.removed.append(mailbox)
+        else:
+            self.mailboxes.setdefault(mailbox.user, {})[mailbox.email] = mailbox
+        self.next_id = max(self.next_id, mailbox.id + 1)
+
+    def provision(self, login: str, password: str) -> User:
+        """Create an open-portal user fixed to this password; `.ru` logins speak Russian."""
+        culture = "ru" if login.lower().endswith(".ru") else "en"
+        user = make_user(login, password, culture=culture, provisioned=True)
+        self.users[login.lower()] = user
+        if self.journal:
+            self.journal.save_user(user)
+        return user
+
+    def issue_token(self, user: User) -> str:
+        """Return a new opaque token for `user`."""
+        token = secrets.token_urlsafe(32)
+        self.tokens[token] = user.login.lower()
+        return token
+
+    def upsert(self, user: User, email: str, settings: dict[str, Any]) -> tuple[Mailbox, bool]:
+        """Store a mailbox keyed by (user, lower(email)); return it and whether it is new."""
+        login, address = user.login.lower(), email.lower()
+        own = self.mailboxes.setdefault(login, {})
+        mailbox = own.get(address)
+        created = mailbox is None
+        if mailbox is None:
+            mailbox = Mailbox(self.next_id, login, address, date_created=_now(), **settings)
+            own[address] = mailbox
+            self.next_id += 1
+        else:  # the portal keeps the id, the enabled flag and the creation date
+            for name in SETTINGS:
+                setattr(mailbox, name, settings[name])
+        if self.journal:
+            self.journal.save_mailbox(mailbox)
+        return mailbox, created
+
+    def remove(self, mailbox: Mailbox) -> str:
+        """Mark `mailbox` removed (it stays visible to /_sim/mailboxes); return the operation id."""
+        mailbox.removed = True
+        del self.mailboxes[mailbox.user][mailbox.email]
+        self.removed.append(mailbox)
+        if self.journal:
+            self.journal.save_mailbox(mailbox)
+        operation = str(uuid.uuid4())
+        self.operations[operation] = (mailbox.user, mailbox.id)
+        return operation
+
+    def find(self, user: User, email: str) -> Mailbox | None:
+        """Return the user's mailbox for `email` (any case), unless removed."""
+        return self.mailboxes.get(user.login.lower(), {}).get(email.lower())
+
+    def of_user(self, user: User) -> list[Mailbox]:
+        """Return the user's mailboxes that are not removed, oldest first."""
+        return sorted(self.mailboxes.get(user.login.lower(), {}).values(), key=_by_id)
+
+    def everything(self) -> list[Mailbox]:
+        """Return every mailbox, removed ones included, by id."""
+        alive = [m for own in self.mailboxes.values() for m in own.values()]
+        return sorted(alive + self.removed, key=_by_id)
+
+    def reset(self) -> None:
+        """Forget every mailbox, token, provisioned user and counter."""
+        self.users.clear()
+        self._add_configured_users()
+        self.tokens.clear()
+        self.mailboxes.clear()
+        self.removed.clear()
+        self.operations.clear()
+        self.next_id = 1
+        self.stats = Stats()
+        if self.journal:
+            self.journal.clear()
+
+
+def _from_config(u: PortalUser) -> User:
+    return make_user(
+        u.login, u.password, culture=u.culture, tfa=u.tfa,
+        mail_enabled=u.mail_enabled, visitor=u.visitor,
+    )  # fmt: skip
+
+
+def _by_id(mailbox: Mailbox) -> int:
+    return mailbox.id
+
+
+def _now() -> str:
+    # The portal's database keeps UTC and the API writes it without a zone.
+    return datetime.now(UTC).replace(microsecond=0, tzinfo=None).isoformat()
+
+
+def begin_date(restrict: bool) -> str:
+    """Return where mail download starts: 30 days back when restricted, else 1975-01-01."""
+    if not restrict:
+        return "1975-01-01T00:00:00"
+    return (datetime.now(UTC) - timedelta(days=30)).replace(microsecond=0, tzinfo=None).isoformat()

@@ -1,0 +1,109 @@
+"""Seeded faults: latency, 503/429 with Retry-After, a dropped and a late answer to a create."""
+
+from __future__ import annotations
+
+import base64
+import time
+
+import httpx
+import pytest
+from test_simulator_accounts import ACCOUNTS, BODY
+from test_simulator_auth import AUTH, Portal, portal_fixture, servers_fixture  # noqa: F401 (fixtures)
+
+from bulkmail.simulator import SimConfig, running
+
+pytestmark = pytest.mark.anyio
+BASIC = {"Authorization": "Basic " + base64.b64encode(b"anna@corp.example:Portal-1").decode()}
+
+
+async def stats(client: httpx.AsyncClient) -> dict[str, object]:
+    return dict((await client.get("/_sim/stats")).json())
+
+
+@pytest.mark.parametrize(
+    ("config", "status", "text"),
+    [
+        (SimConfig(fail_503=1.0, retry_after=7), 503, "Service Unavailable"),
+        (SimConfig(fail_429=1.0, retry_after=7), 429, "Too Many Requests"),
+    ],
+)
+async def test_refusals_are_bare_with_retry_after_and_do_nothing(
+    portal: Portal, config: SimConfig, status: int, text: str
+) -> None:
+    async with portal(config) as client:
+        logged_in = await client.post(AUTH, json={"userName": "a@b.c", "password": "pw"})
+        created = await client.post(ACCOUNTS, json=BODY, headers=BASIC)
+        counters = await stats(client)
+    for answer in (logged_in, created):
+        assert (answer.status_code, answer.text, answer.headers["retry-after"]) == (
+            status,
+            text,
+            "7",
+        )
+    assert (counters["creates"], counters["logins"], counters["faults"]) == (0, 0, {str(status): 2})
+
+
+SEEDED = {seed: SimConfig(fail_503=0.3, fail_429=0.3, seed=seed) for seed in (7, 8)}
+
+
+async def _statuses(portal: Portal, seed: int) -> list[int]:
+    async with portal(SEEDED[seed]) as client:
+        return [
+            (await client.post(ACCOUNTS, json=BODY, headers=BASIC)).status_code for _ in range(12)
+        ]
+
+
+async def test_the_same_seed_gives_the_same_faults(portal: Portal) -> None:
+    first, again, other = (
+        await _statuses(portal, 7),
+        await _statuses(portal, 7),
+        await _statuses(portal, 8),
+    )
+    assert first == again != other
+    assert {201, 429, 503} <= set(first)
+
+
+async def test_latency_with_jitter_delays_every_api_answer(portal: Portal) -> None:
+    async with portal(SimConfig(latency_ms=120, jitter_ms=40)) as client:
+        took = []
+        for _ in range(3):
+            started = time.perf_counter()
+            await client.post(AUTH, json={"userName": "a@b.c", "password": "pw"})
+            took.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        await client.get("/_sim/stats")  # simulator-only endpoints are never delayed
+        control = time.perf_counter() - started
+    assert all(0.075 <= t < 0.5 for t in took), took
+    assert control < 0.075
+
+
+async def test_a_dropped_answer_is_a_transport_error_yet_the_account_exists(portal: Portal) -> None:
+    async with portal(SimConfig(drop_after_create=1.0)) as client:
+        with pytest.raises(httpx.RemoteProtocolError):
+            await client.post(ACCOUNTS, json=BODY, headers=BASIC)
+        listed = (await client.get(ACCOUNTS, headers=BASIC)).json()["response"]
+        counters = await stats(client)
+    assert [m["email"] for m in listed] == ["anna.berg@corp.example"]
+    assert (counters["creates"], counters["faults"]) == (1, {"drop": 1})
+
+
+async def test_a_late_answer_arrives_after_slow_seconds(portal: Portal) -> None:
+    async with portal(SimConfig(slow_after_create=1.0, slow_seconds=0.3)) as client:
+        started = time.perf_counter()
+        answer = await client.post(ACCOUNTS, json=BODY, headers=BASIC)
+        took = time.perf_counter() - started
+    assert (answer.status_code, answer.json()["response"]["mailboxId"]) == (201, 1)
+    assert took >= 0.3
+
+
+@pytest.mark.slow
+def test_a_late_answer_outlasts_the_client_timeout_and_the_account_exists() -> None:
+    config = SimConfig(slow_after_create=1.0, slow_seconds=30)
+    started = time.perf_counter()
+    with running(config) as url, httpx.Client(base_url=url, headers=BASIC) as client:
+        with pytest.raises(httpx.ReadTimeout):
+            client.post(ACCOUNTS, json=BODY, timeout=0.3)
+        listed = client.get(ACCOUNTS).json()["response"]
+    # The server notices that the client left, so stopping it does not wait for the 30 s.
+    assert time.perf_counter() - started < 5
+    assert [m["mailboxId"] for m in listed] == [1]
