@@ -33,6 +33,7 @@ class Collector:
         self._log = log
         self._command = command
         self._progress = progress
+        self._bar = progress is not None and progress.has_bar
         self.total = 0
         self.preview: list[Problem | Outcome] = []
 
@@ -75,10 +76,10 @@ class Collector:
                 "stage": outcome.stage.value if outcome.stage else None,
                 "message": outcome.message,
             }
-        clean = {k: v for k, v in fields.items() if v not in (None, "")}
+        clean = {k: v for k, v in fields.items() if v not in (None, "", 0)}
         if outcome.status is Status.FAILED:
             self._log.warning(event, **clean)
-        else:
+        elif not self._bar:  # the bar already shows the successes; logs keep the failures
             self._log.info(event, **clean)
 
     def finish(

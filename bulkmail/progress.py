@@ -74,6 +74,11 @@ class RunProgress:
             )
 
     @property
+    def has_bar(self) -> bool:
+        """Return whether a bar is drawn (a terminal), rather than progress log lines."""
+        return self._bar is not None
+
+    @property
     def rate(self) -> float:
         elapsed = time.monotonic() - self._started
         return self.done / elapsed if elapsed > 0 else 0.0
