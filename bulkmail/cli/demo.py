@@ -73,8 +73,9 @@ def run(args: argparse.Namespace) -> int:
         )
     if not args.quiet:
         print_result(result, sys.stdout)
-        print(
-            "demo: the failed rows are deliberate (see the Failed sheet); "
-            "`bulkmail import FILE --portal URL` runs the same against a real portal."
-        )
+        if result.summary.exit_code in (0, 1):
+            print(
+                "demo: the failed rows are deliberate (see the Failed sheet); "
+                "`bulkmail import FILE --portal URL` runs the same against a real portal."
+            )
     return 0 if result.summary.exit_code in (0, 1) else result.summary.exit_code
