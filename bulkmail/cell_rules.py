@@ -34,7 +34,6 @@ _INT = re.compile(r"[+-]?[0-9]+(?:\.0*)?")  # ASCII digits only: int() takes any
 # Underscores are tolerated inside: some internal hosts have them and DNS resolves them.
 _LABEL = re.compile(r"[^\W_](?:[\w-]*[^\W_])?")
 SPACE = re.compile(r"\s")
-_LOCAL_BAD = re.compile(r"[\s<>()\[\]\\,;:\"]")
 
 _ENCRYPTION_WORDS = {
     "none": 0,
@@ -62,6 +61,9 @@ _ENCRYPTION_HELP = "use None, SSL or StartTLS, or 0, 1, 2"
 _AUTH_HELP = "use None, Login, CramMd5 or Ntlm, or 0, 1, 4, 7"
 _BOOL_HELP = "use true/false, yes/no, 1/0 or да/нет"
 
+Note = tuple[str, str, Severity, str, str]
+"""A problem without its row: (column, code, severity, message, hint)."""
+
 
 @dataclass(slots=True)
 class Findings:
@@ -86,7 +88,19 @@ class Findings:
 
     def info(self, column: str, message: str) -> None:
         """Record a value that bulkmail filled in or inferred."""
-        self.add(Severity.INFO, column, "defaulted", message, "")
+        # Two or more notes on most rows: one call less each is worth the repetition.
+        self.problems.append(Problem(self.row, column, "defaulted", Severity.INFO, message, ""))
+
+    def notes(self) -> tuple[Note, ...]:
+        """Return the problems so far without their row, to record in other rows."""
+        return tuple((p.column, p.code, p.severity, p.message, p.hint) for p in self.problems)
+
+    def extend(self, notes: tuple[Note, ...]) -> None:
+        """Record `notes` as problems of this row."""
+        for column, code, severity, message, hint in notes:
+            # Only error() records errors, so an error note is one that blocked its row.
+            self.blocked = self.blocked or severity is Severity.ERROR
+            self.problems.append(Problem(self.row, column, code, severity, message, hint))
 
 
 def require(column: str, text: str, found: Findings, hint: str) -> str:
@@ -198,7 +212,7 @@ def check_secret(column: str, text: str, found: Findings) -> str:
 
 # Hosts and mail domains repeat across thousands of rows: remember the verdicts.
 @functools.lru_cache(maxsize=4096)
-def _domain_problem(domain: str) -> str:
+def domain_problem(domain: str) -> str:
     """Return what is wrong with a mail domain or host name, or "" when it is fine."""
     name = domain.removesuffix(".")
     labels = name.split(".")
@@ -213,53 +227,8 @@ def _domain_problem(domain: str) -> str:
     return ""
 
 
-def check_email(column: str, text: str, found: Findings) -> None:
-    """Record what is wrong with a mailbox address (blank is the caller's business)."""
-    value = text.strip()
-    if "<" in value or ">" in value:
-        found.error(
-            column,
-            "email-invalid",
-            f'"{value}" is a name and an address',
-            "keep only the address here and put the name in the name column",
-        )
-        return
-    problem = _email_problem(value)
-    if problem:
-        found.error(
-            column,
-            "email-invalid",
-            f'"{value}" {problem}',
-            "write one address like anna@example.org",
-        )
-        return
-    domain = value.rpartition("@")[2]
-    if "." not in domain and not domain.startswith("["):
-        found.warning(
-            column,
-            "email-no-tld",
-            f'domain of "{value}" has no dot',
-            "check the address: real mail domains look like example.org",
-        )
-
-
-def _email_problem(value: str) -> str:
-    if value.count("@") != 1:
-        return "has no @" if "@" not in value else "has more than one @"
-    local, _, domain = value.partition("@")
-    if any(sep in value for sep in ",;") or SPACE.search(value):
-        return "is more than one address or has spaces"
-    if not local or _LOCAL_BAD.search(local):
-        return "has a bad part before the @"
-    if local.startswith(".") or local.endswith(".") or ".." in local:
-        return "has a misplaced dot before the @"
-    if domain.startswith("[") and domain.endswith("]"):
-        return "" if _is_ip(domain[1:-1]) else "has a bad address literal after the @"
-    problem = _domain_problem(domain) if domain else "is empty"
-    return f"has a domain that {problem}" if problem else ""
-
-
-def _is_ip(text: str) -> bool:
+def is_ip(text: str) -> bool:
+    """Return whether `text` is an IPv4 or IPv6 address."""
     try:
         ipaddress.ip_address(text)
     except ValueError:
@@ -285,12 +254,12 @@ def _host_problem(value: str, port_column: str) -> tuple[str, str]:
         return "has spaces", plain
     if "@" in value:
         return "is an address, not a host name", plain
-    if _is_ip(value) or (value.startswith("[") and value.endswith("]") and _is_ip(value[1:-1])):
+    if is_ip(value) or (value.startswith("[") and value.endswith("]") and is_ip(value[1:-1])):
         return "", ""
     host, _, tail = value.rpartition(":")
     if host and tail.isascii() and tail.isdigit():
         return "has a port in it", f"put {tail} in {port_column} and only {host} here"
     if "/" in value or ":" in value:
         return "is not a host name", plain
-    problem = _domain_problem(value)
+    problem = domain_problem(value)
     return (problem, plain) if problem else ("", "")

@@ -1,12 +1,17 @@
 """Connection rules of the validator: the incoming (IMAP/POP3) and SMTP settings of a row.
 
-What a blank port, encryption, protocol or SMTP login means given the other cells, and
-settings that contradict each other (port vs encryption, port vs protocol). Pure: no I/O,
-no logging, no clock.
+What a blank port, encryption or protocol means given the other cells, and settings that
+contradict each other (port vs encryption, port vs protocol). Pure: no I/O, no logging, no
+clock. The logins and passwords are `row_rules`'.
+
+A side's settings cells repeat across most rows of a sheet (one mail server, one port, one
+encryption), so each distinct combination is checked once and its notes, which carry no row
+number, are replayed into every row that has it.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal, TypeVar
@@ -18,8 +23,8 @@ from bulkmail.cell_rules import (
     SMTP_PORTS,
     SSL_PORTS,
     Findings,
+    Note,
     check_host,
-    check_secret,
     parse_auth,
     parse_bool,
     parse_encryption,
@@ -32,48 +37,58 @@ _SSL, _STARTTLS, _PLAIN = ENCRYPTION["ssl"], ENCRYPTION["starttls"], ENCRYPTION[
 _NO_AUTH, _LOGIN, _OAUTH2, _NTLM = AUTH["none"], AUTH["login"], AUTH["oauth2"], AUTH["ntlm"]
 _T = TypeVar("_T")
 _IMAP_WORDS = {"imap": True, "pop": False, "pop3": False}
-_REQUIRED_HINTS = {
-    "server": "fill in the IMAP/POP3 host, or give all rows one with --set server=HOST",
-    "smtp_server": "fill in the SMTP host, or give all rows one with --set smtp_server=HOST",
-}
+_NOT_SMTP_PORTS = IMAP_PORTS | POP3_PORTS
+_SERVER_HINT = "fill in the IMAP/POP3 host, or give all rows one with --set server=HOST"
+_SMTP_SERVER_HINT = "fill in the SMTP host, or give all rows one with --set smtp_server=HOST"
+# Distinct settings per side kept; a sheet with more only re-checks the ones it dropped.
+_CACHED = 4096
 
 
 @dataclass(frozen=True, slots=True)
-class Side:
-    """One connection of the account, incoming or SMTP (placeholders where a cell is wrong)."""
+class Settings:
+    """One side's settings as the API takes them (placeholders where a cell is wrong)."""
 
+    flag: bool  # incoming: imap (false = POP3); SMTP: smtp_auth
     server: str
     port: int
     encryption: int
     auth: int
-    login: str
-    password: str
+    notes: tuple[Note, ...]  # what the cells raise, in the order they are checked
+    late_notes: tuple[Note, ...] = ()  # SMTP port checks: reported after the SMTP login's
 
 
-def _required(values: Mapping[str, str], column: str, found: Findings) -> str:
-    return require(column, values.get(column, ""), found, _REQUIRED_HINTS[column])
+def incoming_settings(values: Mapping[str, str]) -> Settings:
+    """Return what the incoming (IMAP/POP3) settings cells of a row mean."""
+    get = values.get
+    return _incoming(
+        get("server", ""),
+        get("port", ""),
+        get("imap", ""),
+        get("incoming_encryption_type", ""),
+        get("auth_type_in", ""),
+    )
 
 
-def incoming_side(
-    values: Mapping[str, str], found: Findings, login: str, password: str
-) -> tuple[bool, Side]:
-    """Return (imap, incoming side)."""
-    server = _required(values, "server", found)
+@functools.lru_cache(maxsize=_CACHED)
+def _incoming(
+    server_text: str, port_text: str, imap_text: str, encryption_text: str, auth_text: str
+) -> Settings:
+    found = Findings(0)
+    server = require("server", server_text, found, _SERVER_HINT)
     if server:
         check_host("server", server, found, "port")
-    port_text = values.get("port", "")
     port = parse_port("port", port_text, found)
     bad_port = bool(port_text.strip()) and port is None
-    imap = _imap(values, port, bad_port, found)
-    encryption = _encryption(values, "incoming_encryption_type", port, bad_port, found)
+    imap = _imap(imap_text, port, bad_port, found)
+    column = "incoming_encryption_type"
+    encryption = _encryption(column, encryption_text, port, bad_port, found)
     if port is None and not bad_port and encryption is not None and imap is not None:
         port = _default(found, "port", "imap" if imap else "pop3", encryption)
-    auth = _incoming_auth(values, imap, found)
+    auth = _incoming_auth(auth_text, imap, found)
     if port is not None:
         _check_port(found, "port", port, encryption)
         _check_incoming_protocol(found, port, imap)
-    side = Side(server, port or 0, _or(encryption, _SSL), auth, login, password)
-    return _or(imap, True), side
+    return Settings(_or(imap, True), server, port or 0, _or(encryption, _SSL), auth, found.notes())
 
 
 def _or(value: _T | None, placeholder: _T) -> _T:
@@ -81,11 +96,8 @@ def _or(value: _T | None, placeholder: _T) -> _T:
     return placeholder if value is None else value
 
 
-def _imap(
-    values: Mapping[str, str], port: int | None, bad_port: bool, found: Findings
-) -> bool | None:
+def _imap(text: str, port: int | None, bad_port: bool, found: Findings) -> bool | None:
     """Return whether the row is IMAP; None when the cell is wrong or nothing tells."""
-    text = values.get("imap", "")
     if text.strip() or bad_port:
         return parse_bool("imap", text, found, _IMAP_WORDS) if text.strip() else None
     if port in POP3_PORTS:
@@ -96,10 +108,9 @@ def _imap(
 
 
 def _encryption(
-    values: Mapping[str, str], column: str, port: int | None, bad_port: bool, found: Findings
+    column: str, text: str, port: int | None, bad_port: bool, found: Findings
 ) -> int | None:
     """Return the EncryptionType, inferred from the port when blank; None when unknowable."""
-    text = values.get(column, "")
     if text.strip() or bad_port:
         return parse_encryption(column, text, found) if text.strip() else None
     if port is None:
@@ -127,8 +138,7 @@ def _default(
     return port
 
 
-def _incoming_auth(values: Mapping[str, str], imap: bool | None, found: Findings) -> int:
-    text = values.get("auth_type_in", "")
+def _incoming_auth(text: str, imap: bool | None, found: Findings) -> int:
     auth = parse_auth("auth_type_in", text, found)
     if auth == _OAUTH2:
         _oauth2(found, "auth_type_in", text)
@@ -195,36 +205,51 @@ def _check_incoming_protocol(found: Findings, port: int, imap: bool | None) -> N
         )
 
 
-def outgoing_side(values: Mapping[str, str], found: Findings, incoming: Side) -> tuple[bool, Side]:
-    """Return (smtp_auth, SMTP side)."""
-    server = _required(values, "smtp_server", found)
+def outgoing_settings(values: Mapping[str, str]) -> Settings:
+    """Return what the SMTP settings cells of a row mean (its login and password aside)."""
+    get = values.get
+    return _outgoing(
+        get("smtp_server", ""),
+        get("smtp_port", ""),
+        get("outcoming_encryption_type", ""),
+        get("auth_type_smtp", ""),
+        get("smtp_auth", ""),
+    )
+
+
+@functools.lru_cache(maxsize=_CACHED)
+def _outgoing(
+    server_text: str, port_text: str, encryption_text: str, auth_text: str, flag_text: str
+) -> Settings:
+    found = Findings(0)
+    server = require("smtp_server", server_text, found, _SMTP_SERVER_HINT)
     if server:
         check_host("smtp_server", server, found, "smtp_port")
-    port_text = values.get("smtp_port", "")
     port = parse_port("smtp_port", port_text, found)
     bad_port = bool(port_text.strip()) and port is None
-    encryption = _encryption(values, "outcoming_encryption_type", port, bad_port, found)
+    column = "outcoming_encryption_type"
+    encryption = _encryption(column, encryption_text, port, bad_port, found)
     if port is None and not bad_port and encryption is not None:
         port = _default(found, "smtp_port", "smtp", encryption)
-    smtp_auth, auth = _smtp_auth(values, found)
-    login, password = _smtp_credentials(values, found, smtp_auth, incoming)
+    smtp_auth, auth = _smtp_auth(auth_text, flag_text, found)
+    late = Findings(0)
     if port is not None:
-        _check_port(found, "smtp_port", port, encryption)
-        if port in IMAP_PORTS | POP3_PORTS:
-            found.warning(
+        _check_port(late, "smtp_port", port, encryption)
+        if port in _NOT_SMTP_PORTS:
+            late.warning(
                 "smtp_port",
                 "protocol-port-mismatch",
                 f"port {port} is not SMTP's",
                 "use the SMTP port here, e.g. 465 or 587",
             )
-    return smtp_auth, Side(server, port or 0, _or(encryption, _SSL), auth, login, password)
+    encryption = _or(encryption, _SSL)
+    return Settings(smtp_auth, server, port or 0, encryption, auth, found.notes(), late.notes())
 
 
-def _smtp_auth(values: Mapping[str, str], found: Findings) -> tuple[bool, int]:
+def _smtp_auth(text: str, flag_text: str, found: Findings) -> tuple[bool, int]:
     """Return (smtp_auth, auth_type_smtp) with their blank defaults and contradictions."""
-    text = values.get("auth_type_smtp", "")
     auth = parse_auth("auth_type_smtp", text, found)
-    flag = parse_bool("smtp_auth", values.get("smtp_auth", ""), found)
+    flag = parse_bool("smtp_auth", flag_text, found)
     if flag is None:  # blank: like the portal's own form, auth None means no SMTP login
         flag = auth != _NO_AUTH
     if auth is None:
@@ -246,22 +271,3 @@ def _smtp_auth(values: Mapping[str, str], found: Findings) -> tuple[bool, int]:
     elif flag and auth == _OAUTH2:
         _oauth2(found, "auth_type_smtp", text)
     return flag, auth
-
-
-def _smtp_credentials(
-    values: Mapping[str, str], found: Findings, smtp_auth: bool, incoming: Side
-) -> tuple[str, str]:
-    """Return the SMTP (login, password); blank ones are the incoming ones when auth is on."""
-    login = values.get("smtp_account", "").strip()
-    password = values.get("smtp_password", "")
-    if password.strip():
-        check_secret("smtp_password", password, found)
-    if not smtp_auth:
-        return login, password
-    if not login and incoming.login:
-        login = incoming.login
-        found.info("smtp_account", f"smtp_account taken from the incoming login {login}")
-    if not password.strip() and incoming.password:
-        password = incoming.password
-        found.info("smtp_password", "smtp_password taken from the incoming password")
-    return login, password

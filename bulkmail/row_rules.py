@@ -1,18 +1,32 @@
 """Row rules of the validator: one row's cells -> the account to send and every problem.
 
 Cells arrive already merged with the defaults (a blank cell is absent or ""). This module
-owns the mailbox and portal-identity cells and assembles the Account; the server settings
-are `connection_rules`'. Pure: no I/O, no logging, no clock.
+owns the mailbox, login and portal-identity cells and assembles the Account; the server
+settings are `connection_rules`'. Pure: no I/O, no logging, no clock.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
-from bulkmail.cell_rules import SPACE, Findings, check_email, check_secret, parse_bool, require
-from bulkmail.connection_rules import incoming_side, outgoing_side
+from bulkmail.cell_rules import (
+    SPACE,
+    Findings,
+    check_secret,
+    domain_problem,
+    is_ip,
+    parse_bool,
+    require,
+)
+from bulkmail.connection_rules import Settings, incoming_settings, outgoing_settings
 from bulkmail.models import Account, Problem
 
+_LOCAL_BAD = re.compile(r"[\s<>()\[\]\\,;:\"]")
+# An address that passes every check of _email_problem's but the domain's: dot-separated
+# runs of the characters allowed before the @, one @, a domain without spaces or brackets.
+_LOCAL_RUN = r'[^\s<>()\[\]\\,;:"@.]+'
+_PLAIN_EMAIL = re.compile(rf"{_LOCAL_RUN}(?:\.{_LOCAL_RUN})*@([^\s<>@,;\[]+)")
 _REQUIRED_HINTS = {
     "email": "fill in the mailbox address",
     "password": "fill in the mailbox password",
@@ -26,16 +40,17 @@ def check_row(
     found = Findings(number)
     portal_user, portal_password = _portal(values, found, run_user, portal_column)
     email, login, password = _mailbox(values, found)
-    imap, inc = incoming_side(values, found, login, password)
-    smtp_auth, smtp = outgoing_side(values, found, inc)
+    inc = incoming_settings(values)
+    found.extend(inc.notes)
+    smtp, smtp_login, smtp_password = _smtp(values, found, login, password)
     restrict = parse_bool("restrict", values.get("restrict", ""), found)
     if found.blocked:
         return None, found.problems
     account = Account(
         email=email, name=values.get("name", "").strip(), account=login, password=password,
-        server=inc.server, port=inc.port, imap=imap, incoming_encryption_type=inc.encryption,
+        server=inc.server, port=inc.port, imap=inc.flag, incoming_encryption_type=inc.encryption,
         auth_type_in=inc.auth, smtp_server=smtp.server, smtp_port=smtp.port,
-        smtp_auth=smtp_auth, smtp_account=smtp.login, smtp_password=smtp.password,
+        smtp_auth=smtp.flag, smtp_account=smtp_login, smtp_password=smtp_password,
         outcoming_encryption_type=smtp.encryption, auth_type_smtp=smtp.auth,
         restrict=bool(restrict), portal_user=portal_user, portal_password=portal_password,
     )  # fmt: skip
@@ -108,3 +123,73 @@ def _mailbox(values: Mapping[str, str], found: Findings) -> tuple[str, str, str]
     if password:
         check_secret("password", password, found)
     return email, login, password
+
+
+def _smtp(
+    values: Mapping[str, str], found: Findings, login: str, password: str
+) -> tuple[Settings, str, str]:
+    """Return the SMTP settings and (login, password); blank ones are the incoming ones."""
+    smtp = outgoing_settings(values)
+    found.extend(smtp.notes)
+    smtp_login = values.get("smtp_account", "").strip()
+    smtp_password = values.get("smtp_password", "")
+    if smtp_password.strip():
+        check_secret("smtp_password", smtp_password, found)
+    if smtp.flag:  # smtp_auth: without it the portal sends no SMTP login
+        if not smtp_login and login:
+            smtp_login = login
+            found.info("smtp_account", f"smtp_account taken from the incoming login {login}")
+        if not smtp_password.strip() and password:
+            smtp_password = password
+            found.info("smtp_password", "smtp_password taken from the incoming password")
+    found.extend(smtp.late_notes)
+    return smtp, smtp_login, smtp_password
+
+
+def check_email(column: str, text: str, found: Findings) -> None:
+    """Record what is wrong with a mailbox address (blank is the caller's business)."""
+    value = text.strip()
+    plain = _PLAIN_EMAIL.fullmatch(value)
+    if plain and "." in plain[1] and not domain_problem(plain[1]):
+        return  # the common case: none of the checks below would find anything
+    if "<" in value or ">" in value:
+        found.error(
+            column,
+            "email-invalid",
+            f'"{value}" is a name and an address',
+            "keep only the address here and put the name in the name column",
+        )
+        return
+    problem = _email_problem(value)
+    if problem:
+        found.error(
+            column,
+            "email-invalid",
+            f'"{value}" {problem}',
+            "write one address like anna@example.org",
+        )
+        return
+    domain = value.rpartition("@")[2]
+    if "." not in domain and not domain.startswith("["):
+        found.warning(
+            column,
+            "email-no-tld",
+            f'domain of "{value}" has no dot',
+            "check the address: real mail domains look like example.org",
+        )
+
+
+def _email_problem(value: str) -> str:
+    if value.count("@") != 1:
+        return "has no @" if "@" not in value else "has more than one @"
+    local, _, domain = value.partition("@")
+    if any(sep in value for sep in ",;") or SPACE.search(value):
+        return "is more than one address or has spaces"
+    if not local or _LOCAL_BAD.search(local):
+        return "has a bad part before the @"
+    if local.startswith(".") or local.endswith(".") or ".." in local:
+        return "has a misplaced dot before the @"
+    if domain.startswith("[") and domain.endswith("]"):
+        return "" if is_ip(domain[1:-1]) else "has a bad address literal after the @"
+    problem = domain_problem(domain) if domain else "is empty"
+    return f"has a domain that {problem}" if problem else ""

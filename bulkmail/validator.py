@@ -8,11 +8,11 @@ module checks the columns and finds duplicate mailboxes across rows.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 
 from bulkmail.errors import InputError
 from bulkmail.fields import ALIASES, REQUIRED_FIELDS, fold
-from bulkmail.models import Account, Checked, Problem, Severity, Table
+from bulkmail.models import Account, Checked, Problem, Row, Severity, Table
 from bulkmail.row_rules import check_row
 
 __all__ = ["check_columns", "validate", "validate_row"]
@@ -69,14 +69,34 @@ def _checked_rows(
 ) -> Iterator[Checked]:
     # The only state that grows with the file: one entry per distinct mailbox.
     seen: dict[tuple[str, str], int] = {}
+    cells_of = _cells_reader(table)
     for row in table.rows:
-        values = {**filled, **_nonblank(table.values(row))}
+        cells = cells_of(row)
+        values = {**filled, **cells} if filled else cells
         account, problems = check_row(values, row.number, run_user, portal_column)
         duplicate = _duplicate(seen, values, row.number, run_user)
         if duplicate is not None:
             problems.append(duplicate)
             account = None
         yield Checked(row, account, tuple(problems))
+
+
+def _cells_reader(table: Table) -> Callable[[Row], dict[str, str]]:
+    """Return a function giving a row's non-blank cells keyed by canonical field."""
+    columns = tuple((f, i) for i, f in enumerate(table.fields) if f is not None)
+    if len({f for f, _ in columns}) < len(columns):
+        # Two columns of one field (a Table built by hand): keep table.values' last-wins.
+        return lambda row: _nonblank(table.values(row))
+    width = len(table.fields)
+
+    def cells_of(row: Row) -> dict[str, str]:
+        cells = row.cells
+        if len(cells) < width:  # a short row: zip() in table.values stops at its end
+            return _nonblank(table.values(row))
+        # `not text.isspace()` is `text.strip() != ""` without building a string.
+        return {f: text for f, i in columns if (text := cells[i]) and not text.isspace()}
+
+    return cells_of
 
 
 def validate_row(

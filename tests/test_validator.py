@@ -114,6 +114,14 @@ RULES = [
     ({"email": "anna@-example.org"}, [("email-invalid", E, "email")]),
     ({"email": "anna@"}, [("email-invalid", E, "email")]),
     ({"email": "anna@localhost"}, [("email-no-tld", W, "email")]),
+    ({"email": "anna@192.0.2.1"}, [("email-invalid", E, "email")]),
+    ({"email": "anna@" + "a" * 64 + ".org"}, [("email-invalid", E, "email")]),
+    ({"email": "anna@exam(ple.org"}, [("email-invalid", E, "email")]),
+    ({"email": "an(na@example.org"}, [("email-invalid", E, "email")]),
+    ({"email": "anna.@example.org"}, [("email-invalid", E, "email")]),
+    ({"email": "anna@example.org\u00a0x"}, [("email-invalid", E, "email")]),
+    ({"email": "anna@example.org."}, []),
+    ({"email": "anna@mail_host.example.org"}, []),
     ({"email": "anna@[192.0.2.1]"}, []),
     ({"email": "анна@почта.рф"}, []),
     ({"email": "o'hara+news@mail.example.org"}, []),
@@ -483,6 +491,88 @@ def test_duplicates_without_a_portal_user() -> None:
             "anna@example.org is the same mailbox as row 2 for the run's "
             "portal user: the portal would overwrite it",
         )
+    ]
+
+
+def test_repeated_settings_are_reported_on_each_row() -> None:
+    # Settings are checked once per distinct set of cells: each row still gets its own
+    # problems, with its own row number and its own login.
+    headers: list[str | None] = ["email", "password", "server", "port", "imap", "smtp_server"]
+    pop3_port = ["imap.example.org", "995", "true", "smtp.example.org"]
+    rows = [
+        ["anna@example.org", "p1", *pop3_port],
+        ["bob@example.org", "p2", "imap.example.org", "99a", "true", "smtp.example.org"],
+        ["carl@example.org", "p3", *pop3_port],
+    ]
+    checked = list(validate(table(headers, rows)))
+    assert [c.ok for c in checked] == [True, False, True]
+    assert [str(p) for p in checked[2].problems] == [
+        "row 4, account: account taken from email carl@example.org",
+        "row 4, incoming_encryption_type: SSL assumed from port 995",
+        "row 4, imap: port 995 is POP3's, imap is true (set imap to false for POP3, "
+        "or use the IMAP port (993 or 143))",
+        "row 4, outcoming_encryption_type: SSL assumed: no port given",
+        "row 4, smtp_port: 465 assumed: the SMTP port for SSL",
+        "row 4, smtp_account: smtp_account taken from the incoming login carl@example.org",
+        "row 4, smtp_password: smtp_password taken from the incoming password",
+    ]
+    assert [p.row for p in checked[0].problems] == [2] * 7
+    assert str(checked[0].problems[5]) == (
+        "row 2, smtp_account: smtp_account taken from the incoming login anna@example.org"
+    )
+    assert [(p.row, p.code) for p in checked[1].problems if p.severity is E] == [
+        (3, "port-invalid")
+    ]
+
+
+def test_findings_notes_are_replayed_on_another_row() -> None:
+    first = Findings(0)
+    first.warning("port", "port-encryption-mismatch", "port 993 expects SSL", "set SSL")
+    first.info("imap", "IMAP assumed")
+    warned = Findings(9)
+    warned.extend(first.notes())
+    assert warned.problems == [
+        Problem(9, "port", "port-encryption-mismatch", W, "port 993 expects SSL", "set SSL"),
+        Problem(9, "imap", "defaulted", N, "IMAP assumed", ""),
+    ]
+    assert not warned.blocked
+    first.error("port", "port-invalid", '"x" is not a whole port number')
+    blocked = Findings(10)
+    blocked.extend(first.notes())
+    assert [(p.row, p.code) for p in blocked.problems] == [
+        (10, "port-encryption-mismatch"),
+        (10, "defaulted"),
+        (10, "port-invalid"),
+    ]
+    assert blocked.blocked
+
+
+def test_hand_built_table_with_short_rows() -> None:
+    # The reader pads every row to the headers; a Table built by hand may not.
+    headers: list[str | None] = ["email", "password", "server", "smtp_server", "port"]
+    rows = [
+        ["anna@example.org", "p1", "imap.example.org", "smtp.example.org"],
+        ["bob@example.org", "p2"],
+    ]
+    checked = list(validate(table(headers, rows)))
+    assert [c.account.port if c.account else None for c in checked] == [993, None]
+    assert [(p.code, p.column) for p in checked[1].problems if p.severity is E] == [
+        ("required", "server"),
+        ("required", "smtp_server"),
+    ]
+
+
+def test_hand_built_table_with_a_repeated_field() -> None:
+    # The reader maps a field to one column; by hand, the last column of a field counts.
+    headers: list[str | None] = ["email", "password", "server", "smtp_server", "email"]
+    rows = [
+        ["anna@example.org", "p2", "imap.example.org", "smtp.example.org", "bob@example.org"],
+        ["carl@example.org", "p3", "imap.example.org", "smtp.example.org", " "],
+    ]
+    checked = list(validate(table(headers, rows)))
+    assert [c.account.email if c.account else None for c in checked] == ["bob@example.org", None]
+    assert [(p.code, p.column) for p in checked[1].problems if p.severity is E] == [
+        ("required", "email")
     ]
 
 
