@@ -25,6 +25,7 @@ from bulkmail.sessions import Sessions
 from bulkmail.settings import PortalSettings
 
 Emit = Callable[[int, Outcome], None]
+MARK_GATHER = 0.002  # seconds the first worker waits to commit other workers' marks too
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +71,7 @@ class Runner:
         self._sessions = Sessions(self._backoff, settings.retries, list_existing=True)
         self._stopping = anyio.Event()
         self._pending: dict[int, Job] = {}  # handed to the pool, no outcome yet
+        self._marks_committed: anyio.Event | None = None  # set when gathered marks commit
         self.state = RunState()
 
     @property
@@ -175,8 +177,13 @@ class Runner:
             attempts += 1
             if self._journal is not None:
                 self._journal.mark_in_flight(
-                    job.identity.login, job.account.email, row=job.row.number, digest=job.digest
+                    job.identity.login,
+                    job.account.email,
+                    row=job.row.number,
+                    digest=job.digest,
+                    commit=False,
                 )
+                await self._commit_marks(self._journal)
             answer = await portal.create(token, job.account.payload())
             if isinstance(answer, Created):
                 return self._done(job, created, answer.mailbox_id, attempts=attempts)
@@ -205,6 +212,26 @@ class Runner:
             if self._stopping.is_set():
                 return self._failed(job, answer, attempts)
             await anyio.sleep(self._backoff.delay(attempts, answer.retry_after))
+
+    async def _commit_marks(self, journal: Journal) -> None:
+        """Return once this worker's in-flight mark is committed; one commit serves many.
+
+        The first worker to ask waits MARK_GATHER for the others' marks, commits them all
+        and wakes them: the mark is still durable before its create is sent, at a fraction
+        of a commit per row.
+        """
+        pending = self._marks_committed
+        if pending is not None:
+            await pending.wait()
+            return
+        done = self._marks_committed = anyio.Event()
+        try:
+            await anyio.sleep(MARK_GATHER)
+        finally:
+            # No await from here on: a mark added after this flush starts a new gathering.
+            self._marks_committed = None
+            journal.flush()
+            done.set()
 
     def _done(
         self,

@@ -8,8 +8,10 @@ end-to-end behaviour against the real simulator is in test_import_e2e.py.
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -17,6 +19,7 @@ import httpx
 import pytest
 
 from bulkmail.backoff import Backoff
+from bulkmail.journal import Journal
 from bulkmail.models import Account, Outcome, Row, Stage, Status
 from bulkmail.portal import Identity
 from bulkmail.runner import Job, Runner
@@ -307,3 +310,31 @@ async def test_a_portal_that_is_not_paid_aborts_the_run() -> None:
     assert (outcomes[0].status, outcomes[0].code) == (Status.FAILED, "portal-not-paid")
     assert {o.status for i, o in outcomes.items() if i} == {Status.NOT_ATTEMPTED}
     assert sorted(outcomes) == list(range(20)) and not portal.creates
+
+
+async def test_the_in_flight_mark_is_committed_before_each_create_is_sent(tmp_path: Path) -> None:
+    """Marks are gathered into shared commits, but none may be sent before its commit."""
+    journal_path = tmp_path / "journal.sqlite"
+    seen: list[bool] = []
+
+    class Watching(FakePortal):
+        async def _create(self, user: str, body: dict[str, Any]) -> httpx.Response:
+            with sqlite3.connect(journal_path) as other:  # sees committed data only
+                rows = other.execute("SELECT email FROM entries WHERE state = 'in-flight'")
+                seen.append(body["email"].lower() in {r[0] for r in rows})
+            return await super()._create(user, body)
+
+    portal = Watching({"u@corp.test": "p"}, delay=0.005)
+    jobs = [_job(i, "u@corp.test", "p", f"b{i}@mail.test") for i in range(40)]
+    transport = httpx.MockTransport(portal)
+    outcomes: dict[int, Outcome] = {}
+    with Journal.open(journal_path, "http://portal.test") as journal:
+        runner = Runner(
+            PortalSettings(url="http://portal.test", state=journal_path, concurrency=8),
+            lambda: httpx.AsyncClient(transport=transport, base_url="http://portal.test"),
+            outcomes.__setitem__,
+            journal=journal,
+        )
+        await runner.run(jobs)
+    assert len(seen) == 40 and all(seen)
+    assert {o.status for o in outcomes.values()} == {Status.CREATED}
