@@ -80,6 +80,12 @@ class PortalClient:
         # cookies; every call names its user by the token alone.
         client.cookies.jar.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
         client.cookies.clear()
+        self._accounts_url = client.base_url.join(ACCOUNTS_PATH)
+        self._create_headers = [
+            *client.headers.multi_items(),
+            ("Content-Type", "application/json"),
+        ]
+        self._timeout = client.timeout.as_dict()
 
     async def login(self, identity: Identity) -> Token | Verdict:
         """Log `identity` in (POST api/2.0/authentication) and return its token."""
@@ -130,7 +136,8 @@ class PortalClient:
 
     async def create(self, token: Token, payload: Mapping[str, Any]) -> Created | Verdict:
         """Create (or, for a known address, overwrite) an account: POST api/2.0/mail/accounts."""
-        response = await self._send("create", "POST", ACCOUNTS_PATH, token=token, json=payload)
+        body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+        response = await self._post_json(self._accounts_url, token, body)
         if isinstance(response, Verdict):
             return response
         data = _result(response)
@@ -141,6 +148,23 @@ class PortalClient:
         # The portal's message quotes the mail servers; a server could echo what it was sent.
         secrets = (payload.get(name) for name in SECRET_FIELDS)
         return _scrub(classify_response(response, during="create"), secrets)
+
+    async def _post_json(
+        self, url: httpx.URL, token: Token, body: bytes
+    ) -> httpx.Response | Verdict:
+        """POST a create with the URL, headers and timeout prepared once per client.
+
+        The hot path of a run: `client.request` re-parses and merges the URL and headers on
+        every call, which at hundreds of creates a second is a tenth of the client's CPU.
+        """
+        headers = [*self._create_headers, ("Authorization", token.value)]
+        request = httpx.Request(
+            "POST", url, headers=headers, content=body, extensions={"timeout": self._timeout}
+        )
+        try:
+            return await self._client.send(request)
+        except httpx.HTTPError as exc:
+            return classify_exception(exc, during="create")
 
     async def _send(
         self, during: During, method: str, path: str, *, token: Token | None = None, **kw: Any

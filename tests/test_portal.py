@@ -560,3 +560,34 @@ async def test_the_login_cookie_is_never_sent_back() -> None:
         await portal.list_accounts(Token("token-of-second-user"))
     assert "cookie" not in sent[1].headers
     assert sent[1].headers["authorization"] == "token-of-second-user"
+
+
+@pytest.mark.anyio
+async def test_create_keeps_the_clients_base_path_headers_and_timeout() -> None:
+    sent: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        body = {
+            "count": 1,
+            "status": 0,
+            "statusCode": 201,
+            "response": {"mailboxId": 5, "email": "a@b.org"},
+        }
+        return httpx.Response(201, json=body)
+
+    async with httpx.AsyncClient(
+        transport=httpx.MockTransport(handler),
+        base_url="https://portal.test/office/",
+        headers={"User-Agent": "bulkmail/test"},
+        timeout=httpx.Timeout(150, connect=20),
+    ) as client:
+        answer = await PortalClient(client).create(Token("tok"), {"email": "a@b.org", "port": 993})
+    assert answer == Created(5, "a@b.org")
+    request = sent[0]
+    assert str(request.url) == "https://portal.test/office/api/2.0/mail/accounts"
+    assert request.headers["user-agent"] == "bulkmail/test"
+    assert request.headers["authorization"] == "tok"
+    assert request.headers["content-type"] == "application/json"
+    assert json.loads(request.content) == {"email": "a@b.org", "port": 993}
+    assert request.extensions["timeout"] == {"connect": 20, "read": 150, "write": 150, "pool": 150}
