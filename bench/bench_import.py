@@ -34,7 +34,7 @@ import anyio
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ratio  # noqa: E402
+from common import ratio
 
 USERS = 20
 
@@ -49,8 +49,20 @@ def free_port() -> int:
 def simulator(latency_ms: float) -> Iterator[str]:
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bulkmail", "simulate", "--port", str(port), "--latency",
-         str(latency_ms), "--quiet"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [
+            sys.executable,
+            "-m",
+            "bulkmail",
+            "simulate",
+            "--port",
+            str(port),
+            "--latency",
+            str(latency_ms),
+            "--quiet",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(100):
@@ -68,13 +80,19 @@ def simulator(latency_ms: float) -> Iterator[str]:
 def sheet(path: Path, rows: int) -> Path:
     with path.open("w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
-        w.writerow(["portal_user", "portal_password", "email", "password", "server",
-                    "smtp_server"])
+        w.writerow(["portal_user", "portal_password", "email", "password", "server", "smtp_server"])
         for i in range(rows):
             u = i % USERS
-            w.writerow([f"user{u}@corp.example.org", f"Portal-{u}-pw",
-                        f"box{i}@mail.example.org", f"pw-{i}", "imap.mail.example.org",
-                        "smtp.mail.example.org"])
+            w.writerow(
+                [
+                    f"user{u}@corp.example.org",
+                    f"Portal-{u}-pw",
+                    f"box{i}@mail.example.org",
+                    f"pw-{i}",
+                    "imap.mail.example.org",
+                    "smtp.mail.example.org",
+                ]
+            )
     return path
 
 
@@ -82,9 +100,26 @@ def bulkmail_import(path: Path, url: str, concurrency: int, work: Path) -> float
     """Run `bulkmail import` as a user would; return the run's own seconds (summary.json)."""
     reports = work / f"reports-{time.monotonic_ns()}"
     done = subprocess.run(
-        [sys.executable, "-m", "bulkmail", "import", str(path), "--portal", url,
-         "--concurrency", str(concurrency), "--state", str(reports / "journal.sqlite"),
-         "--report-dir", str(reports), "--quiet"], capture_output=True, text=True, check=False)
+        [
+            sys.executable,
+            "-m",
+            "bulkmail",
+            "import",
+            str(path),
+            "--portal",
+            url,
+            "--concurrency",
+            str(concurrency),
+            "--state",
+            str(reports / "journal.sqlite"),
+            "--report-dir",
+            str(reports),
+            "--quiet",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if done.returncode != 0:
         raise SystemExit(f"import failed ({done.returncode}): {done.stderr}")
     summary = json.loads(next(reports.glob("*/summary.json")).read_text())
@@ -94,8 +129,10 @@ def bulkmail_import(path: Path, url: str, concurrency: int, work: Path) -> float
 async def bare_loop(url: str, rows: int, concurrency: int) -> float:
     """Create `rows` accounts with plain httpx: the floor for any client of this portal."""
     async with httpx.AsyncClient(base_url=url) as c:
-        r = await c.post("api/2.0/authentication",
-                         json={"userName": "bare@corp.example.org", "password": "Bare-pw-1"})
+        r = await c.post(
+            "api/2.0/authentication",
+            json={"userName": "bare@corp.example.org", "password": "Bare-pw-1"},
+        )
         token = r.json()["response"]["token"]
     jobs = iter(range(rows))
     tls = ssl.create_default_context()  # shared, as bulkmail does: one costs ~50 ms of CPU
@@ -106,14 +143,26 @@ async def bare_loop(url: str, rows: int, concurrency: int) -> float:
         async with httpx.AsyncClient(base_url=url, limits=limits, verify=tls) as client:
             client.cookies.jar.set_policy(DefaultCookiePolicy(allowed_domains=[]))
             for i in jobs:
-                body = {"email": f"bare{run}-{i}@mail.example.org", "account": f"bare{i}",
-                        "password": "pw-1", "server": "imap.mail.example.org", "port": 993,
-                        "smtp_account": f"bare{i}", "smtp_password": "pw-1",
-                        "smtp_server": "smtp.mail.example.org", "smtp_port": 465,
-                        "smtp_auth": True, "imap": True, "incoming_encryption_type": 1,
-                        "outcoming_encryption_type": 1, "auth_type_in": 1, "auth_type_smtp": 1}
-                resp = await client.post("api/2.0/mail/accounts", json=body,
-                                         headers={"Authorization": token})
+                body = {
+                    "email": f"bare{run}-{i}@mail.example.org",
+                    "account": f"bare{i}",
+                    "password": "pw-1",
+                    "server": "imap.mail.example.org",
+                    "port": 993,
+                    "smtp_account": f"bare{i}",
+                    "smtp_password": "pw-1",
+                    "smtp_server": "smtp.mail.example.org",
+                    "smtp_port": 465,
+                    "smtp_auth": True,
+                    "imap": True,
+                    "incoming_encryption_type": 1,
+                    "outcoming_encryption_type": 1,
+                    "auth_type_in": 1,
+                    "auth_type_smtp": 1,
+                }
+                resp = await client.post(
+                    "api/2.0/mail/accounts", json=body, headers={"Authorization": token}
+                )
                 assert resp.status_code == 201, resp.text
 
     started = time.perf_counter()
@@ -129,10 +178,13 @@ def latency_case(work: Path, rows: int, concurrency: int, latency: float) -> Non
     with simulator(latency) as url:
         took = bulkmail_import(path, url, concurrency, work)
         bare = anyio.run(bare_loop, url, rows, concurrency)
-    print(f"import {rows} rows, concurrency {concurrency}, latency {latency:g} ms: "
-          f"bulkmail {took:.2f} s = {ratio(took, ideal)} the ideal {ideal:.2f} s "
-          f"(target <= 1.10x); bare httpx loop {bare:.2f} s = {ratio(bare, ideal)} the ideal; "
-          f"bulkmail/bare {ratio(took, bare)}", flush=True)
+    print(
+        f"import {rows} rows, concurrency {concurrency}, latency {latency:g} ms: "
+        f"bulkmail {took:.2f} s = {ratio(took, ideal)} the ideal {ideal:.2f} s "
+        f"(target <= 1.10x); bare httpx loop {bare:.2f} s = {ratio(bare, ideal)} the ideal; "
+        f"bulkmail/bare {ratio(took, bare)}",
+        flush=True,
+    )
 
 
 def main() -> None:
@@ -154,10 +206,12 @@ def main() -> None:
             bare = anyio.run(bare_loop, url, args.fast_rows, args.concurrency)
         with simulator(0) as url:
             ours = bulkmail_import(fast, url, args.concurrency, work)
-        print(f"no latency, {args.fast_rows} rows: bulkmail {args.fast_rows / ours:.0f} rows/s "
-              f"({ours:.2f} s, whole run incl. read+report) vs bare httpx loop "
-              f"{args.fast_rows / bare:.0f} creates/s ({bare:.2f} s) -> bulkmail takes "
-              f"{ratio(ours, bare)} the bare loop's time")
+        print(
+            f"no latency, {args.fast_rows} rows: bulkmail {args.fast_rows / ours:.0f} rows/s "
+            f"({ours:.2f} s, whole run incl. read+report) vs bare httpx loop "
+            f"{args.fast_rows / bare:.0f} creates/s ({bare:.2f} s) -> bulkmail takes "
+            f"{ratio(ours, bare)} the bare loop's time"
+        )
 
 
 if __name__ == "__main__":

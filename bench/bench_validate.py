@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import HEADER, OUT, measure, ratio, rows  # noqa: E402
+from common import HEADER, OUT, measure, ratio, rows
 
 
 def make_xlsx(path: Path, count: int) -> Path:
@@ -59,24 +59,31 @@ def main() -> None:
     xlsx = make_xlsx(OUT / f"accounts-{args.rows}.xlsx", args.rows)
     report = OUT / "reports"
 
-    bare, bare_rss = measure(f"""
+    bare, bare_rss = measure(
+        f"""
         import python_calamine
         book = python_calamine.CalamineWorkbook.from_path({str(xlsx)!r})
         rows = book.get_sheet_by_index(0).to_python()
-    """, args.repeats)
+    """,
+        args.repeats,
+    )
     ours, ours_rss = measure(validate_body(xlsx, report), args.repeats)
-    print(f"validate {args.rows:,}-row XLSX with report: {ours:.2f} s vs bare calamine read "
-          f"{bare:.2f} s -> {ratio(ours, bare)}; peak RSS {ours_rss:.0f} MiB "
-          f"(calamine alone {bare_rss:.0f} MiB)")
+    print(
+        f"validate {args.rows:,}-row XLSX with report: {ours:.2f} s vs bare calamine read "
+        f"{bare:.2f} s -> {ratio(ours, bare)}; peak RSS {ours_rss:.0f} MiB "
+        f"(calamine alone {bare_rss:.0f} MiB)"
+    )
 
     small = make_csv(OUT / f"accounts-{args.rows}.csv", args.rows)
     large = make_csv(OUT / f"accounts-{args.csv_rows}.csv", args.csv_rows)
     t_small, rss_small = measure(validate_body(small, report), 1)
     t_large, rss_large = measure(validate_body(large, report), 1)
-    print(f"validate CSV {args.rows:,} rows: {t_small:.2f} s, {rss_small:.0f} MiB; "
-          f"{args.csv_rows:,} rows: {t_large:.2f} s, {rss_large:.0f} MiB -> memory "
-          f"{ratio(rss_large, rss_small)} for {args.csv_rows // args.rows}x the rows "
-          f"(time {ratio(t_large, t_small)})")
+    print(
+        f"validate CSV {args.rows:,} rows: {t_small:.2f} s, {rss_small:.0f} MiB; "
+        f"{args.csv_rows:,} rows: {t_large:.2f} s, {rss_large:.0f} MiB -> memory "
+        f"{ratio(rss_large, rss_small)} for {args.csv_rows // args.rows}x the rows "
+        f"(time {ratio(t_large, t_small)})"
+    )
 
 
 if __name__ == "__main__":

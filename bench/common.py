@@ -30,8 +30,9 @@ def measure(body: str, repeats: int = 3) -> tuple[float, float]:
     code = _PROBE.format(body=textwrap.dedent(body))
     best, rss = float("inf"), 0.0
     for _ in range(repeats):
-        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                              check=False)
+        done = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=False
+        )
         if done.returncode != 0:
             raise SystemExit(f"benchmark step failed:\n{done.stderr}")
         result = json.loads(done.stdout.strip().splitlines()[-1])
@@ -40,10 +41,25 @@ def measure(body: str, repeats: int = 3) -> tuple[float, float]:
     return best, rss
 
 
-HEADER = ["portal_user", "portal_password", "name", "email", "account", "password", "server",
-          "port", "imap", "incoming_encryption_type", "auth_type_in", "smtp_server",
-          "smtp_port", "smtp_auth", "smtp_account", "smtp_password",
-          "outcoming_encryption_type"]
+HEADER = [
+    "portal_user",
+    "portal_password",
+    "name",
+    "email",
+    "account",
+    "password",
+    "server",
+    "port",
+    "imap",
+    "incoming_encryption_type",
+    "auth_type_in",
+    "smtp_server",
+    "smtp_port",
+    "smtp_auth",
+    "smtp_account",
+    "smtp_password",
+    "outcoming_encryption_type",
+]
 
 
 def rows(count: int, seed: int = 1) -> list[list[object]]:
@@ -54,9 +70,27 @@ def rows(count: int, seed: int = 1) -> list[list[object]]:
         user = f"user{i // 3}@corp.example.org"
         email = f"box{i}@mail.example.org"
         port: object = 993 if rng.random() > 0.02 else 99999
-        out.append([user, f"Portal-{i // 3}-pw", f"Person {i}", email, email, f"pw-{i}",
-                    "imap.mail.example.org", port, "true", "SSL", "Login",
-                    "smtp.mail.example.org", 465, "true", "", "", "SSL"])
+        out.append(
+            [
+                user,
+                f"Portal-{i // 3}-pw",
+                f"Person {i}",
+                email,
+                email,
+                f"pw-{i}",
+                "imap.mail.example.org",
+                port,
+                "true",
+                "SSL",
+                "Login",
+                "smtp.mail.example.org",
+                465,
+                "true",
+                "",
+                "",
+                "SSL",
+            ]
+        )
     return out
 
 

@@ -17,8 +17,9 @@ HERE = Path(__file__).resolve().parent
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true",
-                        help="smaller inputs (10,000 rows, no 1,000,000-row CSV)")
+    parser.add_argument(
+        "--quick", action="store_true", help="smaller inputs (10,000 rows, no 1,000,000-row CSV)"
+    )
     args = parser.parse_args()
     quick = {
         "bench_validate.py": ["--rows", "10000", "--csv-rows", "100000", "--repeats", "1"],
