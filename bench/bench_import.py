@@ -1,7 +1,8 @@
 """Import against the simulator (a separate process): against the ideal, and against a bare
 httpx loop measured in the same run.
 
-1. Latency-bound: ROWS rows at CONCURRENCY against a portal answering every request in
+1. Latency-bound: ROWS rows (of one portal user, then of USERS users, each of whom costs a
+   login and a listing) at CONCURRENCY against a portal answering every request in
    LATENCY ms; the ideal wall time is rows x latency / concurrency (GUIDE.md: within 10 %).
    The same case with a bare httpx loop (creates only, one token, no validation, journal or
    report) shows what this machine's CPU allows at all: at 500 creates/s one Python process
@@ -77,12 +78,12 @@ def simulator(latency_ms: float) -> Iterator[str]:
         proc.wait(timeout=10)
 
 
-def sheet(path: Path, rows: int) -> Path:
+def sheet(path: Path, rows: int, users: int = USERS) -> Path:
     with path.open("w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
         w.writerow(["portal_user", "portal_password", "email", "password", "server", "smtp_server"])
         for i in range(rows):
-            u = i % USERS
+            u = i % users
             w.writerow(
                 [
                     f"user{u}@corp.example.org",
@@ -172,8 +173,8 @@ async def bare_loop(url: str, rows: int, concurrency: int) -> float:
     return time.perf_counter() - started
 
 
-def latency_case(work: Path, rows: int, concurrency: int, latency: float) -> None:
-    path = sheet(work / f"in-{rows}.csv", rows)
+def latency_case(work: Path, rows: int, concurrency: int, latency: float, users: int) -> None:
+    path = sheet(work / f"in-{rows}-{users}.csv", rows, users)
     ideal = rows * latency / 1000 / concurrency
     with simulator(latency) as url:
         took = bulkmail_import(path, url, concurrency, work)
@@ -194,12 +195,19 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=100.0, help="ms")
     parser.add_argument("--low-concurrency", type=int, default=10)
     parser.add_argument("--fast-rows", type=int, default=3000)
+    parser.add_argument(
+        "--users",
+        type=int,
+        default=USERS,
+        help="portal users the rows are spread over (each logs in and lists)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        latency_case(work, args.rows, args.concurrency, args.latency)
         low = args.rows * args.low_concurrency // args.concurrency
-        latency_case(work, low, args.low_concurrency, args.latency)
+        for users in (1, args.users):
+            latency_case(work, args.rows, args.concurrency, args.latency, users)
+            latency_case(work, low, args.low_concurrency, args.latency, users)
 
         fast = sheet(work / "fast.csv", args.fast_rows)
         with simulator(0) as url:

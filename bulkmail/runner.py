@@ -25,7 +25,7 @@ from bulkmail.sessions import Sessions
 from bulkmail.settings import PortalSettings
 
 Emit = Callable[[int, Outcome], None]
-MARK_GATHER = 0.002  # seconds the first worker waits to commit other workers' marks too
+MARK_GATHER = 0.0  # one pass of the event loop: the workers woken with this one add their marks
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,9 +216,9 @@ class Runner:
     async def _commit_marks(self, journal: Journal) -> None:
         """Return once this worker's in-flight mark is committed; one commit serves many.
 
-        The first worker to ask waits MARK_GATHER for the others' marks, commits them all
-        and wakes them: the mark is still durable before its create is sent, at a fraction
-        of a commit per row.
+        The first worker to ask yields once, so that the workers woken with it add their
+        marks, then commits them all and wakes them: each mark is still durable before its
+        create is sent, at a fraction of a commit per row.
         """
         pending = self._marks_committed
         if pending is not None:
