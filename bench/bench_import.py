@@ -180,7 +180,8 @@ def latency_case(work: Path, rows: int, concurrency: int, latency: float, users:
         took = bulkmail_import(path, url, concurrency, work)
         bare = anyio.run(bare_loop, url, rows, concurrency)
     print(
-        f"import {rows} rows, concurrency {concurrency}, latency {latency:g} ms: "
+        f"import {rows} rows of {users} portal user(s), concurrency {concurrency}, latency "
+        f"{latency:g} ms: "
         f"bulkmail {took:.2f} s = {ratio(took, ideal)} the ideal {ideal:.2f} s "
         f"(target <= 1.10x); bare httpx loop {bare:.2f} s = {ratio(bare, ideal)} the ideal; "
         f"bulkmail/bare {ratio(took, bare)}",
