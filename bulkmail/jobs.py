@@ -235,9 +235,7 @@ async def _drive(
         tg.cancel_scope.cancel()
 
 
-async def _watch_signals(
-    runner: Runner, pool: anyio.CancelScope, grace: float, log: Any
-) -> None:
+async def _watch_signals(runner: Runner, pool: anyio.CancelScope, grace: float, log: Any) -> None:
     """First Ctrl-C/SIGTERM: stop handing out rows, cancel after `grace`; second: at once."""
     with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         async for signum in signals:

@@ -23,13 +23,10 @@ from bulkmail.models import Outcome, Severity, Status, Summary
 from bulkmail.report_rows import (
     FAILED_COLUMNS,
     SUCCEEDED_COLUMNS,
-    csv_escape,
+    RowShape,
+    escape_row,
     failed_cells,
-    kept_columns,
-    original_cells,
-    scrub,
-    scrubber,
-    secret_columns,
+    plain_line,
     succeeded_cells,
 )
 from bulkmail.report_xlsx import MAX_DATA_ROWS, Cell, SheetSource, write_xlsx
@@ -86,7 +83,10 @@ class _CsvSink:
         self.path = path
         self.rows = 0
         try:
-            self._handle: IO[str] = path.open("w", encoding="utf-8-sig", newline="")
+            # The BOM by hand: the "utf-8-sig" codec encodes each write in Python, the plain
+            # UTF-8 one in C; the bytes are the same.
+            self._handle: IO[str] = path.open("w", encoding="utf-8", newline="")
+            self._handle.write("\ufeff")
         except OSError as err:
             raise _write_error(path, err) from err
         self._writer = csv.writer(self._handle, lineterminator="\r\n")
@@ -95,8 +95,12 @@ class _CsvSink:
 
     def write(self, cells: Sequence[str]) -> None:
         """Append one row, every cell escaped against formula evaluation."""
+        line = plain_line(cells)
         try:
-            self._writer.writerow([csv_escape(c) for c in cells])
+            if line is not None:
+                self._handle.write(line + "\r\n")
+            else:
+                self._writer.writerow(escape_row(cells))
         except OSError as err:
             raise _write_error(self.path, err) from err
         self.rows += 1
@@ -122,9 +126,8 @@ class ReportWriter:
 
     def __init__(self, folder: Path, headers: Sequence[str], fields: Sequence[str | None]) -> None:
         self.folder = folder
-        self._kept = kept_columns(headers, fields)
-        self._secret = secret_columns(headers, fields)
-        originals = [headers[i] for i in self._kept]
+        self._shape = RowShape(headers, fields)
+        originals = [headers[i] for i in self._shape.kept]
         self.counts: dict[str, int] = {status.value: 0 for status in Status}
         self.problem_counts: dict[str, int] = {}
         self.xlsx_engine = ""  # which writer made report.xlsx, once finished
@@ -145,24 +148,26 @@ class ReportWriter:
     def add(self, outcome: Outcome) -> None:
         """Append one row's outcome to succeeded.csv or failed.csv and count it."""
         cells = outcome.row.cells
-        secrets = scrubber(cells, self._secret)
+        status = str(outcome.status)  # its value; cheaper than `.value` for a StrEnum
         succeeded = outcome.status.succeeded
         ours = succeeded_cells(outcome) if succeeded else failed_cells(outcome)
-        if secrets:
-            ours = [scrub(c, secrets) for c in ours]
-        sink = self._succeeded if succeeded else self._failed
-        sink.write([*ours, *original_cells(cells, self._kept, self._secret)])
-        self.counts[outcome.status.value] = self.counts.get(outcome.status.value, 0) + 1
-        self._count_problems(outcome)
+        (self._succeeded if succeeded else self._failed).write(self._shape.row(ours, cells))
+        self.counts[status] = self.counts.get(status, 0) + 1
+        if outcome.problems or not succeeded:
+            self._count_problems(outcome, succeeded)
 
-    def _count_problems(self, outcome: Outcome) -> None:
+    def _count_problems(self, outcome: Outcome, succeeded: bool) -> None:
         """Count errors and warnings by code, and a failed row's own code (info notes are not
         problems: counting them would bury the real ones)."""
-        codes = [p.code for p in outcome.problems if p.severity is not Severity.INFO]
-        if not outcome.status.succeeded and outcome.code and outcome.code not in codes:
-            codes.append(outcome.code)
-        for code in codes:
-            self.problem_counts[code] = self.problem_counts.get(code, 0) + 1
+        counts = self.problem_counts
+        own_code = "" if succeeded else outcome.code
+        for problem in outcome.problems:
+            if problem.severity is not Severity.INFO:
+                counts[problem.code] = counts.get(problem.code, 0) + 1
+                if problem.code == own_code:
+                    own_code = ""  # counted once, as a problem
+        if own_code:
+            counts[own_code] = counts.get(own_code, 0) + 1
 
     def close(self) -> None:
         """Close both CSVs (idempotent)."""

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
+import random
 import zipfile
 from datetime import datetime
 from pathlib import Path
@@ -13,11 +15,25 @@ import pytest
 
 from bulkmail.errors import ConfigError
 from bulkmail.models import InputInfo, Outcome, Problem, Row, Severity, Stage, Status, Summary
-from bulkmail.report_rows import csv_escape, csv_unescape, failed_cells, succeeded_cells
-from bulkmail.report_xlsx import ENGINES, SheetSource, write_xlsx
+from bulkmail.report_rows import (
+    RowShape,
+    csv_escape,
+    csv_unescape,
+    escape_row,
+    failed_cells,
+    original_cells,
+    plain_line,
+    row_typer,
+    scrub,
+    scrubber,
+    succeeded_cells,
+    typed_cell,
+)
+from bulkmail.report_xlsx import ENGINES, Engine, SheetSource, csv_rows, write_xlsx
 from bulkmail.reporter import ReportPaths, ReportWriter, new_report_folder, summary_dict
 
 NOW = datetime(2026, 11, 23, 19, 30, 5)
+Named = tuple[str, Engine]  # one entry of ENGINES
 # A re-fed report: "Row" and "Notes" are the report's own columns (the reader ignored them).
 HEADERS = (
     "Email",
@@ -265,7 +281,7 @@ def _all_bytes(folder: Path) -> bytes:
 
 
 @pytest.mark.parametrize("engine", ENGINES, ids=[name for name, _ in ENGINES])
-def test_no_secret_reaches_any_file(tmp_path: Path, engine: object) -> None:
+def test_no_secret_reaches_any_file(tmp_path: Path, engine: Named) -> None:
     writer = ReportWriter(tmp_path, HEADERS, FIELDS)
     for outcome in OUTCOMES:
         writer.add(outcome)
@@ -277,7 +293,7 @@ def test_no_secret_reaches_any_file(tmp_path: Path, engine: object) -> None:
         assert secret.encode() not in everything
 
 
-def _rewrite_xlsx(folder: Path, engine: object) -> str:
+def _rewrite_xlsx(folder: Path, engine: Named) -> str:
     """Build report.xlsx again from the folder's CSVs with one given engine only."""
     (folder / "report.xlsx").unlink()
     sources = [
@@ -286,12 +302,12 @@ def _rewrite_xlsx(folder: Path, engine: object) -> str:
     ]
     return write_xlsx(
         folder / "report.xlsx", [("command", "import"), ("total", 6)], sources, engines=[engine]
-    )  # type: ignore[list-item]
+    )
 
 
 @pytest.mark.parametrize("engine", ENGINES, ids=[name for name, _ in ENGINES])
 def test_formula_like_cells_stay_text_and_numbers_stay_numbers(
-    tmp_path: Path, engine: object
+    tmp_path: Path, engine: Named
 ) -> None:
     _report(tmp_path)
     _rewrite_xlsx(tmp_path, engine)
@@ -347,7 +363,7 @@ def test_a_failing_fast_writer_falls_back_to_xlsxwriter(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("engine", ENGINES, ids=[name for name, _ in ENGINES])
 def test_sheets_have_bold_frozen_header_widths_and_autofilter(
-    tmp_path: Path, engine: object
+    tmp_path: Path, engine: Named
 ) -> None:
     _report(tmp_path)
     _rewrite_xlsx(tmp_path, engine)
@@ -430,7 +446,7 @@ def test_summary_json_counts_every_status_and_adds_up(tmp_path: Path) -> None:
 
 def test_summary_sheet_is_a_key_value_table_with_top_problems(tmp_path: Path) -> None:
     _report(tmp_path)
-    rows = dict(_sheet(tmp_path / "report.xlsx", "Summary")[1:])
+    rows = {key: value for key, value in _sheet(tmp_path / "report.xlsx", "Summary")[1:]}
     assert rows["top problem codes"] == (
         "port-encryption-mismatch (2), duplicate-mailbox (1), "
         "mailbox-login-refused (1), port-out-of-range (1)"
@@ -557,3 +573,174 @@ def test_failed_cells(outcome: Outcome, cells: list[str]) -> None:
 )
 def test_succeeded_cells(outcome: Outcome, cells: list[str]) -> None:
     assert succeeded_cells(outcome) == cells
+
+
+# The fast paths below must give exactly what the plain reference functions give:
+# csv.writer after csv_escape, csv.reader, typed_cell per cell, scrub + original_cells.
+
+
+def _csv_line(cells: list[str]) -> str:
+    """What the csv module writes for one escaped row (the reference for plain_line)."""
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\r\n").writerow(escape_row(cells))
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("cells", "line"),
+    [
+        (["2", "valid", "a@x.org"], "2,valid,a@x.org"),
+        (["c", "a=b", "x-y", "O'Brien", "", "Пётр"], "c,a=b,x-y,O'Brien,,Пётр"),
+        (["", ""], ","),
+        ([""], None),  # csv.writer quotes a lone empty cell
+        (["a,b", "c"], None),
+        (['say "hi"', "c"], None),
+        (["a\nb", "c"], None),
+        (["a\rb", "c"], None),
+        (["=1+2", "c"], None),
+        (["c", "-5"], None),
+        (["c", "+7 555"], None),
+        (["c", "@SUM(A1)"], None),
+        (["c", "\tx"], None),
+        (["c", "'=x"], None),
+        (["c", "'hello"], None),  # a leading quote always takes the careful way
+    ],
+)
+def test_plain_line_is_the_csv_line_or_none(cells: list[str], line: str | None) -> None:
+    assert plain_line(cells) == line
+    if line is not None:
+        assert line + "\r\n" == _csv_line(cells)
+
+
+def test_csv_rows_reads_what_csv_reader_reads(tmp_path: Path) -> None:
+    rows = [
+        ["row", "outcome", "notes"],
+        ["2", "valid", ""],
+        ["3", "failed", "use 993, or 995"],
+        ["4", 'say "hi"', "x"],
+        ["5", "two\nlines", "and\r\nthree\rlines"],
+        [""],
+        [],
+        ["6", "'=1+2", "Пётр"],
+        ["7", "", ""],
+    ]
+    path = tmp_path / "rows.csv"
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle, lineterminator="\r\n").writerows(rows)
+    with path.open(encoding="utf-8", newline="") as handle:
+        assert list(csv_rows(handle)) == rows
+    with path.open(encoding="utf-8", newline="") as handle:
+        assert list(csv.reader(handle)) == rows
+
+
+TYPER_HEADER = ("row", "outcome", "mailbox_id", "elapsed", "row")  # the last is an original
+
+
+@pytest.mark.parametrize(
+    ("cells", "typed"),
+    [
+        (["2", "valid", "42", "1.235", "7"], [2, "valid", 42, 1.235, "7"]),
+        (["2", "", "", "", ""], [2, None, None, None, None]),
+        (["'-5", "'=1+2", "x", "'-0.5", "'@x"], ["-5", "=1+2", "x", "-0.5", "@x"]),
+        (["'hello", "O'Brien", "''", "'", "''=x"], ["'hello", "O'Brien", "'", "'", "'=x"]),
+        (["2", "valid"], [2, "valid"]),  # a short row stays short
+    ],
+)
+def test_row_typer_types_like_typed_cell(cells: list[str], typed: list[object]) -> None:
+    kinds = [*TYPER_HEADER[:4], None]
+    assert [typed_cell(k, c) for k, c in zip(kinds, cells, strict=False)] == typed
+    assert row_typer(TYPER_HEADER, 4)(cells) == typed
+    blank_text = [("" if c == "" else t) for c, t in zip(cells, typed, strict=True)]
+    assert row_typer(TYPER_HEADER, 4, blank="")(cells) == blank_text
+
+
+SHAPE_HEADERS = ("email", "password", "Row", "note", "Old password")
+SHAPE_FIELDS = ("email", "password", None, None, None)
+
+
+@pytest.mark.parametrize(
+    ("ours", "cells", "row"),
+    [
+        (
+            ["2", "valid", "LOGIN S3cret! refused"],
+            ("a@x.org", "S3cret!", "9", "n", "Old-1"),
+            ["2", "valid", "LOGIN ******** refused", "a@x.org", "********", "n", "********"],
+        ),
+        (  # empty secrets stay empty; a short secret is masked but not scrubbed
+            ["2", "valid", "ab and ab"],
+            ("a@x.org", "", "9", "n", "ab"),
+            ["2", "valid", "ab and ab", "a@x.org", "", "n", "********"],
+        ),
+        (  # a row shorter than the headers: missing cells are blank
+            ["2", "valid", "x"],
+            ("a@x.org", "S3cret!"),
+            ["2", "valid", "x", "a@x.org", "********", "", ""],
+        ),
+        (  # a secret that MASK contains: scrubbed again inside the first mask, as ever
+            ["2", "valid", "key **** and Old-1"],
+            ("a@x.org", "****", "9", "n", "Old-1"),
+            [
+                "2",
+                "valid",
+                "key ******** and ****************",
+                "a@x.org",
+                "********",
+                "n",
+                "********",
+            ],
+        ),
+    ],
+)
+def test_row_shape_scrubs_our_cells_and_masks_the_originals(
+    ours: list[str], cells: tuple[str, ...], row: list[str]
+) -> None:
+    shape = RowShape(SHAPE_HEADERS, SHAPE_FIELDS)
+    assert (shape.kept, shape.secret) == ((0, 1, 3, 4), frozenset({1, 4}))
+    assert shape.row(ours, cells) == row
+
+
+_ALPHABET = ["a", "1", "=", "+", "-", "@", "\t", "\r", "\n", "'", '"', ",", " ", "*", "я", ";"]
+
+
+def _random_text(rnd: random.Random) -> str:
+    return "".join(rnd.choice(_ALPHABET) for _ in range(rnd.randint(0, 6)))
+
+
+def test_fast_paths_agree_with_the_reference_functions_on_random_rows(tmp_path: Path) -> None:
+    rnd = random.Random(20261123)
+    shape = RowShape(SHAPE_HEADERS, SHAPE_FIELDS)
+    typer = row_typer(TYPER_HEADER, 4)
+    kinds = [*TYPER_HEADER[:4], None]
+    written = []
+    for _ in range(2000):
+        cells = tuple(_random_text(rnd) for _ in range(rnd.choice([5, 5, 5, 2, 7])))
+        ours = [_random_text(rnd) + rnd.choice(["", *cells]) for _ in range(3)]
+        secrets = scrubber(cells, shape.secret)
+        expected = [scrub(c, secrets) for c in ours] + original_cells(
+            cells, shape.kept, shape.secret
+        )
+        assert shape.row(ours, cells) == expected
+        line = plain_line(expected)
+        assert line is None or line + "\r\n" == _csv_line(expected)
+        written.append(escape_row(expected))
+        texts = escape_row([_random_text(rnd) for _ in range(5)])
+        assert typer(texts) == [typed_cell(k, c) for k, c in zip(kinds, texts, strict=True)]
+    path = tmp_path / "random.csv"
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle, lineterminator="\r\n").writerows(written)
+    with path.open(encoding="utf-8", newline="") as handle:
+        assert list(csv_rows(handle)) == written
+
+
+@pytest.mark.parametrize("engine", ENGINES, ids=[name for name, _ in ENGINES])
+def test_blank_cells_leave_no_cell_in_the_sheet(tmp_path: Path, engine: Named) -> None:
+    # The fast writer gets blanks as "" (it skips them as it skips None): none may appear.
+    _report(tmp_path)
+    _rewrite_xlsx(tmp_path, engine)
+    with zipfile.ZipFile(tmp_path / "report.xlsx") as archive:
+        succeeded = archive.read("xl/worksheets/sheet2.xml").decode()
+    assert ('r="B2"' in succeeded, 'r="C2"' in succeeded, 'r="F2"' in succeeded) == (
+        True,
+        False,
+        False,
+    )

@@ -27,7 +27,10 @@ def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
     """Start `bulkmail ARGS` as a child with no terminal, JSON logs on stderr."""
     return subprocess.Popen(
         [sys.executable, "-m", "bulkmail", *args],
-        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
         env=(env or os.environ.copy()) | {"PYTHONUNBUFFERED": "1"},
     )
 
@@ -50,8 +53,20 @@ def test_a_killed_run_re_run_creates_every_row_exactly_once(tmp_path: Path) -> N
     state, reports = tmp_path / "journal.sqlite", tmp_path / "reports"
     config = SimConfig(latency_ms=20, jitter_ms=10, drop_after_create=0.1, seed=11)
     with running(config) as url:
-        args = ("import", str(sheet), "--portal", url, "--concurrency", "8", "--state",
-                str(state), "--report-dir", str(reports), "--log-format", "json")
+        args = (
+            "import",
+            str(sheet),
+            "--portal",
+            url,
+            "--concurrency",
+            "8",
+            "--state",
+            str(state),
+            "--report-dir",
+            str(reports),
+            "--log-format",
+            "json",
+        )
         first = cli(*args)
         read_events(first, "row.created", 80)
         first.send_signal(signal.SIGKILL)
@@ -60,7 +75,7 @@ def test_a_killed_run_re_run_creates_every_row_exactly_once(tmp_path: Path) -> N
         assert 80 <= created_before < 300
 
         second = cli(*args)
-        out, err = second.communicate(timeout=120)
+        _, err = second.communicate(timeout=120)
         counters = stats(url)
     assert second.returncode == 0, err
     assert (counters["creates"], counters["overwrites"]) == (300, 0)
@@ -81,9 +96,20 @@ def test_a_second_run_on_the_same_journal_is_refused_naming_the_first(
 ) -> None:
     sheet = write_sheet(tmp_path / "in.csv", [account(0, b) for b in range(30)])
     with running(SimConfig(latency_ms=400)) as url:
-        first = cli("import", str(sheet), "--portal", url, "--concurrency", "1", "--state",
-                    str(tmp_path / "journal.sqlite"), "--report-dir", str(tmp_path / "r1"),
-                    "--log-format", "json")
+        first = cli(
+            "import",
+            str(sheet),
+            "--portal",
+            url,
+            "--concurrency",
+            "1",
+            "--state",
+            str(tmp_path / "journal.sqlite"),
+            "--report-dir",
+            str(tmp_path / "r1"),
+            "--log-format",
+            "json",
+        )
         read_events(first, "run.started", 1)
         code = run_import(tmp_path, sheet, url)
         first.send_signal(signal.SIGTERM)
@@ -99,13 +125,25 @@ def test_no_terminal_means_no_prompt_and_a_clear_exit_2(tmp_path: Path) -> None:
     sheet = tmp_path / "in.csv"
     sheet.write_text("email,password,server,smtp_server\na@b.org,pw-123,imap.b.org,smtp.b.org\n")
     env = {k: v for k, v in os.environ.items() if k != "BULKMAIL_PASSWORD"}
-    proc = cli("import", str(sheet), "--portal", "http://127.0.0.1:9", "--user", "me@b.org",
-               "--state", str(tmp_path / "j.sqlite"), "--report-dir", str(tmp_path / "r"),
-               env=env)
+    proc = cli(
+        "import",
+        str(sheet),
+        "--portal",
+        "http://127.0.0.1:9",
+        "--user",
+        "me@b.org",
+        "--state",
+        str(tmp_path / "j.sqlite"),
+        "--report-dir",
+        str(tmp_path / "r"),
+        env=env,
+    )
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 2
-    assert err == ("bulkmail: error: no portal password for --user me@b.org (set "
-                   "BULKMAIL_PASSWORD or use --password-file (no prompt without a terminal))\n")
+    assert err == (
+        "bulkmail: error: no portal password for --user me@b.org (set "
+        "BULKMAIL_PASSWORD or use --password-file (no prompt without a terminal))\n"
+    )
     assert out == ""
 
 
@@ -119,7 +157,10 @@ def test_no_terminal_means_no_prompt_and_a_clear_exit_2(tmp_path: Path) -> None:
     ],
 )
 def test_unusable_input_or_options_exit_2_with_one_line(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    args: list[str],
+    message: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.chdir(tmp_path)
@@ -157,9 +198,23 @@ def test_a_fixed_failure_sheet_fed_back_creates_the_rest(tmp_path: Path) -> None
         assert run_import(tmp_path, original, url) == 1
         folder = sorted((tmp_path / "reports").iterdir())[-1]
         fixed = _fix_failed_xlsx(folder / "report.xlsx", tmp_path / "fixed.xlsx")
-        code = main(["import", str(fixed), "--sheet", "Failed", "--secrets-from",
-                     str(original), "--portal", url, "--report-dir", str(tmp_path / "reports"),
-                     "--state", str(tmp_path / "journal.sqlite"), "--quiet"])
+        code = main(
+            [
+                "import",
+                str(fixed),
+                "--sheet",
+                "Failed",
+                "--secrets-from",
+                str(original),
+                "--portal",
+                url,
+                "--report-dir",
+                str(tmp_path / "reports"),
+                "--state",
+                str(tmp_path / "journal.sqlite"),
+                "--quiet",
+            ]
+        )
         counters = stats(url)
     summary, succeeded, failed = report(tmp_path / "reports")
     assert (code, failed) == (0, [])
@@ -191,7 +246,8 @@ def test_a_re_run_keeps_permanent_failures_until_the_row_changes(tmp_path: Path)
         _, _, failed = report(tmp_path / "reports")
         assert stats(url)["requests"] == requests_before
         assert [(r["row"], r["code"], r["attempts"]) for r in failed] == [
-            ("3", "mailbox-login-refused", "0")]
+            ("3", "mailbox-login-refused", "0")
+        ]
         rows[1]["password"] = "now-right-pw"
         write_sheet(sheet, rows)
         assert run_import(tmp_path, sheet, url) == 0
@@ -200,4 +256,6 @@ def test_a_re_run_keeps_permanent_failures_until_the_row_changes(tmp_path: Path)
         encoding="utf-8-sig"
     ) as f:
         assert [(r["row"], r["outcome"]) for r in csv.DictReader(f)] == [
-            ("2", "skipped"), ("3", "created")]
+            ("2", "skipped"),
+            ("3", "created"),
+        ]
