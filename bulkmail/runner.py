@@ -68,15 +68,11 @@ class Runner:
         self._emit = emit
         self._journal = journal
         self._backoff = backoff or Backoff()
-        self._sessions = Sessions(self._backoff, settings.retries, list_existing=True)
+        self._sessions = Sessions(self._backoff, settings.retries)
         self._stopping = anyio.Event()
         self._pending: dict[int, Job] = {}  # handed to the pool, no outcome yet
         self._marks_committed: anyio.Event | None = None  # set when gathered marks commit
         self.state = RunState()
-
-    @property
-    def sessions(self) -> Sessions:
-        return self._sessions
 
     def stop(self, reason: str = "interrupted") -> None:
         """Stop handing out rows; in-flight creates may still finish."""

@@ -9,6 +9,7 @@ is ever in flight per user whatever the concurrency.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 
 import anyio
 
@@ -22,17 +23,15 @@ class _UserState:
     token: Token | None = None
     refused: Verdict | None = None  # a permanent login failure, remembered for the run
     existing: dict[str, int] | None = None  # lower(email) -> mailboxId, listed once
-    logins: int = 0
 
 
 class Sessions:
     """Log each portal user in once and hand the token to every worker that needs it."""
 
-    def __init__(self, backoff: Backoff, retries: int, *, list_existing: bool) -> None:
+    def __init__(self, backoff: Backoff, retries: int) -> None:
         self._users: dict[str, _UserState] = {}
         self._backoff = backoff
         self._retries = retries
-        self._list_existing = list_existing
 
     def _state(self, login: str) -> _UserState:
         return self._users.setdefault(login.casefold(), _UserState())
@@ -47,23 +46,17 @@ class Sessions:
                 return state.token
             if state.refused is not None:
                 return state.refused
-            answer = await self._login(portal, identity, state)
+            answer = await self._login(portal, identity)
             if isinstance(answer, Verdict):
                 state.refused = answer
             else:
                 state.token = answer
             return answer
 
-    async def _login(
-        self, portal: PortalClient, identity: Identity, state: _UserState
-    ) -> Token | Verdict:
-        async def once() -> Token | Verdict:
-            state.logins += 1
-            return await portal.login(identity)
-
+    async def _login(self, portal: PortalClient, identity: Identity) -> Token | Verdict:
         # Only transient answers are repeated (network, the brute-force block): a refused
         # login is final, since five of them lock the user out of the portal.
-        return await with_retries(once, self._backoff, self._retries)
+        return await with_retries(partial(portal.login, identity), self._backoff, self._retries)
 
     def invalidate(self, identity: Identity, token: Token) -> None:
         """Forget `token` after a 401 so that the next caller logs in again."""
@@ -87,7 +80,3 @@ class Sessions:
                     return listed
                 state.existing = listed
             return state.existing
-
-    def logins(self, login: str) -> int:
-        """Return how many login requests were sent for `login` (for tests and the summary)."""
-        return self._state(login).logins
