@@ -171,7 +171,9 @@ def _picker(kept: Sequence[int], columns: int) -> Callable[[Sequence[str]], Sequ
 def scrubber(cells: Sequence[str], secret: frozenset[int]) -> list[str]:
     """Return the row's secret values worth scrubbing from free text, longest first."""
     values = {cells[i] for i in secret if i < len(cells) and len(cells[i]) >= _MIN_SCRUB}
-    return sorted(values, key=len, reverse=True)
+    # Longest first, then by value: the same row always scrubs the same way (a set's order
+    # follows the per-run string hash).
+    return sorted(values, key=lambda v: (-len(v), v))
 
 
 def scrub(text: str, secrets: Sequence[str]) -> str:
