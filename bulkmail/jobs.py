@@ -11,7 +11,6 @@ import ssl
 import sys
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -26,14 +25,14 @@ from bulkmail.collect import Collector, RunResult
 from bulkmail.errors import ConfigError
 from bulkmail.journal import Journal, row_digest
 from bulkmail.logs import get_logger
-from bulkmail.models import Checked, Outcome, Stage, Status, Table
+from bulkmail.models import Account, Checked, Outcome, Stage, Status, Table
 from bulkmail.ordering import Reorder
 from bulkmail.portal import Identity
 from bulkmail.progress import RunProgress
 from bulkmail.reader import read
 from bulkmail.refeed import fill_secrets
 from bulkmail.reporter import ReportWriter, new_report_folder
-from bulkmail.resume import plan
+from bulkmail.resume import Plan, plan
 from bulkmail.runner import Job, Runner
 from bulkmail.settings import InputSettings, PortalSettings
 from bulkmail.validator import check_columns, validate
@@ -54,10 +53,8 @@ def load(inp: InputSettings) -> Table:
     return table
 
 
-def checked_outcome(checked: Checked) -> Outcome | None:
-    """Return the outcome of a row that validation settles (errors), else None."""
-    if checked.account is not None:
-        return None
+def invalid(checked: Checked) -> Outcome:
+    """Return the outcome of a row whose errors keep it from being sent."""
     return Outcome(
         row=checked.row, status=Status.FAILED, stage=Stage.VALIDATION, problems=checked.problems
     )
@@ -74,10 +71,10 @@ def validate_file(
     with ReportWriter(folder, table.headers, table.fields) as writer:
         collect = Collector(writer, log, command="validate")
         for checked in validate(table, defaults=inp.defaults, run_user=run_user):
-            collect(
-                checked_outcome(checked)
-                or Outcome(row=checked.row, status=Status.VALID, problems=checked.problems)
-            )
+            if checked.account is None:
+                collect(invalid(checked))
+            else:
+                collect(Outcome(row=checked.row, status=Status.VALID, problems=checked.problems))
         return collect.finish(
             info=table.info,
             started=started,
@@ -261,59 +258,64 @@ def _jobs(
     """Yield a Job per row to send; emit the rows that validation or the journal settle."""
     checked_rows = validate(table, defaults=inp.defaults, run_user=portal.user)
     for index, checked in enumerate(checked_rows):
-        settled = checked_outcome(checked)
-        if settled is not None or checked.account is None:
-            emit(index, settled or Outcome(row=checked.row, status=Status.FAILED))
-            continue
         account = checked.account
+        if account is None:
+            emit(index, invalid(checked))
+            continue
         login = account.portal_user or portal.user or ""
-        password = account.portal_password or portal.password or ""
-        values = {k: str(v) for k, v in account.payload().items()}
-        values |= {"portal_user": login.casefold(), "portal_password": password}
-        job = Job(
-            index=index,
-            row=checked.row,
-            account=account,
-            identity=Identity(login, password),
+        identity = Identity(login, account.portal_password or portal.password or "")
+        if journal is None:
+            yield Job(index, checked.row, account, identity, problems=checked.problems)
+            continue
+        digest = row_digest(journal.digest_key, _digest_values(account, identity))
+        step = plan(journal.lookup(login, account.email), digest)
+        if step.entry is not None and step.action in ("done", "failed"):
+            emit(index, _settled_earlier(checked, account, login, step))
+            continue
+        yield Job(
+            index,
+            checked.row,
+            account,
+            identity,
+            digest=digest,
+            check_first=step.action == "check",
             cells=dict(table.values(checked.row)),
             problems=checked.problems,
         )
-        if journal is None:
-            yield job
-            continue
-        digest = row_digest(journal.digest_key, values)
-        step = plan(journal.lookup(login, account.email), digest)
-        if step.action == "done" and step.entry is not None:
-            emit(
-                index,
-                Outcome(
-                    row=checked.row,
-                    status=Status.SKIPPED,
-                    code="done-earlier",
-                    message=f"created by an earlier run ({step.entry.updated_at})",
-                    mailbox_id=step.entry.mailbox_id,
-                    done_at=step.entry.updated_at,
-                    portal_user=login,
-                    email=account.email,
-                    problems=checked.problems,
-                ),
-            )
-        elif step.action == "failed" and step.entry is not None:
-            emit(
-                index,
-                Outcome(
-                    row=checked.row,
-                    status=Status.FAILED,
-                    stage=Stage.PORTAL,
-                    code=step.entry.code,
-                    message=step.entry.message,
-                    hint="failed the same way in an earlier run; fix the row (or "
-                    "use --fresh) and bulkmail will send it again",
-                    attempts=0,
-                    portal_user=login,
-                    email=account.email,
-                    problems=checked.problems,
-                ),
-            )
-        else:
-            yield replace(job, digest=digest, check_first=step.action == "check")
+
+
+def _digest_values(account: Account, identity: Identity) -> dict[str, str]:
+    """Return what identifies a row's content for the journal (secrets included, hashed)."""
+    values = {k: str(v) for k, v in account.payload().items()}
+    values |= {"portal_user": identity.login.casefold(), "portal_password": identity.password}
+    return values
+
+
+def _settled_earlier(checked: Checked, account: Account, login: str, step: Plan) -> Outcome:
+    """Return the outcome of a row an earlier run created, or failed for good."""
+    entry = step.entry
+    assert entry is not None  # "done" and "failed" plans always carry their entry
+    if step.action == "done":
+        return Outcome(
+            row=checked.row,
+            status=Status.SKIPPED,
+            code="done-earlier",
+            message=f"created by an earlier run ({entry.updated_at})",
+            mailbox_id=entry.mailbox_id,
+            done_at=entry.updated_at,
+            portal_user=login,
+            email=account.email,
+            problems=checked.problems,
+        )
+    return Outcome(
+        row=checked.row,
+        status=Status.FAILED,
+        stage=Stage.PORTAL,
+        code=entry.code,
+        message=entry.message,
+        hint="failed the same way in an earlier run; fix the row (or use --fresh) and "
+        "bulkmail will send it again",
+        portal_user=login,
+        email=account.email,
+        problems=checked.problems,
+    )

@@ -124,9 +124,7 @@ class Runner:
                 code="interrupted",
             )
             raise
-        outcome = replace(
-            outcome, elapsed=round(time.perf_counter() - started, 3), problems=job.problems
-        )
+        outcome = replace(outcome, elapsed=round(time.perf_counter() - started, 3))
         self._record(job, outcome)
         self._finish(job, outcome)
 
@@ -248,6 +246,7 @@ class Runner:
             mailbox_id=mailbox_id,
             portal_user=job.identity.login,
             email=job.account.email,
+            problems=job.problems,
         )
 
     def _failed(self, job: Job, verdict: Verdict, attempts: int) -> Outcome:
@@ -262,6 +261,7 @@ class Runner:
             http_status=verdict.http_status,
             portal_user=job.identity.login,
             email=job.account.email,
+            problems=job.problems,
             transient=verdict.retryable or verdict.fatal,
         )
 
