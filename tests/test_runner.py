@@ -155,7 +155,10 @@ def _job(index: int, user: str, password: str, email: str) -> Job:
     )
 
 
-async def _run(portal: FakePortal, jobs: list[Job], **settings: Any) -> dict[int, Outcome]:
+def _runner(
+    portal: FakePortal, journal: Journal | None = None, **settings: Any
+) -> tuple[Runner, dict[int, Outcome]]:
+    """Return a runner over `portal` and the outcomes it reports, each row at most once."""
     outcomes: dict[int, Outcome] = {}
 
     def emit(index: int, outcome: Outcome) -> None:
@@ -167,8 +170,14 @@ async def _run(portal: FakePortal, jobs: list[Job], **settings: Any) -> dict[int
         PortalSettings(url="http://portal.test", state=None, **settings),
         lambda: httpx.AsyncClient(transport=transport, base_url="http://portal.test"),
         emit,
+        journal=journal,
         backoff=Backoff(base=0.001),
     )
+    return runner, outcomes
+
+
+async def _run(portal: FakePortal, jobs: list[Job], **settings: Any) -> dict[int, Outcome]:
+    runner, outcomes = _runner(portal, **settings)
     await runner.run(jobs)
     return outcomes
 
@@ -273,13 +282,7 @@ async def test_dry_run_creates_nothing_and_says_what_it_would_do() -> None:
 async def test_a_stop_reports_the_rest_as_not_attempted() -> None:
     portal = FakePortal({"u@corp.test": "p"}, delay=0.05)
     jobs = [_job(i, "u@corp.test", "p", f"b{i}@mail.test") for i in range(30)]
-    outcomes: dict[int, Outcome] = {}
-    transport = httpx.MockTransport(portal)
-    runner = Runner(
-        PortalSettings(url="http://portal.test", state=None, concurrency=2),
-        lambda: httpx.AsyncClient(transport=transport, base_url="http://portal.test"),
-        outcomes.__setitem__,
-    )
+    runner, outcomes = _runner(portal, concurrency=2)
 
     async def stop_soon() -> None:
         await anyio.sleep(0.12)
@@ -298,13 +301,7 @@ async def test_a_stop_reports_the_rest_as_not_attempted() -> None:
 async def test_a_portal_that_is_not_paid_aborts_the_run() -> None:
     portal = FakePortal({"u@corp.test": "p"}, scripts={"b0@mail.test": ["402"]}, delay=0.01)
     jobs = [_job(i, "u@corp.test", "p", f"b{i}@mail.test") for i in range(20)]
-    outcomes: dict[int, Outcome] = {}
-    transport = httpx.MockTransport(portal)
-    runner = Runner(
-        PortalSettings(url="http://portal.test", state=None, concurrency=1),
-        lambda: httpx.AsyncClient(transport=transport, base_url="http://portal.test"),
-        outcomes.__setitem__,
-    )
+    runner, outcomes = _runner(portal, concurrency=1)
     state = await runner.run(jobs)
     assert state.aborted and "PaymentRequired" in state.reason
     assert (outcomes[0].status, outcomes[0].code) == (Status.FAILED, "portal-not-paid")
@@ -326,15 +323,8 @@ async def test_the_in_flight_mark_is_committed_before_each_create_is_sent(tmp_pa
 
     portal = Watching({"u@corp.test": "p"}, delay=0.005)
     jobs = [_job(i, "u@corp.test", "p", f"b{i}@mail.test") for i in range(40)]
-    transport = httpx.MockTransport(portal)
-    outcomes: dict[int, Outcome] = {}
     with Journal.open(journal_path, "http://portal.test") as journal:
-        runner = Runner(
-            PortalSettings(url="http://portal.test", state=journal_path, concurrency=8),
-            lambda: httpx.AsyncClient(transport=transport, base_url="http://portal.test"),
-            outcomes.__setitem__,
-            journal=journal,
-        )
+        runner, outcomes = _runner(portal, journal, concurrency=8)
         await runner.run(jobs)
     assert len(seen) == 40 and all(seen)
     assert {o.status for o in outcomes.values()} == {Status.CREATED}
