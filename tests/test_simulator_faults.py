@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import time
 
+import anyio
 import httpx
 import pytest
 from test_simulator_accounts import ACCOUNTS, BODY
@@ -107,3 +108,19 @@ def test_a_late_answer_outlasts_the_client_timeout_and_the_account_exists() -> N
     # The server notices that the client left, so stopping it does not wait for the 30 s.
     assert time.perf_counter() - started < 5
     assert [m["mailboxId"] for m in listed] == [1]
+
+
+async def test_latency_holds_the_answer_not_the_work(portal: Portal) -> None:
+    # A portal "answering in 300 ms" answers in 300 ms, its own work included: the account
+    # is stored at once and the answer waits for the deadline.
+    async with portal(SimConfig(latency_ms=300)) as client, anyio.create_task_group() as tg:
+        answers: list[httpx.Response] = []
+
+        async def create() -> None:
+            answers.append(await client.post(ACCOUNTS, json=BODY, headers=BASIC))
+
+        tg.start_soon(create)
+        await anyio.sleep(0.15)
+        stored = (await client.get("/_sim/mailboxes")).json()
+        assert (answers, [m["email"] for m in stored]) == ([], ["anna.berg@corp.example"])
+    assert answers[0].status_code == 201

@@ -18,6 +18,8 @@ from bulkmail.simulator.config import SimConfig
 
 TRANSPORT: Final = "bulkmail.transport"
 """Scope key of the server's socket transport (None in process), needed to drop a connection."""
+DEADLINE: Final = "bulkmail.deadline"
+"""Scope key of the time (`anyio.current_time()`) the answer is due, when there is latency."""
 
 AfterCreate = Literal["", "drop", "late"]
 
@@ -72,6 +74,7 @@ class Dropped(Response):
             # In process (httpx.ASGITransport) there is no socket: raise what a client of
             # a real server would see, so tests of retry logic read the same either way.
             raise httpx.RemoteProtocolError("Server disconnected without sending a response.")
+        await anyio.sleep_until(scope.get(DEADLINE, 0.0))  # drop when the answer was due
         transport.abort()
         # Let the server register the lost connection before the app returns, so that it
         # does not write its own 500 answer for "returned without a response".
