@@ -10,6 +10,7 @@ import signal
 import ssl
 import sys
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,6 +20,7 @@ import anyio
 import certifi
 import httpx
 
+from bulkmail import transport
 from bulkmail._version import __version__
 from bulkmail.backoff import Backoff
 from bulkmail.collect import Collector, RunResult
@@ -95,6 +97,10 @@ def make_client_factory(portal: PortalSettings) -> Callable[[], httpx.AsyncClien
     # which at 50 workers delayed the first create by seconds.
     tls = ssl.create_default_context(cafile=certifi.where())
 
+    # The lean transport does not speak to proxies: with one configured in the environment
+    # (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY...), httpx's own transport honours it and NO_PROXY.
+    lean = transport.AVAILABLE and not urllib.request.getproxies()
+
     def factory() -> httpx.AsyncClient:
         return httpx.AsyncClient(
             base_url=portal.url,
@@ -103,6 +109,7 @@ def make_client_factory(portal: PortalSettings) -> Callable[[], httpx.AsyncClien
             headers=headers,
             follow_redirects=False,
             verify=tls,
+            transport=transport.LeanTransport(verify=tls) if lean else None,
         )
 
     return factory
