@@ -29,7 +29,7 @@ from bulkmail.journal import Journal, row_digest
 from bulkmail.logs import get_logger
 from bulkmail.models import Account, Checked, Outcome, Stage, Status, Table
 from bulkmail.ordering import Reorder
-from bulkmail.portal import Identity
+from bulkmail.portal import CookielessClient, Identity
 from bulkmail.progress import RunProgress
 from bulkmail.reader import read
 from bulkmail.refeed import fill_secrets
@@ -93,23 +93,31 @@ def make_client_factory(portal: PortalSettings) -> Callable[[], httpx.AsyncClien
     timeout = httpx.Timeout(portal.timeout, connect=min(30.0, portal.timeout))
     limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
     headers = {"User-Agent": f"bulkmail/{__version__}", "Accept": "application/json"}
-    # One TLS context for every worker: building one loads the CA bundle (~50 ms of CPU),
-    # which at 50 workers delayed the first create by seconds.
-    tls = ssl.create_default_context(cafile=certifi.where())
-
     # The lean transport does not speak to proxies: with one configured in the environment
     # (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY...), httpx's own transport honours it and NO_PROXY.
     lean = transport.AVAILABLE and not urllib.request.getproxies()
+    # One TLS context for every worker: building one loads the CA bundle (~50 ms of CPU),
+    # which at 50 workers delayed the first create by seconds. A plain-http portal (the
+    # simulator) through the lean transport never needs one.
+    https = portal.url.lower().startswith("https:")
+    tls = ssl.create_default_context(cafile=certifi.where()) if https or not lean else None
 
     def factory() -> httpx.AsyncClient:
-        return httpx.AsyncClient(
+        if lean:
+            return CookielessClient(
+                base_url=portal.url,
+                timeout=timeout,
+                headers=headers,
+                follow_redirects=False,
+                transport=transport.LeanTransport(verify=tls),
+            )
+        return CookielessClient(
             base_url=portal.url,
             timeout=timeout,
             limits=limits,
             headers=headers,
             follow_redirects=False,
-            verify=tls,
-            transport=transport.LeanTransport(verify=tls) if lean else None,
+            verify=tls if tls is not None else True,
         )
 
     return factory

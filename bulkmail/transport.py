@@ -171,7 +171,8 @@ class _Exchange(asyncio.Protocol):
 class LeanTransport(httpx.AsyncBaseTransport):
     """An `httpx.AsyncBaseTransport` for plain HTTP/1.1 exchanges (see the module's text)."""
 
-    def __init__(self, *, verify: ssl.SSLContext) -> None:
+    def __init__(self, *, verify: ssl.SSLContext | None = None) -> None:
+        """`verify` checks the servers of https URLs (None: the system's default, when needed)."""
         if not AVAILABLE:  # pragma: no cover
             raise RuntimeError("httptools is not installed")
         self._tls = verify
@@ -221,7 +222,7 @@ class LeanTransport(httpx.AsyncBaseTransport):
 
     async def _open(self, origin: tuple[str, str, int], seconds: float | None) -> _Exchange:
         scheme, host, port = origin
-        tls = self._tls if scheme == "https" else None
+        tls = self._context() if scheme == "https" else None
         loop = asyncio.get_running_loop()
         try:
             async with asyncio.timeout(seconds):
@@ -236,9 +237,14 @@ class LeanTransport(httpx.AsyncBaseTransport):
             raise httpx.ConnectError(str(err) or type(err).__name__) from err
         return connection
 
+    def _context(self) -> ssl.SSLContext:
+        if self._tls is None:
+            self._tls = ssl.create_default_context()
+        return self._tls
+
     def _default(self) -> httpx.AsyncHTTPTransport:
         if self._fallback is None:
-            self._fallback = httpx.AsyncHTTPTransport(verify=self._tls)
+            self._fallback = httpx.AsyncHTTPTransport(verify=self._context())
         return self._fallback
 
 

@@ -13,6 +13,7 @@ import pytest
 from bulkmail.mailtests import CleanMessage, Part
 from bulkmail.models import Stage
 from bulkmail.portal import (
+    CookielessClient,
     Created,
     Identity,
     PortalClient,
@@ -533,7 +534,8 @@ def test_parse_retry_after(value: str | None, expected: float | None) -> None:
 
 
 @pytest.mark.anyio
-async def test_the_login_cookie_is_never_sent_back() -> None:
+@pytest.mark.parametrize("client_class", [httpx.AsyncClient, CookielessClient])
+async def test_the_login_cookie_is_never_sent_back(client_class: type[httpx.AsyncClient]) -> None:
     """The portal reads asc_auth_key before the Authorization header: a kept cookie would
     make every later call act as the first user that logged in on this client."""
     sent: list[httpx.Request] = []
@@ -552,12 +554,13 @@ async def test_the_login_cookie_is_never_sent_back() -> None:
             )
         return httpx.Response(200, json={"status": 0, "statusCode": 200, "response": []})
 
-    async with httpx.AsyncClient(
+    async with client_class(
         transport=httpx.MockTransport(handler), base_url="http://portal.test"
     ) as client:
         portal = PortalClient(client)
         assert isinstance(await portal.login(Identity("first@corp.test", "pw-first")), Token)
         await portal.list_accounts(Token("token-of-second-user"))
+        assert not client.cookies
     assert "cookie" not in sent[1].headers
     assert sent[1].headers["authorization"] == "token-of-second-user"
 
