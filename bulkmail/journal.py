@@ -146,17 +146,15 @@ class Journal:
         row: int,
         digest: str,
         cells: Mapping[str, str] | None = None,
-        commit: bool = True,
     ) -> None:
         """Record that the create is about to be sent; committed before it returns.
 
-        With `commit=False` the caller commits with `flush()` before sending: the runner
-        gathers the marks of many workers into one commit (a commit per row cost more CPU
-        than the HTTP request at 500 creates/s).
+        The commit takes the outcomes recorded since the last one along. A commit per mark
+        costs ~0.06 ms in WAL mode; gathering the marks of many workers into one commit
+        cost more than that in event-loop passes, and delayed every create behind them.
         """
         self._upsert(portal_user, email, ("in-flight", None, "", "", 0, digest, row, 0), cells)
-        if commit:
-            self.flush()
+        self.flush()
 
     def record(
         self,

@@ -25,7 +25,6 @@ from bulkmail.sessions import Sessions
 from bulkmail.settings import PortalSettings
 
 Emit = Callable[[int, Outcome], None]
-MARK_GATHER = 0.0  # one pass of the event loop: the workers woken with this one add their marks
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +70,6 @@ class Runner:
         self._sessions = Sessions(self._backoff, settings.retries)
         self._stopping = anyio.Event()
         self._pending: dict[int, Job] = {}  # handed to the pool, no outcome yet
-        self._marks_committed: anyio.Event | None = None  # set when gathered marks commit
         self.state = RunState()
 
     def stop(self, reason: str = "interrupted") -> None:
@@ -175,9 +173,7 @@ class Runner:
                     job.account.email,
                     row=job.row.number,
                     digest=job.digest,
-                    commit=False,
                 )
-                await self._commit_marks(self._journal)
             answer = await portal.create(token, job.account.payload())
             if isinstance(answer, Created):
                 return self._done(job, created, answer.mailbox_id, attempts=attempts)
@@ -206,26 +202,6 @@ class Runner:
             if self._stopping.is_set():
                 return self._failed(job, answer, attempts)
             await anyio.sleep(self._backoff.delay(attempts, answer.retry_after))
-
-    async def _commit_marks(self, journal: Journal) -> None:
-        """Return once this worker's in-flight mark is committed; one commit serves many.
-
-        The first worker to ask yields once, so that the workers woken with it add their
-        marks, then commits them all and wakes them: each mark is still durable before its
-        create is sent, at a fraction of a commit per row.
-        """
-        pending = self._marks_committed
-        if pending is not None:
-            await pending.wait()
-            return
-        done = self._marks_committed = anyio.Event()
-        try:
-            await anyio.sleep(MARK_GATHER)
-        finally:
-            # No await from here on: a mark added after this flush starts a new gathering.
-            self._marks_committed = None
-            journal.flush()
-            done.set()
 
     def _done(
         self,
