@@ -8,8 +8,10 @@ Outcome handed to `emit`, including the ones an interrupt leaves behind.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Iterable
+from contextlib import AsyncExitStack
 from dataclasses import dataclass, field, replace
 from functools import partial
 
@@ -83,18 +85,32 @@ class Runner:
         """Send `jobs` and return when every one has an outcome (or the run was stopped)."""
         concurrency = max(1, self._settings.concurrency)
         send, receive = anyio.create_memory_object_stream[Job](concurrency)
+        # Portal users of the rows handed out, for warmers to log in and list before a worker
+        # needs them. The feeder runs at most a stream's length ahead of the workers, so few
+        # wait here; each is sent once.
+        users_send, users_receive = anyio.create_memory_object_stream[Identity](math.inf)
+        seen: set[str] = set()
         try:
-            async with anyio.create_task_group() as tg:
+            async with anyio.create_task_group() as warming:
                 for _ in range(concurrency):
-                    tg.start_soon(self._worker, receive.clone())
-                receive.close()
-                async with send:
-                    for job in jobs:
-                        if self._stopping.is_set():
-                            self.not_attempted(job)
-                            continue
-                        self._pending[job.index] = job
-                        await send.send(job)
+                    warming.start_soon(self._warmer, users_receive.clone())
+                users_receive.close()
+                async with anyio.create_task_group() as pool:
+                    for _ in range(concurrency):
+                        pool.start_soon(self._worker, receive.clone())
+                    receive.close()
+                    async with send, users_send:
+                        for job in jobs:
+                            if self._stopping.is_set():
+                                self.not_attempted(job)
+                                continue
+                            self._pending[job.index] = job
+                            user = job.identity.login.casefold()
+                            if user not in seen:
+                                seen.add(user)
+                                users_send.send_nowait(job.identity)
+                            await send.send(job)
+                warming.cancel_scope.cancel()  # every row has its outcome: nothing to warm
         finally:
             # Jobs still queued when the pool was cancelled never reached a worker.
             for job in list(self._pending.values()):
@@ -102,13 +118,31 @@ class Runner:
         return self.state
 
     async def _worker(self, receive: MemoryObjectReceiveStream[Job]) -> None:
-        async with receive, self._factory() as client:
-            portal = PortalClient(client)
+        async with receive, AsyncExitStack() as stack:
+            portal: PortalClient | None = None  # a client once there is work for it
             async for job in receive:
                 if self._stopping.is_set():
                     self.not_attempted(job)
                     continue
+                portal = portal or PortalClient(await stack.enter_async_context(self._factory()))
                 await self._guarded(portal, job)
+
+    async def _warmer(self, receive: MemoryObjectReceiveStream[Identity]) -> None:
+        """Log users in and list their accounts ahead of their rows, beside the workers.
+
+        A sheet with a row per user would otherwise spend a login and a listing before
+        every create, in the worker's time. Sessions keeps one login per user whoever asks
+        first, so warming never adds a request, and a refused login is still tried once.
+        """
+        async with receive, AsyncExitStack() as stack:
+            portal: PortalClient | None = None
+            async for identity in receive:
+                if self._stopping.is_set():
+                    return
+                portal = portal or PortalClient(await stack.enter_async_context(self._factory()))
+                token = await self._sessions.token(portal, identity)
+                if not isinstance(token, Verdict):
+                    await self._sessions.existing(portal, identity, token)
 
     async def _guarded(self, portal: PortalClient, job: Job) -> None:
         started = time.perf_counter()

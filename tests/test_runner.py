@@ -55,6 +55,8 @@ class FakePortal:
     in_flight: Counter[tuple[str, str]] = field(default_factory=Counter)
     max_same_key: int = 0
     max_concurrent: int = 0
+    clients: int = 0  # clients the runner built
+    log: list[str] = field(default_factory=list)  # logins, listings and finished creates
     _concurrent: int = 0
     _next_id: int = 100
 
@@ -67,6 +69,7 @@ class FakePortal:
         if path.endswith("/authentication"):
             body = json.loads(request.content)
             self.logins[body["userName"]] += 1
+            self.log.append(f"login {body['userName']}")
             if self.passwords.get(body["userName"]) != body["password"]:
                 return _error(500, "User authentication failed")
             return httpx.Response(
@@ -82,6 +85,7 @@ class FakePortal:
                 return httpx.Response(200, json={"status": 0, "response": {"id": mine[email]}})
             return _error(500, f"Account wasn't found by email: {email}")
         if request.method == "GET":
+            self.log.append(f"list {user}")
             items = [
                 {"mailboxId": i, "email": e, "isAlias": False, "isGroup": False}
                 for e, i in mine.items()
@@ -110,6 +114,7 @@ class FakePortal:
                     "Invalid credentials (Failure)",
                 )
             self.creates[key] += 1
+            self.log.append(f"created {key[1]}")
             self._next_id += 1
             self.existing[user][key[1]] = self._next_id
             if answer == "drop":  # saved, then the connection dies before the answer
@@ -166,9 +171,14 @@ def _runner(
         outcomes[index] = outcome
 
     transport = httpx.MockTransport(portal)
+
+    def client() -> httpx.AsyncClient:
+        portal.clients += 1
+        return httpx.AsyncClient(transport=transport, base_url="http://portal.test")
+
     runner = Runner(
         PortalSettings(url="http://portal.test", state=None, **settings),
-        lambda: httpx.AsyncClient(transport=transport, base_url="http://portal.test"),
+        client,
         emit,
         journal=journal,
         backoff=Backoff(base=0.001),
@@ -199,6 +209,24 @@ async def test_every_row_is_created_once_and_logins_happen_once_per_user() -> No
     assert sum(portal.creates.values()) == 40 and set(portal.creates.values()) == {1}
     assert portal.logins == Counter({"anna@corp.test": 1, "ivan@corp.test": 1})
     assert 1 < portal.max_concurrent <= 8
+
+
+async def test_later_users_are_logged_in_and_listed_while_earlier_rows_are_created() -> None:
+    users = ["anna", "ivan", "olga"]
+    portal = FakePortal({f"{u}@corp.test": "pw" for u in users}, delay=0.05)
+    jobs = [_job(i, f"{u}@corp.test", "pw", f"{u}@mail.test") for i, u in enumerate(users)]
+    outcomes = await _run(portal, jobs, concurrency=1)
+    assert {o.status for o in outcomes.values()} == {Status.CREATED}
+    # One worker creates anna's account while a warmer sets up ivan and olga.
+    assert portal.log.index("list olga@corp.test") < portal.log.index("created anna@mail.test")
+    assert portal.logins == Counter({f"{u}@corp.test": 1 for u in users})
+    assert [e for e in portal.log if e.startswith("list")] == [f"list {u}@corp.test" for u in users]
+
+
+async def test_clients_are_built_for_work_not_for_every_slot() -> None:
+    portal = FakePortal({"anna@corp.test": "pw"})
+    await _run(portal, [_job(0, "anna@corp.test", "pw", "a@mail.test")], concurrency=50)
+    assert portal.clients == 2  # the worker that got the row, the warmer that got its user
 
 
 async def test_a_wrong_portal_password_is_tried_exactly_once() -> None:
