@@ -61,7 +61,8 @@ def add_portal_options(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         type=_positive_int,
         default=8,
-        help="accounts created at once (default 8)",
+        help="accounts created at once (default 8); as many connections log in and list "
+        "the users of the rows ahead",
     )
     g.add_argument(
         "--timeout",
