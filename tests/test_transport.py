@@ -277,3 +277,16 @@ async def test_the_factory_leaves_proxies_to_httpx(monkeypatch: pytest.MonkeyPat
             r = await c.get("api/2.0/mail/accounts")
     assert r.json() == {"via": "proxy"}
     assert proxy.requests[0].startswith(b"GET http://portal.invalid/api/2.0/mail/accounts ")
+
+
+def test_under_uvloop() -> None:
+    # uvloop's transports do not subclass asyncio.Transport; library users may run on it.
+    uvloop = pytest.importorskip("uvloop")
+
+    async def fetch(url: str) -> httpx.Response:
+        async with client(url) as c:
+            return await c.get("api/2.0/mail/accounts")
+
+    with running(SimConfig()) as url:
+        answer = uvloop.run(fetch(url))
+    assert answer.status_code == 401  # the simulator's answer without a token
