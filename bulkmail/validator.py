@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import replace
 
 from bulkmail.errors import InputError
 from bulkmail.fields import ALIASES, REQUIRED_FIELDS, fold
@@ -74,11 +75,28 @@ def _checked_rows(
         cells = cells_of(row)
         values = {**filled, **cells} if filled else cells
         account, problems = check_row(values, row.number, run_user, portal_column)
+        if filled and problems:
+            problems = _blame_defaults(problems, filled, cells)
         duplicate = _duplicate(seen, values, row.number, run_user)
         if duplicate is not None:
             problems.append(duplicate)
             account = None
         yield Checked(row, account, tuple(problems))
+
+
+_FROM_DEFAULTS = "this value is the run's default (--set or --defaults): fix it there"
+
+
+def _blame_defaults(
+    problems: list[Problem], filled: Mapping[str, str], cells: Mapping[str, str]
+) -> list[Problem]:
+    """Say so in the hint of a problem with a value the sheet left blank and a default filled."""
+    return [
+        replace(p, hint=f"{p.hint}; {_FROM_DEFAULTS}" if p.hint else _FROM_DEFAULTS)
+        if p.column in filled and p.column not in cells and p.severity is not Severity.INFO
+        else p
+        for p in problems
+    ]
 
 
 def _cells_reader(table: Table) -> Callable[[Row], dict[str, str]]:

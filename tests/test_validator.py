@@ -593,6 +593,17 @@ def test_validate_yields_checked_rows_with_defaults() -> None:
     )
 
 
+def test_a_bad_default_says_where_it_comes_from() -> None:
+    rows = [["anna@example.org", "p1", ""], ["bob@example.org", "p2", "70000"]]
+    defaults = {"server": "imap.example.org", "smtp_server": "smtp.example.org", "port": "99999"}
+    first, second = list(validate(table(["email", "password", "port"], rows), defaults=defaults))
+    [from_default] = [p for p in first.problems if p.column == "port"]
+    [from_cell] = [p for p in second.problems if p.column == "port"]
+    assert (from_default.code, from_cell.code) == ("port-out-of-range", "port-out-of-range")
+    assert from_default.hint.endswith("(--set or --defaults): fix it there")
+    assert "--set" not in from_cell.hint
+
+
 def test_validate_is_lazy() -> None:
     pulled: list[int] = []
 
