@@ -5,6 +5,8 @@ httpx loop measured in the same run.
    login and a listing) at CONCURRENCY against a portal answering every request in
    LATENCY ms; the ideal wall time is rows x latency / concurrency (GUIDE.md: within 10 %).
    The floor adds the login and the listing that must come before a user's first create.
+   A raw asyncio loop (login, listing, creates; no HTTP library) shows what Python can do
+   here at all.
    The same case with a bare httpx loop (creates only, one token, no validation, journal or
    report) shows what this machine's CPU allows at all: at 500 creates/s one Python process
    is CPU-bound here, so the bare loop misses the ideal too.
@@ -18,6 +20,7 @@ httpx loop measured in the same run.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import csv
 import json
 import os
@@ -174,6 +177,54 @@ async def bare_loop(url: str, rows: int, concurrency: int) -> float:
     return time.perf_counter() - started
 
 
+async def raw_loop(url: str, rows: int, concurrency: int) -> float:
+    """Log in, list, then create `rows` accounts over raw asyncio streams: no HTTP library,
+    no validation, journal or report. The floor for a Python client of this portal on this
+    machine (PERF-FACTS.md: ~0.2 ms of CPU a request), timed as bulkmail's run is."""
+    host, port = url.removeprefix("http://").split(":")
+    run = time.monotonic_ns()
+
+    async def exchange(
+        reader: asyncio.StreamReader, writer: asyncio.StreamWriter, head: str, body: bytes
+    ) -> tuple[int, bytes]:
+        writer.write(head.encode() + f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
+        status_line, *lines = (await reader.readuntil(b"\r\n\r\n")).split(b"\r\n")
+        length = next(int(v) for k, _, v in (x.partition(b":") for x in lines)
+                      if k.lower() == b"content-length")  # fmt: skip
+        return int(status_line.split()[1]), await reader.readexactly(length)
+
+    started = time.perf_counter()
+    reader, writer = await asyncio.open_connection(host, int(port))
+    login = json.dumps({"userName": "raw@corp.example.org", "password": "Raw-pw-1"}).encode()
+    head = f"POST /api/2.0/authentication HTTP/1.1\r\nHost: {host}\r\n"
+    head += "Content-Type: application/json\r\n"
+    token = json.loads((await exchange(reader, writer, head, login))[1])["response"]["token"]
+    head = f"GET /api/2.0/mail/accounts HTTP/1.1\r\nHost: {host}\r\nAuthorization: {token}\r\n"
+    assert (await exchange(reader, writer, head, b""))[0] == 200
+    writer.close()
+    jobs = iter(range(rows))
+
+    async def worker() -> None:
+        reader, writer = await asyncio.open_connection(host, int(port))
+        head = f"POST /api/2.0/mail/accounts HTTP/1.1\r\nHost: {host}\r\n"
+        head += f"Authorization: {token}\r\nContent-Type: application/json\r\n"
+        for i in jobs:
+            body = {
+                "email": f"raw{run}-{i}@mail.example.org", "account": f"raw{i}",
+                "password": "pw-1", "server": "imap.mail.example.org", "port": 993,
+                "smtp_account": f"raw{i}", "smtp_password": "pw-1",
+                "smtp_server": "smtp.mail.example.org", "smtp_port": 465, "smtp_auth": True,
+                "imap": True, "incoming_encryption_type": 1, "outcoming_encryption_type": 1,
+                "auth_type_in": 1, "auth_type_smtp": 1,
+            }  # fmt: skip
+            status, _ = await exchange(reader, writer, head, json.dumps(body).encode())
+            assert status == 201, status
+        writer.close()
+
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return time.perf_counter() - started
+
+
 def latency_case(work: Path, rows: int, concurrency: int, latency: float, users: int) -> None:
     path = sheet(work / f"in-{rows}-{users}.csv", rows, users)
     ideal = rows * latency / 1000 / concurrency
@@ -183,13 +234,16 @@ def latency_case(work: Path, rows: int, concurrency: int, latency: float, users:
     with simulator(latency) as url:
         took = bulkmail_import(path, url, concurrency, work)
         bare = anyio.run(bare_loop, url, rows, concurrency)
+        raw = asyncio.run(raw_loop(url, rows, concurrency))
     print(
         f"import {rows} rows of {users} portal user(s), concurrency {concurrency}, latency "
         f"{latency:g} ms: "
         f"bulkmail {took:.2f} s = {ratio(took, ideal)} the ideal {ideal:.2f} s "
         f"(target <= 1.10x), {ratio(took, floor)} the floor {floor:.2f} s (login and listing "
-        f"first); bare httpx loop (creates only) {bare:.2f} s = {ratio(bare, ideal)} the "
-        f"ideal; bulkmail/bare {ratio(took, bare)}",
+        f"first); raw asyncio loop (login, listing, creates) {raw:.2f} s = "
+        f"{ratio(raw, ideal)} the ideal, bulkmail/raw {ratio(took, raw)}; bare httpx loop "
+        f"(creates only) {bare:.2f} s = {ratio(bare, ideal)} the ideal, "
+        f"bulkmail/bare {ratio(took, bare)}",
         flush=True,
     )
 
