@@ -7,9 +7,8 @@ httpx loop measured in the same run.
    The floor adds the login and the listing that must come before a user's first create.
    A raw asyncio loop (login, listing, creates; no HTTP library) shows what Python can do
    here at all.
-   The same case with a bare httpx loop (creates only, one token, no validation, journal or
-   report) shows what this machine's CPU allows at all: at 500 creates/s one Python process
-   is CPU-bound here, so the bare loop misses the ideal too.
+   A bare httpx loop (creates only, one token, httpx's own transport, no validation,
+   journal or report) shows what plain httpx costs: at 500 creates/s it is CPU-bound here.
 2. The same rows at a concurrency the CPU can feed (LOW_CONCURRENCY): the latency-bound case
    the target is about.
 3. No latency: bulkmail's throughput vs the bare loop's (client CPU per row).
