@@ -7,31 +7,37 @@ outcomes.
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from bulkmail._version import __version__
-from bulkmail.collect import RunResult
-from bulkmail.errors import AbortError, BulkmailError, ConfigError, InputError, LockedError
-from bulkmail.jobs import import_async, import_file, validate_file
-from bulkmail.journal import Journal
-from bulkmail.models import (
-    Account,
-    Checked,
-    InputInfo,
-    Outcome,
-    Problem,
-    Row,
-    Severity,
-    Stage,
-    Status,
-    Summary,
-    Table,
-)
-from bulkmail.portal import Identity, PortalClient, Verdict
-from bulkmail.reader import read
-from bulkmail.reporter import ReportWriter, new_report_folder
-from bulkmail.runner import Job, Runner
-from bulkmail.settings import InputSettings, PortalSettings
-from bulkmail.template import write_template
-from bulkmail.validator import check_columns, validate
+
+if TYPE_CHECKING:
+    from bulkmail.collect import RunResult
+    from bulkmail.errors import AbortError, BulkmailError, ConfigError, InputError, LockedError
+    from bulkmail.jobs import import_async, import_file
+    from bulkmail.journal import Journal
+    from bulkmail.models import (
+        Account,
+        Checked,
+        InputInfo,
+        Outcome,
+        Problem,
+        Row,
+        Severity,
+        Stage,
+        Status,
+        Summary,
+        Table,
+    )
+    from bulkmail.portal import Identity, PortalClient, Verdict
+    from bulkmail.reader import read
+    from bulkmail.reporter import ReportWriter, new_report_folder
+    from bulkmail.runner import Job, Runner
+    from bulkmail.settings import InputSettings, PortalSettings
+    from bulkmail.template import write_template
+    from bulkmail.validating import validate_file
+    from bulkmail.validator import check_columns, validate
 
 __all__ = [
     "AbortError",
@@ -70,3 +76,55 @@ __all__ = [
     "validate_file",
     "write_template",
 ]
+
+# Names are imported on first use (PEP 562): `bulkmail --help` or `bulkmail validate` should
+# not pay for the simulator's web stack or the HTTP client they never touch.
+_WHERE: dict[str, str] = {  # public name -> the module that defines it
+    "AbortError": "bulkmail.errors",
+    "Account": "bulkmail.models",
+    "BulkmailError": "bulkmail.errors",
+    "Checked": "bulkmail.models",
+    "ConfigError": "bulkmail.errors",
+    "Identity": "bulkmail.portal",
+    "InputError": "bulkmail.errors",
+    "InputInfo": "bulkmail.models",
+    "InputSettings": "bulkmail.settings",
+    "Job": "bulkmail.runner",
+    "Journal": "bulkmail.journal",
+    "LockedError": "bulkmail.errors",
+    "Outcome": "bulkmail.models",
+    "PortalClient": "bulkmail.portal",
+    "PortalSettings": "bulkmail.settings",
+    "Problem": "bulkmail.models",
+    "ReportWriter": "bulkmail.reporter",
+    "Row": "bulkmail.models",
+    "RunResult": "bulkmail.collect",
+    "Runner": "bulkmail.runner",
+    "Severity": "bulkmail.models",
+    "Stage": "bulkmail.models",
+    "Status": "bulkmail.models",
+    "Summary": "bulkmail.models",
+    "Table": "bulkmail.models",
+    "Verdict": "bulkmail.portal",
+    "check_columns": "bulkmail.validator",
+    "import_async": "bulkmail.jobs",
+    "import_file": "bulkmail.jobs",
+    "new_report_folder": "bulkmail.reporter",
+    "read": "bulkmail.reader",
+    "validate": "bulkmail.validator",
+    "validate_file": "bulkmail.validating",
+    "write_template": "bulkmail.template",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'bulkmail' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

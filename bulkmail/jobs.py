@@ -1,7 +1,7 @@
-"""The two runs end to end: read -> validate -> (send) -> report. The CLI calls these.
+"""The import end to end: read -> validate -> send -> report. The CLI calls it.
 
-`validate_file` is the dry run without network; `import_file` sends the valid rows through
-the worker pool. Both stream: rows are read, checked, sent and written one by one.
+`import_file` sends the valid rows through the worker pool (`validating.validate_file` is the
+dry run without network). Rows stream: read, checked, sent and written one by one.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import sys
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,61 +30,12 @@ from bulkmail.models import Account, Checked, Outcome, Stage, Status, Table
 from bulkmail.ordering import Reorder
 from bulkmail.portal import CookielessClient, Identity
 from bulkmail.progress import RunProgress
-from bulkmail.reader import read
-from bulkmail.refeed import fill_secrets
 from bulkmail.reporter import ReportWriter, new_report_folder
 from bulkmail.resume import Plan, plan
 from bulkmail.runner import Job, Runner
 from bulkmail.settings import InputSettings, PortalSettings
-from bulkmail.validator import check_columns, validate
-
-Now = Callable[[], datetime]
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def load(inp: InputSettings) -> Table:
-    """Read the input, fill masked secrets from an original sheet, check required columns."""
-    table = read(inp.path, sheet=inp.sheet, encoding=inp.encoding, delimiter=inp.delimiter)
-    if inp.secrets_from is not None:
-        table = fill_secrets(table, read(inp.secrets_from))
-    check_columns(table, inp.defaults)
-    return table
-
-
-def invalid(checked: Checked) -> Outcome:
-    """Return the outcome of a row whose errors keep it from being sent."""
-    return Outcome(
-        row=checked.row, status=Status.FAILED, stage=Stage.VALIDATION, problems=checked.problems
-    )
-
-
-def validate_file(
-    inp: InputSettings, report_dir: Path, *, run_user: str | None = None, now: Now = _utcnow
-) -> RunResult:
-    """Read and validate `inp`, write the report, send nothing."""
-    log = get_logger()
-    started, t0 = now(), time.perf_counter()
-    table = load(inp)
-    folder = new_report_folder(report_dir, "validate", started)
-    with ReportWriter(folder, table.headers, table.fields) as writer:
-        collect = Collector(writer, log, command="validate")
-        for checked in validate(table, defaults=inp.defaults, run_user=run_user):
-            if checked.account is None:
-                collect(invalid(checked))
-            else:
-                collect(Outcome(row=checked.row, status=Status.VALID, problems=checked.problems))
-        return collect.finish(
-            info=table.info,
-            started=started,
-            finished=now(),
-            seconds=time.perf_counter() - t0,
-            aborted=False,
-            header_problems=table.problems,
-            extra={},
-        )
+from bulkmail.validating import Now, invalid, load, utcnow
+from bulkmail.validator import validate
 
 
 def make_client_factory(portal: PortalSettings) -> Callable[[], httpx.AsyncClient]:
@@ -131,7 +81,7 @@ def import_file(
     client_factory: Callable[[], httpx.AsyncClient] | None = None,
     handle_signals: bool = False,
     backoff: Backoff | None = None,
-    now: Now = _utcnow,
+    now: Now = utcnow,
 ) -> RunResult:
     """Validate `inp` and create its accounts on the portal; write the report."""
     return anyio.run(
@@ -155,7 +105,7 @@ async def import_async(
     client_factory: Callable[[], httpx.AsyncClient] | None = None,
     handle_signals: bool = False,
     backoff: Backoff | None = None,
-    now: Now = _utcnow,
+    now: Now = utcnow,
 ) -> RunResult:
     """The async body of `import_file`, for callers that already run an event loop."""
     log = get_logger()

@@ -6,7 +6,6 @@ import argparse
 from pathlib import Path
 
 from bulkmail.defaults import load_defaults, merge, parse_set
-from bulkmail.logs import configure
 from bulkmail.settings import InputSettings
 
 
@@ -72,6 +71,8 @@ def add_output_options(parser: argparse.ArgumentParser) -> None:
 
 def start(args: argparse.Namespace) -> None:
     """Configure logging for the run before anything is logged."""
+    from bulkmail.logs import configure  # structlog and rich: not for `--help`
+
     configure(args.log_format, quiet=args.quiet)
 
 

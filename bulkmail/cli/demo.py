@@ -9,10 +9,8 @@ from dataclasses import replace
 from importlib.resources import as_file, files
 from pathlib import Path
 
-from bulkmail.backoff import Backoff
 from bulkmail.cli.common import add_output_options, start
 from bulkmail.cli.output import print_result
-from bulkmail.jobs import import_file
 from bulkmail.settings import InputSettings, PortalSettings
 
 
@@ -30,7 +28,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         metavar="MS",
         type=float,
         default=200.0,
-        help="simulated time the portal takes per create (default 200)",
+        help="time the simulated portal takes to answer each request (default 200)",
     )
     parser.add_argument(
         "--concurrency",
@@ -52,6 +50,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     # Imported here: starlette and uvicorn are not needed by any other command.
+    from bulkmail.backoff import Backoff
+    from bulkmail.jobs import import_file
     from bulkmail.simulator import load_config, running
 
     start(args)

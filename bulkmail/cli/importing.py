@@ -12,8 +12,6 @@ from urllib.parse import urlsplit
 from bulkmail.cli.common import add_input_options, add_output_options, input_settings, start
 from bulkmail.cli.output import print_result
 from bulkmail.errors import ConfigError
-from bulkmail.jobs import import_file
-from bulkmail.logs import REDACTOR
 from bulkmail.settings import DEFAULT_TIMEOUT, PortalSettings
 
 PASSWORD_ENV = "BULKMAIL_PASSWORD"
@@ -154,6 +152,8 @@ def portal_password(args: argparse.Namespace) -> str | None:
 
 def portal_settings(args: argparse.Namespace) -> PortalSettings:
     """Build the portal settings from the options."""
+    from bulkmail.logs import REDACTOR
+
     password = portal_password(args)
     REDACTOR.add(password)
     return PortalSettings(
@@ -172,6 +172,8 @@ def portal_settings(args: argparse.Namespace) -> PortalSettings:
 
 
 def run(args: argparse.Namespace) -> int:
+    from bulkmail.jobs import import_file  # the HTTP stack, only for the command that uses it
+
     start(args)
     inp = input_settings(args)
     result = import_file(inp, portal_settings(args), args.report_dir, handle_signals=True)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from bulkmail.collect import RunResult
 from bulkmail.models import InputInfo, Outcome, Problem, Status
+
+if TYPE_CHECKING:
+    from bulkmail.collect import RunResult
 
 _ORDER = (
     Status.VALID,

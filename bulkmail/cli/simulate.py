@@ -7,8 +7,6 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
-from bulkmail import simulator
-
 # Options that override the config file: flag, metavar, type, SimConfig field, help.
 _SETTINGS: tuple[tuple[str, str, type, str, str], ...] = (
     ("--latency", "MS", float, "latency_ms", "answer each API request in MS milliseconds"),
@@ -63,6 +61,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Serve until Ctrl-C (exit 0), or print a state file with --show."""
+    from bulkmail import simulator  # starlette and uvicorn: only this command needs them
+
     if args.show:
         for line in simulator.describe(args.show):
             print(line)

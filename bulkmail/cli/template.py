@@ -6,8 +6,6 @@ import argparse
 import shlex
 from pathlib import Path
 
-from bulkmail.template import write_template
-
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the `template` sub-command."""
@@ -24,6 +22,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Write the template and say what to do next."""
+    from bulkmail.template import write_template  # openpyxl, only for this command
+
     output: Path = args.output
     write_template(output, overwrite=args.force)
     print(

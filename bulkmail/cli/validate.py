@@ -7,7 +7,6 @@ import sys
 
 from bulkmail.cli.common import add_input_options, add_output_options, input_settings, start
 from bulkmail.cli.output import print_result
-from bulkmail.jobs import validate_file
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -28,6 +27,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from bulkmail.validating import validate_file  # imported on use: --help stays quick
+
     start(args)
     result = validate_file(input_settings(args), args.report_dir, run_user=args.user)
     if not args.quiet:
