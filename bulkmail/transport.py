@@ -14,7 +14,10 @@ httpx would send. Errors and timeouts are httpx's exception types, so callers ca
 the two transports apart.
 
 The transport keeps the connections it opened and reuses idle ones; bulkmail gives each
-worker its own client, so in practice each holds one connection.
+worker its own client, so in practice each holds one connection. The read timeout bounds the
+whole answer, from sending the request to its last byte (httpx's own bounds each read): for
+the portal, which answers a create only after testing both mail servers, that is the wait
+`--timeout` means.
 """
 
 from __future__ import annotations
@@ -44,7 +47,7 @@ class _Exchange(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.closed = False
         self._parser = httptools.HttpResponseParser(self)
-        self._waiter: asyncio.Future[None] | None = None
+        self._waiter: asyncio.Future[httpx.Response] | None = None
         self._reset()
 
     def _reset(self) -> None:
@@ -56,6 +59,7 @@ class _Exchange(asyncio.Protocol):
         self.version = "1.1"
         self.keep_alive = False
         self.started = False  # a byte of this response has arrived
+        self.stray = False  # more than one answer came: the connection is out of step
 
     # asyncio.Protocol
 
@@ -65,8 +69,9 @@ class _Exchange(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self.started = True
-        if self._waiter is None:
-            # Bytes nobody asked for (a stray answer on an idle connection): never reuse it.
+        if self._waiter is None or self._waiter.done():
+            # Bytes nobody asked for (on an idle connection, or after a whole answer): the
+            # connection is out of step, so it is never used again.
             self.abort()
             return
         try:
@@ -92,6 +97,10 @@ class _Exchange(asyncio.Protocol):
 
     # httptools callbacks
 
+    def on_message_begin(self) -> None:
+        if self._waiter is None or self._waiter.done():
+            self.stray = True
+
     def on_status(self, status: bytes) -> None:
         self.reason += status
 
@@ -114,31 +123,10 @@ class _Exchange(asyncio.Protocol):
             self.started = True
             return
         if self._waiter is not None and not self._waiter.done():
-            self._waiter.set_result(None)
+            # Built now: bytes after this answer must not reach it (see on_message_begin).
+            self._waiter.set_result(self._response())
 
-    # the exchange
-
-    async def exchange(self, data: bytes, read_timeout: float | None) -> httpx.Response:
-        """Send `data` (a whole request) and return the whole response."""
-        assert self.transport is not None
-        loop = asyncio.get_running_loop()
-        self._reset()
-        self._waiter = waiter = loop.create_future()
-        timer = None
-        if read_timeout is not None:
-            timer = loop.call_later(read_timeout, self._time_out, read_timeout)
-        try:
-            self.transport.write(data)
-            await waiter
-        except BaseException:
-            self.abort()  # cancelled or failed mid-exchange: the connection is out of step
-            raise
-        finally:
-            if timer is not None:
-                timer.cancel()
-            self._waiter = None
-        if not self.keep_alive:
-            self.abort()
+    def _response(self) -> httpx.Response:
         return httpx.Response(
             self.status,
             headers=self.headers,
@@ -148,6 +136,32 @@ class _Exchange(asyncio.Protocol):
                 "reason_phrase": self.reason,
             },
         )
+
+    # the exchange
+
+    async def exchange(self, data: bytes, read_timeout: float | None) -> httpx.Response:
+        """Send `data` (a whole request) and return the whole response."""
+        assert self.transport is not None
+        loop = asyncio.get_running_loop()
+        self._reset()
+        waiter: asyncio.Future[httpx.Response] = loop.create_future()
+        self._waiter = waiter
+        timer = None
+        if read_timeout is not None:
+            timer = loop.call_later(read_timeout, self._time_out, read_timeout)
+        try:
+            self.transport.write(data)
+            response = await waiter
+        except BaseException:
+            self.abort()  # cancelled or failed mid-exchange: the connection is out of step
+            raise
+        finally:
+            if timer is not None:
+                timer.cancel()
+            self._waiter = None
+        if self.stray or not self.keep_alive:
+            self.abort()
+        return response
 
     def abort(self) -> None:
         """Close at once; the connection is never used again."""

@@ -290,3 +290,13 @@ def test_under_uvloop() -> None:
     with running(SimConfig()) as url:
         answer = uvloop.run(fetch(url))
     assert answer.status_code == 401  # the simulator's answer without a token
+
+
+async def test_bytes_after_a_whole_answer_retire_the_connection() -> None:
+    answer = replying(response(200, b"{}") + b"HTTP/1.1 200 OK\r\nX-Stray: 1\r\n\r\n")
+    async with scripted(answer) as server, client(server.url) as c:
+        first = await c.get("/")
+        await asyncio.sleep(0.05)
+        second = await c.get("/")
+    assert "x-stray" not in first.headers and second.status_code == 200
+    assert server.connections == 2
