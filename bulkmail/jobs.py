@@ -53,14 +53,7 @@ def make_client_factory(portal: PortalSettings) -> Callable[[], httpx.AsyncClien
     tls = ssl.create_default_context(cafile=certifi.where()) if https or not lean else None
 
     def factory() -> httpx.AsyncClient:
-        if lean:
-            return CookielessClient(
-                base_url=portal.url,
-                timeout=timeout,
-                headers=headers,
-                follow_redirects=False,
-                transport=transport.LeanTransport(verify=tls),
-            )
+        # With a transport given, httpx uses neither `limits` nor `verify` (nor builds a context).
         return CookielessClient(
             base_url=portal.url,
             timeout=timeout,
@@ -68,6 +61,7 @@ def make_client_factory(portal: PortalSettings) -> Callable[[], httpx.AsyncClien
             headers=headers,
             follow_redirects=False,
             verify=tls if tls is not None else True,
+            transport=transport.LeanTransport(verify=tls) if lean else None,
         )
 
     return factory
