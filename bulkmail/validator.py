@@ -131,9 +131,11 @@ def validate_row(
     `values` or `defaults` has the key. Duplicates across rows are validate()'s job.
     """
     filled = _nonblank(defaults or {})
+    cells = _nonblank(values)
     if portal_column is None:
         portal_column = "portal_user" in values or "portal_user" in filled
-    return check_row({**filled, **_nonblank(values)}, number, run_user, portal_column)
+    account, problems = check_row({**filled, **cells}, number, run_user, portal_column)
+    return account, _blame_defaults(problems, filled, cells) if filled else problems
 
 
 def _nonblank(values: Mapping[str, str]) -> dict[str, str]:

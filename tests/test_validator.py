@@ -602,6 +602,8 @@ def test_a_bad_default_says_where_it_comes_from() -> None:
     assert (from_default.code, from_cell.code) == ("port-out-of-range", "port-out-of-range")
     assert from_default.hint.endswith("(--set or --defaults): fix it there")
     assert "--set" not in from_cell.hint
+    _, alone = validate_row({"email": "anna@example.org", "password": "p1"}, 2, defaults=defaults)
+    assert [p.hint.endswith("fix it there") for p in alone if p.column == "port"] == [True]
 
 
 def test_validate_is_lazy() -> None:
