@@ -36,7 +36,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         metavar="N",
         type=int,
         default=8,
-        help="accounts created at once (default 8)",
+        help="accounts created at once (default 8); as many connections log in and list "
+        "the users of the rows ahead",
     )
     parser.add_argument(
         "--input",
