@@ -8,6 +8,11 @@ from pathlib import Path
 from bulkmail.defaults import load_defaults, merge, parse_set
 from bulkmail.settings import InputSettings
 
+CONCURRENCY_HELP = (
+    "accounts created at once (default 8); as many connections log in and list the users "
+    "of the rows ahead"
+)
+
 
 def add_input_options(parser: argparse.ArgumentParser) -> None:
     """Add INPUT and the options that say how to read and complete it."""

@@ -9,7 +9,7 @@ from dataclasses import replace
 from importlib.resources import as_file, files
 from pathlib import Path
 
-from bulkmail.cli.common import add_output_options, start
+from bulkmail.cli.common import CONCURRENCY_HELP, add_output_options, start
 from bulkmail.cli.output import print_result
 from bulkmail.settings import InputSettings, PortalSettings
 
@@ -36,8 +36,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         metavar="N",
         type=int,
         default=8,
-        help="accounts created at once (default 8); as many connections log in and list "
-        "the users of the rows ahead",
+        help=CONCURRENCY_HELP,
     )
     parser.add_argument(
         "--input",

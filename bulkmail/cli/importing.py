@@ -9,7 +9,13 @@ import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from bulkmail.cli.common import add_input_options, add_output_options, input_settings, start
+from bulkmail.cli.common import (
+    CONCURRENCY_HELP,
+    add_input_options,
+    add_output_options,
+    input_settings,
+    start,
+)
 from bulkmail.cli.output import print_result
 from bulkmail.errors import ConfigError
 from bulkmail.settings import DEFAULT_TIMEOUT, PortalSettings
@@ -59,8 +65,7 @@ def add_portal_options(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         type=_positive_int,
         default=8,
-        help="accounts created at once (default 8); as many connections log in and list "
-        "the users of the rows ahead",
+        help=CONCURRENCY_HELP,
     )
     g.add_argument(
         "--timeout",
