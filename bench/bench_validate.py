@@ -43,7 +43,7 @@ def make_csv(path: Path, count: int) -> Path:
 def validate_body(path: Path, report: Path) -> str:
     return f"""
         from pathlib import Path
-        from bulkmail.validating import validate_file
+        from bulkmail.pipeline import validate_file
         from bulkmail.settings import InputSettings
         validate_file(InputSettings(path=Path({str(path)!r})), Path({str(report)!r}))
     """

@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Any
 from bulkmail._version import __version__
 
 if TYPE_CHECKING:
-    from bulkmail.collect import RunResult
+    from bulkmail.report.collector import RunResult
     from bulkmail.errors import AbortError, BulkmailError, ConfigError, InputError, LockedError
-    from bulkmail.jobs import import_async, import_file
-    from bulkmail.journal import Journal
+    from bulkmail.pipeline_import import import_async, import_file
+    from bulkmail.journal.store import Journal
     from bulkmail.models import (
         Account,
         Checked,
@@ -30,14 +30,14 @@ if TYPE_CHECKING:
         Summary,
         Table,
     )
-    from bulkmail.portal import Identity, PortalClient, Verdict
-    from bulkmail.reader import read
-    from bulkmail.reporter import ReportWriter, new_report_folder
-    from bulkmail.runner import Job, Runner
+    from bulkmail.portal.client import Identity, PortalClient, Verdict
+    from bulkmail.reader.table import read
+    from bulkmail.report.writer import ReportWriter, new_report_folder
+    from bulkmail.run.pool import Job, Runner
     from bulkmail.settings import InputSettings, PortalSettings
     from bulkmail.template import write_template
-    from bulkmail.validating import validate_file
-    from bulkmail.validator import check_columns, validate
+    from bulkmail.pipeline import validate_file
+    from bulkmail.validation.table import check_columns, validate
 
 __all__ = [
     "AbortError",
@@ -85,34 +85,34 @@ _WHERE: dict[str, str] = {  # public name -> the module that defines it
     "BulkmailError": "bulkmail.errors",
     "Checked": "bulkmail.models",
     "ConfigError": "bulkmail.errors",
-    "Identity": "bulkmail.portal",
+    "Identity": "bulkmail.portal.client",
     "InputError": "bulkmail.errors",
     "InputInfo": "bulkmail.models",
     "InputSettings": "bulkmail.settings",
-    "Job": "bulkmail.runner",
-    "Journal": "bulkmail.journal",
+    "Job": "bulkmail.run.pool",
+    "Journal": "bulkmail.journal.store",
     "LockedError": "bulkmail.errors",
     "Outcome": "bulkmail.models",
-    "PortalClient": "bulkmail.portal",
+    "PortalClient": "bulkmail.portal.client",
     "PortalSettings": "bulkmail.settings",
     "Problem": "bulkmail.models",
-    "ReportWriter": "bulkmail.reporter",
+    "ReportWriter": "bulkmail.report.writer",
     "Row": "bulkmail.models",
-    "RunResult": "bulkmail.collect",
-    "Runner": "bulkmail.runner",
+    "RunResult": "bulkmail.report.collector",
+    "Runner": "bulkmail.run.pool",
     "Severity": "bulkmail.models",
     "Stage": "bulkmail.models",
     "Status": "bulkmail.models",
     "Summary": "bulkmail.models",
     "Table": "bulkmail.models",
-    "Verdict": "bulkmail.portal",
-    "check_columns": "bulkmail.validator",
-    "import_async": "bulkmail.jobs",
-    "import_file": "bulkmail.jobs",
-    "new_report_folder": "bulkmail.reporter",
-    "read": "bulkmail.reader",
-    "validate": "bulkmail.validator",
-    "validate_file": "bulkmail.validating",
+    "Verdict": "bulkmail.portal.client",
+    "check_columns": "bulkmail.validation.table",
+    "import_async": "bulkmail.pipeline_import",
+    "import_file": "bulkmail.pipeline_import",
+    "new_report_folder": "bulkmail.report.writer",
+    "read": "bulkmail.reader.table",
+    "validate": "bulkmail.validation.table",
+    "validate_file": "bulkmail.pipeline",
     "write_template": "bulkmail.template",
 }
 

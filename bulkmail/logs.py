@@ -14,7 +14,7 @@ from typing import Any, Literal, TextIO
 
 import structlog
 
-from bulkmail.fields import MASK
+from bulkmail.schema import MASK
 
 SECRET_KEYS = frozenset(
     {

@@ -20,7 +20,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
 from bulkmail.errors import ConfigError
-from bulkmail.fields import (
+from bulkmail.schema import (
     AUTH_NAMES,
     ENCRYPTION_NAMES,
     FIELDS,

@@ -9,7 +9,7 @@ import openpyxl
 import pytest
 
 from bulkmail.errors import ConfigError
-from bulkmail.fields import FIELDS, REQUIRED_FIELDS
+from bulkmail.schema import FIELDS, REQUIRED_FIELDS
 from bulkmail.models import Severity
 from bulkmail.template import EXAMPLE, accepted_values, write_template
 
@@ -194,8 +194,8 @@ def test_command_refuses_to_overwrite_with_exit_2(
 
 def test_a_filled_template_validates_cleanly(tmp_path: Path) -> None:
     """Runs against the real reader and validator (other modules); fails until they exist."""
-    from bulkmail.reader import read
-    from bulkmail.validator import validate
+    from bulkmail.reader.table import read
+    from bulkmail.validation.table import validate
 
     path = tmp_path / "accounts.xlsx"
     write_template(path)

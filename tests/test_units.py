@@ -9,11 +9,11 @@ import random
 import pytest
 import structlog
 
-from bulkmail.backoff import Backoff
-from bulkmail.fields import MASK
+from bulkmail.run.retry import Backoff
+from bulkmail.schema import MASK
 from bulkmail.logs import Redactor, configure, get_logger
 from bulkmail.models import Outcome, Row, Status
-from bulkmail.ordering import Reorder
+from bulkmail.run.order import Reorder
 
 
 def _outcome(n: int) -> Outcome:

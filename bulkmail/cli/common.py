@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from bulkmail.defaults import load_defaults, merge, parse_set
+from bulkmail.reader.defaults import load_defaults, merge, parse_set
 from bulkmail.settings import InputSettings
 
 CONCURRENCY_HELP = (

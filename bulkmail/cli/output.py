@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, TextIO
 from bulkmail.models import InputInfo, Outcome, Problem, Status
 
 if TYPE_CHECKING:
-    from bulkmail.collect import RunResult
+    from bulkmail.report.collector import RunResult
 
 _ORDER = (
     Status.VALID,

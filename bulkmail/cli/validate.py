@@ -27,7 +27,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from bulkmail.validating import validate_file  # imported on use: --help stays quick
+    from bulkmail.pipeline import validate_file  # imported on use: --help stays quick
 
     start(args)
     result = validate_file(input_settings(args), args.report_dir, run_user=args.user)

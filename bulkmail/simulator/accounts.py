@@ -8,7 +8,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from bulkmail.fields import AUTH, ENCRYPTION
+from bulkmail.schema import AUTH, ENCRYPTION
 from bulkmail.simulator import envelope, texts
 from bulkmail.simulator.auth import Auth
 from bulkmail.simulator.binding import ApiError, Params, params_of, parse_address

@@ -1,0 +1,64 @@
+"""Feed a fixed Failed sheet back: fill its masked passwords from the original sheet.
+
+Reports never hold passwords (they show the mask), so a Failed sheet fixed by hand comes back
+with masked cells; `--secrets-from ORIGINAL` takes them from the original input, matched by
+(portal_user, email), or by email alone when that is unambiguous.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from bulkmail.schema import MASK, SECRET_FIELDS
+from bulkmail.models import Row, Table
+
+_AMBIGUOUS: dict[str, str] = {}
+
+
+def _key(values: dict[str, str]) -> tuple[str, str]:
+    return values.get("portal_user", "").casefold(), values.get("email", "").casefold()
+
+
+def _index(
+    original: Table,
+) -> tuple[dict[tuple[str, str], dict[str, str]], dict[str, dict[str, str]]]:
+    by_pair: dict[tuple[str, str], dict[str, str]] = {}
+    by_email: dict[str, dict[str, str]] = {}
+    for row in original.rows:
+        values = dict(original.values(row))
+        secrets = {f: v for f, v in values.items() if f in SECRET_FIELDS and v and v != MASK}
+        user, email = _key(values)
+        if not email:
+            continue
+        by_pair[(user, email)] = secrets
+        by_email[email] = _AMBIGUOUS if email in by_email else secrets
+    return by_pair, by_email
+
+
+def fill_secrets(table: Table, original: Table) -> Table:
+    """Return `table` whose masked secret cells are filled from `original`."""
+    by_pair, by_email = _index(original)
+    secret_columns = [i for i, f in enumerate(table.fields) if f in SECRET_FIELDS]
+
+    def rows() -> Iterator[Row]:
+        for row in table.rows:
+            if not any(row.cells[i] == MASK for i in secret_columns):
+                yield row
+                continue
+            user, email = _key(dict(table.values(row)))
+            secrets = by_pair.get((user, email)) or by_email.get(email) or {}
+            cells = list(row.cells)
+            for i in secret_columns:
+                field = table.fields[i]
+                if cells[i] == MASK and field is not None and field in secrets:
+                    cells[i] = secrets[field]
+            yield Row(row.number, tuple(cells))
+
+    return Table(
+        headers=table.headers,
+        fields=table.fields,
+        info=table.info,
+        rows=rows(),
+        problems=table.problems,
+        size_hint=table.size_hint,
+    )

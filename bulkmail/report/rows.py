@@ -1,0 +1,292 @@
+"""Outcome -> report row: the report's own columns, masked originals, CSV formula escaping.
+
+Pure functions, no I/O: the reporter streams what these return into the CSVs, and the XLSX
+writer turns the CSV text back into typed cells with `row_typer` (`typed_cell`, one cell).
+These run once per row or cell of runs of a million rows, so the per-row paths work out
+what they can once per run (`RowShape`, `row_typer`) and keep the common case cheap.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Sequence
+from operator import attrgetter, itemgetter
+from typing import Final
+
+from bulkmail.schema import MASK, REPORT_FIELDS, SECRET_FIELDS, fold
+from bulkmail.models import Outcome, Problem, Severity
+
+SUCCEEDED_COLUMNS: Final = ("row", "outcome", "mailbox_id", "done_at", "notes", "elapsed")
+FAILED_COLUMNS: Final = (
+    "row",
+    "outcome",
+    "stage",
+    "code",
+    "message",
+    "hint",
+    "attempts",
+    "http_status",
+)
+INT_COLUMNS: Final = frozenset({"row", "mailbox_id", "attempts", "http_status"})
+FLOAT_COLUMNS: Final = frozenset({"elapsed"})
+TypedCell = str | int | float | None
+
+# Excel evaluates a CSV cell starting with one of these (OWASP "CSV injection").
+_TRIGGERS: Final = frozenset("=+-@\t\r")
+# A leading quote is escaped too when the text after it could be mistaken for our prefix,
+# so `csv_unescape(csv_escape(s)) == s` for every string.
+_AFTER_QUOTE: Final = _TRIGGERS | {"'"}
+# A comma then a char that may start a cell csv_escape changes (see plain_line).
+_RISKY_CELL: Final = re.compile(",[" + re.escape("".join(sorted(_AFTER_QUOTE))) + "]")
+_SECRETISH: Final = re.compile(r"pass|pwd|secret|token|парол")
+_REPORT_FOLDED: Final = frozenset(fold(name) for name in REPORT_FIELDS)
+_SEVERITY: Final = attrgetter("severity")
+# Shorter secrets are not scrubbed out of free text: replacing "ab" everywhere would mangle
+# messages while protecting almost nothing.
+_MIN_SCRUB = 4
+
+
+def csv_escape(text: str) -> str:
+    """Return `text` as a CSV cell Excel will not evaluate: one `'` before a risky start."""
+    first = text[:1]
+    if first not in _AFTER_QUOTE:  # nearly every cell: a trigger or a quote starts the rest
+        return text
+    if first in _TRIGGERS or (len(text) > 1 and text[1] in _AFTER_QUOTE):
+        return "'" + text
+    return text
+
+
+def escape_row(cells: Sequence[str]) -> list[str]:
+    """Return `[csv_escape(c) for c in cells]`, calling it only for cells that may need it."""
+    return [csv_escape(c) if c and c[0] in _AFTER_QUOTE else c for c in cells]
+
+
+def plain_line(cells: Sequence[str]) -> str | None:
+    """Return the row's CSV line (without CRLF) if no cell needs escaping or quoting, else None.
+
+    csv.writer quotes a cell only for a comma, a quote or a line break (or a lone empty
+    cell), and `csv_escape` changes only cells starting with a trigger or a quote. Nearly
+    every report row has neither, so its line is its cells joined; one look at that line
+    is several times cheaper than escaping and csv.writer cell by cell.
+    """
+    line = ",".join(cells)
+    if (
+        len(cells) > 1
+        and line.count(",") == len(cells) - 1  # no comma inside a cell: each one starts a cell
+        and line[:1] not in _AFTER_QUOTE
+        and _RISKY_CELL.search(line) is None
+        and '"' not in line
+        and "\n" not in line
+        and "\r" not in line
+    ):
+        return line
+    return None
+
+
+def csv_unescape(text: str) -> str:
+    """Undo `csv_escape`: drop one leading `'` when the next char is one of `= + - @ tab CR '`."""
+    if text[:1] == "'" and len(text) > 1 and text[1] in _AFTER_QUOTE:
+        return text[1:]
+    return text
+
+
+def kept_columns(headers: Sequence[str], fields: Sequence[str | None]) -> tuple[int, ...]:
+    """Return the indexes of the original columns a report repeats (not our own columns)."""
+    return tuple(
+        i
+        for i, header in enumerate(headers)
+        if (fields[i] if i < len(fields) else None) is not None
+        or fold(header) not in _REPORT_FOLDED
+    )
+
+
+def secret_columns(headers: Sequence[str], fields: Sequence[str | None]) -> frozenset[int]:
+    """Return the indexes of the columns whose cells must never be written.
+
+    Besides the secret fields, an ignored column whose header looks like a password
+    ("Old password", "Пароль 2") is masked too: the reader did not use it, but it is
+    still a secret the user never asked us to copy.
+    """
+    secret = set()
+    for i, header in enumerate(headers):
+        field = fields[i] if i < len(fields) else None
+        if field in SECRET_FIELDS or (field is None and _SECRETISH.search(fold(header))):
+            secret.add(i)
+    return frozenset(secret)
+
+
+def original_cells(cells: Sequence[str], kept: Iterable[int], secret: frozenset[int]) -> list[str]:
+    """Return the kept cells of a row, secrets replaced by MASK when non-empty."""
+    width = len(cells)
+    return [(MASK if cells[i] and i in secret else cells[i]) if i < width else "" for i in kept]
+
+
+class RowShape:
+    """Which input columns a report repeats and which it masks, worked out once per run."""
+
+    def __init__(self, headers: Sequence[str], fields: Sequence[str | None]) -> None:
+        self.kept = kept_columns(headers, fields)
+        self.secret = secret_columns(headers, fields)
+        self._secret_order = tuple(sorted(self.secret))
+        self._masked = tuple(j for j, i in enumerate(self.kept) if i in self.secret)
+        self._columns = len(headers)
+        self._pick = _picker(self.kept, len(headers))
+
+    def row(self, ours: list[str], cells: Sequence[str]) -> list[str]:
+        """Return a report row: `ours`, the row's secrets scrubbed, then `original_cells`."""
+        if len(cells) != self._columns:  # not aligned to the headers: the plain way
+            return self._scrubbed(ours, cells) + original_cells(cells, self.kept, self.secret)
+        row = [*self._scrubbed(ours, cells), *(cells if self._pick is None else self._pick(cells))]
+        base = len(ours)
+        for j in self._masked:
+            if row[base + j]:
+                row[base + j] = MASK
+        return row
+
+    def _scrubbed(self, ours: list[str], cells: Sequence[str]) -> list[str]:
+        """Return `ours` with the row's secrets scrubbed (`ours` itself when none occurs)."""
+        text = "\n".join(ours)
+        width = len(cells)
+        for i in self._secret_order:
+            # One search of the joined text settles nearly every row: no secret, no change.
+            if i < width and len(cells[i]) >= _MIN_SCRUB and cells[i] in text:
+                secrets = scrubber(cells, self.secret)  # then scrub exactly as before
+                return [scrub(c, secrets) for c in ours]
+        return ours
+
+
+def _picker(kept: Sequence[int], columns: int) -> Callable[[Sequence[str]], Sequence[str]] | None:
+    """Return a function taking the `kept` cells of a `columns`-cell row, at C speed.
+
+    None when every column is kept, as in most sheets: the row is its own pick.
+    """
+    if tuple(kept) == tuple(range(columns)):
+        return None
+    if len(kept) > 1:
+        return itemgetter(*kept)
+    # itemgetter of one index returns the cell itself, not a tuple
+    return lambda cells: tuple(cells[i] for i in kept)
+
+
+def scrubber(cells: Sequence[str], secret: frozenset[int]) -> list[str]:
+    """Return the row's secret values worth scrubbing from free text, longest first."""
+    values = {cells[i] for i in secret if i < len(cells) and len(cells[i]) >= _MIN_SCRUB}
+    # Longest first, then by value: the same row always scrubs the same way (a set's order
+    # follows the per-run string hash).
+    return sorted(values, key=lambda v: (-len(v), v))
+
+
+def scrub(text: str, secrets: Sequence[str]) -> str:
+    """Replace every secret inside `text` by MASK (a portal error may echo a password)."""
+    for value in secrets:
+        text = text.replace(value, MASK)
+    return text
+
+
+def succeeded_cells(outcome: Outcome) -> list[str]:
+    """Return the report columns of a Succeeded row (before the original columns)."""
+    # str() of a StrEnum is its value, and several times cheaper than `.value`.
+    notes = [f"{p.code}: {p.message}" for p in _ordered(outcome.problems)]
+    if outcome.code:  # why a row was skipped ("exists", "done-earlier") has no other column
+        notes.insert(0, f"{outcome.code}: {outcome.message}" if outcome.message else outcome.code)
+    mailbox_id, elapsed = outcome.mailbox_id, outcome.elapsed
+    return [
+        str(outcome.row.number),
+        str(outcome.status),
+        "" if mailbox_id is None else str(mailbox_id),
+        outcome.done_at,
+        "; ".join(notes),
+        str(round(elapsed, 3)) if elapsed else "",
+    ]
+
+
+def failed_cells(outcome: Outcome) -> list[str]:
+    """Return the report columns of a Failed row (before the original columns)."""
+    if outcome.code:
+        code, message, hint = outcome.code, outcome.message, outcome.hint
+    else:
+        code, message, hint = _joined(outcome.problems)
+    return [
+        str(outcome.row.number),
+        str(outcome.status),
+        str(outcome.stage) if outcome.stage else "",
+        code,
+        message,
+        hint,
+        str(outcome.attempts),
+        "" if outcome.http_status is None else str(outcome.http_status),
+    ]
+
+
+def _ordered(problems: Sequence[Problem]) -> Sequence[Problem]:
+    """Return errors, then warnings, then notes, each group in its original order."""
+    severities = list(map(_SEVERITY, problems))
+    if not severities or severities.count(severities[0]) == len(severities):
+        return problems  # one kind only, as nearly always: nothing to reorder
+    # Three passes by identity: cheaper than a sort keyed by the enum (hashed in Python).
+    return [
+        *[p for p in problems if p.severity is Severity.ERROR],
+        *[p for p in problems if p.severity is Severity.WARNING],
+        *[p for p in problems if p.severity is Severity.INFO],
+    ]
+
+
+def _joined(problems: Sequence[Problem]) -> tuple[str, str, str]:
+    """Return (codes, messages, hints) of a row's errors and warnings, joined by "; "."""
+    shown = [p for p in _ordered(problems) if p.severity is not Severity.INFO]
+    codes = "; ".join(p.code for p in shown)
+    messages = "; ".join(f"{p.column}: {p.message}" if p.column else p.message for p in shown)
+    hints = "; ".join(dict.fromkeys(p.hint for p in shown if p.hint))
+    return codes, messages, hints
+
+
+def typed_cell(column: str | None, text: str) -> TypedCell:
+    """Return a CSV cell as the XLSX should hold it: numbers numeric, blanks empty, text raw."""
+    if text == "":
+        return None
+    try:
+        if column in INT_COLUMNS:
+            return int(text)
+        if column in FLOAT_COLUMNS:
+            return float(text)
+    except ValueError:  # not ours to judge: keep what the CSV says
+        pass
+    return csv_unescape(text)
+
+
+def row_typer(
+    header: Sequence[str], report_columns: int, blank: str | None = None
+) -> Callable[[list[str]], list[TypedCell]]:
+    """Return a function typing a CSV row as `typed_cell` would, given each cell's column.
+
+    Only the first `report_columns` columns are the report's own, so only they can be numbers;
+    the rest are text. Blank cells become `blank` (`typed_cell` makes them None). Faster than
+    `typed_cell` per cell: the numeric columns are found once, and a row without a `'`
+    cannot hold an escaped cell.
+    """
+    numeric = tuple(
+        (i, int if name in INT_COLUMNS else float)
+        for i, name in enumerate(header[:report_columns])
+        if name in INT_COLUMNS or name in FLOAT_COLUMNS
+    )
+
+    def typed(cells: list[str]) -> list[TypedCell]:
+        row: list[TypedCell]
+        if "'" in "".join(cells):
+            row = [(csv_unescape(c) if c[0] == "'" else c) if c else blank for c in cells]
+        elif blank is None:
+            row = [c or None for c in cells]
+        else:
+            row = [*cells]
+        width = len(cells)
+        for i, number in numeric:
+            if i < width and cells[i]:
+                # From the raw text, as typed_cell does ("'-5" stays the text "-5"); not
+                # contextlib.suppress: a context manager per numeric cell costs more here.
+                try:  # noqa: SIM105
+                    row[i] = number(cells[i])
+                except ValueError:
+                    pass
+        return row
+
+    return typed

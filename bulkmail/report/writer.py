@@ -1,0 +1,267 @@
+"""Outcomes -> the run's report folder: succeeded.csv, failed.csv, report.xlsx, summary.json.
+
+Rows stream to the two CSVs as outcomes arrive, so a run of a million rows keeps flat memory;
+`finish` closes them and builds report.xlsx by re-reading them. Secret cells are written as
+`fields.MASK`, and the row's secrets are scrubbed from every message too.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any, Final
+
+from bulkmail.errors import ConfigError
+from bulkmail.schema import SECRET_FIELDS, fold
+from bulkmail.models import Outcome, Severity, Status, Summary
+from bulkmail.report.rows import (
+    FAILED_COLUMNS,
+    SUCCEEDED_COLUMNS,
+    RowShape,
+    escape_row,
+    failed_cells,
+    plain_line,
+    succeeded_cells,
+)
+from bulkmail.report.xlsx import MAX_DATA_ROWS, Cell, SheetSource, write_xlsx
+
+XLSX: Final = "report.xlsx"
+SUCCEEDED_CSV: Final = "succeeded.csv"
+FAILED_CSV: Final = "failed.csv"
+SUMMARY_JSON: Final = "summary.json"
+_REPORT_FILES: Final = {
+    "xlsx": XLSX,
+    "succeeded_csv": SUCCEEDED_CSV,
+    "failed_csv": FAILED_CSV,
+    "summary_json": SUMMARY_JSON,
+}
+_FIX = "make it writable, free some space, or choose another --report-dir"
+# summary.extra comes from callers; a key that names a secret is never written.
+_SECRET_KEYS: Final = frozenset(fold(k) for k in (*SECRET_FIELDS, "token", "secret"))
+
+
+@dataclass(frozen=True, slots=True)
+class ReportPaths:
+    """Where one run's report went."""
+
+    folder: Path
+    xlsx: Path
+    succeeded_csv: Path
+    failed_csv: Path
+    summary_json: Path
+
+
+def new_report_folder(report_dir: Path, command: str, now: datetime) -> Path:
+    """Create and return `report_dir/2026-11-23_19-30-05_validate[-2]`, unique per run."""
+    base = f"{now.strftime('%Y-%m-%d_%H-%M-%S')}_{command}"
+    try:
+        report_dir.mkdir(parents=True, exist_ok=True)
+        for n in range(1, 10_000):
+            folder = report_dir / (base if n == 1 else f"{base}-{n}")
+            try:
+                folder.mkdir()  # atomic: two runs in the same second get different folders
+            except FileExistsError:
+                continue
+            return folder
+    except OSError as err:
+        raise ConfigError(
+            f"cannot create a report folder in {report_dir}: {err.strerror or err}", _FIX
+        ) from err
+    raise ConfigError(f"too many report folders named {base}* in {report_dir}", _FIX)
+
+
+class _CsvSink:
+    """One report CSV: UTF-8 with BOM so Excel opens it right, `,` and CRLF, escaped cells."""
+
+    def __init__(self, path: Path, header: Sequence[str]) -> None:
+        self.path = path
+        self.rows = 0
+        try:
+            # The BOM by hand: the "utf-8-sig" codec encodes each write in Python, the plain
+            # UTF-8 one in C; the bytes are the same.
+            self._handle: IO[str] = path.open("w", encoding="utf-8", newline="")
+            self._handle.write("\ufeff")
+        except OSError as err:
+            raise _write_error(path, err) from err
+        self._writer = csv.writer(self._handle, lineterminator="\r\n")
+        self.write(header)
+        self.rows = 0  # data rows only
+
+    def write(self, cells: Sequence[str]) -> None:
+        """Append one row, every cell escaped against formula evaluation."""
+        line = plain_line(cells)
+        try:
+            if line is not None:
+                self._handle.write(line + "\r\n")
+            else:
+                self._writer.writerow(escape_row(cells))
+        except OSError as err:
+            raise _write_error(self.path, err) from err
+        self.rows += 1
+
+    def close(self) -> None:
+        """Flush and close; safe to call twice."""
+        try:
+            self._handle.close()
+        except OSError as err:
+            raise _write_error(self.path, err) from err
+
+
+def _write_error(path: Path, err: OSError) -> ConfigError:
+    return ConfigError(f"cannot write the report file {path}: {err.strerror or err}", _FIX)
+
+
+class ReportWriter:
+    """Stream outcomes into a report folder; `finish` writes report.xlsx and summary.json.
+
+    Use as a context manager: leaving it without `finish` (an exception) still closes the
+    CSVs, so the rows written so far are on disk.
+    """
+
+    def __init__(self, folder: Path, headers: Sequence[str], fields: Sequence[str | None]) -> None:
+        self.folder = folder
+        self._shape = RowShape(headers, fields)
+        originals = [headers[i] for i in self._shape.kept]
+        self.counts: dict[str, int] = {status.value: 0 for status in Status}
+        self.problem_counts: dict[str, int] = {}
+        self.xlsx_engine = ""  # which writer made report.xlsx, once finished
+        self._succeeded = _CsvSink(folder / SUCCEEDED_CSV, [*SUCCEEDED_COLUMNS, *originals])
+        self._failed = _CsvSink(folder / FAILED_CSV, [*FAILED_COLUMNS, *originals])
+
+    def __enter__(self) -> ReportWriter:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def add(self, outcome: Outcome) -> None:
+        """Append one row's outcome to succeeded.csv or failed.csv and count it."""
+        cells = outcome.row.cells
+        status = str(outcome.status)  # its value; cheaper than `.value` for a StrEnum
+        succeeded = outcome.status.succeeded
+        ours = succeeded_cells(outcome) if succeeded else failed_cells(outcome)
+        (self._succeeded if succeeded else self._failed).write(self._shape.row(ours, cells))
+        self.counts[status] = self.counts.get(status, 0) + 1
+        if outcome.problems or not succeeded:
+            self._count_problems(outcome, succeeded)
+
+    def _count_problems(self, outcome: Outcome, succeeded: bool) -> None:
+        """Count errors and warnings by code, and a failed row's own code (info notes are not
+        problems: counting them would bury the real ones)."""
+        counts = self.problem_counts
+        own_code = "" if succeeded else outcome.code
+        for problem in outcome.problems:
+            if problem.severity is not Severity.INFO:
+                counts[problem.code] = counts.get(problem.code, 0) + 1
+                if problem.code == own_code:
+                    own_code = ""  # counted once, as a problem
+        if own_code:
+            counts[own_code] = counts.get(own_code, 0) + 1
+
+    def close(self) -> None:
+        """Close both CSVs (idempotent)."""
+        self._succeeded.close()
+        self._failed.close()
+
+    def finish(self, summary: Summary) -> ReportPaths:
+        """Close the CSVs, write report.xlsx from them and summary.json; return the paths."""
+        self.close()
+        paths = ReportPaths(
+            folder=self.folder,
+            xlsx=self.folder / XLSX,
+            succeeded_csv=self.folder / SUCCEEDED_CSV,
+            failed_csv=self.folder / FAILED_CSV,
+            summary_json=self.folder / SUMMARY_JSON,
+        )
+        data = summary_dict(summary)
+        sources = [
+            SheetSource("Succeeded", paths.succeeded_csv, len(SUCCEEDED_COLUMNS)),
+            SheetSource("Failed", paths.failed_csv, len(FAILED_COLUMNS)),
+        ]
+        rows = summary_rows(data) + self._truncation_notes()
+        try:
+            self.xlsx_engine = write_xlsx(paths.xlsx, rows, sources)
+            _write_json(paths.summary_json, data)
+        except OSError as err:
+            raise _write_error(Path(err.filename or self.folder), err) from err
+        return paths
+
+    def _truncation_notes(self) -> list[tuple[str, Cell]]:
+        notes: list[tuple[str, Cell]] = []
+        for sheet, sink in (("Succeeded", self._succeeded), ("Failed", self._failed)):
+            if sink.rows > MAX_DATA_ROWS:
+                notes.append(
+                    (
+                        f"note: {sheet} sheet",
+                        f"first {MAX_DATA_ROWS} of {sink.rows} "
+                        f"rows (the sheet limit); all are in {sink.path.name}",
+                    )
+                )
+        return notes
+
+
+def _write_json(path: Path, data: Mapping[str, Any]) -> None:
+    """Write atomically: monitoring that reads summary.json never sees half a file."""
+    temporary = path.with_suffix(".json.tmp")
+    text = json.dumps(data, indent=2, ensure_ascii=False, default=str)
+    temporary.write_text(text + "\n", encoding="utf-8")
+    os.replace(temporary, path)
+
+
+def summary_dict(summary: Summary) -> dict[str, Any]:
+    """Return exactly what summary.json holds: counts for every status, problems, timings."""
+    counts = {status.value: int(summary.counts.get(status.value, 0)) for status in Status}
+    succeeded = sum(n for status, n in counts.items() if Status(status).succeeded)
+    problems = sorted(summary.problems.items(), key=lambda item: (-item[1], item[0]))
+    data: dict[str, Any] = {
+        "command": summary.command,
+        "exit_code": summary.exit_code,
+        "total": summary.total,
+        "counts": counts,
+        "succeeded": succeeded,
+        "failed": sum(counts.values()) - succeeded,
+        "problems": dict(problems),
+        "input": summary.input.as_dict(),
+        "started_at": summary.started_at,
+        "finished_at": summary.finished_at,
+        "seconds": round(summary.seconds, 3),
+        "report": dict(_REPORT_FILES),
+    }
+    for key, value in summary.extra.items():
+        if key not in data and fold(key) not in _SECRET_KEYS:
+            data[key] = value
+    return data
+
+
+def summary_rows(data: Mapping[str, Any]) -> list[tuple[str, Cell]]:
+    """Return summary.json as the Summary sheet's key/value rows, top problem codes first."""
+    top = ", ".join(f"{code} ({n})" for code, n in list(data.get("problems", {}).items())[:5])
+    rows: list[tuple[str, Cell]] = [("top problem codes", top or "none")]
+    for key, value in data.items():
+        if isinstance(value, Mapping):
+            rows += [(f"{key}.{k}", _cell(v)) for k, v in value.items()]
+        else:
+            rows.append((key, _cell(value)))
+    return rows
+
+
+def _cell(value: Any) -> Cell:
+    """Return a summary value as one cell: numbers stay numbers, the rest readable text."""
+    if isinstance(value, bool):  # before int: True is an int, and "1" would mislead
+        return "true" if value else "false"
+    if value == "\t":
+        return "tab"
+    if value is None or isinstance(value, str | int | float):
+        return value
+    return json.dumps(value, ensure_ascii=False, default=str)

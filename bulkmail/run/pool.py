@@ -1,0 +1,320 @@
+"""The bounded worker pool that sends accounts to the portal, with retries and the journal.
+
+A fixed number of workers, each with its own one-connection httpx client (PERF-FACTS.md: one
+client with a large pool does quadratic work per request), read jobs from a bounded memory
+stream, so memory stays flat however many rows there are. Every job ends in exactly one
+Outcome handed to `emit`, including the ones an interrupt leaves behind.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterable
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field, replace
+from functools import partial
+
+import anyio
+import httpx
+from anyio.streams.memory import MemoryObjectReceiveStream
+
+from bulkmail.run.retry import Backoff, with_retries
+from bulkmail.journal.store import Journal
+from bulkmail.models import Account, Outcome, Problem, Row, Status
+from bulkmail.portal.client import Created, Identity, PortalClient, Token, Verdict
+from bulkmail.run.sessions import Sessions
+from bulkmail.settings import PortalSettings
+
+Emit = Callable[[int, Outcome], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """One account to send: its place in the input, whose portal it goes to, journal facts."""
+
+    index: int  # position in the input, for the report's row order
+    row: Row
+    account: Account
+    identity: Identity
+    digest: str = ""
+    check_first: bool = False  # left in flight by a killed run: look it up before sending
+    cells: dict[str, str] = field(default_factory=dict)  # input values for the journal
+    problems: tuple[Problem, ...] = ()  # validation warnings and notes, kept for the report
+
+
+@dataclass(slots=True)
+class RunState:
+    """What the pool learned that outlives single rows."""
+
+    aborted: bool = False
+    reason: str = ""
+    interrupted: bool = False
+
+
+class Runner:
+    """Send every job through `settings.concurrency` workers; report each outcome once."""
+
+    def __init__(
+        self,
+        settings: PortalSettings,
+        client_factory: Callable[[], httpx.AsyncClient],
+        emit: Emit,
+        *,
+        journal: Journal | None = None,
+        backoff: Backoff | None = None,
+    ) -> None:
+        self._settings = settings
+        self._factory = client_factory
+        self._emit = emit
+        self._journal = journal
+        self._backoff = backoff or Backoff()
+        self._sessions = Sessions(self._backoff, settings.retries)
+        self._stopping = anyio.Event()
+        self._pending: dict[int, Job] = {}  # handed to the pool, no outcome yet
+        self.state = RunState()
+
+    def stop(self, reason: str = "interrupted") -> None:
+        """Stop handing out rows; in-flight creates may still finish."""
+        if not self._stopping.is_set():
+            self.state.interrupted = True
+            self.state.reason = self.state.reason or reason
+            self._stopping.set()
+
+    async def run(self, jobs: Iterable[Job]) -> RunState:
+        """Send `jobs` and return when every one has an outcome (or the run was stopped)."""
+        concurrency = max(1, self._settings.concurrency)
+        send, receive = anyio.create_memory_object_stream[Job](concurrency)
+        # Portal users of the rows handed out, for warmers to log in and list before a worker
+        # needs them. The feeder runs at most a stream's length ahead of the workers, so few
+        # wait here; each is sent once.
+        users_send, users_receive = anyio.create_memory_object_stream[Identity](math.inf)
+        seen: set[str] = set()
+        try:
+            async with anyio.create_task_group() as warming:
+                for _ in range(concurrency):
+                    warming.start_soon(self._warmer, users_receive.clone())
+                users_receive.close()
+                async with anyio.create_task_group() as pool:
+                    for _ in range(concurrency):
+                        pool.start_soon(self._worker, receive.clone())
+                    receive.close()
+                    async with send, users_send:
+                        for job in jobs:
+                            if self._stopping.is_set():
+                                self.not_attempted(job)
+                                continue
+                            self._pending[job.index] = job
+                            user = job.identity.login.casefold()
+                            if user not in seen:
+                                seen.add(user)
+                                users_send.send_nowait(job.identity)
+                            await send.send(job)
+                warming.cancel_scope.cancel()  # every row has its outcome: nothing to warm
+        finally:
+            # Jobs still queued when the pool was cancelled never reached a worker.
+            for job in list(self._pending.values()):
+                self.not_attempted(job)
+        return self.state
+
+    async def _worker(self, receive: MemoryObjectReceiveStream[Job]) -> None:
+        async with receive, AsyncExitStack() as stack:
+            portal: PortalClient | None = None  # a client once there is work for it
+            async for job in receive:
+                if self._stopping.is_set():
+                    self.not_attempted(job)
+                    continue
+                portal = portal or PortalClient(await stack.enter_async_context(self._factory()))
+                await self._guarded(portal, job)
+
+    async def _warmer(self, receive: MemoryObjectReceiveStream[Identity]) -> None:
+        """Log users in and list their accounts ahead of their rows, beside the workers.
+
+        A sheet with a row per user would otherwise spend a login and a listing before
+        every create, in the worker's time. Sessions keeps one login per user whoever asks
+        first, so warming never adds a request, and a refused login is still tried once.
+        """
+        async with receive, AsyncExitStack() as stack:
+            portal: PortalClient | None = None
+            async for identity in receive:
+                if self._stopping.is_set():
+                    return
+                portal = portal or PortalClient(await stack.enter_async_context(self._factory()))
+                token = await self._sessions.token(portal, identity)
+                if not isinstance(token, Verdict):
+                    await self._sessions.existing(portal, identity, token)
+
+    async def _guarded(self, portal: PortalClient, job: Job) -> None:
+        started = time.perf_counter()
+        try:
+            outcome = await self._process(portal, job)
+        except anyio.get_cancelled_exc_class():
+            self.not_attempted(
+                job,
+                "the create was in flight when the run was cut short; "
+                "a re-run checks the portal before sending it again",
+                code="interrupted",
+            )
+            raise
+        outcome = replace(outcome, elapsed=round(time.perf_counter() - started, 3))
+        self._record(job, outcome)
+        self._finish(job, outcome)
+
+    def _finish(self, job: Job, outcome: Outcome) -> None:
+        self._pending.pop(job.index, None)
+        self._emit(job.index, outcome)
+
+    async def _process(self, portal: PortalClient, job: Job) -> Outcome:
+        token = await self._sessions.token(portal, job.identity)
+        if isinstance(token, Verdict):
+            return self._failed(job, token, attempts=0)
+        existing = await self._sessions.existing(portal, job.identity, token)
+        if isinstance(existing, Verdict):
+            return self._failed(job, existing, attempts=0)
+        email = job.account.email.casefold()
+        before = existing.get(email)
+        if before is not None and job.check_first:
+            return self._done(
+                job,
+                Status.CREATED,
+                before,
+                code="resumed",
+                message="created by an earlier run that was cut short",
+            )
+        if before is not None and self._settings.if_exists == "skip":
+            return self._done(
+                job,
+                Status.SKIPPED,
+                before,
+                code="exists",
+                message="the portal user already has this account",
+            )
+        if self._settings.dry_run:
+            status = Status.WOULD_UPDATE if before is not None else Status.WOULD_CREATE
+            return self._done(job, status, before)
+        return await self._create(portal, job, token, before)
+
+    async def _create(
+        self, portal: PortalClient, job: Job, token: Token, before: int | None
+    ) -> Outcome:
+        created = Status.UPDATED if before is not None else Status.CREATED
+        attempts, relogged = 0, False
+        while True:
+            attempts += 1
+            if self._journal is not None:
+                self._journal.mark_in_flight(
+                    job.identity.login,
+                    job.account.email,
+                    row=job.row.number,
+                    digest=job.digest,
+                )
+            answer = await portal.create(token, job.account.payload())
+            if isinstance(answer, Created):
+                return self._done(job, created, answer.mailbox_id, attempts=attempts)
+            if answer.code == "portal-unauthorized" and not relogged:
+                relogged = True
+                self._sessions.invalidate(job.identity, token)
+                fresh = await self._sessions.token(portal, job.identity)
+                if isinstance(fresh, Verdict):
+                    return self._failed(job, fresh, attempts)
+                token = fresh
+                continue
+            if answer.fatal:
+                self.state.aborted = True
+                self.stop(answer.message)
+                return self._failed(job, answer, attempts)
+            if answer.ambiguous and before is None:
+                found = await with_retries(
+                    partial(portal.find_account, token, job.account.email),
+                    self._backoff,
+                    self._settings.retries,
+                )
+                if isinstance(found, int):
+                    return self._done(job, created, found, attempts=attempts)
+            if not answer.retryable or attempts > self._settings.retries:
+                return self._failed(job, answer, attempts)
+            if self._stopping.is_set():
+                return self._failed(job, answer, attempts)
+            await anyio.sleep(self._backoff.delay(attempts, answer.retry_after))
+
+    def _done(
+        self,
+        job: Job,
+        status: Status,
+        mailbox_id: int | None,
+        *,
+        attempts: int = 0,
+        code: str = "",
+        message: str = "",
+    ) -> Outcome:
+        return Outcome(
+            row=job.row,
+            status=status,
+            code=code,
+            message=message,
+            attempts=attempts,
+            mailbox_id=mailbox_id,
+            portal_user=job.identity.login,
+            email=job.account.email,
+            problems=job.problems,
+        )
+
+    def _failed(self, job: Job, verdict: Verdict, attempts: int) -> Outcome:
+        return Outcome(
+            row=job.row,
+            status=Status.FAILED,
+            stage=verdict.stage,
+            code=verdict.code,
+            message=verdict.message,
+            hint=verdict.hint,
+            attempts=attempts,
+            http_status=verdict.http_status,
+            portal_user=job.identity.login,
+            email=job.account.email,
+            problems=job.problems,
+            transient=verdict.retryable or verdict.fatal,
+        )
+
+    def not_attempted(
+        self,
+        job: Job,
+        message: str = "the run stopped before this row was sent",
+        code: str = "not-attempted",
+    ) -> None:
+        """Report `job` as never sent (or cut short) because the run stopped."""
+        outcome = Outcome(
+            row=job.row,
+            status=Status.NOT_ATTEMPTED,
+            code=code,
+            message=message,
+            hint="run the same command again to finish the rest",
+            portal_user=job.identity.login,
+            email=job.account.email,
+            problems=job.problems,
+        )
+        self._finish(job, outcome)
+
+    def _record(self, job: Job, outcome: Outcome) -> None:
+        if self._journal is None or self._settings.dry_run or outcome.status not in _JOURNALED:
+            return
+        permanent = outcome.status is Status.FAILED and not outcome.transient
+        self._journal.record(
+            job.identity.login,
+            job.account.email,
+            state=_JOURNALED[outcome.status],
+            row=job.row.number,
+            digest=job.digest,
+            mailbox_id=outcome.mailbox_id,
+            code=outcome.code,
+            message=outcome.message,
+            permanent=permanent,
+            attempts=outcome.attempts,
+            cells=job.cells,
+        )
+
+
+_JOURNALED = {
+    Status.CREATED: "created",
+    Status.UPDATED: "updated",
+    Status.FAILED: "failed",
+}

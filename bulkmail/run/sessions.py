@@ -1,0 +1,82 @@
+"""Portal logins: one per portal user, shared by every worker, never retried after a refusal.
+
+The portal locks a user out after five failed logins a minute (fact sheet §4.1), so a refused
+login is remembered and fails that user's rows without another attempt. Transient failures
+(network, the brute-force block) are retried here, under the user's lock, so only one login
+is ever in flight per user whatever the concurrency.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import partial
+
+import anyio
+
+from bulkmail.run.retry import Backoff, with_retries
+from bulkmail.portal.client import Identity, PortalClient, Token, Verdict
+
+
+@dataclass(slots=True)
+class _UserState:
+    lock: anyio.Lock = field(default_factory=anyio.Lock)
+    token: Token | None = None
+    refused: Verdict | None = None  # a permanent login failure, remembered for the run
+    existing: dict[str, int] | None = None  # lower(email) -> mailboxId, listed once
+
+
+class Sessions:
+    """Log each portal user in once and hand the token to every worker that needs it."""
+
+    def __init__(self, backoff: Backoff, retries: int) -> None:
+        self._users: dict[str, _UserState] = {}
+        self._backoff = backoff
+        self._retries = retries
+
+    def _state(self, login: str) -> _UserState:
+        return self._users.setdefault(login.casefold(), _UserState())
+
+    async def token(self, portal: PortalClient, identity: Identity) -> Token | Verdict:
+        """Return a token for `identity`, logging in (once) if needed."""
+        state = self._state(identity.login)
+        if state.token is not None:
+            return state.token
+        async with state.lock:
+            if state.token is not None:
+                return state.token
+            if state.refused is not None:
+                return state.refused
+            answer = await self._login(portal, identity)
+            if isinstance(answer, Verdict):
+                state.refused = answer
+            else:
+                state.token = answer
+            return answer
+
+    async def _login(self, portal: PortalClient, identity: Identity) -> Token | Verdict:
+        # Only transient answers are repeated (network, the brute-force block): a refused
+        # login is final, since five of them lock the user out of the portal.
+        return await with_retries(partial(portal.login, identity), self._backoff, self._retries)
+
+    def invalidate(self, identity: Identity, token: Token) -> None:
+        """Forget `token` after a 401 so that the next caller logs in again."""
+        state = self._state(identity.login)
+        if state.token is token:
+            state.token = None
+
+    async def existing(
+        self, portal: PortalClient, identity: Identity, token: Token
+    ) -> dict[str, int] | Verdict:
+        """Return the user's accounts (lower email -> mailboxId), listed once per run."""
+        state = self._state(identity.login)
+        if state.existing is not None:
+            return state.existing
+        async with state.lock:
+            if state.existing is None:
+                listed = await with_retries(
+                    lambda: portal.list_accounts(token), self._backoff, self._retries
+                )
+                if isinstance(listed, Verdict):
+                    return listed
+                state.existing = listed
+            return state.existing

@@ -1,0 +1,168 @@
+"""Rows -> Checked: every problem of every cell in one pass, and the account to send.
+
+Pure: no I/O, no logging, no clock. Defaults fill blank cells before the rules run (a cell
+wins). Cell rules live in `cell_rules`, rules across a row's cells in `row_rules`; this
+module checks the columns and finds duplicate mailboxes across rows.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import replace
+
+from bulkmail.errors import InputError
+from bulkmail.schema import ALIASES, REQUIRED_FIELDS, fold
+from bulkmail.models import Account, Checked, Problem, Row, Severity, Table
+from bulkmail.validation.rows import check_row
+
+__all__ = ["check_columns", "validate", "validate_row"]
+
+
+def check_columns(table: Table, defaults: Mapping[str, str]) -> None:
+    """Raise InputError naming each required column that neither the sheet nor a default has."""
+    missing = [
+        name
+        for name in REQUIRED_FIELDS
+        if table.column_of(name) is None and not defaults.get(name, "").strip()
+    ]
+    if not missing:
+        return
+    spare = [h for h, f in zip(table.headers, table.fields, strict=False) if f is None and h]
+    described = ", ".join(f"{name} ({_closest(name, spare)})" for name in missing)
+    plural = "s" if len(missing) > 1 else ""
+    # Only a server is the same on every row; a shared email or password would be a mistake.
+    shared = [name for name in missing if name.endswith("server")]
+    hint = "rename the header to the column's name" + (
+        f", or give every row one with --set {shared[0]}=HOST" if shared else ""
+    )
+    raise InputError(f"{table.info.path}: missing required column{plural}: {described}", hint)
+
+
+def _closest(name: str, headers: list[str]) -> str:
+    """Describe the unused header most like canonical `name` or one of its aliases."""
+    keys = [key for key, field in ALIASES.items() if field == name]
+    best, score = "", 0.0
+    for header in headers:
+        folded = fold(header)
+        ratio = max(difflib.SequenceMatcher(None, folded, key).ratio() for key in keys)
+        if ratio > score:
+            best, score = header, ratio
+    return f'closest header: "{best}"' if score >= 0.6 else "no similar header in the file"
+
+
+def validate(
+    table: Table, *, defaults: Mapping[str, str] | None = None, run_user: str | None = None
+) -> Iterator[Checked]:
+    """Check the columns now (InputError), then yield one Checked per row as rows are read.
+
+    `defaults` fill blank cells; `run_user` is the run's portal login (--user), which owns
+    rows without a portal_user.
+    """
+    filled = _nonblank(defaults or {})
+    check_columns(table, filled)
+    portal_column = table.column_of("portal_user") is not None or "portal_user" in filled
+    return _checked_rows(table, filled, run_user, portal_column)
+
+
+def _checked_rows(
+    table: Table, filled: dict[str, str], run_user: str | None, portal_column: bool
+) -> Iterator[Checked]:
+    # The only state that grows with the file: one entry per distinct mailbox.
+    seen: dict[tuple[str, str], int] = {}
+    cells_of = _cells_reader(table)
+    for row in table.rows:
+        cells = cells_of(row)
+        values = {**filled, **cells} if filled else cells
+        account, problems = check_row(values, row.number, run_user, portal_column)
+        if filled and problems:
+            problems = _blame_defaults(problems, filled, cells)
+        duplicate = _duplicate(seen, values, row.number, run_user)
+        if duplicate is not None:
+            problems.append(duplicate)
+            account = None
+        yield Checked(row, account, tuple(problems))
+
+
+_FROM_DEFAULTS = "this value is the run's default (--set or --defaults): fix it there"
+
+
+def _blame_defaults(
+    problems: list[Problem], filled: Mapping[str, str], cells: Mapping[str, str]
+) -> list[Problem]:
+    """Say so in the hint of a problem with a value the sheet left blank and a default filled."""
+    return [
+        replace(p, hint=f"{p.hint}; {_FROM_DEFAULTS}" if p.hint else _FROM_DEFAULTS)
+        if p.column in filled and p.column not in cells and p.severity is not Severity.INFO
+        else p
+        for p in problems
+    ]
+
+
+def _cells_reader(table: Table) -> Callable[[Row], dict[str, str]]:
+    """Return a function giving a row's non-blank cells keyed by canonical field."""
+    columns = tuple((f, i) for i, f in enumerate(table.fields) if f is not None)
+    if len({f for f, _ in columns}) < len(columns):
+        # Two columns of one field (a Table built by hand): keep table.values' last-wins.
+        return lambda row: _nonblank(table.values(row))
+    width = len(table.fields)
+
+    def cells_of(row: Row) -> dict[str, str]:
+        cells = row.cells
+        if len(cells) < width:  # a short row: zip() in table.values stops at its end
+            return _nonblank(table.values(row))
+        # `not text.isspace()` is `text.strip() != ""` without building a string.
+        return {f: text for f, i in columns if (text := cells[i]) and not text.isspace()}
+
+    return cells_of
+
+
+def validate_row(
+    values: Mapping[str, str],
+    number: int,
+    *,
+    defaults: Mapping[str, str] | None = None,
+    run_user: str | None = None,
+    portal_column: bool | None = None,
+) -> tuple[Account | None, list[Problem]]:
+    """Check one row's cells, keyed by canonical field; return its account and problems.
+
+    `portal_column` says whether the sheet has a portal_user column; by default, whether
+    `values` or `defaults` has the key. Duplicates across rows are validate()'s job.
+    """
+    filled = _nonblank(defaults or {})
+    cells = _nonblank(values)
+    if portal_column is None:
+        portal_column = "portal_user" in values or "portal_user" in filled
+    account, problems = check_row({**filled, **cells}, number, run_user, portal_column)
+    return account, _blame_defaults(problems, filled, cells) if filled else problems
+
+
+def _nonblank(values: Mapping[str, str]) -> dict[str, str]:
+    return {k: v for k, v in values.items() if v.strip()}
+
+
+def _duplicate(
+    seen: dict[tuple[str, str], int],
+    values: Mapping[str, str],
+    number: int,
+    run_user: str | None,
+) -> Problem | None:
+    """Return the problem of a row whose mailbox an earlier row has; remember first ones."""
+    email = values.get("email", "").strip()
+    if not email:
+        return None
+    owner = values.get("portal_user", "").strip() or run_user or ""
+    # The portal upserts on (user, lower(email)): lower both, as it does.
+    first = seen.setdefault((owner.lower(), email.lower()), number)
+    if first == number:
+        return None
+    whose = f"portal user {owner}" if owner else "the run's portal user"
+    return Problem(
+        number,
+        "email",
+        "duplicate-account",
+        Severity.ERROR,
+        f"{email} is the same mailbox as row {first} for {whose}: the portal would overwrite it",
+        f"delete this row or merge it into row {first}",
+    )

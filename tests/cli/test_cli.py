@@ -1,0 +1,108 @@
+"""The command line as a user runs it: exact output, exit codes, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from bulkmail import __version__
+from bulkmail.cli import main
+
+SAMPLES = Path(__file__).resolve().parents[2] / "samples"
+
+
+@pytest.fixture
+def here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    for name in ("accounts.xlsx", "accounts-ru.csv", "defaults.toml", "only-email-password.csv"):
+        shutil.copy(SAMPLES / name, tmp_path / name)
+    return tmp_path
+
+
+def test_validate_the_sample_prints_counts_problems_and_the_report(
+    here: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["validate", "accounts.xlsx"]) == 1
+    out = capsys.readouterr().out.splitlines()
+    folder = next((here / "reports").iterdir())
+    assert out[0].startswith("validate accounts.xlsx (xlsx, sheet 'Accounts'): 30 rows in ")
+    assert out[1:4] == [
+        "  valid 25, failed 5",
+        "  row 1: column P 'Department' is not a known column (it is ignored)",
+        "  first problems:",
+    ]
+    assert out[4].startswith('    row 7, email: "maria.lopez.example.org" has no @')
+    assert out[-2:] == [f"report: reports/{folder.name}/report.xlsx", "exit code 1"]
+    summary = json.loads((folder / "summary.json").read_text())
+    assert summary["counts"]["valid"] == 25 and summary["exit_code"] == 1
+
+
+def test_validate_the_russian_csv_reports_what_it_detected(
+    here: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["validate", "accounts-ru.csv"]) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first.startswith("validate accounts-ru.csv (csv, cp1251 detected, ';' detected): 8 rows")
+
+
+def test_defaults_make_a_two_column_sheet_valid(here: Path) -> None:
+    assert main(["validate", "only-email-password.csv", "--quiet"]) == 2
+    assert (
+        main(["validate", "only-email-password.csv", "--defaults", "defaults.toml", "--quiet"]) == 0
+    )
+
+
+def test_quiet_prints_nothing(here: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate", "accounts-ru.csv", "--quiet"]) == 0
+    assert capsys.readouterr() == ("", "")
+
+
+def test_missing_columns_name_the_closest_header(
+    here: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (here / "bad.csv").write_text(
+        "Email,Passwort,IMAP Server,SMTP Srv\na@b.org,x,i.b.org,s.b.org\n"
+    )
+    assert main(["validate", "bad.csv"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("bulkmail: error: ") and err.count("\n") == 1
+    assert "password" in err and "smtp_server" in err
+
+
+def test_usage_errors_exit_2_with_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["import", "x.csv"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert err == (
+        "bulkmail: error: the following arguments are required: --portal "
+        "(see `bulkmail import --help`)\n"
+    )
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["--version"])
+    assert exc.value.code == 0
+    assert capsys.readouterr().out == f"bulkmail {__version__}\n"
+
+
+def test_template_then_validate(here: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["template", "new.xlsx"]) == 0
+    assert main(["template", "new.xlsx"]) == 2  # never overwritten without --force
+    assert main(["validate", "new.xlsx", "--quiet"]) == 0
+
+
+@pytest.mark.slow
+def test_demo_runs_the_bundled_sheet_against_the_embedded_simulator(
+    here: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["demo", "--latency", "0"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("demo: portal simulator at http://127.0.0.1:")
+    assert "  created 23, failed 7\n" in out
+    summary = json.loads(next((here / "reports").glob("*/summary.json")).read_text())
+    assert (summary["counts"]["created"], summary["counts"]["failed"]) == (23, 7)

@@ -1,0 +1,358 @@
+"""The worker pool against a scripted in-memory portal (httpx.MockTransport).
+
+The fake here is deliberately small: each email has a script of answers per attempt, so a
+test states exactly which failures happen and checks what the pool did about them. The
+end-to-end behaviour against the real simulator is in test_import_e2e.py.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import anyio
+import httpx
+import pytest
+
+from bulkmail.run.retry import Backoff
+from bulkmail.journal.store import Journal
+from bulkmail.models import Account, Outcome, Row, Stage, Status
+from bulkmail.portal.client import Identity
+from bulkmail.run.pool import Job, Runner
+from bulkmail.settings import PortalSettings
+
+pytestmark = pytest.mark.anyio
+
+OK_LOGIN = {
+    "count": 1,
+    "status": 0,
+    "statusCode": 201,
+    "response": {"token": "tok-{user}", "expires": "2027-01-01T00:00:00.0000000+03:00"},
+}
+
+
+def _error(status: int, message: str) -> httpx.Response:
+    body = {
+        "status": 1,
+        "statusCode": status,
+        "error": {"message": message, "hresult": -2146233088, "data": {}},
+    }
+    return httpx.Response(status, json=body)
+
+
+@dataclass
+class FakePortal:
+    passwords: dict[str, str]
+    scripts: dict[str, list[str]] = field(default_factory=dict)  # email -> answers per attempt
+    existing: dict[str, dict[str, int]] = field(default_factory=dict)  # user -> email -> id
+    delay: float = 0.0
+    logins: Counter[str] = field(default_factory=Counter)
+    creates: Counter[tuple[str, str]] = field(default_factory=Counter)
+    in_flight: Counter[tuple[str, str]] = field(default_factory=Counter)
+    max_same_key: int = 0
+    max_concurrent: int = 0
+    clients: int = 0  # clients the runner built
+    log: list[str] = field(default_factory=list)  # logins, listings and finished creates
+    _concurrent: int = 0
+    _next_id: int = 100
+
+    def _user(self, request: httpx.Request) -> str | None:
+        token = request.headers.get("authorization", "")
+        return token.removeprefix("tok-") if token.startswith("tok-") else None
+
+    async def __call__(self, request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        if path.endswith("/authentication"):
+            body = json.loads(request.content)
+            self.logins[body["userName"]] += 1
+            self.log.append(f"login {body['userName']}")
+            if self.passwords.get(body["userName"]) != body["password"]:
+                return _error(500, "User authentication failed")
+            return httpx.Response(
+                201, json=json.loads(json.dumps(OK_LOGIN).replace("{user}", body["userName"]))
+            )
+        user = self._user(request)
+        if user is None:
+            return httpx.Response(401, text="Unauthorized")
+        mine = self.existing.setdefault(user, {})
+        if path.endswith("/accounts/single"):
+            email = request.url.params["email"].lower()
+            if email in mine:
+                return httpx.Response(200, json={"status": 0, "response": {"id": mine[email]}})
+            return _error(500, f"Account wasn't found by email: {email}")
+        if request.method == "GET":
+            self.log.append(f"list {user}")
+            items = [
+                {"mailboxId": i, "email": e, "isAlias": False, "isGroup": False}
+                for e, i in mine.items()
+            ]
+            return httpx.Response(200, json={"status": 0, "statusCode": 200, "response": items})
+        return await self._create(user, json.loads(request.content))
+
+    async def _create(self, user: str, body: dict[str, Any]) -> httpx.Response:
+        key = (user, body["email"].lower())
+        self.in_flight[key] += 1
+        self._concurrent += 1
+        self.max_same_key = max(self.max_same_key, self.in_flight[key])
+        self.max_concurrent = max(self.max_concurrent, self._concurrent)
+        try:
+            await anyio.sleep(self.delay)
+            script = self.scripts.get(key[1], [])
+            answer = script.pop(0) if script else "ok"
+            if answer == "402":
+                return _error(402, "PaymentRequired")
+            if answer == "503":
+                return httpx.Response(503, headers={"Retry-After": "0"}, text="busy")
+            if answer == "refused":
+                return _error(
+                    500,
+                    '<span class="attempt_header">IMAP response:</span><br/>'
+                    "Invalid credentials (Failure)",
+                )
+            self.creates[key] += 1
+            self.log.append(f"created {key[1]}")
+            self._next_id += 1
+            self.existing[user][key[1]] = self._next_id
+            if answer == "drop":  # saved, then the connection dies before the answer
+                raise httpx.RemoteProtocolError("Server disconnected without sending a response.")
+            return httpx.Response(
+                201,
+                json={
+                    "count": 1,
+                    "status": 0,
+                    "statusCode": 201,
+                    "response": {"mailboxId": self._next_id, "email": body["email"]},
+                },
+            )
+        finally:
+            self.in_flight[key] -= 1
+            self._concurrent -= 1
+
+
+def _job(index: int, user: str, password: str, email: str) -> Job:
+    account = Account(
+        email=email,
+        name="",
+        account=email,
+        password="mailbox-pass",
+        server="imap.example.org",
+        port=993,
+        imap=True,
+        incoming_encryption_type=1,
+        auth_type_in=1,
+        smtp_server="smtp.example.org",
+        smtp_port=465,
+        smtp_auth=True,
+        smtp_account=email,
+        smtp_password="mailbox-pass",
+        outcoming_encryption_type=1,
+        auth_type_smtp=1,
+        restrict=False,
+        portal_user=user,
+        portal_password=password,
+    )
+    return Job(
+        index=index, row=Row(index + 2, ()), account=account, identity=Identity(user, password)
+    )
+
+
+def _runner(
+    portal: FakePortal, journal: Journal | None = None, **settings: Any
+) -> tuple[Runner, dict[int, Outcome]]:
+    """Return a runner over `portal` and the outcomes it reports, each row at most once."""
+    outcomes: dict[int, Outcome] = {}
+
+    def emit(index: int, outcome: Outcome) -> None:
+        assert index not in outcomes, f"row {index} reported twice"
+        outcomes[index] = outcome
+
+    transport = httpx.MockTransport(portal)
+
+    def client() -> httpx.AsyncClient:
+        portal.clients += 1
+        return httpx.AsyncClient(transport=transport, base_url="http://portal.test")
+
+    runner = Runner(
+        PortalSettings(url="http://portal.test", state=None, **settings),
+        client,
+        emit,
+        journal=journal,
+        backoff=Backoff(base=0.001),
+    )
+    return runner, outcomes
+
+
+async def _run(portal: FakePortal, jobs: list[Job], **settings: Any) -> dict[int, Outcome]:
+    runner, outcomes = _runner(portal, **settings)
+    await runner.run(jobs)
+    return outcomes
+
+
+async def test_every_row_is_created_once_and_logins_happen_once_per_user() -> None:
+    portal = FakePortal({"anna@corp.test": "pa", "ivan@corp.test": "pi"}, delay=0.01)
+    jobs = [
+        _job(
+            i,
+            "anna@corp.test" if i % 2 else "ivan@corp.test",
+            "pa" if i % 2 else "pi",
+            f"box{i}@mail.test",
+        )
+        for i in range(40)
+    ]
+    outcomes = await _run(portal, jobs, concurrency=8)
+    assert sorted(outcomes) == list(range(40))
+    assert {o.status for o in outcomes.values()} == {Status.CREATED}
+    assert sum(portal.creates.values()) == 40 and set(portal.creates.values()) == {1}
+    assert portal.logins == Counter({"anna@corp.test": 1, "ivan@corp.test": 1})
+    assert 1 < portal.max_concurrent <= 8
+
+
+async def test_later_users_are_logged_in_and_listed_while_earlier_rows_are_created() -> None:
+    users = ["anna", "ivan", "olga"]
+    portal = FakePortal({f"{u}@corp.test": "pw" for u in users}, delay=0.05)
+    jobs = [_job(i, f"{u}@corp.test", "pw", f"{u}@mail.test") for i, u in enumerate(users)]
+    outcomes = await _run(portal, jobs, concurrency=1)
+    assert {o.status for o in outcomes.values()} == {Status.CREATED}
+    # One worker creates anna's account while a warmer sets up ivan and olga.
+    assert portal.log.index("list olga@corp.test") < portal.log.index("created anna@mail.test")
+    assert portal.logins == Counter({f"{u}@corp.test": 1 for u in users})
+    assert [e for e in portal.log if e.startswith("list")] == [f"list {u}@corp.test" for u in users]
+
+
+async def test_clients_are_built_for_work_not_for_every_slot() -> None:
+    portal = FakePortal({"anna@corp.test": "pw"})
+    await _run(portal, [_job(0, "anna@corp.test", "pw", "a@mail.test")], concurrency=50)
+    assert portal.clients == 2  # the worker that got the row, the warmer that got its user
+
+
+async def test_a_wrong_portal_password_is_tried_exactly_once() -> None:
+    portal = FakePortal({"anna@corp.test": "right"})
+    jobs = [_job(i, "anna@corp.test", "wrong", f"box{i}@mail.test") for i in range(6)]
+    outcomes = await _run(portal, jobs, concurrency=4, retries=5)
+    assert portal.logins["anna@corp.test"] == 1
+    assert {(o.status, o.stage, o.code) for o in outcomes.values()} == {
+        (Status.FAILED, Stage.LOGIN, "portal-login-failed")
+    }
+    assert not portal.creates
+
+
+async def test_503_with_retry_after_is_retried_until_created() -> None:
+    portal = FakePortal({"u@corp.test": "p"}, scripts={"a@mail.test": ["503", "503"]})
+    outcomes = await _run(portal, [_job(0, "u@corp.test", "p", "a@mail.test")], retries=3)
+    assert outcomes[0].status is Status.CREATED and outcomes[0].attempts == 3
+    assert portal.creates[("u@corp.test", "a@mail.test")] == 1
+
+
+async def test_retries_stop_at_the_limit_and_report_the_last_answer() -> None:
+    portal = FakePortal({"u@corp.test": "p"}, scripts={"a@mail.test": ["503"] * 5})
+    outcomes = await _run(portal, [_job(0, "u@corp.test", "p", "a@mail.test")], retries=2)
+    failed = outcomes[0]
+    assert (failed.status, failed.code, failed.attempts, failed.http_status) == (
+        Status.FAILED,
+        "portal-unavailable",
+        3,
+        503,
+    )
+    assert failed.transient
+
+
+async def test_a_dropped_answer_after_the_create_is_found_not_sent_again() -> None:
+    portal = FakePortal({"u@corp.test": "p"}, scripts={"a@mail.test": ["drop"]})
+    outcomes = await _run(portal, [_job(0, "u@corp.test", "p", "a@mail.test")])
+    assert outcomes[0].status is Status.CREATED
+    assert outcomes[0].mailbox_id == portal.existing["u@corp.test"]["a@mail.test"]
+    assert portal.creates[("u@corp.test", "a@mail.test")] == 1
+
+
+async def test_a_refused_mailbox_login_is_not_retried() -> None:
+    portal = FakePortal({"u@corp.test": "p"}, scripts={"a@mail.test": ["refused"] * 3})
+    outcomes = await _run(portal, [_job(0, "u@corp.test", "p", "a@mail.test")], retries=3)
+    assert (outcomes[0].code, outcomes[0].attempts, outcomes[0].stage) == (
+        "mailbox-login-refused",
+        1,
+        Stage.PORTAL,
+    )
+    assert portal.scripts["a@mail.test"] == ["refused", "refused"]  # two answers never asked
+
+
+async def test_existing_accounts_are_skipped_or_updated_as_asked() -> None:
+    existing = {"u@corp.test": {"old@mail.test": 7}}
+    portal = FakePortal({"u@corp.test": "p"}, existing={k: dict(v) for k, v in existing.items()})
+    jobs = [
+        _job(0, "u@corp.test", "p", "Old@Mail.test"),
+        _job(1, "u@corp.test", "p", "new@mail.test"),
+    ]
+    skipped = await _run(portal, jobs)
+    assert (skipped[0].status, skipped[0].mailbox_id) == (Status.SKIPPED, 7)
+    assert skipped[1].status is Status.CREATED
+
+    portal = FakePortal({"u@corp.test": "p"}, existing={k: dict(v) for k, v in existing.items()})
+    updated = await _run(portal, jobs[:1], if_exists="update")
+    assert updated[0].status is Status.UPDATED
+    assert portal.creates[("u@corp.test", "old@mail.test")] == 1
+
+
+async def test_dry_run_creates_nothing_and_says_what_it_would_do() -> None:
+    portal = FakePortal({"u@corp.test": "p"}, existing={"u@corp.test": {"old@mail.test": 7}})
+    jobs = [
+        _job(0, "u@corp.test", "p", "old@mail.test"),
+        _job(1, "u@corp.test", "p", "n@mail.test"),
+    ]
+    outcomes = await _run(portal, jobs, dry_run=True)
+    assert [outcomes[i].status for i in (0, 1)] == [Status.SKIPPED, Status.WOULD_CREATE]
+    assert not portal.creates
+
+
+async def test_a_stop_reports_the_rest_as_not_attempted() -> None:
+    portal = FakePortal({"u@corp.test": "p"}, delay=0.05)
+    jobs = [_job(i, "u@corp.test", "p", f"b{i}@mail.test") for i in range(30)]
+    runner, outcomes = _runner(portal, concurrency=2)
+
+    async def stop_soon() -> None:
+        await anyio.sleep(0.12)
+        runner.stop()
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(stop_soon)
+        await runner.run(jobs)
+    statuses = Counter(o.status for o in outcomes.values())
+    assert sorted(outcomes) == list(range(30))
+    assert statuses[Status.CREATED] == sum(portal.creates.values()) > 0
+    assert statuses[Status.NOT_ATTEMPTED] == 30 - statuses[Status.CREATED]
+    assert runner.state.interrupted
+
+
+async def test_a_portal_that_is_not_paid_aborts_the_run() -> None:
+    portal = FakePortal({"u@corp.test": "p"}, scripts={"b0@mail.test": ["402"]}, delay=0.01)
+    jobs = [_job(i, "u@corp.test", "p", f"b{i}@mail.test") for i in range(20)]
+    runner, outcomes = _runner(portal, concurrency=1)
+    state = await runner.run(jobs)
+    assert state.aborted and "PaymentRequired" in state.reason
+    assert (outcomes[0].status, outcomes[0].code) == (Status.FAILED, "portal-not-paid")
+    assert {o.status for i, o in outcomes.items() if i} == {Status.NOT_ATTEMPTED}
+    assert sorted(outcomes) == list(range(20)) and not portal.creates
+
+
+async def test_the_in_flight_mark_is_committed_before_each_create_is_sent(tmp_path: Path) -> None:
+    """Marks are gathered into shared commits, but none may be sent before its commit."""
+    journal_path = tmp_path / "journal.sqlite"
+    seen: list[bool] = []
+
+    class Watching(FakePortal):
+        async def _create(self, user: str, body: dict[str, Any]) -> httpx.Response:
+            with sqlite3.connect(journal_path) as other:  # sees committed data only
+                rows = other.execute("SELECT email FROM entries WHERE state = 'in-flight'")
+                seen.append(body["email"].lower() in {r[0] for r in rows})
+            return await super()._create(user, body)
+
+    portal = Watching({"u@corp.test": "p"}, delay=0.005)
+    jobs = [_job(i, "u@corp.test", "p", f"b{i}@mail.test") for i in range(40)]
+    with Journal.open(journal_path, "http://portal.test") as journal:
+        runner, outcomes = _runner(portal, journal, concurrency=8)
+        await runner.run(jobs)
+    assert len(seen) == 40 and all(seen)
+    assert {o.status for o in outcomes.values()} == {Status.CREATED}
