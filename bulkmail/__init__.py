@@ -13,9 +13,7 @@ from typing import TYPE_CHECKING, Any
 from bulkmail._version import __version__
 
 if TYPE_CHECKING:
-    from bulkmail.report.collector import RunResult
     from bulkmail.errors import AbortError, BulkmailError, ConfigError, InputError, LockedError
-    from bulkmail.pipeline_import import import_async, import_file
     from bulkmail.journal.store import Journal
     from bulkmail.models import (
         Account,
@@ -30,13 +28,15 @@ if TYPE_CHECKING:
         Summary,
         Table,
     )
+    from bulkmail.pipeline import import_async, import_file, validate_file
     from bulkmail.portal.client import Identity, PortalClient, Verdict
     from bulkmail.reader.table import read
+    from bulkmail.report.collector import RunResult
     from bulkmail.report.writer import ReportWriter, new_report_folder
-    from bulkmail.run.pool import Job, Runner
+    from bulkmail.run.jobs import Job
+    from bulkmail.run.pool import Runner
     from bulkmail.settings import InputSettings, PortalSettings
     from bulkmail.template import write_template
-    from bulkmail.pipeline import validate_file
     from bulkmail.validation.table import check_columns, validate
 
 __all__ = [
@@ -89,7 +89,7 @@ _WHERE: dict[str, str] = {  # public name -> the module that defines it
     "InputError": "bulkmail.errors",
     "InputInfo": "bulkmail.models",
     "InputSettings": "bulkmail.settings",
-    "Job": "bulkmail.run.pool",
+    "Job": "bulkmail.run.jobs",
     "Journal": "bulkmail.journal.store",
     "LockedError": "bulkmail.errors",
     "Outcome": "bulkmail.models",
@@ -107,8 +107,8 @@ _WHERE: dict[str, str] = {  # public name -> the module that defines it
     "Table": "bulkmail.models",
     "Verdict": "bulkmail.portal.client",
     "check_columns": "bulkmail.validation.table",
-    "import_async": "bulkmail.pipeline_import",
-    "import_file": "bulkmail.pipeline_import",
+    "import_async": "bulkmail.pipeline",
+    "import_file": "bulkmail.pipeline",
     "new_report_folder": "bulkmail.report.writer",
     "read": "bulkmail.reader.table",
     "validate": "bulkmail.validation.table",

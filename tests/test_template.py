@@ -9,8 +9,8 @@ import openpyxl
 import pytest
 
 from bulkmail.errors import ConfigError
-from bulkmail.schema import FIELDS, REQUIRED_FIELDS
 from bulkmail.models import Severity
+from bulkmail.schema import FIELDS, REQUIRED_FIELDS
 from bulkmail.template import EXAMPLE, accepted_values, write_template
 
 

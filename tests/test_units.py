@@ -1,4 +1,4 @@
-"""Small pure pieces: ordering of outcomes, backoff delays, log redaction."""
+"""Small pure pieces: backoff delays, log redaction."""
 
 from __future__ import annotations
 
@@ -9,41 +9,9 @@ import random
 import pytest
 import structlog
 
+from bulkmail.logs import Redactor, configure, get_logger
 from bulkmail.run.retry import Backoff
 from bulkmail.schema import MASK
-from bulkmail.logs import Redactor, configure, get_logger
-from bulkmail.models import Outcome, Row, Status
-from bulkmail.run.order import Reorder
-
-
-def _outcome(n: int) -> Outcome:
-    return Outcome(row=Row(n + 2, ()), status=Status.CREATED)
-
-
-def test_reorder_releases_outcomes_in_input_order() -> None:
-    seen: list[int] = []
-    reorder = Reorder(lambda o: seen.append(o.row.number - 2))
-    for index in (2, 0, 3, 1, 5, 4):
-        reorder.push(index, _outcome(index))
-    assert seen == [0, 1, 2, 3, 4, 5]
-    assert reorder.pending == 0
-
-
-def test_reorder_holds_until_the_gap_is_filled() -> None:
-    seen: list[int] = []
-    reorder = Reorder(lambda o: seen.append(o.row.number - 2))
-    reorder.push(1, _outcome(1))
-    reorder.push(2, _outcome(2))
-    assert seen == [] and reorder.pending == 2
-    reorder.push(0, _outcome(0))
-    assert seen == [0, 1, 2]
-
-
-def test_reorder_refuses_a_second_outcome_for_a_row() -> None:
-    reorder = Reorder(lambda o: None)
-    reorder.push(0, _outcome(0))
-    with pytest.raises(ValueError, match="reported twice"):
-        reorder.push(0, _outcome(0))
 
 
 def test_backoff_honours_retry_after_and_caps_it() -> None:

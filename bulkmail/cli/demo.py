@@ -50,8 +50,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     # Imported here: starlette and uvicorn are not needed by any other command.
+    from bulkmail.pipeline import import_file
     from bulkmail.run.retry import Backoff
-    from bulkmail.pipeline_import import import_file
     from bulkmail.simulator import load_config, running
 
     start(args)

@@ -177,7 +177,9 @@ def portal_settings(args: argparse.Namespace) -> PortalSettings:
 
 
 def run(args: argparse.Namespace) -> int:
-    from bulkmail.pipeline_import import import_file  # the HTTP stack, only for the command that uses it
+    from bulkmail.pipeline import (
+        import_file,  # the HTTP stack, only for the command that uses it
+    )
 
     start(args)
     inp = input_settings(args)

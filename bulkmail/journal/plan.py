@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Final, Literal
 
 from bulkmail.journal.store import Entry
 
@@ -30,7 +30,7 @@ _DONE = frozenset({"created", "updated", "skipped"})
 def plan(entry: Entry | None, digest: str) -> Plan:
     """Return what to do with a row whose current digest is `digest`."""
     if entry is None:
-        return Plan("send", None)
+        return SEND
     if entry.state in _DONE:
         return Plan("done", entry)
     if entry.state == "in-flight":
@@ -40,3 +40,7 @@ def plan(entry: Entry | None, digest: str) -> Plan:
     # A permanent failure is kept until the row is edited; a transient one is worth a retry.
     kept = entry.permanent and entry.digest == digest
     return Plan("failed" if kept else "send", entry)
+
+
+SEND: Final = Plan("send", None)
+"""The plan of a row the journal knows nothing about (or a run without a journal)."""

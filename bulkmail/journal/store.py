@@ -25,11 +25,11 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Final
 
-from bulkmail.journal import db
 from bulkmail.errors import AbortError, ConfigError
-from bulkmail.schema import MASK
+from bulkmail.journal import db
 from bulkmail.journal.db import is_secret, normalise_portal
 from bulkmail.journal.lock import RunLock
+from bulkmail.schema import MASK
 
 __all__ = ["DEFAULT_PATH", "STATES", "Entry", "Journal", "normalise_portal", "row_digest"]
 

@@ -19,8 +19,8 @@ from typing import Any, Final, Literal
 
 import httpx
 
-from bulkmail.portal.server_messages import CleanMessage, clean_message, diagnose
 from bulkmail.models import Stage
+from bulkmail.portal.server_messages import CleanMessage, clean_message, diagnose
 
 __all__ = [
     "CleanMessage",

@@ -16,7 +16,6 @@ from typing import Any, Final
 
 import httpx
 
-from bulkmail.schema import MASK, SECRET_FIELDS
 from bulkmail.portal.answers import (
     CleanMessage,
     During,
@@ -26,10 +25,10 @@ from bulkmail.portal.answers import (
     clean_message,
     portal_message,
 )
+from bulkmail.schema import MASK, SECRET_FIELDS
 
 __all__ = [
     "CleanMessage",
-    "CookielessClient",
     "Created",
     "Identity",
     "PortalClient",
@@ -68,37 +67,6 @@ class Created:
 
     mailbox_id: int
     email: str
-
-
-class _NoCookies(httpx.Cookies):
-    """A cookie store that never takes one."""
-
-    def extract_cookies(self, response: httpx.Response) -> None:
-        pass
-
-
-class CookielessClient(httpx.AsyncClient):
-    """An `httpx.AsyncClient` that never keeps a cookie, and spends nothing refusing them.
-
-    PortalClient makes any client refuse cookies by policy (see there why), but httpx still
-    builds two urllib stand-ins per response to offer its cookies to the jar: a tenth of the
-    CPU of a create. This client has nothing to offer them to.
-    """
-
-    def __init__(self, **kwargs: Any) -> None:
-        if kwargs.get("cookies"):
-            raise ValueError("a CookielessClient keeps no cookies")
-        self._no_cookies = _NoCookies()
-        super().__init__(**kwargs)
-
-    @property
-    def cookies(self) -> httpx.Cookies:
-        return self._no_cookies
-
-    @cookies.setter
-    def cookies(self, value: object) -> None:
-        if value:
-            raise ValueError("a CookielessClient keeps no cookies")
 
 
 class PortalClient:

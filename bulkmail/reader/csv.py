@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Final
 
 from bulkmail.errors import ConfigError, InputError
-from bulkmail.schema import ALIASES, fold
 from bulkmail.models import InputInfo
 from bulkmail.reader.encoding import decode_head, detect, first_bad_byte, undecodable
+from bulkmail.schema import ALIASES, fold
 
 Records = Iterator[tuple[int, list[str]]]
 """(row number as a spreadsheet shows it, cells) per CSV record, blank records included."""

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from bulkmail.schema import MASK, SECRET_FIELDS
 from bulkmail.models import Row, Table
+from bulkmail.schema import MASK, SECRET_FIELDS
 
 _AMBIGUOUS: dict[str, str] = {}
 

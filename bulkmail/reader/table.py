@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any, Final
 
 from bulkmail.errors import InputError
-from bulkmail.schema import ALIASES, REPORT_FIELDS, SECRET_FIELDS, fold
 from bulkmail.models import InputInfo, Problem, Row, Severity, Table
 from bulkmail.reader.csv import open_csv
 from bulkmail.reader.sheet import open_sheet
 from bulkmail.report.rows import csv_unescape
+from bulkmail.schema import ALIASES, REPORT_FIELDS, SECRET_FIELDS, fold
 
 SHEET_FORMATS: Final = ("xlsx", "xlsm", "xls", "ods")
 TEXT_FORMATS: Final = ("csv", "tsv")

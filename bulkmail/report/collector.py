@@ -7,8 +7,8 @@ from datetime import datetime
 from typing import Any
 
 from bulkmail.models import InputInfo, Outcome, Problem, Severity, Stage, Status, Summary
-from bulkmail.run.progress import RunProgress
 from bulkmail.report.writer import ReportPaths, ReportWriter
+from bulkmail.run.progress import RunProgress
 
 PREVIEW = 8  # problems shown on the console; the rest are in the report
 

@@ -13,8 +13,8 @@ from collections.abc import Callable, Iterable, Sequence
 from operator import attrgetter, itemgetter
 from typing import Final
 
-from bulkmail.schema import MASK, REPORT_FIELDS, SECRET_FIELDS, fold
 from bulkmail.models import Outcome, Problem, Severity
+from bulkmail.schema import MASK, REPORT_FIELDS, SECRET_FIELDS, fold
 
 SUCCEEDED_COLUMNS: Final = ("row", "outcome", "mailbox_id", "done_at", "notes", "elapsed")
 FAILED_COLUMNS: Final = (

@@ -18,7 +18,6 @@ from types import TracebackType
 from typing import IO, Any, Final
 
 from bulkmail.errors import ConfigError
-from bulkmail.schema import SECRET_FIELDS, fold
 from bulkmail.models import Outcome, Severity, Status, Summary
 from bulkmail.report.rows import (
     FAILED_COLUMNS,
@@ -30,6 +29,7 @@ from bulkmail.report.rows import (
     succeeded_cells,
 )
 from bulkmail.report.xlsx import MAX_DATA_ROWS, Cell, SheetSource, write_xlsx
+from bulkmail.schema import SECRET_FIELDS, fold
 
 XLSX: Final = "report.xlsx"
 SUCCEEDED_CSV: Final = "succeeded.csv"

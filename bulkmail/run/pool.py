@@ -12,35 +12,23 @@ import math
 import time
 from collections.abc import Callable, Iterable
 from contextlib import AsyncExitStack
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from functools import partial
 
 import anyio
 import httpx
 from anyio.streams.memory import MemoryObjectReceiveStream
 
-from bulkmail.run.retry import Backoff, with_retries
 from bulkmail.journal.store import Journal
-from bulkmail.models import Account, Outcome, Problem, Row, Status
+from bulkmail.models import Outcome, Status
 from bulkmail.portal.client import Created, Identity, PortalClient, Token, Verdict
+from bulkmail.run import outcomes
+from bulkmail.run.jobs import Job
+from bulkmail.run.retry import Backoff, with_retries
 from bulkmail.run.sessions import Sessions
 from bulkmail.settings import PortalSettings
 
 Emit = Callable[[int, Outcome], None]
-
-
-@dataclass(frozen=True, slots=True)
-class Job:
-    """One account to send: its place in the input, whose portal it goes to, journal facts."""
-
-    index: int  # position in the input, for the report's row order
-    row: Row
-    account: Account
-    identity: Identity
-    digest: str = ""
-    check_first: bool = False  # left in flight by a killed run: look it up before sending
-    cells: dict[str, str] = field(default_factory=dict)  # input values for the journal
-    problems: tuple[Problem, ...] = ()  # validation warnings and notes, kept for the report
 
 
 @dataclass(slots=True)
@@ -102,7 +90,7 @@ class Runner:
                     async with send, users_send:
                         for job in jobs:
                             if self._stopping.is_set():
-                                self.not_attempted(job)
+                                self._not_attempted(job)
                                 continue
                             self._pending[job.index] = job
                             user = job.identity.login.casefold()
@@ -114,7 +102,7 @@ class Runner:
         finally:
             # Jobs still queued when the pool was cancelled never reached a worker.
             for job in list(self._pending.values()):
-                self.not_attempted(job)
+                self._not_attempted(job)
         return self.state
 
     async def _worker(self, receive: MemoryObjectReceiveStream[Job]) -> None:
@@ -122,7 +110,7 @@ class Runner:
             portal: PortalClient | None = None  # a client once there is work for it
             async for job in receive:
                 if self._stopping.is_set():
-                    self.not_attempted(job)
+                    self._not_attempted(job)
                     continue
                 portal = portal or PortalClient(await stack.enter_async_context(self._factory()))
                 await self._guarded(portal, job)
@@ -149,12 +137,7 @@ class Runner:
         try:
             outcome = await self._process(portal, job)
         except anyio.get_cancelled_exc_class():
-            self.not_attempted(
-                job,
-                "the create was in flight when the run was cut short; "
-                "a re-run checks the portal before sending it again",
-                code="interrupted",
-            )
+            self._finish(job, outcomes.not_attempted(job, outcomes.CUT_SHORT, "interrupted"))
             raise
         outcome = replace(outcome, elapsed=round(time.perf_counter() - started, 3))
         self._record(job, outcome)
@@ -167,14 +150,14 @@ class Runner:
     async def _process(self, portal: PortalClient, job: Job) -> Outcome:
         token = await self._sessions.token(portal, job.identity)
         if isinstance(token, Verdict):
-            return self._failed(job, token, attempts=0)
+            return outcomes.failed(job, token, attempts=0)
         existing = await self._sessions.existing(portal, job.identity, token)
         if isinstance(existing, Verdict):
-            return self._failed(job, existing, attempts=0)
+            return outcomes.failed(job, existing, attempts=0)
         email = job.account.email.casefold()
         before = existing.get(email)
         if before is not None and job.check_first:
-            return self._done(
+            return outcomes.done(
                 job,
                 Status.CREATED,
                 before,
@@ -182,7 +165,7 @@ class Runner:
                 message="created by an earlier run that was cut short",
             )
         if before is not None and self._settings.if_exists == "skip":
-            return self._done(
+            return outcomes.done(
                 job,
                 Status.SKIPPED,
                 before,
@@ -191,7 +174,7 @@ class Runner:
             )
         if self._settings.dry_run:
             status = Status.WOULD_UPDATE if before is not None else Status.WOULD_CREATE
-            return self._done(job, status, before)
+            return outcomes.done(job, status, before)
         return await self._create(portal, job, token, before)
 
     async def _create(
@@ -210,19 +193,19 @@ class Runner:
                 )
             answer = await portal.create(token, job.account.payload())
             if isinstance(answer, Created):
-                return self._done(job, created, answer.mailbox_id, attempts=attempts)
+                return outcomes.done(job, created, answer.mailbox_id, attempts=attempts)
             if answer.code == "portal-unauthorized" and not relogged:
                 relogged = True
                 self._sessions.invalidate(job.identity, token)
                 fresh = await self._sessions.token(portal, job.identity)
                 if isinstance(fresh, Verdict):
-                    return self._failed(job, fresh, attempts)
+                    return outcomes.failed(job, fresh, attempts)
                 token = fresh
                 continue
             if answer.fatal:
                 self.state.aborted = True
                 self.stop(answer.message)
-                return self._failed(job, answer, attempts)
+                return outcomes.failed(job, answer, attempts)
             if answer.ambiguous and before is None:
                 found = await with_retries(
                     partial(portal.find_account, token, job.account.email),
@@ -230,69 +213,16 @@ class Runner:
                     self._settings.retries,
                 )
                 if isinstance(found, int):
-                    return self._done(job, created, found, attempts=attempts)
+                    return outcomes.done(job, created, found, attempts=attempts)
             if not answer.retryable or attempts > self._settings.retries:
-                return self._failed(job, answer, attempts)
+                return outcomes.failed(job, answer, attempts)
             if self._stopping.is_set():
-                return self._failed(job, answer, attempts)
+                return outcomes.failed(job, answer, attempts)
             await anyio.sleep(self._backoff.delay(attempts, answer.retry_after))
 
-    def _done(
-        self,
-        job: Job,
-        status: Status,
-        mailbox_id: int | None,
-        *,
-        attempts: int = 0,
-        code: str = "",
-        message: str = "",
-    ) -> Outcome:
-        return Outcome(
-            row=job.row,
-            status=status,
-            code=code,
-            message=message,
-            attempts=attempts,
-            mailbox_id=mailbox_id,
-            portal_user=job.identity.login,
-            email=job.account.email,
-            problems=job.problems,
-        )
-
-    def _failed(self, job: Job, verdict: Verdict, attempts: int) -> Outcome:
-        return Outcome(
-            row=job.row,
-            status=Status.FAILED,
-            stage=verdict.stage,
-            code=verdict.code,
-            message=verdict.message,
-            hint=verdict.hint,
-            attempts=attempts,
-            http_status=verdict.http_status,
-            portal_user=job.identity.login,
-            email=job.account.email,
-            problems=job.problems,
-            transient=verdict.retryable or verdict.fatal,
-        )
-
-    def not_attempted(
-        self,
-        job: Job,
-        message: str = "the run stopped before this row was sent",
-        code: str = "not-attempted",
-    ) -> None:
-        """Report `job` as never sent (or cut short) because the run stopped."""
-        outcome = Outcome(
-            row=job.row,
-            status=Status.NOT_ATTEMPTED,
-            code=code,
-            message=message,
-            hint="run the same command again to finish the rest",
-            portal_user=job.identity.login,
-            email=job.account.email,
-            problems=job.problems,
-        )
-        self._finish(job, outcome)
+    def _not_attempted(self, job: Job, message: str = outcomes.NOT_SENT) -> None:
+        """Hand back `job` as never sent because the run stopped."""
+        self._finish(job, outcomes.not_attempted(job, message))
 
     def _record(self, job: Job, outcome: Outcome) -> None:
         if self._journal is None or self._settings.dry_run or outcome.status not in _JOURNALED:

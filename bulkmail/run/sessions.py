@@ -13,8 +13,8 @@ from functools import partial
 
 import anyio
 
-from bulkmail.run.retry import Backoff, with_retries
 from bulkmail.portal.client import Identity, PortalClient, Token, Verdict
+from bulkmail.run.retry import Backoff, with_retries
 
 
 @dataclass(slots=True)

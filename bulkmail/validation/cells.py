@@ -12,6 +12,7 @@ import ipaddress
 import re
 from dataclasses import dataclass, field
 
+from bulkmail.models import Problem, Severity
 from bulkmail.schema import (
     AUTH_NAMES,
     ENCRYPTION_NAMES,
@@ -21,7 +22,6 @@ from bulkmail.schema import (
     TRUE_WORDS,
     fold,
 )
-from bulkmail.models import Problem, Severity
 
 SSL_PORTS = frozenset({993, 995, 465})
 PLAIN_PORTS = frozenset({143, 110, 587, 25})

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
+from bulkmail.models import Account, Problem
 from bulkmail.validation.cells import (
     SPACE,
     Findings,
@@ -20,7 +21,6 @@ from bulkmail.validation.cells import (
     require,
 )
 from bulkmail.validation.servers import Settings, incoming_settings, outgoing_settings
-from bulkmail.models import Account, Problem
 
 _LOCAL_BAD = re.compile(r"[\s<>()\[\]\\,;:\"]")
 # An address that passes every check of _email_problem's but the domain's: dot-separated

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal, TypeVar
 
+from bulkmail.schema import AUTH, ENCRYPTION, ENCRYPTION_NAMES, default_port
 from bulkmail.validation.cells import (
     IMAP_PORTS,
     PLAIN_PORTS,
@@ -31,7 +32,6 @@ from bulkmail.validation.cells import (
     parse_port,
     require,
 )
-from bulkmail.schema import AUTH, ENCRYPTION, ENCRYPTION_NAMES, default_port
 
 _SSL, _STARTTLS, _PLAIN = ENCRYPTION["ssl"], ENCRYPTION["starttls"], ENCRYPTION["none"]
 _NO_AUTH, _LOGIN, _OAUTH2, _NTLM = AUTH["none"], AUTH["login"], AUTH["oauth2"], AUTH["ntlm"]

@@ -12,8 +12,8 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
 
 from bulkmail.errors import InputError
-from bulkmail.schema import ALIASES, REQUIRED_FIELDS, fold
 from bulkmail.models import Account, Checked, Problem, Row, Severity, Table
+from bulkmail.schema import ALIASES, REQUIRED_FIELDS, fold
 from bulkmail.validation.rows import check_row
 
 __all__ = ["check_columns", "validate", "validate_row"]

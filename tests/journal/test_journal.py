@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 
 from bulkmail.errors import ConfigError, LockedError
-from bulkmail.schema import MASK
-from bulkmail.journal.store import BATCH_ROWS, Entry, Journal, normalise_portal, row_digest
 from bulkmail.journal.lock import RunLock
 from bulkmail.journal.plan import Plan, plan
+from bulkmail.journal.store import BATCH_ROWS, Entry, Journal, normalise_portal, row_digest
+from bulkmail.schema import MASK
 
 PORTAL = "https://portal.example.com"
 SECRET = "Imap-Secret-4242"

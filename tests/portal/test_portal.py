@@ -10,10 +10,9 @@ from typing import Any
 import httpx
 import pytest
 
-from bulkmail.portal.server_messages import CleanMessage, Part
 from bulkmail.models import Stage
+from bulkmail.portal.answers import parse_retry_after
 from bulkmail.portal.client import (
-    CookielessClient,
     Created,
     Identity,
     PortalClient,
@@ -22,7 +21,8 @@ from bulkmail.portal.client import (
     classify_exception,
     clean_message,
 )
-from bulkmail.portal.answers import parse_retry_after
+from bulkmail.portal.http import CookielessClient
+from bulkmail.portal.server_messages import CleanMessage, Part
 
 pytestmark = pytest.mark.anyio
 

@@ -20,10 +20,10 @@ import httpx
 import pytest
 import trustme
 
-from bulkmail import pipeline_import as jobs
+from bulkmail.portal import http as jobs
+from bulkmail.portal.transport import LeanTransport
 from bulkmail.settings import PortalSettings
 from bulkmail.simulator import SimConfig, running
-from bulkmail.portal.transport import LeanTransport
 
 pytestmark = pytest.mark.anyio
 

@@ -11,8 +11,8 @@ import pytest
 
 from bulkmail.errors import ConfigError, InputError
 from bulkmail.models import InputInfo, Row
-from bulkmail.reader.table import read
 from bulkmail.reader.csv import SAMPLE
+from bulkmail.reader.table import read
 
 RUSSIAN = "Имя;Почта;Пароль;Сервер\nИванов Иван;ivanov@example.ru; пароль 1 ;imap.mail.ru\n"
 RUSSIAN_ROW = Row(2, ("Иванов Иван", "ivanov@example.ru", " пароль 1 ", "imap.mail.ru"))

@@ -29,8 +29,8 @@ from bulkmail.report.rows import (
     succeeded_cells,
     typed_cell,
 )
-from bulkmail.report.xlsx import ENGINES, Engine, SheetSource, csv_rows, write_xlsx
 from bulkmail.report.writer import ReportPaths, ReportWriter, new_report_folder, summary_dict
+from bulkmail.report.xlsx import ENGINES, Engine, SheetSource, csv_rows, write_xlsx
 
 NOW = datetime(2026, 11, 23, 19, 30, 5)
 Named = tuple[str, Engine]  # one entry of ENGINES

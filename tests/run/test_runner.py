@@ -18,11 +18,12 @@ import anyio
 import httpx
 import pytest
 
-from bulkmail.run.retry import Backoff
 from bulkmail.journal.store import Journal
 from bulkmail.models import Account, Outcome, Row, Stage, Status
 from bulkmail.portal.client import Identity
-from bulkmail.run.pool import Job, Runner
+from bulkmail.run.jobs import Job
+from bulkmail.run.pool import Runner
+from bulkmail.run.retry import Backoff
 from bulkmail.settings import PortalSettings
 
 pytestmark = pytest.mark.anyio

@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from python_calamine import CalamineWorkbook
 
-from bulkmail.validation.cells import Findings, as_int, parse_auth, parse_bool, parse_encryption
-from bulkmail.reader.defaults import load_defaults, merge, parse_set
 from bulkmail.errors import ConfigError, InputError
-from bulkmail.schema import ALIASES, MASK, SECRET_FIELDS, fold
 from bulkmail.models import Account, Checked, InputInfo, Problem, Row, Severity, Table
+from bulkmail.reader.defaults import load_defaults, merge, parse_set
+from bulkmail.schema import ALIASES, MASK, SECRET_FIELDS, fold
+from bulkmail.validation.cells import Findings, as_int, parse_auth, parse_bool, parse_encryption
 from bulkmail.validation.table import check_columns, validate, validate_row
 
 E, W, N = Severity.ERROR, Severity.WARNING, Severity.INFO

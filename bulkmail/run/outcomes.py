@@ -1,0 +1,156 @@
+"""Every Outcome is built here, and the Ledger makes sure each input row gets exactly one.
+
+The pipeline settles each row's outcome in the Ledger, whoever decided it (validation, the
+journal, the worker pool, an interrupt); the Ledger passes them on in input order and
+refuses a second outcome for a row, or a run that ends with a row unsettled.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from bulkmail.models import Checked, Outcome, Stage, Status
+
+if TYPE_CHECKING:  # types only: `bulkmail validate` builds outcomes without the HTTP stack
+    from bulkmail.journal.store import Entry
+    from bulkmail.portal.answers import Verdict
+    from bulkmail.run.jobs import Job
+
+NOT_SENT = "the run stopped before this row was sent"
+CUT_SHORT = (
+    "the create was in flight when the run was cut short; "
+    "a re-run checks the portal before sending it again"
+)
+
+
+class Ledger:
+    """Hold outcomes until every earlier row has one, then pass them on in input order.
+
+    Workers finish rows out of order; the report reads best in the sheet's order. Only the
+    rows behind the slowest in-flight one are held (a few thousand at worst: a create can
+    take ~90 s), so memory stays bounded for any input size.
+    """
+
+    def __init__(self, sink: Callable[[Outcome], None]) -> None:
+        self._sink = sink
+        self._held: dict[int, Outcome] = {}
+        self._next = 0
+
+    def settle(self, index: int, outcome: Outcome) -> None:
+        """Accept the outcome of row `index` (0-based); a second one for a row is a bug."""
+        if index < self._next or index in self._held:
+            raise ValueError(f"outcome {index} reported twice")
+        self._held[index] = outcome
+        while self._next in self._held:
+            self._sink(self._held.pop(self._next))
+            self._next += 1
+
+    def close(self, rows: int) -> None:
+        """Check that rows 0..rows-1 all have their outcome; a missing one is a bug."""
+        if self._next != rows or self._held:
+            missing = self._next if self._next < rows else min(self._held)
+            raise RuntimeError(f"row index {missing} of {rows} ended without an outcome")
+
+    @property
+    def pending(self) -> int:
+        """Return how many outcomes wait for an earlier row."""
+        return len(self._held)
+
+
+def valid(checked: Checked) -> Outcome:
+    """Return the outcome of a row that `validate` would send."""
+    return Outcome(row=checked.row, status=Status.VALID, problems=checked.problems)
+
+
+def invalid(checked: Checked) -> Outcome:
+    """Return the outcome of a row whose errors keep it from being sent."""
+    return Outcome(
+        row=checked.row, status=Status.FAILED, stage=Stage.VALIDATION, problems=checked.problems
+    )
+
+
+def done(
+    job: Job,
+    status: Status,
+    mailbox_id: int | None,
+    *,
+    attempts: int = 0,
+    code: str = "",
+    message: str = "",
+    done_at: str = "",
+) -> Outcome:
+    """Return the outcome of a job that ended well: created, updated, skipped, would-create."""
+    return Outcome(
+        row=job.row,
+        status=status,
+        code=code,
+        message=message,
+        attempts=attempts,
+        mailbox_id=mailbox_id,
+        portal_user=job.identity.login,
+        email=job.account.email,
+        problems=job.problems,
+        done_at=done_at,
+    )
+
+
+def failed(job: Job, verdict: Verdict, attempts: int) -> Outcome:
+    """Return the outcome of a job the portal (or the way to it) failed."""
+    return Outcome(
+        row=job.row,
+        status=Status.FAILED,
+        stage=verdict.stage,
+        code=verdict.code,
+        message=verdict.message,
+        hint=verdict.hint,
+        attempts=attempts,
+        http_status=verdict.http_status,
+        portal_user=job.identity.login,
+        email=job.account.email,
+        problems=job.problems,
+        transient=verdict.retryable or verdict.fatal,
+    )
+
+
+def not_attempted(job: Job, message: str = NOT_SENT, code: str = "not-attempted") -> Outcome:
+    """Return the outcome of a job never sent (or cut short) because the run stopped."""
+    return Outcome(
+        row=job.row,
+        status=Status.NOT_ATTEMPTED,
+        code=code,
+        message=message,
+        hint="run the same command again to finish the rest",
+        portal_user=job.identity.login,
+        email=job.account.email,
+        problems=job.problems,
+    )
+
+
+def done_earlier(job: Job, entry: Entry) -> Outcome:
+    """Return the outcome of a row an earlier run created (the journal says so)."""
+    message = f"created by an earlier run ({entry.updated_at})"
+    return done(
+        job,
+        Status.SKIPPED,
+        entry.mailbox_id,
+        code="done-earlier",
+        message=message,
+        done_at=entry.updated_at,
+    )
+
+
+def failed_earlier(job: Job, entry: Entry) -> Outcome:
+    """Return the outcome of an unchanged row that an earlier run failed for good."""
+    return Outcome(
+        row=job.row,
+        status=Status.FAILED,
+        stage=Stage.PORTAL,
+        code=entry.code,
+        message=entry.message,
+        hint="failed the same way in an earlier run; fix the row (or use --fresh) and "
+        "bulkmail will send it again",
+        portal_user=job.identity.login,
+        email=job.account.email,
+        problems=job.problems,
+    )

@@ -1,0 +1,56 @@
+"""The Ledger: one outcome per row, passed on in input order, none missing."""
+
+from __future__ import annotations
+
+import pytest
+
+from bulkmail.models import Outcome, Row, Status
+from bulkmail.run.outcomes import Ledger
+
+
+def _outcome(n: int) -> Outcome:
+    return Outcome(row=Row(n + 2, ()), status=Status.CREATED)
+
+
+def test_ledger_releases_outcomes_in_input_order() -> None:
+    seen: list[int] = []
+    ledger = Ledger(lambda o: seen.append(o.row.number - 2))
+    for index in (2, 0, 3, 1, 5, 4):
+        ledger.settle(index, _outcome(index))
+    assert seen == [0, 1, 2, 3, 4, 5]
+    assert ledger.pending == 0
+
+
+def test_ledger_holds_until_the_gap_is_filled() -> None:
+    seen: list[int] = []
+    ledger = Ledger(lambda o: seen.append(o.row.number - 2))
+    ledger.settle(1, _outcome(1))
+    ledger.settle(2, _outcome(2))
+    assert seen == [] and ledger.pending == 2
+    ledger.settle(0, _outcome(0))
+    assert seen == [0, 1, 2]
+
+
+def test_ledger_refuses_a_second_outcome_for_a_row() -> None:
+    ledger = Ledger(lambda o: None)
+    ledger.settle(0, _outcome(0))
+    with pytest.raises(ValueError, match="reported twice"):
+        ledger.settle(0, _outcome(0))
+
+
+def test_ledger_close_passes_when_every_row_has_its_outcome() -> None:
+    ledger = Ledger(lambda o: None)
+    for index in (1, 0):
+        ledger.settle(index, _outcome(index))
+    ledger.close(2)
+
+
+@pytest.mark.parametrize(("settled", "rows", "missing"), [((0, 2), 3, 1), ((0,), 2, 1), ((), 1, 0)])
+def test_ledger_close_names_a_row_left_without_an_outcome(
+    settled: tuple[int, ...], rows: int, missing: int
+) -> None:
+    ledger = Ledger(lambda o: None)
+    for index in settled:
+        ledger.settle(index, _outcome(index))
+    with pytest.raises(RuntimeError, match=f"row index {missing} of {rows} ended without"):
+        ledger.close(rows)
