@@ -18,7 +18,7 @@ from bulkmail.errors import InputError
 from bulkmail.models import InputInfo, Problem, Row, Severity, Table
 from bulkmail.reader.csv import open_csv
 from bulkmail.reader.sheet import open_sheet
-from bulkmail.report.rows import csv_unescape
+from bulkmail.report.escaping import csv_unescape
 from bulkmail.schema import ALIASES, REPORT_FIELDS, SECRET_FIELDS, fold
 
 SHEET_FORMATS: Final = ("xlsx", "xlsm", "xls", "ods")

@@ -14,6 +14,7 @@ from operator import attrgetter, itemgetter
 from typing import Final
 
 from bulkmail.models import Outcome, Problem, Severity
+from bulkmail.report.escaping import csv_unescape
 from bulkmail.schema import MASK, REPORT_FIELDS, SECRET_FIELDS, fold
 
 SUCCEEDED_COLUMNS: Final = ("row", "outcome", "mailbox_id", "done_at", "notes", "elapsed")
@@ -31,63 +32,12 @@ INT_COLUMNS: Final = frozenset({"row", "mailbox_id", "attempts", "http_status"})
 FLOAT_COLUMNS: Final = frozenset({"elapsed"})
 TypedCell = str | int | float | None
 
-# Excel evaluates a CSV cell starting with one of these (OWASP "CSV injection").
-_TRIGGERS: Final = frozenset("=+-@\t\r")
-# A leading quote is escaped too when the text after it could be mistaken for our prefix,
-# so `csv_unescape(csv_escape(s)) == s` for every string.
-_AFTER_QUOTE: Final = _TRIGGERS | {"'"}
-# A comma then a char that may start a cell csv_escape changes (see plain_line).
-_RISKY_CELL: Final = re.compile(",[" + re.escape("".join(sorted(_AFTER_QUOTE))) + "]")
 _SECRETISH: Final = re.compile(r"pass|pwd|secret|token|парол")
 _REPORT_FOLDED: Final = frozenset(fold(name) for name in REPORT_FIELDS)
 _SEVERITY: Final = attrgetter("severity")
 # Shorter secrets are not scrubbed out of free text: replacing "ab" everywhere would mangle
 # messages while protecting almost nothing.
 _MIN_SCRUB = 4
-
-
-def csv_escape(text: str) -> str:
-    """Return `text` as a CSV cell Excel will not evaluate: one `'` before a risky start."""
-    first = text[:1]
-    if first not in _AFTER_QUOTE:  # nearly every cell: a trigger or a quote starts the rest
-        return text
-    if first in _TRIGGERS or (len(text) > 1 and text[1] in _AFTER_QUOTE):
-        return "'" + text
-    return text
-
-
-def escape_row(cells: Sequence[str]) -> list[str]:
-    """Return `[csv_escape(c) for c in cells]`, calling it only for cells that may need it."""
-    return [csv_escape(c) if c and c[0] in _AFTER_QUOTE else c for c in cells]
-
-
-def plain_line(cells: Sequence[str]) -> str | None:
-    """Return the row's CSV line (without CRLF) if no cell needs escaping or quoting, else None.
-
-    csv.writer quotes a cell only for a comma, a quote or a line break (or a lone empty
-    cell), and `csv_escape` changes only cells starting with a trigger or a quote. Nearly
-    every report row has neither, so its line is its cells joined; one look at that line
-    is several times cheaper than escaping and csv.writer cell by cell.
-    """
-    line = ",".join(cells)
-    if (
-        len(cells) > 1
-        and line.count(",") == len(cells) - 1  # no comma inside a cell: each one starts a cell
-        and line[:1] not in _AFTER_QUOTE
-        and _RISKY_CELL.search(line) is None
-        and '"' not in line
-        and "\n" not in line
-        and "\r" not in line
-    ):
-        return line
-    return None
-
-
-def csv_unescape(text: str) -> str:
-    """Undo `csv_escape`: drop one leading `'` when the next char is one of `= + - @ tab CR '`."""
-    if text[:1] == "'" and len(text) > 1 and text[1] in _AFTER_QUOTE:
-        return text[1:]
-    return text
 
 
 def kept_columns(headers: Sequence[str], fields: Sequence[str | None]) -> tuple[int, ...]:

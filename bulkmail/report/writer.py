@@ -19,13 +19,12 @@ from typing import IO, Any, Final
 
 from bulkmail.errors import ConfigError
 from bulkmail.models import Outcome, Severity, Status, Summary
+from bulkmail.report.escaping import escape_row, plain_line
 from bulkmail.report.rows import (
     FAILED_COLUMNS,
     SUCCEEDED_COLUMNS,
     RowShape,
-    escape_row,
     failed_cells,
-    plain_line,
     succeeded_cells,
 )
 from bulkmail.report.xlsx import MAX_DATA_ROWS, Cell, SheetSource, write_xlsx

@@ -16,7 +16,8 @@ from typing import Any, Final
 
 import structlog
 
-from bulkmail.report.rows import csv_unescape, row_typer
+from bulkmail.report.escaping import csv_unescape
+from bulkmail.report.rows import row_typer
 
 Cell = str | int | float | None
 SummaryRows = Sequence[tuple[str, Cell]]

@@ -15,14 +15,11 @@ import pytest
 
 from bulkmail.errors import ConfigError
 from bulkmail.models import InputInfo, Outcome, Problem, Row, Severity, Stage, Status, Summary
+from bulkmail.report.escaping import csv_escape, csv_unescape, escape_row, plain_line
 from bulkmail.report.rows import (
     RowShape,
-    csv_escape,
-    csv_unescape,
-    escape_row,
     failed_cells,
     original_cells,
-    plain_line,
     row_typer,
     scrub,
     scrubber,
