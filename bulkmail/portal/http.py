@@ -7,16 +7,17 @@ bundle takes ~50 ms of CPU to load) is built once and shared, and no cookie jar 
 from __future__ import annotations
 
 import ssl
-import urllib.request
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Final
 
 import certifi
 import httpx
 
 from bulkmail._version import __version__
-from bulkmail.portal import transport
 from bulkmail.settings import PortalSettings
+
+CONNECT_TIMEOUT: Final = 30.0
+"""Seconds to open a connection: a portal that takes longer is not reachable."""
 
 
 class _NoCookies(httpx.Cookies):
@@ -50,30 +51,32 @@ class CookielessClient(httpx.AsyncClient):
             raise ValueError("a CookielessClient keeps no cookies")
 
 
-def make_client_factory(portal: PortalSettings) -> Callable[[], httpx.AsyncClient]:
-    """Return a factory of one-connection clients for the portal (one per worker)."""
-    timeout = httpx.Timeout(portal.timeout, connect=min(30.0, portal.timeout))
+def make_client_factory(
+    portal: PortalSettings, *, tls: ssl.SSLContext | None = None
+) -> Callable[[], httpx.AsyncClient]:
+    """Return a factory of one-connection clients for the portal (one per worker).
+
+    Each client is httpx's own: HTTP/1.1 keep-alive, proxies from the environment
+    (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY, NO_PROXY), TLS verified, redirects never followed.
+    `tls` replaces the default context (the system's CA bundle via certifi), e.g. to trust a
+    private CA. The per-read timeout is `portal.timeout`; PortalClient bounds each whole
+    exchange by it too.
+    """
+    timeout = httpx.Timeout(portal.timeout, connect=min(CONNECT_TIMEOUT, portal.timeout))
     limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
     headers = {"User-Agent": f"bulkmail/{__version__}", "Accept": "application/json"}
-    # The lean transport does not speak to proxies: with one configured in the environment
-    # (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY...), httpx's own transport honours it and NO_PROXY.
-    lean = transport.AVAILABLE and not urllib.request.getproxies()
     # One TLS context for every worker: building one loads the CA bundle (~50 ms of CPU),
-    # which at 50 workers delayed the first create by seconds. A plain-http portal (the
-    # simulator) through the lean transport never needs one.
-    https = portal.url.lower().startswith("https:")
-    tls = ssl.create_default_context(cafile=certifi.where()) if https or not lean else None
+    # which at 50 workers would delay the first create by seconds.
+    context = tls or ssl.create_default_context(cafile=certifi.where())
 
     def factory() -> httpx.AsyncClient:
-        # With a transport given, httpx uses neither `limits` nor `verify` (nor builds a context).
         return CookielessClient(
             base_url=portal.url,
             timeout=timeout,
             limits=limits,
             headers=headers,
             follow_redirects=False,
-            verify=tls if tls is not None else True,
-            transport=transport.LeanTransport(verify=tls) if lean else None,
+            verify=context,
         )
 
     return factory
