@@ -107,9 +107,8 @@ async def portal(
 
 
 async def test_keep_alive_one_connection_for_many_requests() -> None:
-    async with scripted(replying(response(201, LOGIN_OK))) as server:
-        async with portal(server.url) as client:
-            tokens = [await client.login(Identity("anna", "pw-123456")) for _ in range(3)]
+    async with scripted(replying(response(201, LOGIN_OK))) as server, portal(server.url) as client:
+        tokens = [await client.login(Identity("anna", "pw-123456")) for _ in range(3)]
     assert tokens == [Token("t-1")] * 3
     assert (server.connections, len(server.requests)) == (1, 3)
 
