@@ -23,7 +23,7 @@ def main() -> int:
     args = parser.parse_args()
     quick = {
         "bench_validate.py": ["--rows", "10000", "--csv-rows", "100000", "--repeats", "1"],
-        "bench_import.py": ["--rows", "500", "--fast-rows", "1000"],
+        "bench_import.py": ["--rows", "500", "--fast-rows", "1000", "--create-rows", "500"],
         "bench_simulator.py": [],
     }
     failed = 0

@@ -10,6 +10,8 @@ from typing import Any
 # Options that override the config file: flag, metavar, type, SimConfig field, help.
 _SETTINGS: tuple[tuple[str, str, type, str, str], ...] = (
     ("--latency", "MS", float, "latency_ms", "answer each API request in MS milliseconds"),
+    ("--create-latency", "MS", float, "create_latency_ms",
+     "answer each create (POST mail/accounts) in MS milliseconds instead of --latency"),
     ("--jitter", "MS", float, "jitter_ms", "vary the latency by +- MS milliseconds"),
     ("--fail-503", "P", float, "fail_503", "answer 503 with Retry-After with probability P"),
     ("--fail-429", "P", float, "fail_429", "answer 429 with Retry-After with probability P"),

@@ -32,6 +32,7 @@ log = logging.getLogger("bulkmail.simulator")
 Handler = Callable[[Request], Awaitable[Response]]
 # Every API route also answers with a format suffix; the simulator writes JSON for all three.
 _FORMAT = re.compile(r"\.(json|xml|tml)$")
+_CREATE = "/api/2.0/mail/accounts"  # POST: the create, which may have its own latency
 
 
 def create_app(config: SimConfig) -> Starlette:
@@ -128,7 +129,8 @@ class SimulatorApp(Starlette):
         )  # fmt: skip
 
     async def _handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        delay = self.faults.delay()
+        create = scope["method"] == "POST" and scope["path"] == _CREATE
+        delay = self.faults.delay(create)
         if not delay:
             return await self._answer(scope, receive, send)
         # The latency is the time to answer, the simulator's own work included: the request

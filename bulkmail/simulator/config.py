@@ -71,6 +71,7 @@ class SimConfig:
     open_servers: bool = True  # unlisted hosts behave as the built-in default servers
     timezone: str = "+03:00"  # offset written in token expiry dates
     latency_ms: float = 0.0
+    create_latency_ms: float = 0.0  # the creates' latency instead of latency_ms; 0: latency_ms
     jitter_ms: float = 0.0  # latency varies uniformly by +- this much
     fail_503: float = 0.0  # probability that an API request answers 503 (nothing done)
     fail_429: float = 0.0
@@ -85,7 +86,7 @@ class SimConfig:
     def __post_init__(self) -> None:
         for name in ("fail_503", "fail_429", "drop_after_create", "slow_after_create"):
             check_probability(name, getattr(self, name))
-        for name in ("latency_ms", "jitter_ms", "slow_seconds", "retry_after"):
+        for name in ("latency_ms", "create_latency_ms", "jitter_ms", "slow_seconds", "retry_after"):
             check_non_negative(name, getattr(self, name))
         check_timezone("timezone", self.timezone)
 

@@ -35,9 +35,15 @@ class Faults:
         """Start the sequence of decisions again."""
         self._random.seed(self.config.seed)
 
-    def delay(self) -> float:
-        """Return how long to wait before handling a request, in seconds."""
+    def delay(self, create: bool = False) -> float:
+        """Return how long a request takes to answer, in seconds; `create`: it is a create.
+
+        A real portal answers logins and listings at once, but a create takes seconds: it
+        logs in to both mail servers first. create_latency_ms, when set, is a create's.
+        """
         ms = self.config.latency_ms
+        if create and self.config.create_latency_ms:
+            ms = self.config.create_latency_ms
         if self.config.jitter_ms:
             ms += self._random.uniform(-self.config.jitter_ms, self.config.jitter_ms)
         return max(ms, 0.0) / 1000

@@ -56,13 +56,14 @@ def test_a_file_with_users_only_keeps_the_mail_servers_open(tmp_path: Path) -> N
     path = tmp_path / "sim.toml"
     path.write_text(
         '[portal]\nstate = "rehearsal.sqlite"\n\n[[users]]\nlogin = "a@b.c"\npassword = "pw"\n'
-        "[faults]\nlatency_ms = 250\nfail_503 = 0.5\nseed = 3\n",
+        "[faults]\nlatency_ms = 250\ncreate_latency_ms = 2000\nfail_503 = 0.5\nseed = 3\n",
         encoding="utf-8",
     )
     assert load_config(path) == SimConfig(
         users=(PortalUser("a@b.c", "pw"),),
         open_portal=False,
         latency_ms=250.0,
+        create_latency_ms=2000.0,
         fail_503=0.5,
         seed=3,
         state_path=tmp_path / "rehearsal.sqlite",
@@ -79,6 +80,8 @@ def test_a_file_with_users_only_keeps_the_mail_servers_open(tmp_path: Path) -> N
          "line 3: faults.fail_503 must be a probability between 0 and 1, not 1.5"),
         ("[faults]\nlatency_ms = -1\n", "line 2: faults.latency_ms must not be negative, not -1"),
         ("[faults]\nlatency_ms = true\n", "line 2: faults.latency_ms must be a number, not True"),
+        ("[faults]\ncreate_latency_ms = -1\n",
+         "line 2: faults.create_latency_ms must not be negative, not -1"),
         ("[faults]\nseed = 1.5\n", "line 2: faults.seed must be a whole number, not 1.5"),
         ("[portal]\ntimezone = \"MSK\"\n",
          'line 2: portal.timezone must be a UTC offset like "+03:00" or "Z", not "MSK"'),
@@ -127,6 +130,7 @@ def test_a_missing_file_is_a_config_error(tmp_path: Path) -> None:
     [
         (["--fail-503", "2"], "fail_503 must be a probability between 0 and 1, not 2.0"),
         (["--latency", "-5"], "latency_ms must not be negative, not -5.0"),
+        (["--create-latency", "-5"], "create_latency_ms must not be negative, not -5.0"),
         (["--config", "/nonexistent/sim.toml"],
          "/nonexistent/sim.toml: no such file (give the path of a simulator .toml)"),
     ],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import time
+from collections.abc import Awaitable
 
 import anyio
 import httpx
@@ -14,6 +15,7 @@ from test_simulator_auth import AUTH, Portal, portal_fixture, servers_fixture  #
 from bulkmail.simulator import SimConfig, running
 
 pytestmark = pytest.mark.anyio
+LOGIN = {"userName": "anna@corp.example", "password": "Portal-1"}
 BASIC = {"Authorization": "Basic " + base64.b64encode(b"anna@corp.example:Portal-1").decode()}
 
 
@@ -76,6 +78,48 @@ async def test_latency_with_jitter_delays_every_api_answer(portal: Portal) -> No
         control = time.perf_counter() - started
     assert all(0.075 <= t < 0.5 for t in took), took
     assert control < 0.075
+
+
+CREATE_ONLY = SimConfig(create_latency_ms=500)
+SLOW_CREATES = SimConfig(create_latency_ms=5000)
+BOTH_SET = SimConfig(latency_ms=5000, create_latency_ms=300)
+BOTH_SET_SLOW_CREATES = SimConfig(latency_ms=300, create_latency_ms=5000)
+
+
+async def _timed(request: Awaitable[httpx.Response]) -> tuple[httpx.Response, float]:
+    started = time.perf_counter()
+    answer = await request
+    return answer, time.perf_counter() - started
+
+
+async def test_create_latency_delays_a_create(portal: Portal) -> None:
+    async with portal(CREATE_ONLY) as client:
+        created, took = await _timed(client.post(ACCOUNTS, json=BODY, headers=BASIC))
+    assert created.status_code == 201
+    assert took >= 0.5
+
+
+async def test_create_latency_leaves_logins_and_listings_alone(portal: Portal) -> None:
+    # Creates would take 5 s: a login and a listing answered in well under that did not wait.
+    async with portal(SLOW_CREATES) as client:
+        login, login_took = await _timed(client.post(AUTH, json=LOGIN))
+        listed, list_took = await _timed(client.get(ACCOUNTS, headers=BASIC))
+    assert (login.status_code, listed.status_code) == (201, 200)
+    assert login_took < 2.5 and list_took < 2.5, (login_took, list_took)
+
+
+async def test_create_latency_replaces_the_latency_for_creates_only(portal: Portal) -> None:
+    # latency 5 s, creates 0.3 s: a create answered in well under 5 s did not add both.
+    async with portal(BOTH_SET) as client:
+        created, took = await _timed(client.post(ACCOUNTS, json=BODY, headers=BASIC))
+    assert created.status_code == 201
+    assert 0.3 <= took < 2.5, took
+    # latency 0.3 s, creates 5 s: logins and listings keep the latency.
+    async with portal(BOTH_SET_SLOW_CREATES) as client:
+        login, login_took = await _timed(client.post(AUTH, json=LOGIN))
+        listed, list_took = await _timed(client.get(ACCOUNTS, headers=BASIC))
+    assert (login.status_code, listed.status_code) == (201, 200)
+    assert 0.3 <= login_took < 2.5 and 0.3 <= list_took < 2.5, (login_took, list_took)
 
 
 async def test_a_dropped_answer_is_a_transport_error_yet_the_account_exists(portal: Portal) -> None:
