@@ -3,21 +3,23 @@ httpx loop measured in the same run. Each case has a name for --case (default: a
 
 1. latency: ROWS rows (of one portal user, then of USERS users, each of whom costs a
    login and a listing) at CONCURRENCY against a portal answering every request in
-   LATENCY ms; the ideal wall time is rows x latency / concurrency (GUIDE.md: within 10 %,
-   this case's target).
+   LATENCY ms; the ideal wall time is rows x latency / concurrency. No target: at 500
+   creates a second (a rate no portal sustains: a real create takes seconds) it shows the
+   client's own cost per request.
    The floor adds the login and the listing that must come before a user's first create.
    A raw asyncio loop (login, listing, creates; no HTTP library) shows what Python can do
    here at all.
    A bare httpx loop (creates only, one token, httpx's own transport, no validation,
    journal or report) shows what plain httpx costs: at 500 creates/s it is CPU-bound here.
-2. low-concurrency: the same rows at a concurrency the CPU can feed (LOW_CONCURRENCY): the
-   latency-bound case the target is about (within 10 %, as case 1).
+2. low-concurrency: the same rows at a concurrency the CPU can feed (LOW_CONCURRENCY); no
+   target.
 3. no-latency: bulkmail's throughput vs the bare loop's (client CPU per row); no target.
-4. create-bound: CREATE_ROWS rows of USERS users at CONCURRENCY against a portal that answers
-   logins and listings at once and every create in CREATE_LATENCY ms, as a real portal does
-   (it logs in to both mail servers first). The ideal is rows x create latency / concurrency
-   (1,000 x 1 s / 50 = 20 s); target: within 3 % (<= 1.03x), measured by bulkmail's own run
-   time (summary.json); the process's wall time (start-up included) and CPU are printed too.
+4. create-bound (GUIDE.md's target): CREATE_ROWS rows of USERS users at CONCURRENCY against
+   a portal that answers logins and listings at once and every create in CREATE_LATENCY ms,
+   as a real portal does (it logs in to both mail servers first). The ideal is rows x create
+   latency / concurrency (1,000 x 1 s / 50 = 20 s); target: within 3 % (<= 1.03x), measured
+   by bulkmail's own run time (summary.json); the process's wall time (start-up included)
+   and CPU are printed too.
 
     python bench/bench_import.py [--rows 2000] [--concurrency 50] [--latency 100]
         [--create-rows 1000] [--create-latency 1000] [--case create-bound ...]
@@ -267,7 +269,7 @@ def latency_case(work: Path, rows: int, concurrency: int, latency: float, users:
         f"import {rows} rows of {users} portal user(s), concurrency {concurrency}, latency "
         f"{latency:g} ms: "
         f"bulkmail {took:.2f} s = {ratio(took, ideal)} the ideal {ideal:.2f} s "
-        f"(target <= 1.10x), {ratio(took, floor)} the floor {floor:.2f} s (login and listing "
+        f"{ratio(took, floor)} the floor {floor:.2f} s (login and listing "
         f"first); raw asyncio loop (login, listing, creates) {raw:.2f} s = "
         f"{ratio(raw, ideal)} the ideal, bulkmail/raw {ratio(took, raw)}; bare httpx loop "
         f"(creates only) {bare:.2f} s = {ratio(bare, ideal)} the ideal, "
