@@ -10,13 +10,14 @@ Rows stream: read, checked, sent and written one by one.
 
 from __future__ import annotations
 
+import functools
 import signal
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from bulkmail.errors import ConfigError
 from bulkmail.logs import get_logger
@@ -41,6 +42,8 @@ if TYPE_CHECKING:
     from bulkmail.run.retry import Backoff
 
 Now = Callable[[], datetime]
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 def utcnow() -> datetime:
@@ -85,32 +88,6 @@ def validate_file(
         )
 
 
-def import_file(
-    inp: InputSettings,
-    portal: PortalSettings,
-    report_dir: Path,
-    *,
-    client_factory: Callable[[], httpx.AsyncClient] | None = None,
-    handle_signals: bool = False,
-    backoff: Backoff | None = None,
-    now: Now = utcnow,
-) -> RunResult:
-    """Validate `inp` and create its accounts on the portal; write the report."""
-    import anyio
-
-    return anyio.run(
-        lambda: import_async(
-            inp,
-            portal,
-            report_dir,
-            client_factory=client_factory,
-            handle_signals=handle_signals,
-            backoff=backoff,
-            now=now,
-        )
-    )
-
-
 async def import_async(
     inp: InputSettings,
     portal: PortalSettings,
@@ -121,7 +98,10 @@ async def import_async(
     backoff: Backoff | None = None,
     now: Now = utcnow,
 ) -> RunResult:
-    """The async body of `import_file`, for callers that already run an event loop."""
+    """Validate `inp` and create its accounts on the portal; write the report.
+
+    For callers that already run an event loop; `import_file` is the blocking form.
+    """
     # The HTTP stack, the journal and the progress bar: loaded by the command that uses them.
     from bulkmail.portal.http import make_client_factory
     from bulkmail.run.pool import Runner
@@ -188,6 +168,26 @@ async def import_async(
     finally:
         if journal is not None:
             journal.close()
+
+
+def _blocking(body: Callable[P, Awaitable[T]]) -> Callable[P, T]:
+    """Return a function that runs the coroutine function `body` in its own event loop."""
+
+    @functools.wraps(body)
+    def run(*args: P.args, **kwargs: P.kwargs) -> T:
+        import anyio
+
+        return anyio.run(functools.partial(body, *args, **kwargs))
+
+    return run
+
+
+import_file = _blocking(import_async)
+import_file.__doc__ = """Validate `inp` and create its accounts on the portal; write the report.
+
+The blocking form of `import_async`, with the same arguments: it runs its own event loop.
+"""
+import_file.__name__ = import_file.__qualname__ = "import_file"
 
 
 class _Router:

@@ -8,7 +8,7 @@ refuses a second outcome for a row, or a run that ends with a row unsettled.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bulkmail.models import Checked, Outcome, Stage, Status
 
@@ -70,6 +70,18 @@ def invalid(checked: Checked) -> Outcome:
     )
 
 
+def for_job(job: Job, status: Status, **fields: Any) -> Outcome:
+    """Return an Outcome of `job`'s row, whose portal user and email, plus `fields`."""
+    return Outcome(
+        row=job.row,
+        status=status,
+        portal_user=job.identity.login,
+        email=job.account.email,
+        problems=job.problems,
+        **fields,
+    )
+
+
 def done(
     job: Job,
     status: Status,
@@ -81,50 +93,36 @@ def done(
     done_at: str = "",
 ) -> Outcome:
     """Return the outcome of a job that ended well: created, updated, skipped, would-create."""
-    return Outcome(
-        row=job.row,
-        status=status,
+    return for_job(
+        job,
+        status,
         code=code,
         message=message,
         attempts=attempts,
         mailbox_id=mailbox_id,
-        portal_user=job.identity.login,
-        email=job.account.email,
-        problems=job.problems,
         done_at=done_at,
     )
 
 
 def failed(job: Job, verdict: Verdict, attempts: int) -> Outcome:
     """Return the outcome of a job the portal (or the way to it) failed."""
-    return Outcome(
-        row=job.row,
-        status=Status.FAILED,
+    return for_job(
+        job,
+        Status.FAILED,
         stage=verdict.stage,
         code=verdict.code,
         message=verdict.message,
         hint=verdict.hint,
         attempts=attempts,
         http_status=verdict.http_status,
-        portal_user=job.identity.login,
-        email=job.account.email,
-        problems=job.problems,
         transient=verdict.retryable or verdict.fatal,
     )
 
 
 def not_attempted(job: Job, message: str = NOT_SENT, code: str = "not-attempted") -> Outcome:
     """Return the outcome of a job never sent (or cut short) because the run stopped."""
-    return Outcome(
-        row=job.row,
-        status=Status.NOT_ATTEMPTED,
-        code=code,
-        message=message,
-        hint="run the same command again to finish the rest",
-        portal_user=job.identity.login,
-        email=job.account.email,
-        problems=job.problems,
-    )
+    hint = "run the same command again to finish the rest"
+    return for_job(job, Status.NOT_ATTEMPTED, code=code, message=message, hint=hint)
 
 
 def done_earlier(job: Job, entry: Entry) -> Outcome:
@@ -142,15 +140,10 @@ def done_earlier(job: Job, entry: Entry) -> Outcome:
 
 def failed_earlier(job: Job, entry: Entry) -> Outcome:
     """Return the outcome of an unchanged row that an earlier run failed for good."""
-    return Outcome(
-        row=job.row,
-        status=Status.FAILED,
-        stage=Stage.PORTAL,
-        code=entry.code,
-        message=entry.message,
-        hint="failed the same way in an earlier run; fix the row (or use --fresh) and "
-        "bulkmail will send it again",
-        portal_user=job.identity.login,
-        email=job.account.email,
-        problems=job.problems,
+    hint = (
+        "failed the same way in an earlier run; fix the row (or use --fresh) and "
+        "bulkmail will send it again"
+    )
+    return for_job(
+        job, Status.FAILED, stage=Stage.PORTAL, code=entry.code, message=entry.message, hint=hint
     )
