@@ -19,11 +19,6 @@ from bulkmail.simulator import texts
 
 _INT = re.compile(r"[+-]?\d+")
 _INT32 = range(-(2**31), 2**31)
-_ATOM = r"[\w!#$%&'*+/=?^`{|}~\-]+"
-_ADDRESS = re.compile(
-    rf'(?:{_ATOM}(?:\.{_ATOM})*|"(?:[^"\\]|\\.)*")@(?:{_ATOM}(?:\.{_ATOM})*|\[[^][]*\])'
-)
-_NAMED = re.compile(r'(?:"(?:[^"\\]|\\.)*"\s*|[^<>"]*)<([^<>]*)>')
 
 
 class ApiError(Exception):
@@ -133,15 +128,6 @@ class Params:
             else:
                 raise ApiError(400, texts.ENUM_NOT_FOUND.format(value=raw), texts.HR_ARGUMENT)
         return result
-
-
-def parse_address(value: str) -> str | None:
-    """Return the address in `value` as System.Net.Mail.MailAddress reads it, or None."""
-    text = value.strip()
-    named = _NAMED.fullmatch(text)
-    if named:
-        text = named[1].strip()
-    return text if _ADDRESS.fullmatch(text) else None
 
 
 async def params_of(request: Request) -> Params:
