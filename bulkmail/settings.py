@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Literal
 
 DEFAULT_TIMEOUT = 180.0
-"""Seconds per create: the portal first logs in to both mail servers (~90 s at worst, §1.4)."""
+"""Seconds per create: the portal first logs in to both mail servers (~90 s at worst,
+docs/portal-api.md §10)."""
 
 
 @dataclass(frozen=True, slots=True)

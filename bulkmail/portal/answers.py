@@ -248,7 +248,8 @@ _RETRYABLE: Final = frozenset({"rate-limited", "portal-unavailable"})
 def _by_status(response: httpx.Response, text: str, during: During) -> Verdict:
     status = response.status_code
     code, lead = _BY_STATUS.get(status, ("http-error", "the portal answered"))
-    # The Mail product filter answers its 403 envelope with exactly "Forbidden" (§4.3).
+    # The Mail product filter answers its 403 envelope with exactly "Forbidden"
+    # (docs/portal-api.md §5).
     if code == "portal-forbidden" and during != "login" and text == "Forbidden":
         code = "portal-mail-disabled"
     said = f"HTTP {status} {response.reason_phrase}".strip() + (f": {text}" if text else "")

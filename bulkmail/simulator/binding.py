@@ -1,4 +1,4 @@
-"""Bind request parameters as the portal's API does (fact sheet §2.3 and "Parameter binding").
+"""Bind request parameters as the portal's API does (docs/portal-api.md §7).
 
 Values come from the query string first, then the body (JSON only with an application/json
 Content-Type, else a urlencoded form); names are case-insensitive; every value is a string
@@ -50,7 +50,7 @@ def gather(query: Iterable[tuple[str, str]], content_type: str, body: bytes) -> 
 
 def _json_pairs(body: bytes) -> list[tuple[str, str]]:
     if not body.strip():
-        return []  # an empty JSON body binds nothing (fact sheet: UNCONFIRMED, assumed)
+        return []  # an empty JSON body binds nothing (docs/portal-api.md §7: assumed)
     try:
         data = json.loads(body)
     except ValueError as err:
