@@ -14,12 +14,12 @@ httpx loop measured in the same run. Each case has a name for --case (default: a
 2. low-concurrency: the same rows at a concurrency the CPU can feed (LOW_CONCURRENCY); no
    target.
 3. no-latency: bulkmail's throughput vs the bare loop's (client CPU per row); no target.
-4. create-bound (GUIDE.md's target): CREATE_ROWS rows of USERS users at CONCURRENCY against
-   a portal that answers logins and listings at once and every create in CREATE_LATENCY ms,
-   as a real portal does (it logs in to both mail servers first). The ideal is rows x create
-   latency / concurrency (1,000 x 1 s / 50 = 20 s); target: within 3 % (<= 1.03x), measured
-   by bulkmail's own run time (summary.json); the process's wall time (start-up included)
-   and CPU are printed too.
+4. create-bound (the target, docs/performance.md §9): CREATE_ROWS rows of USERS users at
+   CONCURRENCY against a portal that answers logins and listings at once and every create
+   in CREATE_LATENCY ms, as a real portal does (it logs in to both mail servers first). The
+   ideal is rows x create latency / concurrency (1,000 x 1 s / 50 = 20 s); the target is
+   within 3 % (<= 1.03x) of bulkmail's own run time (summary.json); the process's wall time
+   (start-up included) and CPU are printed too.
 
     python bench/bench_import.py [--rows 2000] [--concurrency 50] [--latency 100]
         [--create-rows 1000] [--create-latency 1000] [--case create-bound ...]
@@ -210,7 +210,7 @@ async def bare_loop(url: str, rows: int, concurrency: int) -> float:
 async def raw_loop(url: str, rows: int, concurrency: int) -> float:
     """Log in, list, then create `rows` accounts over raw asyncio streams: no HTTP library,
     no validation, journal or report. The floor for a Python client of this portal on this
-    machine (PERF-FACTS.md: ~0.2 ms of CPU a request), timed as bulkmail's run is."""
+    machine (~0.2 ms of CPU a request: docs/performance.md §8), timed as bulkmail's run is."""
     host, port = url.removeprefix("http://").split(":")
     run = time.monotonic_ns()
 

@@ -6,7 +6,7 @@
 Starts `bulkmail simulate --port 0 --quiet` in its own process, logs in once, then drives R
 rounds of N distinct creates over K keep-alive connections from this process and reports
 the best round (the machine is shared and noisy). The default client is a lean asyncio
-HTTP/1.1 loop (about 0.2 ms of CPU a request, PERF-FACTS.md) so that the simulator, not
+HTTP/1.1 loop (about 0.2 ms of CPU a request, docs/performance.md §8) so that the simulator, not
 the client, is what is measured; `--client httpx` uses K small httpx clients
 as the import does. Also prints the server's CPU time per create, the figure that holds on
 a shared, noisy machine: 1 / (CPU per create) is what one core of the simulator sustains.

@@ -1,5 +1,5 @@
 """Validate a 100,000-row XLSX (report included) against a bare calamine read of it
-(GUIDE.md's target: within 3x); validate 100,000- and 1,000,000-row CSVs to show memory
+(target, docs/performance.md §9: within 3x); validate 100,000- and 1,000,000-row CSVs to show memory
 stays flat.
 
     python bench/bench_validate.py [--rows 100000] [--csv-rows 1000000]

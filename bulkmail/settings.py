@@ -1,14 +1,24 @@
-"""Frozen run settings: built once from the options, passed down, never global."""
+"""Frozen run settings: built once from the options, passed down, never global.
+
+The defaults are declared here once; the command line's options and help read them.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Final, Literal
 
-DEFAULT_TIMEOUT = 180.0
-"""Seconds per create: the portal first logs in to both mail servers (~90 s at worst, §1.4)."""
+DEFAULT_CONCURRENCY: Final = 8
+"""Creates in flight at once (and as many connections logging in and listing ahead)."""
+DEFAULT_TIMEOUT: Final = 180.0
+"""Seconds per create: the portal first logs in to both mail servers (~90 s at worst,
+docs/portal-api.md §10)."""
+DEFAULT_RETRIES: Final = 3
+"""Retries of a transient failure, after the first attempt."""
+DEFAULT_STATE: Final = Path(".bulkmail/journal.sqlite")
+"""The journal, relative to the working directory."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,12 +40,12 @@ class PortalSettings:
     url: str
     user: str | None = None  # the run's identity when the sheet has no portal_user column
     password: str | None = field(default=None, repr=False)
-    concurrency: int = 8
+    concurrency: int = DEFAULT_CONCURRENCY
     timeout: float = DEFAULT_TIMEOUT
-    retries: int = 3
+    retries: int = DEFAULT_RETRIES
     if_exists: Literal["skip", "update"] = "skip"
     dry_run: bool = False
-    state: Path | None = Path(".bulkmail/journal.sqlite")  # None: no journal
+    state: Path | None = DEFAULT_STATE  # None: no journal
     fresh: bool = False
     grace: float = 10.0  # seconds in-flight creates may finish after an interrupt
     progress: bool = True  # a progress bar when stderr is a terminal

@@ -8,9 +8,10 @@ from pathlib import Path
 from bulkmail.reader.defaults import load_defaults, merge, parse_set
 from bulkmail.settings import InputSettings
 
+# argparse fills in %(default)s from the option's default: bulkmail.settings' value.
 CONCURRENCY_HELP = (
-    "accounts created at once (default 8); as many connections log in and list the users "
-    "of the rows ahead"
+    "accounts created at once (default %(default)s); as many connections log in and list the "
+    "users of the rows ahead"
 )
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from bulkmail.cli.common import CONCURRENCY_HELP, add_output_options, start
 from bulkmail.cli.output import print_result
-from bulkmail.settings import InputSettings, PortalSettings
+from bulkmail.settings import DEFAULT_CONCURRENCY, InputSettings, PortalSettings
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -35,7 +35,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "-c",
         metavar="N",
         type=int,
-        default=8,
+        default=DEFAULT_CONCURRENCY,
         help=CONCURRENCY_HELP,
     )
     parser.add_argument(

@@ -18,7 +18,13 @@ from bulkmail.cli.common import (
 )
 from bulkmail.cli.output import print_result
 from bulkmail.errors import ConfigError
-from bulkmail.settings import DEFAULT_TIMEOUT, PortalSettings
+from bulkmail.settings import (
+    DEFAULT_CONCURRENCY,
+    DEFAULT_RETRIES,
+    DEFAULT_STATE,
+    DEFAULT_TIMEOUT,
+    PortalSettings,
+)
 
 PASSWORD_ENV = "BULKMAIL_PASSWORD"
 
@@ -64,7 +70,7 @@ def add_portal_options(parser: argparse.ArgumentParser) -> None:
         "-c",
         metavar="N",
         type=_positive_int,
-        default=8,
+        default=DEFAULT_CONCURRENCY,
         help=CONCURRENCY_HELP,
     )
     g.add_argument(
@@ -72,15 +78,15 @@ def add_portal_options(parser: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         type=float,
         default=DEFAULT_TIMEOUT,
-        help=f"per request (default {DEFAULT_TIMEOUT:g}: the portal tests both "
-        "mail servers before it answers)",
+        help="per request (default %(default)g: the portal tests both mail servers before "
+        "it answers)",
     )
     g.add_argument(
         "--retries",
         metavar="N",
         type=int,
-        default=3,
-        help="retries of a transient failure (default 3)",
+        default=DEFAULT_RETRIES,
+        help="retries of a transient failure (default %(default)s)",
     )
     g.add_argument(
         "--if-exists",
@@ -98,8 +104,8 @@ def add_portal_options(parser: argparse.ArgumentParser) -> None:
         "--state",
         metavar="PATH",
         type=Path,
-        default=Path(".bulkmail/journal.sqlite"),
-        help="journal of outcomes (default .bulkmail/journal.sqlite)",
+        default=DEFAULT_STATE,
+        help="journal of outcomes (default %(default)s)",
     )
     g.add_argument(
         "--fresh", action="store_true", help="ignore what the journal says earlier runs did"

@@ -7,6 +7,8 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
+from bulkmail.simulator.config import SLOW_SECONDS  # no web stack: the package loads lazily
+
 # Options that override the config file: flag, metavar, type, SimConfig field, help.
 _SETTINGS: tuple[tuple[str, str, type, str, str], ...] = (
     ("--latency", "MS", float, "latency_ms", "answer each API request in MS milliseconds"),
@@ -20,7 +22,8 @@ _SETTINGS: tuple[tuple[str, str, type, str, str], ...] = (
      "store the account, then close the connection unanswered, with probability P"),
     ("--slow-after-create", "P", float, "slow_after_create",
      "store the account, then answer only after --slow-seconds, with probability P"),
-    ("--slow-seconds", "S", float, "slow_seconds", "delay of a slow answer (default 150)"),
+    ("--slow-seconds", "S", float, "slow_seconds",
+     f"delay of a slow answer (default {SLOW_SECONDS:g}, longer than import's --timeout)"),
     ("--seed", "N", int, "seed", "seed of the fault decisions (default 0)"),
     ("--state", "FILE", Path, "state_path",
      "keep users and mailboxes in this SQLite file (never passwords)"),

@@ -1,6 +1,6 @@
 """The crash-safe record of outcomes, in SQLite, so that re-running a command finishes the rest.
 
-One file (default `.bulkmail/journal.sqlite`) in WAL mode with `synchronous=NORMAL`: a commit
+One file (default `DEFAULT_PATH`) in WAL mode with `synchronous=NORMAL`: a commit
 is in the WAL before it returns, so it survives a kill of the process at any point; only a
 power loss or OS crash can drop the last few commits (WAL is fsynced at checkpoints), which
 at worst re-sends rows that the portal upserts anyway. Entries are keyed by (portal URL,
@@ -30,10 +30,11 @@ from bulkmail.journal import db
 from bulkmail.journal.db import is_secret, normalise_portal
 from bulkmail.journal.lock import RunLock
 from bulkmail.schema import MASK
+from bulkmail.settings import DEFAULT_STATE
 
 __all__ = ["DEFAULT_PATH", "STATES", "Entry", "Journal", "normalise_portal", "row_digest"]
 
-DEFAULT_PATH: Final = Path(".bulkmail/journal.sqlite")
+DEFAULT_PATH: Final = DEFAULT_STATE  # declared with the run settings
 STATES: Final = frozenset({"in-flight", "created", "updated", "skipped", "failed"})
 BATCH_ROWS: Final = 100  # commit after this many records ...
 BATCH_SECONDS: Final = 0.2  # ... or when the oldest uncommitted one is this old

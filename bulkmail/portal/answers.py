@@ -36,6 +36,7 @@ __all__ = [
 During = Literal["login", "create", "list"]
 
 MAX_RETRY_AFTER: Final = 300.0
+"""The longest wait, in seconds, that a Retry-After (or any server-given delay) can impose."""
 LOGIN_BLOCK_SECONDS: Final = 60.0  # the portal's brute-force guard blocks a login for 60 s
 _MAX_DETAIL: Final = 300
 
@@ -127,7 +128,8 @@ def _verdict(code: str, during: During, message: str, **extra: Any) -> Verdict:
 
 
 def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
-    """Return the seconds a Retry-After value asks for (delta or HTTP date), capped at 300."""
+    """Return the seconds a Retry-After value asks for (delta or HTTP date), capped at
+    MAX_RETRY_AFTER."""
     if not value:
         return None
     try:
@@ -248,7 +250,8 @@ _RETRYABLE: Final = frozenset({"rate-limited", "portal-unavailable"})
 def _by_status(response: httpx.Response, text: str, during: During) -> Verdict:
     status = response.status_code
     code, lead = _BY_STATUS.get(status, ("http-error", "the portal answered"))
-    # The Mail product filter answers its 403 envelope with exactly "Forbidden" (§4.3).
+    # The Mail product filter answers its 403 envelope with exactly "Forbidden"
+    # (docs/portal-api.md §5).
     if code == "portal-forbidden" and during != "login" and text == "Forbidden":
         code = "portal-mail-disabled"
     said = f"HTTP {status} {response.reason_phrase}".strip() + (f": {text}" if text else "")

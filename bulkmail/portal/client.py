@@ -3,8 +3,8 @@
 Each call returns its result or a `Verdict` (see `bulkmail.portal.answers`); it raises only on
 a bug or on what httpx considers misuse. The client passed in carries the portal's base URL
 and the timeout, which also bounds each whole exchange; this module adds the paths, the raw
-`Authorization: <token>` header (the documented style, fact sheet §4.2) and the reading of
-the `{"status", "response"}` envelope.
+`Authorization: <token>` header (the documented style, docs/portal-api.md §3) and the reading
+of the `{"status", "response"}` envelope (§1).
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ __all__ = [
 AUTH_PATH: Final = "api/2.0/authentication"
 ACCOUNTS_PATH: Final = "api/2.0/mail/accounts"
 SINGLE_PATH: Final = "api/2.0/mail/accounts/single"
-_NOT_FOUND: Final = "account wasn't found"  # /single answers 500, not 404 (fact sheet §3)
+_NOT_FOUND: Final = "account wasn't found"  # /single answers 500, not 404 (docs/portal-api.md §13)
 _MIN_SCRUB: Final = 4  # shorter secrets cannot be told apart from ordinary words
 
 
@@ -77,7 +77,7 @@ class PortalClient:
     def __init__(self, client: httpx.AsyncClient) -> None:
         self._client = client
         # The login answer sets an `asc_auth_key` cookie, and the portal reads that cookie
-        # *before* the Authorization header (fact sheet §4.2): a client that kept it would
+        # *before* the Authorization header (docs/portal-api.md §3): a client that kept it would
         # create the next user's accounts as the previous user. So the client never stores
         # cookies; every call names its user by the token alone.
         client.cookies.jar.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))

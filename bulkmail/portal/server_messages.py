@@ -3,7 +3,7 @@
 Before saving an account the portal logs in to the row's incoming (IMAP/POP3) and SMTP
 servers; when either refuses, the create answers 500 with an HTML-ish, localised message:
 `<span class="attempt_header">IMAP response:</span><br/>Invalid credentials (Failure)`, the
-SMTP part after CRLF (fact sheet §1.5). This module turns that into one readable line and a
+SMTP part after CRLF (docs/portal-api.md §11). This module turns that into one readable line and a
 stable code per side.
 """
 

@@ -1,9 +1,9 @@
 """The bounded worker pool that sends accounts to the portal, with retries and the journal.
 
-A fixed number of workers, each with its own one-connection httpx client (PERF-FACTS.md: one
-client with a large pool does quadratic work per request), read jobs from a bounded memory
-stream, so memory stays flat however many rows there are. Every job ends in exactly one
-Outcome handed to `emit`, including the ones an interrupt leaves behind.
+A fixed number of workers, each with its own one-connection httpx client (one client with a
+large pool does quadratic work per request: docs/performance.md §4), read jobs from a bounded
+memory stream, so memory stays flat however many rows there are (§6). Every job ends in
+exactly one Outcome handed to `emit`, including the ones an interrupt leaves behind.
 """
 
 from __future__ import annotations

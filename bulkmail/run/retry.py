@@ -14,7 +14,7 @@ from typing import TypeVar
 
 import anyio
 
-from bulkmail.portal.answers import Verdict
+from bulkmail.portal.answers import MAX_RETRY_AFTER, Verdict
 
 T = TypeVar("T")
 
@@ -30,7 +30,7 @@ class Backoff:
     def delay(self, attempt: int, retry_after: float | None = None) -> float:
         """Return the seconds to wait before retry number `attempt` (1-based)."""
         if retry_after is not None:
-            return min(max(retry_after, 0.0), 300.0)
+            return min(max(retry_after, 0.0), MAX_RETRY_AFTER)
         ceiling = min(self.cap, self.base * 2.0 ** (attempt - 1))
         # Half fixed, half random: spreads workers that failed together without ever
         # retrying immediately.

@@ -1,6 +1,6 @@
 """Portal logins: one per portal user, shared by every worker, never retried after a refusal.
 
-The portal locks a user out after five failed logins a minute (fact sheet §4.1), so a refused
+The portal locks a user out after five failed logins a minute (docs/portal-api.md §4), so a refused
 login is remembered and fails that user's rows without another attempt. Transient failures
 (network, the brute-force block) are retried here, under the user's lock, so only one login
 is ever in flight per user whatever the concurrency.

@@ -11,11 +11,15 @@
 
 from __future__ import annotations
 
-from bulkmail.simulator.app import create_app
-from bulkmail.simulator.config import MailServer, PortalUser, SimConfig
-from bulkmail.simulator.configfile import load_config
-from bulkmail.simulator.persist import describe
-from bulkmail.simulator.server import running, serve
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bulkmail.simulator.app import create_app
+    from bulkmail.simulator.config import MailServer, PortalUser, SimConfig
+    from bulkmail.simulator.configfile import load_config
+    from bulkmail.simulator.persist import describe
+    from bulkmail.simulator.server import running, serve
 
 __all__ = [
     "MailServer",
@@ -27,3 +31,29 @@ __all__ = [
     "running",
     "serve",
 ]
+
+# Names load on first use (PEP 562), so `bulkmail --help` can read the simulator's defaults
+# from `bulkmail.simulator.config` without loading starlette and uvicorn.
+_WHERE: dict[str, str] = {  # public name -> the module that defines it
+    "MailServer": "bulkmail.simulator.config",
+    "PortalUser": "bulkmail.simulator.config",
+    "SimConfig": "bulkmail.simulator.config",
+    "create_app": "bulkmail.simulator.app",
+    "describe": "bulkmail.simulator.persist",
+    "load_config": "bulkmail.simulator.configfile",
+    "running": "bulkmail.simulator.server",
+    "serve": "bulkmail.simulator.server",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'bulkmail.simulator' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -1,4 +1,8 @@
-"""The mail account endpoints: create (upsert), list, read one, remove (fact sheet §1, §3)."""
+"""The mail account endpoints: create (upsert), list, read one, remove.
+
+What each answers is docs/portal-api.md §6 (create), §12 (upsert), §13 (list, single) and
+§14 (remove).
+"""
 
 from __future__ import annotations
 
@@ -8,18 +12,13 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from bulkmail.schema import AUTH, ENCRYPTION
-from bulkmail.simulator import envelope, texts
+from bulkmail.simulator import envelope, facts, texts
 from bulkmail.simulator.auth import Auth
-from bulkmail.simulator.binding import ApiError, Params, params_of, parse_address
+from bulkmail.simulator.binding import ApiError, Params, params_of
 from bulkmail.simulator.faults import Dropped, Faults, Late
 from bulkmail.simulator.mailservers import Attempt, Registry
 from bulkmail.simulator.shapes import account_data, mailbox_data
 from bulkmail.simulator.state import Mailbox, Store, User, begin_date
-
-SAVABLE_ENCRYPTION = (0, 1, 2)
-SAVABLE_AUTH = (0, 1, 4, 7)  # OAuth2 (5) and undefined numbers fail when the portal saves
-PAGE = 1000  # the API's maximum page size
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,15 +51,16 @@ class NewAccount:
             text("name"), text("email"), text("account"), text("password"), number("port"),
             text("server"), text("smtp_account"), text("smtp_password"), number("smtp_port"),
             text("smtp_server"), flag("smtp_auth"), flag("imap"), flag("restrict"),
-            p.enum("incoming_encryption_type", ENCRYPTION),
-            p.enum("outcoming_encryption_type", ENCRYPTION),
-            p.enum("auth_type_in", AUTH), p.enum("auth_type_smtp", AUTH),
+            p.enum("incoming_encryption_type", facts.ENCRYPTION_BY_NAME),
+            p.enum("outcoming_encryption_type", facts.ENCRYPTION_BY_NAME),
+            p.enum("auth_type_in", facts.SASL_BY_NAME),
+            p.enum("auth_type_smtp", facts.SASL_BY_NAME),
         )  # fmt: skip
 
     @property
     def smtp_auth_type(self) -> int:
         """Return the SMTP mechanism the portal uses: none unless smtp_auth is on."""
-        return self.auth_type_smtp if self.smtp_auth else 0
+        return self.auth_type_smtp if self.smtp_auth else facts.NO_AUTH
 
     def attempts(self) -> tuple[Attempt, Attempt]:
         """Return the incoming and the SMTP side of the portal's login test."""
@@ -77,10 +77,10 @@ class NewAccount:
     def savable(self) -> bool:
         """Return whether the portal's save step accepts these values."""
         return (
-            self.incoming_encryption_type in SAVABLE_ENCRYPTION
-            and self.outcoming_encryption_type in SAVABLE_ENCRYPTION
-            and self.auth_type_in in SAVABLE_AUTH
-            and self.smtp_auth_type in SAVABLE_AUTH
+            self.incoming_encryption_type in facts.SAVABLE_ENCRYPTION
+            and self.outcoming_encryption_type in facts.SAVABLE_ENCRYPTION
+            and self.auth_type_in in facts.SAVABLE_AUTH
+            and self.smtp_auth_type in facts.SAVABLE_AUTH
             and self.account is not None
         )
 
@@ -152,8 +152,8 @@ class Accounts:
         user = self.auth.mail_user(request, params)
         items = self.store.of_user(user)
         start = max(_lenient(params.text("startindex"), 0), 0)
-        size = _lenient(params.text("count"), PAGE)
-        size = min(size, PAGE) if size > 0 else PAGE
+        size = _lenient(params.text("count"), facts.MAX_PAGE)
+        size = min(size, facts.MAX_PAGE) if size > 0 else facts.MAX_PAGE
         page = [
             account_data(m, m.email, m.enabled, m.date_created) for m in items[start : start + size]
         ]
@@ -206,7 +206,7 @@ def _address(email: str | None) -> str:
         raise ApiError(400, texts.ADDRESS_NULL, texts.HR_NULL)
     if not email:
         raise ApiError(400, texts.ADDRESS_EMPTY, texts.HR_ARGUMENT)
-    address = parse_address(email)
+    address = facts.parse_address(email)
     if address is None:
         raise ApiError(500, texts.ADDRESS_FORMAT, texts.HR_FORMAT)
     return address

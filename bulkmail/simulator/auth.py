@@ -1,16 +1,17 @@
-"""Portal logins and the token check of every other endpoint (fact sheet §4)."""
+"""Portal logins and the token check of every other endpoint (docs/portal-api.md §2-§5)."""
 
 from __future__ import annotations
 
 import base64
 import binascii
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from bulkmail.simulator import envelope, texts
 from bulkmail.simulator.binding import ApiError, Params, params_of
+from bulkmail.simulator.facts import TOKEN_LIFETIME
 from bulkmail.simulator.guard import LoginGuard
 from bulkmail.simulator.state import Store, User
 
@@ -114,5 +115,5 @@ class Auth:
 def _expires(offset: str) -> str:
     """Return now + 1 year as the portal writes it: yyyy-MM-ddTHH:mm:ss.fffffff+03:00."""
     zone = UTC if offset == "Z" else datetime.strptime(offset, "%z").tzinfo
-    moment = datetime.now(zone) + timedelta(days=365)
+    moment = datetime.now(zone) + TOKEN_LIFETIME
     return f"{moment:%Y-%m-%dT%H:%M:%S}.{moment.microsecond:06d}0{offset}"

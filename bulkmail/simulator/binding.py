@@ -1,4 +1,4 @@
-"""Bind request parameters as the portal's API does (fact sheet §2.3 and "Parameter binding").
+"""Bind request parameters as the portal's API does (docs/portal-api.md §7).
 
 Values come from the query string first, then the body (JSON only with an application/json
 Content-Type, else a urlencoded form); names are case-insensitive; every value is a string
@@ -19,11 +19,6 @@ from bulkmail.simulator import texts
 
 _INT = re.compile(r"[+-]?\d+")
 _INT32 = range(-(2**31), 2**31)
-_ATOM = r"[\w!#$%&'*+/=?^`{|}~\-]+"
-_ADDRESS = re.compile(
-    rf'(?:{_ATOM}(?:\.{_ATOM})*|"(?:[^"\\]|\\.)*")@(?:{_ATOM}(?:\.{_ATOM})*|\[[^][]*\])'
-)
-_NAMED = re.compile(r'(?:"(?:[^"\\]|\\.)*"\s*|[^<>"]*)<([^<>]*)>')
 
 
 class ApiError(Exception):
@@ -55,7 +50,7 @@ def gather(query: Iterable[tuple[str, str]], content_type: str, body: bytes) -> 
 
 def _json_pairs(body: bytes) -> list[tuple[str, str]]:
     if not body.strip():
-        return []  # an empty JSON body binds nothing (fact sheet: UNCONFIRMED, assumed)
+        return []  # an empty JSON body binds nothing (docs/portal-api.md §7: assumed)
     try:
         data = json.loads(body)
     except ValueError as err:
@@ -133,15 +128,6 @@ class Params:
             else:
                 raise ApiError(400, texts.ENUM_NOT_FOUND.format(value=raw), texts.HR_ARGUMENT)
         return result
-
-
-def parse_address(value: str) -> str | None:
-    """Return the address in `value` as System.Net.Mail.MailAddress reads it, or None."""
-    text = value.strip()
-    named = _NAMED.fullmatch(text)
-    if named:
-        text = named[1].strip()
-    return text if _ADDRESS.fullmatch(text) else None
 
 
 async def params_of(request: Request) -> Params:

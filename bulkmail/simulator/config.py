@@ -31,6 +31,9 @@ REJECT_TEXTS: Final = MappingProxyType(
     }
 )
 _OFFSET = re.compile(r"[+-]\d\d:\d\d|Z")
+SLOW_SECONDS: Final = 240.0
+"""Default delay of a slow answer: longer than the import's default --timeout, so that the
+answer comes after the client gave up (tests/simulator/test_simulator_config.py keeps it so)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +81,7 @@ class SimConfig:
     retry_after: int = 1  # seconds, sent with 503 and 429
     drop_after_create: float = 0.0  # probability: store, then close without answering
     slow_after_create: float = 0.0  # probability: store, then answer after slow_seconds
-    slow_seconds: float = 150.0  # longer than the import's default 120 s timeout
+    slow_seconds: float = SLOW_SECONDS
     seed: int = 0
     state_path: Path | None = None  # SQLite file holding mailboxes across restarts
     log_requests: bool = False  # one stderr line per API request

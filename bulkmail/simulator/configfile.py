@@ -221,7 +221,7 @@ def _faults(t: _Table) -> dict[str, Any]:
     for key in ("fail_503", "fail_429", "drop_after_create", "slow_after_create"):
         settings[key] = float(t.checked(key, number, 0.0, c.check_probability))
     latencies = (("latency_ms", 0.0), ("create_latency_ms", 0.0), ("jitter_ms", 0.0))
-    for key, default in (*latencies, ("slow_seconds", 150.0)):
+    for key, default in (*latencies, ("slow_seconds", c.SLOW_SECONDS)):
         settings[key] = float(t.checked(key, number, default, c.check_non_negative))
     settings["retry_after"] = t.checked("retry_after", int, 1, c.check_non_negative)
     settings["seed"] = t.get("seed", int, 0)

@@ -1,4 +1,4 @@
-"""The portal's JSON envelope and its bare answers (fact sheet §5.1 and "Error envelope")."""
+"""The portal's JSON envelope and its bare answers (docs/portal-api.md §1, §5)."""
 
 from __future__ import annotations
 

@@ -1,13 +1,11 @@
-"""The portal's brute-force guard on logins (BruteForceLoginManager, fact sheet §4.1)."""
+"""The portal's brute-force guard on logins (BruteForceLoginManager, docs/portal-api.md §4)."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
 
-LIMIT = 5  # attempts allowed per window and key
-WINDOW = 60.0  # seconds
-BLOCK = 60.0  # seconds a key stays blocked once over the limit
+from bulkmail.simulator.facts import LOGIN_ATTEMPTS, LOGIN_BLOCK, LOGIN_WINDOW
 
 
 class LoginGuard:
@@ -23,11 +21,11 @@ class LoginGuard:
         now = self._clock()
         if self._blocked.get(key, 0.0) > now:
             return False
-        recent = [t for t in self._attempts.get(key, ()) if t > now - WINDOW]
+        recent = [t for t in self._attempts.get(key, ()) if t > now - LOGIN_WINDOW]
         recent.append(now)
         self._attempts[key] = recent
-        if len(recent) > LIMIT:
-            self._blocked[key] = now + BLOCK
+        if len(recent) > LOGIN_ATTEMPTS:
+            self._blocked[key] = now + LOGIN_BLOCK
             return False
         return True
 

@@ -1,4 +1,4 @@
-"""The fake mail servers behind the portal's login test (fact sheet §1.4, §1.5).
+"""The fake mail servers behind the portal's login test (docs/portal-api.md §10, §11).
 
 Creating an account makes the portal log in to the row's incoming server and to its SMTP
 server; `Registry.test` answers what MailKit would have reported, without any network.
@@ -17,9 +17,7 @@ from bulkmail.simulator.config import (
     MailServer,
     SimConfig,
 )
-
-NONE, SSL, STARTTLS = 0, 1, 2  # EncryptionType
-NTLM = 7  # SaslMechanism
+from bulkmail.simulator.facts import NO_AUTH, NTLM, PLAIN, SSL, STARTTLS, default_port
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,17 +101,9 @@ class Registry:
         return _authenticate(host, attempt, secure)
 
 
-def _default_port(protocol: str, encryption: int) -> int:
-    # MailKit's ComputeDefaultValues: SSL-on-connect ports only for SSL; 25 for SMTP STARTTLS.
-    ssl = encryption == SSL
-    return {"imap": 993 if ssl else 143, "pop3": 995 if ssl else 110}.get(
-        protocol, 465 if ssl else 25
-    )
-
-
 def _connect(host: _Host, attempt: Attempt) -> bool | str:
     """Return whether the session ends up encrypted, or the connect failure text."""
-    port = attempt.port or _default_port(attempt.protocol, attempt.encryption)
+    port = attempt.port or default_port(attempt.protocol, attempt.encryption)
     on_ssl = port in host.ssl_ports.get(attempt.protocol, ())
     on_plain = port in host.plain_ports.get(attempt.protocol, ())
     if host.server.status == "refused" or not (on_ssl or on_plain):
@@ -124,9 +114,9 @@ def _connect(host: _Host, attempt: Attempt) -> bool | str:
     if attempt.encryption == SSL:
         return True if on_ssl else texts.TLS_HANDSHAKE
     if on_ssl:  # plain text or STARTTLS against a TLS port: no greeting ever comes
-        return True if attempt.encryption not in (NONE, STARTTLS) else timeout
+        return True if attempt.encryption not in (PLAIN, STARTTLS) else timeout
     # StartTLS means "when available", and an undefined value is MailKit's Auto: the same.
-    return attempt.encryption != NONE and "starttls" in host.server.tls
+    return attempt.encryption != PLAIN and "starttls" in host.server.tls
 
 
 def _authenticate(host: _Host, attempt: Attempt, secure: bool) -> str | None:
@@ -135,7 +125,7 @@ def _authenticate(host: _Host, attempt: Attempt, secure: bool) -> str | None:
     cleartext_ok = secure or "plain" in server.tls
     if attempt.protocol == "smtp":
         advertised = server.smtp_auth and cleartext_ok  # many servers offer AUTH only over TLS
-        if attempt.auth == NONE:
+        if attempt.auth == NO_AUTH:
             return texts.SMTP_AUTH_REQUIRED if advertised else None
         if not advertised:
             return texts.SMTP_NO_AUTH

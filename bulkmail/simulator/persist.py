@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from bulkmail.errors import ConfigError
-from bulkmail.schema import ENCRYPTION_NAMES
+from bulkmail.simulator.facts import ENCRYPTION_NAMES
 from bulkmail.simulator.state import Mailbox, User
 
 _USER_COLUMNS = tuple(f.name for f in fields(User))

@@ -1,4 +1,4 @@
-"""The JSON shapes of mailboxes: MailAccountData and MailBoxData (fact sheet §1.7, §3)."""
+"""The JSON shapes of mailboxes: MailAccountData and MailBoxData (docs/portal-api.md §15)."""
 
 from __future__ import annotations
 

@@ -8,10 +8,11 @@ import secrets
 import uuid
 from collections import Counter
 from dataclasses import asdict, dataclass, field, fields
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from bulkmail.simulator.config import PortalUser, SimConfig
+from bulkmail.simulator.facts import FULL_HISTORY_START, RESTRICTED_HISTORY
 
 
 @dataclass(slots=True)
@@ -247,5 +248,6 @@ def _now() -> str:
 def begin_date(restrict: bool) -> str:
     """Return where mail download starts: 30 days back when restricted, else 1975-01-01."""
     if not restrict:
-        return "1975-01-01T00:00:00"
-    return (datetime.now(UTC) - timedelta(days=30)).replace(microsecond=0, tzinfo=None).isoformat()
+        return FULL_HISTORY_START
+    start = datetime.now(UTC) - RESTRICTED_HISTORY
+    return start.replace(microsecond=0, tzinfo=None).isoformat()

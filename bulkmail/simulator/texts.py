@@ -1,14 +1,15 @@
 """The portal's own words: error messages, HRESULT numbers and localized headers.
 
-Every text here is quoted from the fact sheet (`../shared/api/onlyoffice-mail-api.md`) so a
-client tested against the simulator cleans exactly what the real portal sends.
+Every text here is the portal's own, as `docs/portal-api.md` quotes it (§2, §5, §7, §9-§11,
+§13), so a client tested against the simulator cleans exactly what the real portal sends.
+The portal's numbers and rules are in `facts.py`.
 """
 
 from __future__ import annotations
 
 from typing import Final
 
-# HRESULT of the .NET exception behind each answer (fact sheet §5.1).
+# HRESULT of the .NET exception behind each answer (docs/portal-api.md §1).
 HR_EXCEPTION: Final = -2146233088  # System.Exception: login-test failures, generic errors
 HR_ARGUMENT: Final = -2147024809  # ArgumentException
 HR_NULL: Final = -2147467261  # ArgumentNullException and NullReferenceException

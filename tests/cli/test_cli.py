@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from bulkmail import __version__
-from bulkmail.cli import main
+from bulkmail.cli import build_parser, main
+from bulkmail.settings import PortalSettings
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 
@@ -81,6 +82,28 @@ def test_usage_errors_exit_2_with_one_line(capsys: pytest.CaptureFixture[str]) -
         "bulkmail: error: the following arguments are required: --portal "
         "(see `bulkmail import --help`)\n"
     )
+
+
+def test_import_and_demo_defaults_are_the_run_settings_defaults(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    settings = PortalSettings(url="https://portal.example.org")
+    parser = build_parser()
+    args = parser.parse_args(["import", "in.csv", "--portal", settings.url])
+    assert (args.concurrency, args.timeout, args.retries, args.state) == (
+        settings.concurrency,
+        settings.timeout,
+        settings.retries,
+        settings.state,
+    )
+    assert parser.parse_args(["demo"]).concurrency == settings.concurrency
+    with pytest.raises(SystemExit):
+        main(["import", "--help"])
+    shown = " ".join(capsys.readouterr().out.split())  # as one line, whatever the wrapping
+    assert f"at once (default {settings.concurrency})" in shown
+    assert f"per request (default {settings.timeout:g}:" in shown
+    assert f"transient failure (default {settings.retries})" in shown
+    assert f"journal of outcomes (default {settings.state})" in shown
 
 
 def test_version(capsys: pytest.CaptureFixture[str]) -> None:

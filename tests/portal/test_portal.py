@@ -63,7 +63,7 @@ def anyio_backend() -> str:
 
 
 def error(status: int, message: str, hresult: int = -2146233088, **kw: Any) -> httpx.Response:
-    """Return the portal's JSON error envelope (fact sheet §5.1)."""
+    """Return the portal's JSON error envelope (docs/portal-api.md §1)."""
     error = {"message": message, "hresult": hresult, "data": {}}
     return httpx.Response(status, json={"status": 1, "statusCode": status, "error": error}, **kw)
 
@@ -118,8 +118,9 @@ def assert_verdict(verdict: object, expected: tuple[Any, ...]) -> None:
     assert verdict.fatal == (verdict.code == "portal-not-paid")
 
 
-# The fact sheet's §1.7 failure example byte for byte (the API escapes "/" as "\/").
-FACT_SHEET_500 = httpx.Response(
+# A failed create byte for byte as the portal writes it (docs/portal-api.md §1, §11): the API
+# escapes "/" as "\/".
+RAW_IMAP_REFUSED_500 = httpx.Response(
     500,
     headers={"content-type": "application/json; charset=UTF-8"},
     content=rb'{"status":1,"statusCode":500,"error":{"message":"<span class=\"attempt_header\">'
@@ -129,7 +130,7 @@ FACT_SHEET_500 = httpx.Response(
 
 # fmt: off
 CREATE_FAILURES = [
-    case("fact-sheet", FACT_SHEET_500,
+    case("raw-imap-refused", RAW_IMAP_REFUSED_500,
          "mailbox-login-refused", "IMAP: Invalid credentials (Failure)"),
     case("pop3-ru", error(500, POP3_RU + "Authentication failed."),
          "mailbox-login-refused", "POP3: Authentication failed."),

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from bulkmail.schema import AUTH, ENCRYPTION
-from bulkmail.simulator.binding import ApiError, Params, gather, parse_address
+from bulkmail.simulator.binding import ApiError, Params, gather
+from bulkmail.simulator.facts import parse_address
 
 JSON = "application/json"
 

@@ -8,6 +8,7 @@ import pytest
 
 from bulkmail.cli import main
 from bulkmail.errors import ConfigError
+from bulkmail.settings import PortalSettings
 from bulkmail.simulator import MailServer, PortalUser, SimConfig, load_config
 
 SAMPLE = Path(__file__).resolve().parents[2] / "samples" / "simulator.toml"
@@ -47,9 +48,26 @@ def test_the_sample_file_loads() -> None:
     assert (config.latency_ms, config.fail_503, config.slow_seconds, config.seed) == (
         0.0,
         0.0,
-        150.0,
+        240.0,
         0,
     )
+
+
+@pytest.mark.parametrize(
+    "config",
+    [SimConfig(), load_config(None), load_config(SAMPLE)],
+    ids=["default", "no-file", "sample-file"],
+)
+def test_a_slow_answer_comes_after_the_import_gave_up(config: SimConfig) -> None:
+    # --slow-after-create stands for an answer the client never sees: with both sides'
+    # defaults, the client's timeout must end before the simulator answers.
+    assert config.slow_seconds > PortalSettings(url="http://portal.test").timeout
+
+
+def test_a_file_without_slow_seconds_takes_the_default(tmp_path: Path) -> None:
+    path = tmp_path / "sim.toml"
+    path.write_text("[faults]\nlatency_ms = 5\n", encoding="utf-8")
+    assert load_config(path).slow_seconds == SimConfig().slow_seconds
 
 
 def test_a_file_with_users_only_keeps_the_mail_servers_open(tmp_path: Path) -> None:

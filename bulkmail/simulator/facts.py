@@ -1,0 +1,83 @@
+"""The portal's numbers and rules that the simulator relies on: its own copy, from the docs.
+
+Written from `docs/portal-api.md` (section numbers below are that file's). The client keeps
+its own copy of the same facts (`bulkmail.schema`, `bulkmail.validation`, `bulkmail.portal`);
+nothing in `bulkmail.simulator` imports those, so a test that runs the client against the
+simulator fails when either copy has a number wrong (tests/simulator/test_simulator_client.py,
+and test_simulator_imports.py keeps the two apart). This is the one repetition the package
+allows: change a value here because the portal behaves so, never to agree with the client.
+
+The portal's words (error texts, HRESULTs, localised headers) are in `texts.py`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import timedelta
+from types import MappingProxyType
+from typing import Final
+
+# EncryptionType and SaslMechanism as the portal declares them (§8).
+ENCRYPTION_TYPE: Final = MappingProxyType({"None": 0, "SSL": 1, "StartTLS": 2})
+SASL_MECHANISM: Final = MappingProxyType(
+    {"None": 0, "Login": 1, "CramMd5": 4, "OAuth2": 5, "Ntlm": 7}
+)
+PLAIN: Final = ENCRYPTION_TYPE["None"]
+SSL: Final = ENCRYPTION_TYPE["SSL"]
+STARTTLS: Final = ENCRYPTION_TYPE["StartTLS"]
+NO_AUTH: Final = SASL_MECHANISM["None"]
+NTLM: Final = SASL_MECHANISM["Ntlm"]
+
+
+def _by_lower_name(declared: Mapping[str, int]) -> Mapping[str, int]:
+    return MappingProxyType({name.lower(): value for name, value in declared.items()})
+
+
+# The binder takes a member's name in any case (§7): lower-cased name -> number.
+ENCRYPTION_BY_NAME: Final = _by_lower_name(ENCRYPTION_TYPE)
+SASL_BY_NAME: Final = _by_lower_name(SASL_MECHANISM)
+# Number -> the member's name, for people reading what the simulator stored.
+ENCRYPTION_NAMES: Final = MappingProxyType({v: k for k, v in ENCRYPTION_TYPE.items()})
+SASL_NAMES: Final = MappingProxyType({v: k for k, v in SASL_MECHANISM.items()})
+
+# What the create's save step accepts (§6, §8): OAuth2 and undefined numbers fail there.
+SAVABLE_ENCRYPTION: Final = frozenset(ENCRYPTION_TYPE.values())
+SAVABLE_AUTH: Final = frozenset(SASL_MECHANISM.values()) - {SASL_MECHANISM["OAuth2"]}
+
+# MailKit's port for port 0 (§10): (with SSL, otherwise). StartTLS keeps the plain port.
+MAILKIT_PORTS: Final = MappingProxyType({"imap": (993, 143), "pop3": (995, 110), "smtp": (465, 25)})
+
+
+def default_port(protocol: str, encryption: int) -> int:
+    """Return the port the portal's test login uses when the row's port is 0."""
+    with_ssl, otherwise = MAILKIT_PORTS[protocol]
+    return with_ssl if encryption == SSL else otherwise
+
+
+MAX_PAGE: Final = 1000  # items per list page, the default and the most `count` asks (§13)
+
+# The brute-force guard (§4): attempts per window per (userName, IP), then a block.
+LOGIN_ATTEMPTS: Final = 5
+LOGIN_WINDOW: Final = 60.0  # seconds
+LOGIN_BLOCK: Final = 60.0  # seconds
+
+TOKEN_LIFETIME: Final = timedelta(days=365)  # a login token's default life (§2)
+RESTRICTED_HISTORY: Final = timedelta(days=30)  # `restrict`: mail from 30 days back (§6)
+FULL_HISTORY_START: Final = "1975-01-01T00:00:00"  # otherwise everything, from this date
+
+# The address rule (§9): what .NET's MailAddress accepts, an optional display name around it.
+_ATOM = r"[\w!#$%&'*+/=?^`{|}~\-]+"
+_ADDRESS = re.compile(
+    rf'(?:{_ATOM}(?:\.{_ATOM})*|"(?:[^"\\]|\\.)*")@(?:{_ATOM}(?:\.{_ATOM})*|\[[^][]*\])'
+)
+_NAMED = re.compile(r'(?:"(?:[^"\\]|\\.)*"\s*|[^<>"]*)<([^<>]*)>')
+
+
+def parse_address(value: str) -> str | None:
+    """Return the address in `value` as System.Net.Mail.MailAddress reads it, or None."""
+    text = value.strip()
+    named = _NAMED.fullmatch(text)
+    if named:
+        text = named[1].strip()
+    return text if _ADDRESS.fullmatch(text) else None
