@@ -14,8 +14,9 @@ from itertools import chain, islice
 from pathlib import Path
 from typing import Any, Final
 
+from bulkmail.codes import Code
 from bulkmail.errors import InputError
-from bulkmail.models import InputInfo, Problem, Row, Severity, Table
+from bulkmail.models import InputInfo, Problem, Row, Table
 from bulkmail.reader.csv import open_csv
 from bulkmail.reader.sheet import open_sheet
 from bulkmail.report.escaping import csv_unescape
@@ -159,8 +160,8 @@ def _duplicate(
     return Problem(
         row,
         field,
-        "duplicate-column",
-        Severity.WARNING,
+        Code.DUPLICATE_COLUMN,
+        Code.DUPLICATE_COLUMN.severity,
         f"columns {one} '{headers[first]}' and {two} '{headers[second]}' both mean {field}",
         f"column {two} is ignored; delete or rename one of them",
     )
@@ -174,8 +175,8 @@ def _unknown(header: str, key: str, letter: str, row: int) -> Problem:
     return Problem(
         row,
         "",
-        "unknown-column",
-        Severity.WARNING,
+        Code.UNKNOWN_COLUMN,
+        Code.UNKNOWN_COLUMN.severity,
         f"column {letter} '{header}' is not a known column",
         hint,
     )
@@ -203,11 +204,11 @@ def _extra_cells(ahead: list[tuple[int, list[Any]]], width: int, offset: int) ->
                 Problem(
                     number,
                     "",
-                    "extra-cells",
-                    Severity.WARNING,
+                    Code.EXTRA_CELLS,
+                    Code.EXTRA_CELLS.severity,
                     f"row {number} has values right of the last header (column "
                     f"{column_letter(width - 1 + offset)}); they are ignored",
-                    "give those columns a header, or check the row for an unquoted delimiter",
+                    Code.EXTRA_CELLS.hint,
                 )
             ]
     return []

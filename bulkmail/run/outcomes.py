@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from bulkmail.codes import Code
 from bulkmail.models import Checked, Outcome, Stage, Status
 
 if TYPE_CHECKING:  # types only: `bulkmail validate` builds outcomes without the HTTP stack
@@ -76,7 +77,7 @@ def done(
     mailbox_id: int | None,
     *,
     attempts: int = 0,
-    code: str = "",
+    code: Code | None = None,
     message: str = "",
     done_at: str = "",
 ) -> Outcome:
@@ -84,7 +85,7 @@ def done(
     return Outcome(
         row=job.row,
         status=status,
-        code=code,
+        code=code or "",
         message=message,
         attempts=attempts,
         mailbox_id=mailbox_id,
@@ -113,14 +114,14 @@ def failed(job: Job, verdict: Verdict, attempts: int) -> Outcome:
     )
 
 
-def not_attempted(job: Job, message: str = NOT_SENT, code: str = "not-attempted") -> Outcome:
+def not_attempted(job: Job, message: str = NOT_SENT, code: Code = Code.NOT_ATTEMPTED) -> Outcome:
     """Return the outcome of a job never sent (or cut short) because the run stopped."""
     return Outcome(
         row=job.row,
         status=Status.NOT_ATTEMPTED,
         code=code,
         message=message,
-        hint="run the same command again to finish the rest",
+        hint=code.hint,
         portal_user=job.identity.login,
         email=job.account.email,
         problems=job.problems,
@@ -134,7 +135,7 @@ def done_earlier(job: Job, entry: Entry) -> Outcome:
         job,
         Status.SKIPPED,
         entry.mailbox_id,
-        code="done-earlier",
+        code=Code.DONE_EARLIER,
         message=message,
         done_at=entry.updated_at,
     )
