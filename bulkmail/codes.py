@@ -260,7 +260,8 @@ class Code(StrEnum):
         "firewall)")
     MAILBOX_TIMEOUT = _Entry(
         "mailbox-timeout", ERROR, PORTAL,
-        "the incoming server did not answer the portal in time; retried",
+        "the incoming server did not answer the portal in time; retried unless the SMTP test "
+        "was refused too",
         "the server did not answer the portal in time: bulkmail retries; if it repeats, check "
         "server, port and the firewall in front of it",
         retryable=True)
