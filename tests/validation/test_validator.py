@@ -89,7 +89,11 @@ MINIMAL_NOTES = [
 
 
 def found(problems: list[Problem], *, notes: bool = False) -> list[tuple[str, Severity, str]]:
-    """Return (code, severity, column) of each problem, notes left out unless asked."""
+    """Return (code, severity, column) of each problem, notes left out unless asked.
+
+    Every code must be a registry member, not text that happens to equal one (test_codes.py).
+    """
+    assert [p.code for p in problems if not isinstance(p.code, Code)] == []
     return [(p.code, p.severity, p.column) for p in problems if notes or p.severity is not N]
 
 
