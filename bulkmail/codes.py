@@ -31,7 +31,7 @@ members they emit on every row to module names.
 
 from __future__ import annotations
 
-from enum import StrEnum
+from enum import StrEnum, unique
 from typing import NamedTuple
 
 from bulkmail.models import Severity, Stage
@@ -64,6 +64,7 @@ class _Entry(NamedTuple):
     fatal: bool = False
 
 
+@unique  # a text registered twice would silently be an alias of the first
 class Code(StrEnum):
     """A registered code: its text (the enum value) and what it means."""
 
