@@ -3,9 +3,9 @@
 One registry, like frictionless's error classes: a code is a member of `Code`, a `StrEnum`,
 so it is the same kebab-case text in reports, logs, the journal and summary.json, and the
 emitters name it (`Code.PORT_OUT_OF_RANGE`) instead of writing the text: a typo is an
-AttributeError at import, and `tests/test_codes.py` fails on a code written as a literal or
-emitted without being registered. The README's code tables and the template's Help sheet
-are checked against (or written from) this registry.
+AttributeError (and a mypy error), and `tests/test_codes.py` fails on a code written as text
+or emitted without being registered. The template's Help sheet is written from this registry
+and the README's code tables are checked against it.
 
 What each member carries:
 
