@@ -192,6 +192,7 @@ def test_a_sheet_full_of_mistakes_gets_only_registered_codes(tmp_path: Path) -> 
     table = read(path)
     problems = [*table.problems, *(p for c in validate(table) for p in c.problems)]
     assert [p.code for p in problems if not isinstance(p.code, Code)] == []
+    assert [p.code for p in problems if p.severity is not p.code.severity] == []
     assert {p.code for p in problems} >= {
         Code.DUPLICATE_COLUMN,
         Code.UNKNOWN_COLUMN,

@@ -16,7 +16,7 @@ from typing import Any, Final
 
 from bulkmail.codes import Code
 from bulkmail.errors import InputError
-from bulkmail.models import InputInfo, Problem, Row, Table
+from bulkmail.models import InputInfo, Problem, Row, Severity, Table
 from bulkmail.reader.csv import open_csv
 from bulkmail.reader.sheet import open_sheet
 from bulkmail.report.escaping import csv_unescape
@@ -161,7 +161,7 @@ def _duplicate(
         row,
         field,
         Code.DUPLICATE_COLUMN,
-        Code.DUPLICATE_COLUMN.severity,
+        Severity.WARNING,
         f"columns {one} '{headers[first]}' and {two} '{headers[second]}' both mean {field}",
         f"column {two} is ignored; delete or rename one of them",
     )
@@ -176,7 +176,7 @@ def _unknown(header: str, key: str, letter: str, row: int) -> Problem:
         row,
         "",
         Code.UNKNOWN_COLUMN,
-        Code.UNKNOWN_COLUMN.severity,
+        Severity.WARNING,
         f"column {letter} '{header}' is not a known column",
         hint,
     )
@@ -205,10 +205,10 @@ def _extra_cells(ahead: list[tuple[int, list[Any]]], width: int, offset: int) ->
                     number,
                     "",
                     Code.EXTRA_CELLS,
-                    Code.EXTRA_CELLS.severity,
+                    Severity.WARNING,
                     f"row {number} has values right of the last header (column "
                     f"{column_letter(width - 1 + offset)}); they are ignored",
-                    Code.EXTRA_CELLS.hint,
+                    "give those columns a header, or check the row for an unquoted delimiter",
                 )
             ]
     return []

@@ -94,6 +94,7 @@ def found(problems: list[Problem], *, notes: bool = False) -> list[tuple[str, Se
     Every code must be a registry member, not text that happens to equal one (test_codes.py).
     """
     assert [p.code for p in problems if not isinstance(p.code, Code)] == []
+    assert [p.code for p in problems if p.severity is not p.code.severity] == []
     return [(p.code, p.severity, p.column) for p in problems if notes or p.severity is not N]
 
 
