@@ -1,7 +1,7 @@
 """`bulkmail template`: a blank Accounts sheet with dropdowns, port rules, help and an example.
 
-Everything it says about a column comes from `fields.FIELDS`, so the template, the reader and
-the validator cannot drift apart.
+Everything it says about a column comes from `schema.FIELDS`, and every problem code it lists
+from `codes.Code`, so the template, the reader, the validator and the report cannot drift apart.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
+from bulkmail.codes import Code
 from bulkmail.errors import ConfigError
 from bulkmail.schema import (
     AUTH_NAMES,
@@ -219,11 +220,24 @@ def _help_sections() -> list[Section]:
         (("Authentication", "Number", "Note"), auth),
         (("Blank port means", *ENCRYPTION_NAMES.values()), ports),
         (("Exit code", "Meaning"), list(_EXIT_CODES)),
+        *_code_sections(),
+    ]
+
+
+def _code_sections() -> list[Section]:
+    """Return one Help section per stage: its codes with severity, meaning and default fix."""
+    stages = dict.fromkeys(code.stage for code in Code)  # in the registry's order
+    return [
+        (
+            (f"Problem code ({stage.value})", "Severity", "What it means", "What to do"),
+            [(c.value, c.severity.value, c.meaning, c.hint) for c in Code if c.stage is stage],
+        )
+        for stage in stages
     ]
 
 
 def fill_help(sheet: Worksheet) -> None:
-    """Write the Help sheet: how to run, each column, enum values, default ports, exit codes."""
+    """Write the Help sheet: how to run, columns, enums, default ports, exit and problem codes."""
     bold = Font(bold=True)
     for heading, rows in _help_sections():
         sheet.append(heading)

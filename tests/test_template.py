@@ -8,6 +8,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+from bulkmail.codes import Code
 from bulkmail.errors import ConfigError
 from bulkmail.models import Severity
 from bulkmail.schema import FIELDS, REQUIRED_FIELDS
@@ -128,6 +129,23 @@ def test_help_sheet_explains_columns_values_ports_exit_codes_and_commands(
     assert [firsts[code][0] for code in range(4)] == [0, 1, 2, 3]
     text = "\n".join(str(v) for r in rows for v in r)
     assert "bulkmail validate FILE.xlsx" in text and "bulkmail import FILE.xlsx" in text
+
+
+def test_help_sheet_lists_every_problem_code_under_its_stage(book: openpyxl.Workbook) -> None:
+    listed: dict[str, tuple[object, ...]] = {}
+    stage = ""  # the section being read: "" outside the problem code sections
+    for row in book["Help"].iter_rows(values_only=True):
+        first, *rest = row
+        if isinstance(first, str) and first.startswith("Problem code ("):
+            assert tuple(rest[:3]) == ("Severity", "What it means", "What to do")
+            stage = first.removeprefix("Problem code (").removesuffix(")")
+        elif first is None:
+            stage = ""
+        elif stage:
+            assert first not in listed, f"{first} is listed twice"
+            severity, meaning, hint = rest[:3]
+            listed[first] = (stage, severity, meaning, hint or "")  # a note may have no hint
+    assert listed == {c.value: (c.stage, c.severity, c.meaning, c.hint) for c in Code}
 
 
 @pytest.mark.parametrize("name", ["accounts.csv", "accounts.xls", "accounts"])

@@ -3,6 +3,8 @@
 Pure functions over an `httpx.Response` or `httpx.HTTPError`: no I/O, no logging, no clock
 except for an HTTP-date Retry-After. The mail-server texts that a create's 500 carries are
 parsed by `bulkmail.portal.server_messages`; this module decides what each answer means for the run.
+Each code's hint, stage and default retry and fatal flags are the registry's (`bulkmail.codes`);
+the choice of code, and an answer that overrides a default, are made here.
 Only stdlib `json` here: these run for every failed request of a 500-requests/s import.
 """
 
@@ -19,6 +21,7 @@ from typing import Any, Final, Literal
 
 import httpx
 
+from bulkmail.codes import Code
 from bulkmail.models import Stage
 from bulkmail.portal.server_messages import CleanMessage, clean_message, diagnose
 
@@ -40,74 +43,14 @@ MAX_RETRY_AFTER: Final = 300.0
 LOGIN_BLOCK_SECONDS: Final = 60.0  # the portal's brute-force guard blocks a login for 60 s
 _MAX_DETAIL: Final = 300
 
-# Where a code's failure happened when the answer itself does not say: the login codes are
-# about the portal user, not the row, wherever they are seen.
-_STAGES: Final[dict[str, Stage]] = {
-    **dict.fromkeys(
-        (
-            "portal-login-failed",
-            "portal-login-blocked",
-            "portal-2fa",
-            "portal-mail-disabled",
-            "portal-unauthorized",
-            "portal-not-paid",
-        ),
-        Stage.LOGIN,
-    ),
-    **dict.fromkeys(
-        ("connect-failed", "timeout", "connection-dropped", "tls-failed", "network-error"),
-        Stage.NETWORK,
-    ),
-}
 _GENERIC_500: Final = ("some unexpected error has occurred", "произошла непредвиденная ошибка")
-_PORTAL_ROOT: Final = "--portal should be the portal root, e.g. https://portal.example.org"
-
-HINTS: Final[dict[str, str]] = {
-    "portal-login-failed": "check portal_user / portal_password (or --user and its password); "
-    "bulkmail does not retry, because 5 failed logins lock the user out for a minute",
-    "portal-login-blocked": "too many failed logins for this user: the portal blocks it for "
-    "60 s; bulkmail waits and tries again",
-    "portal-2fa": "the portal user has two-factor authentication on: give bulkmail an app "
-    "password, or turn 2FA off for the migration",
-    "portal-mail-disabled": "the Mail module is not available to this portal user (a guest, or "
-    "Mail turned off for them): enable Mail for the user in the portal's settings",
-    "portal-unauthorized": "the portal stopped accepting the session; bulkmail logs in again "
-    "once; if it repeats, check that the user is not blocked or logged out everywhere",
-    "portal-not-paid": "the portal's subscription is not paid, so the run stops: renew it and "
-    "run the same command again (done rows are skipped)",
-    "email-rejected": "the portal cannot parse this address: fix the email column",
-    "portal-error": "the portal failed after the mail servers accepted the login: usually OAuth2 "
-    "or an undefined auth/encryption value (use Login, CramMd5 or Ntlm); else see its logs",
-    "invalid-arguments": "a value has the wrong type for the API (ports are whole numbers, "
-    "booleans true/false, encryption and auth by name): fix the row",
-    "rate-limited": "the portal is throttling requests: bulkmail waits and retries; "
-    "lower --concurrency if it repeats",
-    "portal-unavailable": "the portal or its proxy is busy or restarting: bulkmail retries; "
-    "if it repeats, check the portal",
-    "portal-forbidden": "the portal refused access: check its IP restrictions and the "
-    "user's rights",
-    "not-found": f"the API was not found there: {_PORTAL_ROOT}",
-    "http-error": f"unexpected HTTP status: {_PORTAL_ROOT}; else see the portal's logs",
-    "unexpected-answer": f"this is not the portal API's JSON: {_PORTAL_ROOT}, not a page, "
-    "a proxy or a login screen",
-    "connect-failed": "check the --portal address and that this machine reaches it (DNS, "
-    "firewall, proxy); bulkmail retries",
-    "timeout": "a create tests both mail servers and can take about 90 s: bulkmail retries; "
-    "raise --timeout if it repeats",
-    "connection-dropped": "the connection closed before the answer: bulkmail retries; a proxy "
-    "with a short read timeout in front of the portal can cause this",
-    "tls-failed": "check the --portal address (https:// or http://, port) and the portal's "
-    "TLS certificate",
-    "network-error": "a network error between bulkmail and the portal: check the --portal "
-    "address and the connection",
-}
 
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
     """One failed answer, classified: what the runner retries, reports or stops on."""
 
-    code: str  # stable kebab-case
+    code: Code
     stage: Stage  # LOGIN / PORTAL / NETWORK
     message: str  # cleaned, one line; never a secret
     hint: str  # what to do
@@ -121,10 +64,18 @@ class Verdict:
         return f"{self.code}: {self.message}"
 
 
-def _verdict(code: str, during: During, message: str, **extra: Any) -> Verdict:
-    stage = _STAGES.get(code) or (Stage.LOGIN if during == "login" else Stage.PORTAL)
-    extra.setdefault("retryable", False)
-    return Verdict(code, stage, message, HINTS[code], **extra)
+def _verdict(code: Code, during: During, message: str, **extra: Any) -> Verdict:
+    """Return the verdict of `code`: the registry's hint, retry and fatal unless `extra` says."""
+    extra.setdefault("retryable", code.retryable)
+    extra.setdefault("fatal", code.fatal)
+    return Verdict(code, _stage(code, during), message, code.hint, **extra)
+
+
+def _stage(code: Code, during: During) -> Stage:
+    """Return where a failure happened: login and network codes say so wherever they are seen."""
+    if code.stage is Stage.LOGIN or code.stage is Stage.NETWORK:
+        return code.stage
+    return Stage.LOGIN if during == "login" else Stage.PORTAL
 
 
 def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
@@ -184,7 +135,7 @@ def _success_without_result(response: httpx.Response, during: During) -> Verdict
     if during == "login" and isinstance(data, dict) and (data.get("tfa") or data.get("sms")):
         kind = "an authenticator code" if data.get("tfa") else "an SMS code"
         return _verdict(
-            "portal-2fa",
+            Code.PORTAL_2FA,
             during,
             f"the portal asks for {kind} (two-factor authentication) instead of giving a token",
             http_status=status,
@@ -193,7 +144,7 @@ def _success_without_result(response: httpx.Response, during: During) -> Verdict
     what = "JSON without the expected result" if body is not None else f"not JSON ({kind})"
     # A 2xx to a create may mean it was saved even though the body is unusable.
     return _verdict(
-        "unexpected-answer",
+        Code.UNEXPECTED_ANSWER,
         during,
         f"the portal answered HTTP {status} but the body is {what}",
         ambiguous=during == "create",
@@ -204,7 +155,7 @@ def _success_without_result(response: httpx.Response, during: During) -> Verdict
 def _server_error(clean: CleanMessage, during: During) -> Verdict:
     diagnosis = diagnose(clean)
     if diagnosis is not None:  # a test login to the row's mail servers failed
-        stage = Stage.LOGIN if during == "login" else Stage.PORTAL  # never seen at login
+        stage = _stage(diagnosis.code, during)  # never seen at login
         return Verdict(
             diagnosis.code, stage, clean.text, diagnosis.hint, diagnosis.retryable, http_status=500
         )
@@ -212,80 +163,72 @@ def _server_error(clean: CleanMessage, during: During) -> Verdict:
     folded = text.casefold()
     if "user authentication failed" in folded:
         return _verdict(
-            "portal-login-failed", during, f"the portal refused the login: {text}", http_status=500
+            Code.PORTAL_LOGIN_FAILED,
+            during,
+            f"the portal refused the login: {text}",
+            http_status=500,
         )
     if "too many attempts" in folded:
         return _verdict(
-            "portal-login-blocked",
+            Code.PORTAL_LOGIN_BLOCKED,
             during,
             f"the portal blocks logins: {text}",
-            retryable=True,
             retry_after=LOGIN_BLOCK_SECONDS,
             http_status=500,
         )
     if "not in the form required for an e-mail address" in folded:
         return _verdict(
-            "email-rejected", during, f"the portal rejected the email: {text}", http_status=500
+            Code.EMAIL_REJECTED, during, f"the portal rejected the email: {text}", http_status=500
         )
     generic = folded.startswith(_GENERIC_500)
     message = "the portal failed with an unexpected error" if generic else "the portal failed"
-    return _verdict("portal-error", during, f"{message}: {text}", http_status=500)
+    return _verdict(Code.PORTAL_ERROR, during, f"{message}: {text}", http_status=500)
 
 
 # HTTP status -> code and the message's lead; what is not here is "http-error".
-_BY_STATUS: Final[dict[int, tuple[str, str]]] = {
-    400: ("invalid-arguments", "the portal rejected the request"),
-    401: ("portal-unauthorized", "the portal did not accept the session token"),
-    402: ("portal-not-paid", "the portal's subscription is not paid"),
-    403: ("portal-forbidden", "the portal refused access"),
-    404: ("not-found", "the portal has no such API path"),
-    429: ("rate-limited", "the portal is throttling requests"),
-    502: ("portal-unavailable", "the portal is unavailable"),
-    503: ("portal-unavailable", "the portal is unavailable"),
-    504: ("portal-unavailable", "the portal is unavailable"),
+_BY_STATUS: Final[dict[int, tuple[Code, str]]] = {
+    400: (Code.INVALID_ARGUMENTS, "the portal rejected the request"),
+    401: (Code.PORTAL_UNAUTHORIZED, "the portal did not accept the session token"),
+    402: (Code.PORTAL_NOT_PAID, "the portal's subscription is not paid"),
+    403: (Code.PORTAL_FORBIDDEN, "the portal refused access"),
+    404: (Code.NOT_FOUND, "the portal has no such API path"),
+    429: (Code.RATE_LIMITED, "the portal is throttling requests"),
+    502: (Code.PORTAL_UNAVAILABLE, "the portal is unavailable"),
+    503: (Code.PORTAL_UNAVAILABLE, "the portal is unavailable"),
+    504: (Code.PORTAL_UNAVAILABLE, "the portal is unavailable"),
 }
-_RETRYABLE: Final = frozenset({"rate-limited", "portal-unavailable"})
 
 
 def _by_status(response: httpx.Response, text: str, during: During) -> Verdict:
     status = response.status_code
-    code, lead = _BY_STATUS.get(status, ("http-error", "the portal answered"))
+    code, lead = _BY_STATUS.get(status, (Code.HTTP_ERROR, "the portal answered"))
     # The Mail product filter answers its 403 envelope with exactly "Forbidden"
     # (docs/portal-api.md §5).
-    if code == "portal-forbidden" and during != "login" and text == "Forbidden":
-        code = "portal-mail-disabled"
+    if code is Code.PORTAL_FORBIDDEN and during != "login" and text == "Forbidden":
+        code = Code.PORTAL_MAIL_DISABLED
     said = f"HTTP {status} {response.reason_phrase}".strip() + (f": {text}" if text else "")
     if status == 404:
         said += f", for {response.url.path}"
     if response.is_redirect:
         said += f", to {response.headers.get('location', '?')}"
-    retryable = code in _RETRYABLE
-    retry_after = parse_retry_after(response.headers.get("retry-after")) if retryable else None
-    return _verdict(
-        code,
-        during,
-        f"{lead} ({said})",
-        retryable=retryable,
-        retry_after=retry_after,
-        fatal=code == "portal-not-paid",
-        http_status=status,
-    )
+    retry_after = parse_retry_after(response.headers.get("retry-after")) if code.retryable else None
+    return _verdict(code, during, f"{lead} ({said})", retry_after=retry_after, http_status=status)
 
 
 # First match wins, after TLS. Only a failure to connect proves the request never left.
-_NETWORK: Final[tuple[tuple[tuple[type[httpx.HTTPError], ...], str, str], ...]] = (
+_NETWORK: Final[tuple[tuple[tuple[type[httpx.HTTPError], ...], Code, str], ...]] = (
     (
         (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout),
-        "connect-failed",
+        Code.CONNECT_FAILED,
         "could not connect to the portal",
     ),
-    ((httpx.TimeoutException,), "timeout", "the portal did not answer in time"),
+    ((httpx.TimeoutException,), Code.TIMEOUT, "the portal did not answer in time"),
     (
         (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError),
-        "connection-dropped",
+        Code.CONNECTION_DROPPED,
         "the connection to the portal was lost",
     ),
-    ((httpx.TransportError,), "network-error", "network error"),
+    ((httpx.TransportError,), Code.NETWORK_ERROR, "network error"),
 )
 
 
@@ -295,23 +238,23 @@ def classify_exception(exc: httpx.HTTPError, *, during: During) -> Verdict:
         return classify_response(exc.response, during=during)
     said = _one_line(f"{type(exc).__name__}: {exc}").rstrip(": ")
     if isinstance(exc, httpx.ConnectError) and _is_tls(exc):
-        return _verdict("tls-failed", during, f"TLS with the portal failed ({said})")
+        return _verdict(Code.TLS_FAILED, during, f"TLS with the portal failed ({said})")
     for types, code, lead in _NETWORK:
         if isinstance(exc, types):
             # A URL without http(s):// fails the same way every time.
-            retryable = not isinstance(exc, httpx.UnsupportedProtocol)
-            ambiguous = retryable and code != "connect-failed"
+            retryable = code.retryable and not isinstance(exc, httpx.UnsupportedProtocol)
+            ambiguous = retryable and code is not Code.CONNECT_FAILED
             return _verdict(
                 code, during, f"{lead} ({said})", retryable=retryable, ambiguous=ambiguous
             )
     if isinstance(exc, httpx.DecodingError):  # an answer came: a create may have been saved
         return _verdict(
-            "unexpected-answer",
+            Code.UNEXPECTED_ANSWER,
             during,
             f"the portal's answer could not be decoded ({said})",
             ambiguous=True,
         )
-    return _verdict("http-error", during, f"the request failed ({said})")
+    return _verdict(Code.HTTP_ERROR, during, f"the request failed ({said})")
 
 
 def _is_tls(exc: BaseException) -> bool:

@@ -14,6 +14,8 @@ import re
 from dataclasses import dataclass
 from typing import Final, Literal
 
+from bulkmail.codes import Code
+
 __all__ = ["CleanMessage", "Diagnosis", "Part", "clean_message", "diagnose"]
 
 Side = Literal["incoming", "smtp"]
@@ -69,84 +71,65 @@ def clean_message(message: str) -> CleanMessage:
     return CleanMessage("; ".join(f"{p.protocol}: {p.text}" for p in parts), tuple(parts))
 
 
-# Checked in order, first match wins: a "Must issue a STARTTLS command first" refusal is a
-# TLS setting problem, not bad credentials, so TLS comes before the login patterns.
-_KINDS: Final[tuple[tuple[str, re.Pattern[str]], ...]] = tuple(
-    (kind, re.compile(pattern, re.IGNORECASE))
-    for kind, pattern in (
-        ("timeout", r"timeout|timed out"),
-        ("auth-required", r"smtpauth is required"),
-        ("auth-unsupported", r"does not support authentication"),
-        ("tls", r"\b(ssl|tls|starttls|handshake|certificate)\b|remote party has closed"),
+# What a side's text means: (pattern, code for the incoming side, code for SMTP). Checked in
+# order, first match wins: a "Must issue a STARTTLS command first" refusal is a TLS setting
+# problem, not bad credentials, so TLS comes before the login patterns. The SMTP-only
+# findings mean nothing on the incoming side: there they are a plain failed test.
+_TEST_FAILURES: Final[tuple[tuple[re.Pattern[str], Code, Code], ...]] = tuple(
+    (re.compile(pattern, re.IGNORECASE), incoming, smtp)
+    for pattern, incoming, smtp in (
+        (r"timeout|timed out", Code.MAILBOX_TIMEOUT, Code.SMTP_TIMEOUT),
+        (r"smtpauth is required", Code.MAILBOX_TEST_FAILED, Code.SMTP_AUTH_REQUIRED),
         (
-            "unreachable",
-            r"connection refused|no such host|not known|unreachable|no route to host"
-            r"|host name cannot be empty|parameter name: (host|port)|could not resolve",
+            r"does not support authentication",
+            Code.MAILBOX_TEST_FAILED,
+            Code.SMTP_AUTH_UNSUPPORTED,
         ),
         (
-            "refused",
+            r"\b(ssl|tls|starttls|handshake|certificate)\b|remote party has closed",
+            Code.MAILBOX_TLS_FAILED,
+            Code.SMTP_TLS_FAILED,
+        ),
+        (
+            r"connection refused|no such host|not known|unreachable|no route to host"
+            r"|host name cannot be empty|parameter name: (host|port)|could not resolve",
+            Code.MAILBOX_UNREACHABLE,
+            Code.SMTP_UNREACHABLE,
+        ),
+        (
             r"invalid credentials|authenticat\w* (failed|unsuccessful)|login failed"
             r"|login command is disabled|logindisabled|not accepted|\b535\b|\b5\.7\.\d+"
             r"|(incorrect|invalid|wrong) (user|login|password)|bad credentials|password required",
+            Code.MAILBOX_LOGIN_REFUSED,
+            Code.SMTP_LOGIN_REFUSED,
         ),
     )
 )
-_SUFFIX: Final = {"refused": "login-refused", "tls": "tls-failed", "other": "test-failed"}
-_TRANSIENT: Final = frozenset({"timeout"})
-
-TEST_HINTS: Final[dict[str, str]] = {
-    "mailbox-login-refused": "check the row's account and password; many providers (Gmail, "
-    "Yandex, Mail.ru, Outlook) need an app password and IMAP/POP access turned on",
-    "smtp-login-refused": "check smtp_account and smtp_password (blank = the incoming login "
-    "and password); many providers need an app password for SMTP",
-    "mailbox-unreachable": "check server and port, and that the portal's server can reach it "
-    "(DNS, firewall)",
-    "smtp-unreachable": "check smtp_server and smtp_port, and that the portal's server can "
-    "reach it (DNS, firewall)",
-    "mailbox-timeout": "the server did not answer the portal in time: bulkmail retries; if it "
-    "repeats, check server, port and the firewall in front of it",
-    "smtp-timeout": "the SMTP server did not answer the portal in time: bulkmail retries; if it "
-    "repeats, check smtp_server, smtp_port and the firewall in front of it",
-    "mailbox-tls-failed": "match incoming_encryption_type to the port: SSL is usually 993 "
-    "(IMAP) or 995 (POP3), StartTLS or None 143 or 110",
-    "smtp-tls-failed": "match outcoming_encryption_type to smtp_port: SSL is usually 465, "
-    "StartTLS 587 or 25",
-    "smtp-auth-required": "the SMTP server wants a login: set smtp_auth to true and "
-    "auth_type_smtp to Login",
-    "smtp-auth-unsupported": "the SMTP server offers no login: set smtp_auth to false",
-    "mailbox-test-failed": "the incoming server refused the portal's test login: read its "
-    "message and check the row's incoming settings",
-    "smtp-test-failed": "the SMTP server refused the portal's test login: read its message and "
-    "check the row's smtp_* settings",
-}
 
 
 @dataclass(frozen=True, slots=True)
 class Diagnosis:
     """What a failed test login means: the code of the first failing side, hint, retry."""
 
-    code: str
-    hint: str
+    code: Code
+    hint: str  # the hints of every failing side
     retryable: bool
 
 
-def _kind(part: Part) -> str:
-    kind = next((k for k, pattern in _KINDS if pattern.search(part.text)), "other")
-    # The SMTP-only findings mean nothing on the incoming side.
-    if part.side == "incoming" and kind.startswith("auth-"):
-        return "other"
-    return kind
+def _code(part: Part) -> Code:
+    """Return the code of one side's failed test login."""
+    smtp = part.side == "smtp"
+    for pattern, incoming_code, smtp_code in _TEST_FAILURES:
+        if pattern.search(part.text):
+            return smtp_code if smtp else incoming_code
+    return Code.SMTP_TEST_FAILED if smtp else Code.MAILBOX_TEST_FAILED
 
 
 def diagnose(message: CleanMessage) -> Diagnosis | None:
     """Return the verdict parts of a failed test login, or None when no side is named."""
     if not message.parts:
         return None
-    kinds = [_kind(part) for part in message.parts]
-    codes = [
-        ("mailbox-" if part.side == "incoming" else "smtp-") + _SUFFIX.get(kind, kind)
-        for part, kind in zip(message.parts, kinds, strict=True)
-    ]
-    hints = dict.fromkeys(TEST_HINTS[code] for code in codes)  # ordered, without repeats
+    codes = [_code(part) for part in message.parts]
+    hints = dict.fromkeys(code.hint for code in codes)  # ordered, without repeats
     # Retrying helps only when every failing side merely timed out.
-    return Diagnosis(codes[0], "; ".join(hints), all(k in _TRANSIENT for k in kinds))
+    return Diagnosis(codes[0], "; ".join(hints), all(code.retryable for code in codes))

@@ -14,6 +14,7 @@ from itertools import chain, islice
 from pathlib import Path
 from typing import Any, Final
 
+from bulkmail.codes import Code
 from bulkmail.errors import InputError
 from bulkmail.models import InputInfo, Problem, Row, Severity, Table
 from bulkmail.reader.csv import open_csv
@@ -159,7 +160,7 @@ def _duplicate(
     return Problem(
         row,
         field,
-        "duplicate-column",
+        Code.DUPLICATE_COLUMN,
         Severity.WARNING,
         f"columns {one} '{headers[first]}' and {two} '{headers[second]}' both mean {field}",
         f"column {two} is ignored; delete or rename one of them",
@@ -174,7 +175,7 @@ def _unknown(header: str, key: str, letter: str, row: int) -> Problem:
     return Problem(
         row,
         "",
-        "unknown-column",
+        Code.UNKNOWN_COLUMN,
         Severity.WARNING,
         f"column {letter} '{header}' is not a known column",
         hint,
@@ -203,7 +204,7 @@ def _extra_cells(ahead: list[tuple[int, list[Any]]], width: int, offset: int) ->
                 Problem(
                     number,
                     "",
-                    "extra-cells",
+                    Code.EXTRA_CELLS,
                     Severity.WARNING,
                     f"row {number} has values right of the last header (column "
                     f"{column_letter(width - 1 + offset)}); they are ignored",

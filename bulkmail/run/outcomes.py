@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from bulkmail.codes import Code
 from bulkmail.models import Checked, Outcome, Stage, Status
 
 if TYPE_CHECKING:  # types only: `bulkmail validate` builds outcomes without the HTTP stack
@@ -88,7 +89,7 @@ def done(
     mailbox_id: int | None,
     *,
     attempts: int = 0,
-    code: str = "",
+    code: Code | None = None,
     message: str = "",
     done_at: str = "",
 ) -> Outcome:
@@ -96,7 +97,7 @@ def done(
     return for_job(
         job,
         status,
-        code=code,
+        code=code or "",
         message=message,
         attempts=attempts,
         mailbox_id=mailbox_id,
@@ -119,10 +120,9 @@ def failed(job: Job, verdict: Verdict, attempts: int) -> Outcome:
     )
 
 
-def not_attempted(job: Job, message: str = NOT_SENT, code: str = "not-attempted") -> Outcome:
+def not_attempted(job: Job, message: str = NOT_SENT, code: Code = Code.NOT_ATTEMPTED) -> Outcome:
     """Return the outcome of a job never sent (or cut short) because the run stopped."""
-    hint = "run the same command again to finish the rest"
-    return for_job(job, Status.NOT_ATTEMPTED, code=code, message=message, hint=hint)
+    return for_job(job, Status.NOT_ATTEMPTED, code=code, message=message, hint=code.hint)
 
 
 def done_earlier(job: Job, entry: Entry) -> Outcome:
@@ -132,7 +132,7 @@ def done_earlier(job: Job, entry: Entry) -> Outcome:
         job,
         Status.SKIPPED,
         entry.mailbox_id,
-        code="done-earlier",
+        code=Code.DONE_EARLIER,
         message=message,
         done_at=entry.updated_at,
     )
@@ -144,6 +144,13 @@ def failed_earlier(job: Job, entry: Entry) -> Outcome:
         "failed the same way in an earlier run; fix the row (or use --fresh) and "
         "bulkmail will send it again"
     )
+    known = Code._value2member_map_.get(entry.code)
+    stage = known.stage if isinstance(known, Code) and isinstance(known.stage, Stage) else None
     return for_job(
-        job, Status.FAILED, stage=Stage.PORTAL, code=entry.code, message=entry.message, hint=hint
+        job,
+        Status.FAILED,
+        stage=stage or Stage.PORTAL,
+        code=entry.code,
+        message=entry.message,
+        hint=hint,
     )

@@ -19,6 +19,7 @@ import anyio
 import httpx
 from anyio.streams.memory import MemoryObjectReceiveStream
 
+from bulkmail.codes import Code
 from bulkmail.journal.store import Journal
 from bulkmail.models import Outcome, Status
 from bulkmail.portal.client import Created, Identity, PortalClient, Token, Verdict
@@ -137,7 +138,7 @@ class Runner:
         try:
             outcome = await self._process(portal, job)
         except anyio.get_cancelled_exc_class():
-            self._finish(job, outcomes.not_attempted(job, outcomes.CUT_SHORT, "interrupted"))
+            self._finish(job, outcomes.not_attempted(job, outcomes.CUT_SHORT, Code.INTERRUPTED))
             raise
         outcome = replace(outcome, elapsed=round(time.perf_counter() - started, 3))
         self._record(job, outcome)
@@ -161,7 +162,7 @@ class Runner:
                 job,
                 Status.CREATED,
                 before,
-                code="resumed",
+                code=Code.RESUMED,
                 message="created by an earlier run that was cut short",
             )
         if before is not None and self._settings.if_exists == "skip":
@@ -169,7 +170,7 @@ class Runner:
                 job,
                 Status.SKIPPED,
                 before,
-                code="exists",
+                code=Code.EXISTS,
                 message="the portal user already has this account",
             )
         if self._settings.dry_run:
@@ -194,7 +195,7 @@ class Runner:
             answer = await portal.create(token, job.account.payload())
             if isinstance(answer, Created):
                 return outcomes.done(job, created, answer.mailbox_id, attempts=attempts)
-            if answer.code == "portal-unauthorized" and not relogged:
+            if answer.code is Code.PORTAL_UNAUTHORIZED and not relogged:
                 relogged = True
                 self._sessions.invalidate(job.identity, token)
                 fresh = await self._sessions.token(portal, job.identity)

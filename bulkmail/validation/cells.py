@@ -12,6 +12,7 @@ import ipaddress
 import re
 from dataclasses import dataclass, field
 
+from bulkmail.codes import Code
 from bulkmail.models import Problem, Severity
 from bulkmail.schema import (
     AUTH_NAMES,
@@ -57,12 +58,11 @@ _AUTH_WORDS = {
     "xoauth2": 5,
     "ntlm": 7,
 }
-_ENCRYPTION_HELP = "use None, SSL or StartTLS, or 0, 1, 2"
-_AUTH_HELP = "use None, Login, CramMd5 or Ntlm, or 0, 1, 4, 7"
-_BOOL_HELP = "use true/false, yes/no, 1/0 or да/нет"
 
 Note = tuple[str, str, Severity, str, str]
 """A problem without its row: (column, code, severity, message, hint)."""
+
+_DEFAULTED = Code.DEFAULTED  # bound once: most rows get notes, and member access costs a lookup
 
 
 @dataclass(slots=True)
@@ -73,23 +73,18 @@ class Findings:
     problems: list[Problem] = field(default_factory=list)
     blocked: bool = False  # an error was found: the row will not be sent
 
-    def add(self, severity: Severity, column: str, code: str, message: str, hint: str) -> None:
-        """Record one problem of `column`."""
-        self.problems.append(Problem(self.row, column, code, severity, message, hint))
-
-    def error(self, column: str, code: str, message: str, hint: str = "") -> None:
-        """Record a problem that blocks the row."""
-        self.blocked = True
-        self.add(Severity.ERROR, column, code, message, hint)
-
-    def warning(self, column: str, code: str, message: str, hint: str = "") -> None:
-        """Record a problem that lets the row through."""
-        self.add(Severity.WARNING, column, code, message, hint)
+    def add(self, column: str, code: Code, message: str, hint: str | None = None) -> None:
+        """Record one problem of `column` with its code's severity; `hint` replaces the code's."""
+        severity = code.severity
+        self.blocked = self.blocked or severity is Severity.ERROR
+        self.problems.append(
+            Problem(self.row, column, code, severity, message, code.hint if hint is None else hint)
+        )
 
     def info(self, column: str, message: str) -> None:
         """Record a value that bulkmail filled in or inferred."""
         # Two or more notes on most rows: one call less each is worth the repetition.
-        self.problems.append(Problem(self.row, column, "defaulted", Severity.INFO, message, ""))
+        self.problems.append(Problem(self.row, column, _DEFAULTED, Severity.INFO, message, ""))
 
     def notes(self) -> tuple[Note, ...]:
         """Return the problems so far without their row, to record in other rows."""
@@ -98,7 +93,7 @@ class Findings:
     def extend(self, notes: tuple[Note, ...]) -> None:
         """Record `notes` as problems of this row."""
         for column, code, severity, message, hint in notes:
-            # Only error() records errors, so an error note is one that blocked its row.
+            # Only add() records errors, so an error note is one that blocked its row.
             self.blocked = self.blocked or severity is Severity.ERROR
             self.problems.append(Problem(self.row, column, code, severity, message, hint))
 
@@ -108,7 +103,7 @@ def require(column: str, text: str, found: Findings, hint: str) -> str:
     if text.strip():
         # Secrets are sent exactly as typed: a space may belong to the password.
         return text if column in SECRET_FIELDS else text.strip()
-    found.error(column, "required", f"{column} is blank", hint)
+    found.add(column, Code.REQUIRED, f"{column} is blank", hint)
     return ""
 
 
@@ -126,20 +121,10 @@ def parse_port(column: str, text: str, found: Findings) -> int | None:
         return None
     port = as_int(text)
     if port is None:
-        found.error(
-            column,
-            "port-invalid",
-            f'"{text}" is not a whole port number',
-            "write the port as digits only, e.g. 993",
-        )
+        found.add(column, Code.PORT_INVALID, f'"{text}" is not a whole port number')
         return None
     if not 1 <= port <= 65535:
-        found.error(
-            column,
-            "port-out-of-range",
-            f"port {port} is outside 1..65535",
-            "use the server's port: IMAP 993 or 143, POP3 995 or 110, SMTP 465, 587 or 25",
-        )
+        found.add(column, Code.PORT_OUT_OF_RANGE, f"port {port} is outside 1..65535")
         return None
     return port
 
@@ -157,10 +142,10 @@ def parse_encryption(column: str, text: str, found: Findings) -> int | None:
         return None
     value = _enum(text, _ENCRYPTION_WORDS, ENCRYPTION_NAMES)
     if value is None:
-        hint = _ENCRYPTION_HELP
+        hint = None
         if fold(text) == "tls":  # ambiguous: both SSL and StartTLS end up as TLS
             hint = "use SSL for port 993, 995 or 465 and StartTLS for 143, 110 or 587"
-        found.error(column, "encryption-invalid", f'"{text}" is not an encryption type', hint)
+        found.add(column, Code.ENCRYPTION_INVALID, f'"{text}" is not an encryption type', hint)
     return value
 
 
@@ -170,7 +155,7 @@ def parse_auth(column: str, text: str, found: Findings) -> int | None:
         return None
     value = _enum(text, _AUTH_WORDS, AUTH_NAMES)
     if value is None:
-        found.error(column, "auth-invalid", f'"{text}" is not an authentication type', _AUTH_HELP)
+        found.add(column, Code.AUTH_INVALID, f'"{text}" is not an authentication type')
     return value
 
 
@@ -187,26 +172,16 @@ def parse_bool(
         return False
     if extra and word in extra:
         return extra[word]
-    found.error(column, "bool-invalid", f'"{text}" is not true or false', _BOOL_HELP)
+    found.add(column, Code.BOOL_INVALID, f'"{text}" is not true or false')
     return None
 
 
 def check_secret(column: str, text: str, found: Findings) -> str:
     """Return the secret as typed after recording what is wrong with it, never its value."""
     if text == MASK:
-        found.error(
-            column,
-            "password-masked",
-            f"{column} is the mask {MASK}, not a password",
-            "fill in the real password, or feed the original sheet with --secrets-from",
-        )
+        found.add(column, Code.PASSWORD_MASKED, f"{column} is the mask {MASK}, not a password")
     elif text != text.strip():
-        found.warning(
-            column,
-            "password-whitespace",
-            f"{column} starts or ends with a space",
-            "check it: the space is sent as part of the password",
-        )
+        found.add(column, Code.PASSWORD_WHITESPACE, f"{column} starts or ends with a space")
     return text
 
 
@@ -241,12 +216,12 @@ def check_host(column: str, text: str, found: Findings, port_column: str) -> Non
     value = text.strip()
     message, hint = _host_problem(value, port_column)
     if message:
-        found.error(column, "host-invalid", f'"{value}" {message}', hint)
+        found.add(column, Code.HOST_INVALID, f'"{value}" {message}', hint)
 
 
 @functools.lru_cache(maxsize=4096)
 def _host_problem(value: str, port_column: str) -> tuple[str, str]:
-    plain = "write only the host name, e.g. imap.example.org"
+    plain = Code.HOST_INVALID.hint  # "write only the host name, e.g. imap.example.org"
     if "://" in value:
         rest = value.partition("://")[2].rstrip("/")
         return "has a scheme", f"drop the scheme: write {rest}" if rest else plain

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
+from bulkmail.codes import Code
 from bulkmail.models import Account, Problem
 from bulkmail.validation.cells import (
     SPACE,
@@ -71,19 +72,14 @@ def _portal(
         _no_portal_user(found, password, run_user, portal_column)
         return None, None
     if SPACE.search(user):
-        found.error(
-            "portal_user",
-            "portal-user-invalid",
-            f'"{user}" is not a portal login',
-            "write the login without spaces, usually the employee's email",
-        )
+        found.add("portal_user", Code.PORTAL_USER_INVALID, f'"{user}" is not a portal login')
     if password.strip():
         return user, check_secret("portal_password", password, found)
     if run_user is not None and user.casefold() == run_user.casefold():
         return None, None
-    found.error(
+    found.add(
         "portal_password",
-        "portal-password-missing",
+        Code.PORTAL_PASSWORD_MISSING,
         f"portal_password is blank for portal user {user}",
         f"fill it in, or run as that user with --user {user}",
     )
@@ -95,18 +91,16 @@ def _no_portal_user(
 ) -> None:
     """Record what a row without a portal_user lacks: the run's --user or a use for its password."""
     if portal_column and run_user is None:
-        found.error(
+        found.add(
             "portal_user",
-            "portal-user-missing",
+            Code.PORTAL_USER_MISSING,
             "portal_user is blank and the run has no --user",
-            "fill in the portal login that owns this mailbox, or run with --user",
         )
     elif password.strip():
-        found.warning(
+        found.add(
             "portal_password",
-            "portal-password-unused",
+            Code.PORTAL_PASSWORD_UNUSED,
             "portal_password is ignored: the row has no portal_user",
-            "fill in portal_user, or clear portal_password",
         )
 
 
@@ -153,30 +147,20 @@ def check_email(column: str, text: str, found: Findings) -> None:
     if plain and "." in plain[1] and not domain_problem(plain[1]):
         return  # the common case: none of the checks below would find anything
     if "<" in value or ">" in value:
-        found.error(
+        found.add(
             column,
-            "email-invalid",
+            Code.EMAIL_INVALID,
             f'"{value}" is a name and an address',
             "keep only the address here and put the name in the name column",
         )
         return
     problem = _email_problem(value)
     if problem:
-        found.error(
-            column,
-            "email-invalid",
-            f'"{value}" {problem}',
-            "write one address like anna@example.org",
-        )
+        found.add(column, Code.EMAIL_INVALID, f'"{value}" {problem}')
         return
     domain = value.rpartition("@")[2]
     if "." not in domain and not domain.startswith("["):
-        found.warning(
-            column,
-            "email-no-tld",
-            f'domain of "{value}" has no dot',
-            "check the address: real mail domains look like example.org",
-        )
+        found.add(column, Code.EMAIL_NO_TLD, f'domain of "{value}" has no dot')
 
 
 def _email_problem(value: str) -> str:

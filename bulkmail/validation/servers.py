@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal, TypeVar
 
+from bulkmail.codes import Code
 from bulkmail.schema import AUTH, ENCRYPTION, ENCRYPTION_NAMES, default_port
 from bulkmail.validation.cells import (
     IMAP_PORTS,
@@ -143,21 +144,19 @@ def _incoming_auth(text: str, imap: bool | None, found: Findings) -> int:
     if auth == _OAUTH2:
         _oauth2(found, "auth_type_in", text)
     elif auth == _NTLM and imap is False:
-        found.error(
+        found.add(
             "auth_type_in",
-            "ntlm-pop3",
+            Code.NTLM_POP3,
             f'"{text}" (Ntlm) does not work with POP3: the portal fails on it',
-            "use Login for POP3, or switch the row to IMAP",
         )
     return _or(auth, _LOGIN)
 
 
 def _oauth2(found: Findings, column: str, text: str) -> None:
-    found.error(
+    found.add(
         column,
-        "oauth2-unsupported",
+        Code.OAUTH2_UNSUPPORTED,
         f'"{text}" is OAuth2, which the API cannot create with a password',
-        "connect this mailbox by hand in the portal's Mail settings",
     )
 
 
@@ -166,16 +165,16 @@ def _check_port(found: Findings, column: str, port: int, encryption: int | None)
     if encryption is None:
         return
     if port in SSL_PORTS and encryption != _SSL:
-        found.warning(
+        found.add(
             column,
-            "port-encryption-mismatch",
+            Code.PORT_ENCRYPTION_MISMATCH,
             f"port {port} expects SSL, encryption is {ENCRYPTION_NAMES[encryption]}",
             "set the encryption to SSL, or check the port",
         )
     elif port in PLAIN_PORTS and encryption == _SSL:
-        found.warning(
+        found.add(
             column,
-            "port-encryption-mismatch",
+            Code.PORT_ENCRYPTION_MISMATCH,
             f"port {port} expects StartTLS or None, encryption is SSL",
             "set the encryption to StartTLS, or check the port",
         )
@@ -183,23 +182,23 @@ def _check_port(found: Findings, column: str, port: int, encryption: int | None)
 
 def _check_incoming_protocol(found: Findings, port: int, imap: bool | None) -> None:
     if imap is True and port in POP3_PORTS:
-        found.warning(
+        found.add(
             "imap",
-            "protocol-port-mismatch",
+            Code.PROTOCOL_PORT_MISMATCH,
             f"port {port} is POP3's, imap is true",
             "set imap to false for POP3, or use the IMAP port (993 or 143)",
         )
     elif imap is False and port in IMAP_PORTS:
-        found.warning(
+        found.add(
             "imap",
-            "protocol-port-mismatch",
+            Code.PROTOCOL_PORT_MISMATCH,
             f"port {port} is IMAP's, imap is false",
             "set imap to true for IMAP, or use the POP3 port (995 or 110)",
         )
     elif port in SMTP_PORTS:
-        found.warning(
+        found.add(
             "port",
-            "protocol-port-mismatch",
+            Code.PROTOCOL_PORT_MISMATCH,
             f"port {port} is an SMTP port",
             "use the IMAP or POP3 port here, e.g. 993 or 995",
         )
@@ -236,9 +235,9 @@ def _outgoing(
     if port is not None:
         _check_port(late, "smtp_port", port, encryption)
         if port in _NOT_SMTP_PORTS:
-            late.warning(
+            late.add(
                 "smtp_port",
-                "protocol-port-mismatch",
+                Code.PROTOCOL_PORT_MISMATCH,
                 f"port {port} is not SMTP's",
                 "use the SMTP port here, e.g. 465 or 587",
             )
@@ -255,18 +254,16 @@ def _smtp_auth(text: str, flag_text: str, found: Findings) -> tuple[bool, int]:
     if auth is None:
         return flag, _LOGIN if flag else _NO_AUTH
     if not flag and auth != _NO_AUTH:
-        found.warning(
+        found.add(
             "auth_type_smtp",
-            "smtp-auth-ignored",
+            Code.SMTP_AUTH_IGNORED,
             f'"{text}" is ignored: smtp_auth is false',
-            "set smtp_auth to true if the SMTP server needs a login, or clear auth_type_smtp",
         )
     elif flag and auth == _NO_AUTH:
-        found.warning(
+        found.add(
             "auth_type_smtp",
-            "smtp-auth-none",
+            Code.SMTP_AUTH_NONE,
             f'smtp_auth is true but "{text}" means no SMTP login',
-            "set auth_type_smtp to Login, or smtp_auth to false",
         )
     elif flag and auth == _OAUTH2:
         _oauth2(found, "auth_type_smtp", text)

@@ -11,6 +11,7 @@ import difflib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
 
+from bulkmail.codes import Code
 from bulkmail.errors import InputError
 from bulkmail.models import Account, Checked, Problem, Row, Severity, Table
 from bulkmail.schema import ALIASES, REQUIRED_FIELDS, fold
@@ -158,11 +159,12 @@ def _duplicate(
     if first == number:
         return None
     whose = f"portal user {owner}" if owner else "the run's portal user"
+    code = Code.DUPLICATE_ACCOUNT
     return Problem(
         number,
         "email",
-        "duplicate-account",
-        Severity.ERROR,
+        code,
+        code.severity,
         f"{email} is the same mailbox as row {first} for {whose}: the portal would overwrite it",
         f"delete this row or merge it into row {first}",
     )

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
+from bulkmail.codes import Code
 from bulkmail.models import Stage
 from bulkmail.portal.answers import parse_retry_after
 from bulkmail.portal.client import (
@@ -114,6 +115,7 @@ def assert_verdict(verdict: object, expected: tuple[Any, ...]) -> None:
     got = (verdict.code, verdict.stage, verdict.retryable, verdict.ambiguous,
            verdict.retry_after, verdict.message)  # fmt: skip
     assert got == expected
+    assert isinstance(verdict.code, Code)  # a registry member (test_codes.py)
     assert verdict.hint  # every verdict says what to do
     assert verdict.fatal == (verdict.code == "portal-not-paid")
 

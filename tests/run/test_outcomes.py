@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from test_runner import _job
 
-from bulkmail.models import Outcome, Row, Status
+from bulkmail.journal.store import Entry
+from bulkmail.models import Outcome, Row, Stage, Status
+from bulkmail.run import outcomes
 from bulkmail.run.outcomes import Ledger
 
 
@@ -54,3 +57,34 @@ def test_ledger_close_names_a_row_left_without_an_outcome(
         ledger.settle(index, _outcome(index))
     with pytest.raises(RuntimeError, match=f"row index {missing} of {rows} ended without"):
         ledger.close(rows)
+
+
+def _entry(code: str) -> Entry:
+    return Entry(
+        portal_user="anna@corp.example",
+        email="anna@example.org",
+        state="failed",
+        mailbox_id=None,
+        code=code,
+        message="refused",
+        permanent=True,
+        digest="d",
+        row=2,
+        attempts=1,
+        updated_at="2026-11-23T19:40:01Z",
+    )
+
+
+@pytest.mark.parametrize(
+    ("code", "stage"),
+    [
+        ("portal-login-failed", Stage.LOGIN),
+        ("mailbox-login-refused", Stage.PORTAL),
+        ("connect-failed", Stage.NETWORK),
+        ("a-code-of-an-older-bulkmail", Stage.PORTAL),
+    ],
+)
+def test_a_failure_kept_from_an_earlier_run_keeps_its_stage(code: str, stage: Stage) -> None:
+    job = _job(0, "anna@corp.example", "portal-pw", "anna@example.org")
+    outcome = outcomes.failed_earlier(job, _entry(code))
+    assert (outcome.status, outcome.stage, outcome.code) == (Status.FAILED, stage, code)

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from python_calamine import CalamineWorkbook
 
+from bulkmail.codes import Code
 from bulkmail.errors import ConfigError, InputError
 from bulkmail.models import Account, Checked, InputInfo, Problem, Row, Severity, Table
 from bulkmail.reader.defaults import load_defaults, merge, parse_set
@@ -88,7 +89,12 @@ MINIMAL_NOTES = [
 
 
 def found(problems: list[Problem], *, notes: bool = False) -> list[tuple[str, Severity, str]]:
-    """Return (code, severity, column) of each problem, notes left out unless asked."""
+    """Return (code, severity, column) of each problem, notes left out unless asked.
+
+    Every code must be a registry member, not text that happens to equal one (test_codes.py).
+    """
+    assert [p.code for p in problems if not isinstance(p.code, Code)] == []
+    assert [p.code for p in problems if p.severity is not p.code.severity] == []
     return [(p.code, p.severity, p.column) for p in problems if notes or p.severity is not N]
 
 
@@ -527,7 +533,7 @@ def test_repeated_settings_are_reported_on_each_row() -> None:
 
 def test_findings_notes_are_replayed_on_another_row() -> None:
     first = Findings(0)
-    first.warning("port", "port-encryption-mismatch", "port 993 expects SSL", "set SSL")
+    first.add("port", Code.PORT_ENCRYPTION_MISMATCH, "port 993 expects SSL", "set SSL")
     first.info("imap", "IMAP assumed")
     warned = Findings(9)
     warned.extend(first.notes())
@@ -536,7 +542,7 @@ def test_findings_notes_are_replayed_on_another_row() -> None:
         Problem(9, "imap", "defaulted", N, "IMAP assumed", ""),
     ]
     assert not warned.blocked
-    first.error("port", "port-invalid", '"x" is not a whole port number')
+    first.add("port", Code.PORT_INVALID, '"x" is not a whole port number')
     blocked = Findings(10)
     blocked.extend(first.notes())
     assert [(p.row, p.code) for p in blocked.problems] == [

@@ -1,0 +1,401 @@
+"""Every problem and outcome code bulkmail reports: severity, stage, meaning and default hint.
+
+One registry, like frictionless's error classes: a code is a member of `Code`, a `StrEnum`,
+so it is the same kebab-case text in reports, logs, the journal and summary.json, and the
+emitters name it (`Code.PORT_OUT_OF_RANGE`) instead of writing the text: a typo is an
+AttributeError (and a mypy error), and `tests/test_codes.py` fails on a code written as text
+or emitted without being registered. The template's Help sheet is written from this registry
+and the README's code tables are checked against it.
+
+What each member carries:
+
+- `severity`: for findings, error (blocks the row), warning or info (a note: something was
+  filled in or inferred); for a run's outcome codes, error for a row that failed or was not
+  attempted and info for a note on a row that succeeded.
+- `stage`: where the code comes from. `models.Stage` where it fits: validation (cells and
+  rows), login (the portal user's login, wherever seen), portal (the portal answered a
+  request with an error; a portal code answering a login is reported at stage login),
+  network (no usable answer). `Origin` for the rest: reader (the header row and the cells
+  beyond it, reported with the validation findings), journal (what an earlier run recorded)
+  and run (how the run treated the row: skipped as existing, stopped before sending).
+- `meaning`: one line for the README and the Help sheet (`title` would shadow `str.title`).
+- `hint`: the default fix; an emitter may give one built from the row instead ("put 993 in
+  port and only imap.example.org here").
+- `retryable`, `fatal`: for portal answers, what the run does with the code unless the
+  answer says otherwise (`portal.answers` decides per answer; a bad URL scheme is a
+  network-error that is not retried).
+
+Data only: no I/O, no logic. Member access costs a class lookup, so hot paths bind the
+members they emit on every row to module names.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum, unique
+from typing import NamedTuple
+
+from bulkmail.models import Severity, Stage
+
+__all__ = ["Code", "Origin"]
+
+
+class Origin(StrEnum):
+    """The stages of codes that are not a failed row's `models.Stage`."""
+
+    READER = "reader"  # the header row and the cells beyond it
+    JOURNAL = "journal"  # what an earlier run recorded
+    RUN = "run"  # how the run treated the row
+
+
+ERROR, WARNING, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
+VALIDATION, LOGIN, PORTAL, NETWORK = Stage.VALIDATION, Stage.LOGIN, Stage.PORTAL, Stage.NETWORK
+READER, JOURNAL, RUN = Origin.READER, Origin.JOURNAL, Origin.RUN
+
+
+class _Entry(NamedTuple):
+    """One registry line, as written in `Code`'s body (the enum passes it to `Code.__new__`)."""
+
+    code: str
+    severity: Severity
+    stage: Stage | Origin
+    meaning: str
+    hint: str = ""
+    retryable: bool = False
+    fatal: bool = False
+
+
+@unique  # a text registered twice would silently be an alias of the first
+class Code(StrEnum):
+    """A registered code: its text (the enum value) and what it means."""
+
+    severity: Severity
+    stage: Stage | Origin
+    meaning: str
+    hint: str
+    retryable: bool
+    fatal: bool
+
+    def __new__(
+        cls,
+        code: str,
+        severity: Severity,
+        stage: Stage | Origin,
+        meaning: str,
+        hint: str,
+        retryable: bool,
+        fatal: bool,
+    ) -> Code:
+        member = str.__new__(cls, code)
+        member._value_ = code
+        member.severity, member.stage, member.meaning = severity, stage, meaning
+        member.hint, member.retryable, member.fatal = hint, retryable, fatal
+        return member
+
+    def __repr__(self) -> str:
+        # The code's text, as a plain str shows it: logs that print a list of codes, and the
+        # repr of a Problem, read as before the registry ('port-invalid', not <Code....>).
+        return str.__repr__(self)
+
+    # fmt: off
+    # -- reader: the header row --------------------------------------------------------------
+    DUPLICATE_COLUMN = _Entry(
+        "duplicate-column", WARNING, READER,
+        "two columns mean the same field: the second one is ignored",
+        "delete or rename one of them")
+    UNKNOWN_COLUMN = _Entry(
+        "unknown-column", WARNING, READER,
+        "a header bulkmail does not know: the column is ignored",
+        "rename the header to a column name bulkmail knows if the column should be read")
+    EXTRA_CELLS = _Entry(
+        "extra-cells", WARNING, READER,
+        "a row has values right of the last header: they are ignored",
+        "give those columns a header, or check the row for an unquoted delimiter")
+
+    # -- validation: cells and rows ----------------------------------------------------------
+    REQUIRED = _Entry(
+        "required", ERROR, VALIDATION,
+        "email, password, server or smtp_server is blank (after defaults)",
+        "fill it in; a server can be given to every row with --set or --defaults")
+    EMAIL_INVALID = _Entry(
+        "email-invalid", ERROR, VALIDATION,
+        "not one local@domain address",
+        "write one address like anna@example.org")
+    EMAIL_NO_TLD = _Entry(
+        "email-no-tld", WARNING, VALIDATION,
+        "the address's domain has no dot",
+        "check the address: real mail domains look like example.org")
+    HOST_INVALID = _Entry(
+        "host-invalid", ERROR, VALIDATION,
+        "not a host name or IP (a scheme or :port inside, spaces...)",
+        "write only the host name, e.g. imap.example.org")
+    PORT_INVALID = _Entry(
+        "port-invalid", ERROR, VALIDATION,
+        "a port that is not a whole number",
+        "write the port as digits only, e.g. 993")
+    PORT_OUT_OF_RANGE = _Entry(
+        "port-out-of-range", ERROR, VALIDATION,
+        "a port outside 1..65535",
+        "use the server's port: IMAP 993 or 143, POP3 995 or 110, SMTP 465, 587 or 25")
+    ENCRYPTION_INVALID = _Entry(
+        "encryption-invalid", ERROR, VALIDATION,
+        "not an encryption type",
+        "use None, SSL or StartTLS, or 0, 1, 2")
+    AUTH_INVALID = _Entry(
+        "auth-invalid", ERROR, VALIDATION,
+        "not an authentication type",
+        "use None, Login, CramMd5 or Ntlm, or 0, 1, 4, 7")
+    BOOL_INVALID = _Entry(
+        "bool-invalid", ERROR, VALIDATION,
+        "not true or false",
+        "use true/false, yes/no, 1/0 or да/нет")
+    OAUTH2_UNSUPPORTED = _Entry(
+        "oauth2-unsupported", ERROR, VALIDATION,
+        "OAuth2 cannot be created with a password through this API",
+        "connect this mailbox by hand in the portal's Mail settings")
+    NTLM_POP3 = _Entry(
+        "ntlm-pop3", ERROR, VALIDATION,
+        "NTLM with POP3 (the portal fails on it)",
+        "use Login for POP3, or switch the row to IMAP")
+    DUPLICATE_ACCOUNT = _Entry(
+        "duplicate-account", ERROR, VALIDATION,
+        "the same (portal user, email) as an earlier row: the portal would overwrite it",
+        "delete this row or merge it into the earlier one")
+    PORTAL_USER_MISSING = _Entry(
+        "portal-user-missing", ERROR, VALIDATION,
+        "portal_user is blank and the run has no --user",
+        "fill in the portal login that owns this mailbox, or run with --user")
+    PORTAL_USER_INVALID = _Entry(
+        "portal-user-invalid", ERROR, VALIDATION,
+        "portal_user is not a portal login (it has spaces)",
+        "write the login without spaces, usually the employee's email")
+    PORTAL_PASSWORD_MISSING = _Entry(
+        "portal-password-missing", ERROR, VALIDATION,
+        "portal_password is blank for a portal user other than the run's --user",
+        "fill it in, or run as that user with --user")
+    PASSWORD_MASKED = _Entry(
+        "password-masked", ERROR, VALIDATION,
+        "a ******** cell (a re-fed report), not a password",
+        "fill in the real password, or feed the original sheet with --secrets-from")
+    PORT_ENCRYPTION_MISMATCH = _Entry(
+        "port-encryption-mismatch", WARNING, VALIDATION,
+        "the port is a well-known one for another encryption (993 with None, 465 with StartTLS)",
+        "set the encryption the port expects, or check the port")
+    PROTOCOL_PORT_MISMATCH = _Entry(
+        "protocol-port-mismatch", WARNING, VALIDATION,
+        "the port is another protocol's (995 with imap=true, 993 with imap=false, an SMTP port as "
+        "the incoming one)",
+        "use the port of the row's protocol, or fix imap")
+    SMTP_AUTH_NONE = _Entry(
+        "smtp-auth-none", WARNING, VALIDATION,
+        "smtp_auth is true but auth_type_smtp is None (no SMTP login)",
+        "set auth_type_smtp to Login, or smtp_auth to false")
+    SMTP_AUTH_IGNORED = _Entry(
+        "smtp-auth-ignored", WARNING, VALIDATION,
+        "auth_type_smtp is ignored: smtp_auth is false",
+        "set smtp_auth to true if the SMTP server needs a login, or clear auth_type_smtp")
+    PASSWORD_WHITESPACE = _Entry(
+        "password-whitespace", WARNING, VALIDATION,
+        "a password starts or ends with a space, which is sent as part of it",
+        "check it: the space is sent as part of the password")
+    PORTAL_PASSWORD_UNUSED = _Entry(
+        "portal-password-unused", WARNING, VALIDATION,
+        "portal_password is ignored: the row has no portal_user",
+        "fill in portal_user, or clear portal_password")
+    DEFAULTED = _Entry(
+        "defaulted", INFO, VALIDATION,
+        "a blank cell bulkmail filled in or inferred (port, encryption, protocol, SMTP login)")
+
+    # -- login: the portal user's login, wherever it is seen ----------------------------------
+    PORTAL_LOGIN_FAILED = _Entry(
+        "portal-login-failed", ERROR, LOGIN,
+        "the portal refused the portal user's login; never retried",
+        "check portal_user / portal_password (or --user and its password); bulkmail does not "
+        "retry, because 5 failed logins lock the user out for a minute")
+    PORTAL_LOGIN_BLOCKED = _Entry(
+        "portal-login-blocked", ERROR, LOGIN,
+        "the portal blocks the user's logins for 60 s after failed ones; retried",
+        "too many failed logins for this user: the portal blocks it for 60 s; bulkmail waits and "
+        "tries again",
+        retryable=True)
+    PORTAL_2FA = _Entry(
+        "portal-2fa", ERROR, LOGIN,
+        "the portal user has two-factor authentication on",
+        "the portal user has two-factor authentication on: give bulkmail an app password, or turn "
+        "2FA off for the migration")
+    PORTAL_MAIL_DISABLED = _Entry(
+        "portal-mail-disabled", ERROR, LOGIN,
+        "the Mail module is not available to the portal user",
+        "the Mail module is not available to this portal user (a guest, or Mail turned off for "
+        "them): enable Mail for the user in the portal's settings")
+    PORTAL_UNAUTHORIZED = _Entry(
+        "portal-unauthorized", ERROR, LOGIN,
+        "the portal stopped accepting the session (HTTP 401); bulkmail logs in again once",
+        "the portal stopped accepting the session; bulkmail logs in again once; if it repeats, "
+        "check that the user is not blocked or logged out everywhere")
+    PORTAL_NOT_PAID = _Entry(
+        "portal-not-paid", ERROR, LOGIN,
+        "the portal's subscription is not paid (HTTP 402): the run stops, exit 3",
+        "the portal's subscription is not paid, so the run stops: renew it and run the same "
+        "command again (done rows are skipped)",
+        fatal=True)
+
+    # -- portal: the test logins to the row's mail servers that a create makes ---------------
+    MAILBOX_LOGIN_REFUSED = _Entry(
+        "mailbox-login-refused", ERROR, PORTAL,
+        "the incoming (IMAP/POP3) server refused the portal's test login",
+        "check the row's account and password; many providers (Gmail, Yandex, Mail.ru, Outlook) "
+        "need an app password and IMAP/POP access turned on")
+    SMTP_LOGIN_REFUSED = _Entry(
+        "smtp-login-refused", ERROR, PORTAL,
+        "the SMTP server refused the portal's test login",
+        "check smtp_account and smtp_password (blank = the incoming login and password); many "
+        "providers need an app password for SMTP")
+    MAILBOX_UNREACHABLE = _Entry(
+        "mailbox-unreachable", ERROR, PORTAL,
+        "the portal could not reach the incoming server (refused, unknown host)",
+        "check server and port, and that the portal's server can reach it (DNS, firewall)")
+    SMTP_UNREACHABLE = _Entry(
+        "smtp-unreachable", ERROR, PORTAL,
+        "the portal could not reach the SMTP server (refused, unknown host)",
+        "check smtp_server and smtp_port, and that the portal's server can reach it (DNS, "
+        "firewall)")
+    MAILBOX_TIMEOUT = _Entry(
+        "mailbox-timeout", ERROR, PORTAL,
+        "the incoming server did not answer the portal in time; retried unless the SMTP test "
+        "was refused too",
+        "the server did not answer the portal in time: bulkmail retries; if it repeats, check "
+        "server, port and the firewall in front of it",
+        retryable=True)
+    SMTP_TIMEOUT = _Entry(
+        "smtp-timeout", ERROR, PORTAL,
+        "the SMTP server did not answer the portal in time; retried",
+        "the SMTP server did not answer the portal in time: bulkmail retries; if it repeats, "
+        "check smtp_server, smtp_port and the firewall in front of it",
+        retryable=True)
+    MAILBOX_TLS_FAILED = _Entry(
+        "mailbox-tls-failed", ERROR, PORTAL,
+        "TLS with the incoming server failed: the encryption does not fit the port",
+        "match incoming_encryption_type to the port: SSL is usually 993 (IMAP) or 995 (POP3), "
+        "StartTLS or None 143 or 110")
+    SMTP_TLS_FAILED = _Entry(
+        "smtp-tls-failed", ERROR, PORTAL,
+        "TLS with the SMTP server failed: the encryption does not fit the port",
+        "match outcoming_encryption_type to smtp_port: SSL is usually 465, StartTLS 587 or 25")
+    SMTP_AUTH_REQUIRED = _Entry(
+        "smtp-auth-required", ERROR, PORTAL,
+        "the SMTP server wants a login and the row gives none",
+        "the SMTP server wants a login: set smtp_auth to true and auth_type_smtp to Login")
+    SMTP_AUTH_UNSUPPORTED = _Entry(
+        "smtp-auth-unsupported", ERROR, PORTAL,
+        "the SMTP server offers no login and the row asks for one",
+        "the SMTP server offers no login: set smtp_auth to false")
+    MAILBOX_TEST_FAILED = _Entry(
+        "mailbox-test-failed", ERROR, PORTAL,
+        "the incoming server failed the portal's test login for another reason",
+        "the incoming server refused the portal's test login: read its message and check the "
+        "row's incoming settings")
+    SMTP_TEST_FAILED = _Entry(
+        "smtp-test-failed", ERROR, PORTAL,
+        "the SMTP server failed the portal's test login for another reason",
+        "the SMTP server refused the portal's test login: read its message and check the row's "
+        "smtp_* settings")
+
+    # -- portal: the answer itself -------------------------------------------------------------
+    EMAIL_REJECTED = _Entry(
+        "email-rejected", ERROR, PORTAL,
+        "the portal cannot parse the email address",
+        "the portal cannot parse this address: fix the email column")
+    INVALID_ARGUMENTS = _Entry(
+        "invalid-arguments", ERROR, PORTAL,
+        "the portal rejected the request (HTTP 400): a value of the wrong type",
+        "a value has the wrong type for the API (ports are whole numbers, booleans true/false, "
+        "encryption and auth by name): fix the row")
+    PORTAL_ERROR = _Entry(
+        "portal-error", ERROR, PORTAL,
+        "the portal failed (HTTP 500) after the mail servers accepted the login",
+        "the portal failed after the mail servers accepted the login: usually OAuth2 or an "
+        "undefined auth/encryption value (use Login, CramMd5 or Ntlm); else see its logs")
+    RATE_LIMITED = _Entry(
+        "rate-limited", ERROR, PORTAL,
+        "the portal is throttling requests (HTTP 429); retried",
+        "the portal is throttling requests: bulkmail waits and retries; lower --concurrency if it "
+        "repeats",
+        retryable=True)
+    PORTAL_UNAVAILABLE = _Entry(
+        "portal-unavailable", ERROR, PORTAL,
+        "the portal or its proxy is busy or restarting (HTTP 502, 503, 504); retried",
+        "the portal or its proxy is busy or restarting: bulkmail retries; if it repeats, check "
+        "the portal",
+        retryable=True)
+    PORTAL_FORBIDDEN = _Entry(
+        "portal-forbidden", ERROR, PORTAL,
+        "the portal refused access (HTTP 403)",
+        "the portal refused access: check its IP restrictions and the user's rights")
+    NOT_FOUND = _Entry(
+        "not-found", ERROR, PORTAL,
+        "no portal API at that address (HTTP 404)",
+        "the API was not found there: --portal should be the portal root, e.g. "
+        "https://portal.example.org")
+    HTTP_ERROR = _Entry(
+        "http-error", ERROR, PORTAL,
+        "an HTTP status or request failure bulkmail does not expect",
+        "unexpected HTTP status: --portal should be the portal root, e.g. "
+        "https://portal.example.org; else see the portal's logs")
+    UNEXPECTED_ANSWER = _Entry(
+        "unexpected-answer", ERROR, PORTAL,
+        "the answer is not the portal API's JSON (a web page, a proxy, a login screen)",
+        "this is not the portal API's JSON: --portal should be the portal root, e.g. "
+        "https://portal.example.org, not a page, a proxy or a login screen")
+
+    # -- network: no usable answer -------------------------------------------------------------
+    CONNECT_FAILED = _Entry(
+        "connect-failed", ERROR, NETWORK,
+        "could not connect to the portal; retried",
+        "check the --portal address and that this machine reaches it (DNS, firewall, proxy); "
+        "bulkmail retries",
+        retryable=True)
+    TIMEOUT = _Entry(
+        "timeout", ERROR, NETWORK,
+        "the portal did not answer within --timeout; retried",
+        "a create tests both mail servers and can take about 90 s: bulkmail retries; raise "
+        "--timeout if it repeats",
+        retryable=True)
+    CONNECTION_DROPPED = _Entry(
+        "connection-dropped", ERROR, NETWORK,
+        "the connection closed before the answer; retried",
+        "the connection closed before the answer: bulkmail retries; a proxy with a short read "
+        "timeout in front of the portal can cause this",
+        retryable=True)
+    TLS_FAILED = _Entry(
+        "tls-failed", ERROR, NETWORK,
+        "TLS with the portal failed",
+        "check the --portal address (https:// or http://, port) and the portal's TLS certificate")
+    NETWORK_ERROR = _Entry(
+        "network-error", ERROR, NETWORK,
+        "another network error between bulkmail and the portal (retried, unless the URL's scheme "
+        "is wrong)",
+        "a network error between bulkmail and the portal: check the --portal address and the "
+        "connection",
+        retryable=True)
+
+    # -- journal and run: how a row ended without a portal error ------------------------------
+    EXISTS = _Entry(
+        "exists", INFO, RUN,
+        "skipped: the portal user already has this account (--if-exists skip)",
+        "use --if-exists update to post it anyway (the portal overwrites it)")
+    DONE_EARLIER = _Entry(
+        "done-earlier", INFO, JOURNAL,
+        "skipped: an earlier run created this row (its mailboxId and date are reported)",
+        "use --fresh to ignore what earlier runs did")
+    RESUMED = _Entry(
+        "resumed", INFO, JOURNAL,
+        "created: a create cut short by an earlier run had reached the portal")
+    NOT_ATTEMPTED = _Entry(
+        "not-attempted", ERROR, RUN,
+        "the run stopped (interrupt, fatal answer) before this row was sent",
+        "run the same command again to finish the rest")
+    INTERRUPTED = _Entry(
+        "interrupted", ERROR, RUN,
+        "the create was in flight when the run was cut short; a re-run checks the portal first",
+        "run the same command again to finish the rest")
+    # fmt: on
