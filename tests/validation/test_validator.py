@@ -793,7 +793,10 @@ def test_parse_set(items: list[str], expected: dict[str, str]) -> None:
             '--set "server" is not FIELD=VALUE',
             "write it as --set FIELD=VALUE, e.g. --set server=imap.example.org",
         ),
-        ("=imap.example.org", '--set "=imap.example.org" is not FIELD=VALUE', None),
+        # a value without its field is never repeated: it may be a password
+        ("=imap.example.org", '--set "..." is not FIELD=VALUE', None),
+        ("hunter2", '--set "..." is not FIELD=VALUE', None),
+        ("hunter2 more", '--set "..." is not FIELD=VALUE', None),
         ("password:hunter2", '--set "password..." is not FIELD=VALUE', None),
         (
             "sever=imap.example.org",
