@@ -83,6 +83,56 @@ def test_usage_errors_exit_2_with_one_line(capsys: pytest.CaptureFixture[str]) -
     )
 
 
+@pytest.mark.parametrize(
+    "portal",
+    [
+        "https://admin:Url-S3cret@portal.example.org",
+        "https://admin:Url-S3cret@portal.example.org:8443/",
+        "admin:Url-S3cret@portal.example.org",  # no scheme: still a password in a URL
+        "https://Url-S3cret@portal.example.org/x?y=1",
+    ],
+)
+def test_a_portal_url_with_a_password_is_refused_without_repeating_it(
+    here: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, portal: str
+) -> None:
+    monkeypatch.setenv("BULKMAIL_PASSWORD", "Env-S3cret")
+    args = ["import", "accounts.xlsx", "--portal", portal, "--user", "me@example.org"]
+    assert main([*args, "--log-format", "json"]) == 2
+    out, err = capsys.readouterr()
+    host = "portal.example.org" + (":8443" if ":8443" in portal else "")
+    assert (out, err) == (
+        "",
+        f"bulkmail: error: --portal holds a user name or password (...@{host}) (give the "
+        "portal root only, e.g. https://portal.example.org, the login with --user and its "
+        "password in BULKMAIL_PASSWORD or --password-file)\n",
+    )
+    assert not (here / "reports").exists() and not (here / ".bulkmail").exists()
+
+
+def test_stray_arguments_are_named_without_their_values(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["validate", "x.csv", "--password", "Typed-S3cret", "--pwd=Other-S3cret"])
+    assert exc.value.code == 2
+    assert capsys.readouterr().err == (
+        "bulkmail: error: unrecognized arguments: --password ... --pwd=... "
+        "(see `bulkmail --help`)\n"
+    )
+
+
+def test_the_error_line_masks_a_registered_password(
+    here: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The password, mistakenly given as the journal's path, comes back in the error.
+    monkeypatch.setenv("BULKMAIL_PASSWORD", "Env-S3cret-9")
+    (here / "Env-S3cret-9").mkdir()
+    args = ["import", "accounts.xlsx", "--portal", "http://127.0.0.1:9", "--user", "me@x.org"]
+    assert main([*args, "--state", "Env-S3cret-9", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("bulkmail: error: journal ********") and "S3cret" not in err
+
+
 def test_version(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exc:
         main(["--version"])
