@@ -52,7 +52,8 @@ def read(
     number, raw = _header_record(records, info)
     headers = _header_texts(raw)
     fields, problems = map_headers(headers, number, first_column)
-    if not any(fields):
+    # A data row holds an email address; one whose cell "SSL" passed for a header is no header.
+    if not any(fields) or (looks_like_data(headers) and not set(fields) & set(REQUIRED_FIELDS)):
         raise _no_known_column(headers, number, records, info)
     ahead = list(islice(records, LOOKAHEAD))
     problems.extend(_extra_cells(ahead, len(headers), first_column))
@@ -204,7 +205,10 @@ def _no_known_column(
     """
     data = looks_like_data(headers)
     if data:
-        message = f"row {row} looks like data, not a header: it has no column name bulkmail knows"
+        message = (
+            f"row {row} looks like data, not a header: it holds an email address or a URL "
+            "where the column names should be"
+        )
         hint = (
             "add a header row above it with the column names, e.g. "
             f"{', '.join(REQUIRED_FIELDS)} (`bulkmail template` writes a sheet with all of them)"
