@@ -137,7 +137,6 @@ def quotable(cells: Sequence[str]) -> tuple[bool, ...]:
 # --- the forms a secret takes in text -------------------------------------------------------
 
 _UNCHANGED: Final = re.compile(r"[A-Za-z0-9_.~-]*")  # no escaping below changes these
-_ESCAPING: Final = re.compile(r"[\\&%+]")  # every escaped form holds one of these
 _DOTNET_ESCAPED: Final = frozenset("\"&'+<>`")
 _HTML_DECIMAL: Final = str.maketrans({c: f"&#{ord(c)};" for c in "&<>\"'"})
 _PERCENT: Final = re.compile(r"%[0-9A-F]{2}")
@@ -191,7 +190,8 @@ def _dotnet_json(text: str) -> str:
 # hold the token percent- or JSON-escaped (`%2B`, `\u002B`, `\/`): it is unescaped first.
 _TOKEN: Final = re.compile(r"[A-Za-z0-9+/=._-]{16,}")
 _KEY = 16
-_RUN: Final = re.compile(r"[\w+/=.%\\-]{16,}", re.ASCII)
+# The lookbehind makes a search fail at once inside a run, rather than scan it again.
+_RUN: Final = re.compile(r"(?<![\w+/=.%\\-])[\w+/=.%\\-]{16,}", re.ASCII)
 _RUN_ESCAPE: Final = re.compile(r"\\u([0-9A-Fa-f]{4})|\\(/)")
 
 
@@ -208,7 +208,8 @@ class Registry:
         self._tokens: dict[str, set[str]] = {}  # first _KEY characters -> whole tokens
         self._others: set[str] = set()  # every form of the other values
         self._version = 0
-        self._compiled: tuple[int, re.Pattern[str] | None] = (0, None)
+        # (version, a pattern finding each start, a plain one to test): built when needed
+        self._compiled: tuple[int, re.Pattern[str] | None, re.Pattern[str] | None] = (0, None, None)
 
     def add(self, *values: str | None) -> None:
         """Register secret values (None, "" and values under MIN_LENGTH are ignored)."""
@@ -232,24 +233,35 @@ class Registry:
     def spans(self, text: str) -> list[Span]:
         """Return where registered secrets stand in `text`, as (start, end); may overlap."""
         found: list[Span] = []
-        pattern = self._pattern()
+        pattern = self._patterns()[0]
         if pattern is not None:
             found += [(m.start(), m.start() + len(m[1])) for m in pattern.finditer(text)]
         if self._tokens:
             found += [run.span() for run in _RUN.finditer(text) if self._holds_token(run[0])]
         return found
 
-    def _pattern(self) -> re.Pattern[str] | None:
-        version, pattern = self._compiled
-        if version == self._version:
-            return pattern
-        with self._lock:
-            version, others = self._version, sorted(self._others, key=lambda v: (-len(v), v))
-            # A lookahead finds every start, so overlapping secrets are all masked.
-            alternatives = "|".join(map(re.escape, others))
-            pattern = re.compile(f"(?=({alternatives}))") if others else None
-            self._compiled = (version, pattern)
-        return pattern
+    def holds(self, text: str) -> bool:
+        """Return whether a registered secret stands in `text` (cheaper than `spans`)."""
+        if not self._others and not self._tokens:
+            return False
+        pattern = self._patterns()[1]
+        if pattern is not None and pattern.search(text) is not None:
+            return True
+        return bool(self._tokens) and any(self._holds_token(r[0]) for r in _RUN.finditer(text))
+
+    def _patterns(self) -> tuple[re.Pattern[str] | None, re.Pattern[str] | None]:
+        """Return the patterns of every form of the other values: (finder, test)."""
+        version, finder, test = self._compiled
+        if version != self._version:
+            with self._lock:
+                version, others = self._version, sorted(self._others, key=lambda v: (-len(v), v))
+                alternatives = "|".join(map(re.escape, others))
+                # A lookahead finds every start, so overlapping secrets are all masked; the
+                # test needs no lookahead, which would keep re from skipping ahead (5x slower).
+                finder = re.compile(f"(?=({alternatives}))") if others else None
+                test = re.compile(alternatives) if others else None
+                self._compiled = (version, finder, test)
+        return finder, test
 
     def _holds_token(self, run: str) -> bool:
         if "%" in run or "\\" in run:
@@ -287,7 +299,7 @@ def scrub(text: str, extra: Iterable[str] = ()) -> str:
     for value in extra:
         if len(value) >= MIN_LENGTH:
             if escaped is None:
-                escaped = _ESCAPING.search(text) is not None
+                escaped = _escaped(text)
             spans += _occurrences(text, forms(value) if escaped else (value,))
     if "://" in text:
         spans += [m.span(1) for m in _USERINFO.finditer(text) if m[1]]
@@ -297,9 +309,16 @@ def scrub(text: str, extra: Iterable[str] = ()) -> str:
 def scrub_texts(texts: list[str], extra: Sequence[str] = ()) -> list[str]:
     """Return `texts` scrubbed; `texts` itself when none holds a secret (the common case).
 
-    One search of the joined texts settles nearly every row of a report: no secret, no copy.
+    Runs once per row of a report: a few searches of the joined texts settle nearly every
+    row (no secret, no escape character, no URL) without building anything.
     """
     joined = "\n".join(texts)
+    for value in extra:
+        if len(value) >= MIN_LENGTH and value in joined:
+            break
+    else:
+        if "://" not in joined and not REGISTRY.holds(joined) and not (extra and _escaped(joined)):
+            return texts
     if scrub(joined, extra) is joined:
         return texts
     return [scrub(text, extra) for text in texts]
@@ -318,6 +337,12 @@ def scrub_data(value: Any, extra: Sequence[str] = ()) -> Any:
     if isinstance(value, list | tuple):
         return type(value)(scrub_data(item, extra) for item in value)
     return value
+
+
+def _escaped(text: str) -> bool:
+    """Return whether `text` holds a character that an escaped form of a secret holds."""
+    # Four C-speed searches: twice as fast as one regex of the four, per row of a report.
+    return "\\" in text or "&" in text or "%" in text or "+" in text
 
 
 def _occurrences(text: str, candidates: Iterable[str]) -> list[Span]:

@@ -59,6 +59,7 @@ class RowShape:
         self.kept = kept_columns(headers, fields)
         self.secret = secret_columns(headers, fields)
         self._secret_order = tuple(sorted(self.secret))
+        self._pick_secrets = _getter(self._secret_order)
         self._masked = tuple(j for j, i in enumerate(self.kept) if i in self.secret)
         self._columns = len(headers)
         self._pick = _picker(self.kept, len(headers))
@@ -81,7 +82,8 @@ class RowShape:
 
     def _scrubbed(self, ours: list[str], cells: Sequence[str]) -> list[str]:
         """Return `ours` with every secret masked (`ours` itself when none occurs)."""
-        return scrub_texts(ours, self.secrets(cells))
+        aligned = len(cells) == self._columns  # then picked at C speed, blanks and all
+        return scrub_texts(ours, self._pick_secrets(cells) if aligned else self.secrets(cells))
 
 
 def _picker(kept: Sequence[int], columns: int) -> Callable[[Sequence[str]], Sequence[str]] | None:
@@ -91,10 +93,15 @@ def _picker(kept: Sequence[int], columns: int) -> Callable[[Sequence[str]], Sequ
     """
     if tuple(kept) == tuple(range(columns)):
         return None
-    if len(kept) > 1:
-        return itemgetter(*kept)
+    return _getter(kept)
+
+
+def _getter(indexes: Sequence[int]) -> Callable[[Sequence[str]], Sequence[str]]:
+    """Return a function taking the cells at `indexes` of a row, at C speed when it can."""
+    if len(indexes) > 1:
+        return itemgetter(*indexes)
     # itemgetter of one index returns the cell itself, not a tuple
-    return lambda cells: tuple(cells[i] for i in kept)
+    return lambda cells: tuple(cells[i] for i in indexes)
 
 
 def succeeded_cells(outcome: Outcome) -> list[str]:
