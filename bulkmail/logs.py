@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Mapping, MutableMapping
+from collections.abc import MutableMapping
 from typing import Any, Literal, TextIO
 
 import structlog
 
-from bulkmail.secrets import MASK, is_secret_name, scrub_data
+from bulkmail.secrets import MASK, is_secret_name, scrub, scrub_data
 
 
 def scrub_event(
@@ -25,7 +25,9 @@ def scrub_event(
     for key, value in event.items():
         if is_secret_name(key):
             event[key] = MASK
-        elif isinstance(value, str | Mapping | list | tuple):
+        elif type(value) is str:  # the common case, without scrub_data's checks
+            event[key] = scrub(value)
+        elif isinstance(value, dict | list | tuple):
             event[key] = scrub_data(value)
     return event
 

@@ -1,11 +1,11 @@
 """What is secret, and the one scrubber that every output goes through.
 
-Secret are:
+What is secret:
 - columns: the secret fields (password, smtp_password, portal_password) under any header
   alias, and ignored columns whose header looks like a password ("Old password", "Пароль 2");
 - names: log keys and summary keys that name a secret (password, token, Authorization...);
 - values registered at run time (`register`): the portal password read from the environment,
-  a file or a prompt, each portal session token and password when a login returns;
+  a file or a prompt, and each portal session token when a login returns it;
 - a row's own secret cells, passed as `extra` wherever a row is at hand;
 - URL userinfo (`https://user:pass@host`).
 
@@ -188,17 +188,17 @@ def _dotnet_json(text: str) -> str:
 # characters in a text, by a dict of their first characters: adding one is O(1) and a text
 # without a long run costs one C-speed regex scan, however many users logged in. A run may
 # hold the token percent- or JSON-escaped (`%2B`, `\u002B`, `\/`): it is unescaped first.
-_TOKEN: Final = re.compile(r"[A-Za-z0-9+/=._-]{16,}")
+_TOKEN: Final = re.compile(r"[A-Za-z0-9+/=_-]{16,}")
 _KEY = 16
 # The lookbehind makes a search fail at once inside a run, rather than scan it again.
-_RUN: Final = re.compile(r"(?<![\w+/=.%\\-])[\w+/=.%\\-]{16,}", re.ASCII)
+_RUN: Final = re.compile(r"(?<![\w+/=%\\-])[\w+/=%\\-]{16,}", re.ASCII)
 _RUN_ESCAPE: Final = re.compile(r"\\u([0-9A-Fa-f]{4})|\\(/)")
 
 
 class Registry:
-    """Secret values known to the whole process, found in a text in one pass each way.
+    """Secret values known to the whole process, each kind found in a text in one pass.
 
-    Values that look like tokens (16+ characters of `A-Za-z0-9+/=._-`) are looked up through
+    Values that look like tokens (16+ characters of `A-Za-z0-9+/=_-`) are looked up through
     the long runs of such characters; the others (a password) through one compiled pattern
     of all their forms, rebuilt when one is added.
     """
@@ -244,10 +244,12 @@ class Registry:
         """Return whether a registered secret stands in `text` (cheaper than `spans`)."""
         if not self._others and not self._tokens:
             return False
-        pattern = self._patterns()[1]
-        if pattern is not None and pattern.search(text) is not None:
+        test = self._patterns()[1]
+        if test is not None and test.search(text) is not None:
             return True
-        return bool(self._tokens) and any(self._holds_token(r[0]) for r in _RUN.finditer(text))
+        if self._tokens and _RUN.search(text) is not None:  # rare: a long run, then look
+            return any(self._holds_token(run[0]) for run in _RUN.finditer(text))
+        return False
 
     def _patterns(self) -> tuple[re.Pattern[str] | None, re.Pattern[str] | None]:
         """Return the patterns of every form of the other values: (finder, test)."""
@@ -264,6 +266,7 @@ class Registry:
         return finder, test
 
     def _holds_token(self, run: str) -> bool:
+        """Return whether a registered token stands in a run of token characters."""
         if "%" in run or "\\" in run:
             run = unquote(_RUN_ESCAPE.sub(lambda m: m[2] or chr(int(m[1], 16)), run))
         tokens = self._tokens
@@ -293,7 +296,7 @@ def scrub(text: str, extra: Iterable[str] = ()) -> str:
     cells) and URL userinfo. Returns `text` itself when it holds none."""
     if not text:
         return text
-    spans = REGISTRY.spans(text)
+    spans = REGISTRY.spans(text) if REGISTRY.holds(text) else []
     # Only the plain form of a secret can stand in a text without an escape character.
     escaped: bool | None = None
     for value in extra:

@@ -118,19 +118,21 @@ def test_overlapping_and_adjacent_secrets_leave_nothing_between_them() -> None:
 
 
 def test_tokens_are_found_plain_inside_a_run_and_escaped() -> None:
-    token = "Ab+/Cd=EfGh_Ij-Kl.Mn9"
+    token = "Ab+/Cd=EfGh_Ij-Kl_Mn9"
     register(token)
     for said in (
         token,
         f"Authorization:{token}",
         f'{{"token":"{token}"}}',
-        "Ab%2B%2FCd%3DEfGh_Ij-Kl.Mn9",  # percent-encoded
-        "Ab\\u002B\\/Cd\\u003DEfGh_Ij-Kl.Mn9",  # JSON-escaped, .NET style
+        "Ab%2B%2FCd%3DEfGh_Ij-Kl_Mn9",  # percent-encoded
+        "Ab\\u002B\\/Cd\\u003DEfGh_Ij-Kl_Mn9",  # JSON-escaped, .NET style
     ):
         assert token[:4] not in scrub(f"a {said} b"), said
     # the whole run of token characters goes: it is the token with what stuck to it
     assert scrub(f"a x{token}y b") == f"a {MASK} b"
     assert scrub(f"a {token[:-1]} b") == f"a {token[:-1]} b"  # not the token
+    register("eyJhbGciOi.eyJzdWIiOi.SflKxwRJSM")  # a JWT: dots, so matched as a password is
+    assert scrub("Bearer eyJhbGciOi.eyJzdWIiOi.SflKxwRJSM;") == f"Bearer {MASK};"
 
 
 def test_thousands_of_tokens_are_all_found() -> None:
