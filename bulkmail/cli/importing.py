@@ -19,6 +19,7 @@ from bulkmail.cli.common import (
 )
 from bulkmail.cli.output import print_result
 from bulkmail.errors import ConfigError
+from bulkmail.secrets import SECRET_FIELDS
 from bulkmail.secrets import register as register_secret
 from bulkmail.settings import DEFAULT_TIMEOUT, PortalSettings
 
@@ -196,6 +197,8 @@ def run(args: argparse.Namespace) -> int:
     start(args)
     portal = portal_settings(args)
     inp = input_settings(args)
+    # A password given with --set or --defaults fills blank cells: a secret of every row.
+    register_secret(*(v for k, v in inp.defaults.items() if k in SECRET_FIELDS))
     result = import_file(inp, portal, args.report_dir, handle_signals=True)
     if not args.quiet:
         print_result(result, sys.stdout)
