@@ -9,11 +9,13 @@ starlette app served by uvicorn on 127.0.0.1 in a thread of this process.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import html
 import io
 import json
 import os
+import re
 import socket
 import sqlite3
 import subprocess
@@ -22,6 +24,7 @@ import threading
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
+from subprocess import PIPE
 from typing import Any
 from urllib.parse import quote, quote_plus
 
@@ -35,32 +38,38 @@ from starlette.routing import Route
 pytestmark = pytest.mark.slow
 
 RUN_PASSWORD = 'Run"Pa\\ss&1'  # --user's, from BULKMAIL_PASSWORD
+ANNA_PASSWORD = "Anna-Portal-pw1"  # a row's portal_password, accepted
 USER_PASSWORD = 'Usr"B\\pw<2>'  # a row's portal_password, refused and echoed by the portal
 MAILBOX_PASSWORD = 'Mb"ox\\Pw%3'
 SMTP_PASSWORD = "Sm'tp\\Pw+4 x"
 OLD_PASSWORD = 'Old"Pw\\5'  # an ignored column that looks like a password
 URL_PASSWORD = 'Url"Pa\\ss6'
-ROW_SECRETS = (USER_PASSWORD, MAILBOX_PASSWORD, SMTP_PASSWORD, OLD_PASSWORD)
+ROW_SECRETS = (ANNA_PASSWORD, USER_PASSWORD, MAILBOX_PASSWORD, SMTP_PASSWORD, OLD_PASSWORD)
 MASK = "********"
 HEADER = "portal_user,portal_password,email,password,smtp_password,server,smtp_server,Old password"
 
 
 def forms(secret: str) -> set[str]:
-    """Return `secret` as any output could hold it, escaped or not (the test's own list)."""
-    found = {secret, json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1]}
-    found |= {html.escape(secret), html.escape(secret, quote=False)}
-    found |= {quote(secret, safe=""), quote_plus(secret, safe=""), quote(secret)}
-    found |= {f.lower() for f in found if "%" in f}
-    # the first half of it too: what a message cut short would leave
-    return found | ({forms(secret[: len(secret) // 2 + 1]).pop()} if len(secret) > 9 else set())
+    """Return `secret` as any output could hold it, escaped or not (the test's own list),
+    and its first half likewise: what a message cut short would leave of it."""
+    return _escaped(secret) | _escaped(secret[: len(secret) // 2 + 1])
+
+
+def _escaped(text: str) -> set[str]:
+    found = {text, json.dumps(text)[1:-1], json.dumps(text, ensure_ascii=False)[1:-1]}
+    found |= {html.escape(text), html.escape(text, quote=False)}
+    found |= {quote(text, safe=""), quote_plus(text, safe=""), quote(text)}
+    return found | {re.sub("%[0-9A-F]{2}", lambda m: m[0].lower(), f) for f in found}
 
 
 class Portal:
     """The portal: logs everyone in (but "refused@..."), lists nothing, fails every create
     with a message that echoes the request: its Authorization header, its passwords."""
 
-    def __init__(self, echo: str) -> None:
+    def __init__(self, echo: str, hang_for: str = "") -> None:
         self.echo = echo
+        self.hang_for = hang_for  # the email whose create never gets an answer
+        self.hanging = threading.Event()  # set when that create arrived
         self.tokens: list[str] = []
         self.creates = 0
         routes = [
@@ -83,10 +92,13 @@ class Portal:
         if request.method == "GET":
             return JSONResponse({"status": 0, "statusCode": 200, "response": []})
         self.creates += 1
+        body = (await request.body()).decode()
+        if self.hang_for and self.hang_for in body:
+            self.hanging.set()
+            await asyncio.Event().wait()  # until the server is stopped
         auth = request.headers["authorization"]
         if self.echo == "token":
             return _error(400, f"cannot bind the request of session {auth}")
-        body = (await request.body()).decode()
         sent = json.loads(body)
         said = [
             body[body.index('"password"') : body.index(',"port"')],  # JSON-escaped
@@ -120,7 +132,7 @@ def serve() -> Iterator[Any]:
 
     yield start
     for server, thread in running:
-        server.should_exit = True
+        server.should_exit = server.force_exit = True  # a hanging create is not waited for
         thread.join()
 
 
@@ -141,21 +153,26 @@ def staff_sheet(tmp_path: Path) -> Path:
         tmp_path / "input" / "staff.csv",
         [
             HEADER.split(","),
-            row("anna@corp.example.org", "Anna-Portal-pw1", "anna"),
+            row("anna@corp.example.org", ANNA_PASSWORD, "anna"),
             row("refused@corp.example.org", USER_PASSWORD, "refused"),
             row("", "", "run"),  # the run's --user
         ],
     )
 
 
-def bulkmail(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """Run the CLI as a user would, its journal and reports under tmp_path."""
+def command(*args: str) -> tuple[list[str], dict[str, str]]:
+    """Return the CLI's argv and environment as a user would run it, in tmp_path."""
     argv = [sys.executable, "-m", "bulkmail", *args, "--report-dir", "reports"]
     if args[0] == "import":
         argv += ["--state", "state/journal.sqlite", "--user", "run@corp.example.org"]
-    env = {**os.environ, "BULKMAIL_PASSWORD": RUN_PASSWORD}
+    return [*argv, "--log-format", "json"], {**os.environ, "BULKMAIL_PASSWORD": RUN_PASSWORD}
+
+
+def bulkmail(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run the CLI to its end, its journal and reports under tmp_path."""
+    argv, env = command(*args)
     return subprocess.run(
-        [*argv, "--log-format", "json"],
+        argv,
         cwd=tmp_path,
         env=env,
         capture_output=True,
@@ -232,6 +249,29 @@ def test_what_a_portal_echoes_reaches_no_output(tmp_path: Path, serve: Any, echo
     assert ("code", "portal-login-failed") in [
         (k, v) for line in done.stderr.splitlines() for k, v in json.loads(line).items()
     ]
+
+
+def test_a_killed_run_leaves_no_echoed_token_in_the_journal_or_its_wal(
+    tmp_path: Path, serve: Any
+) -> None:
+    """Leak 1, as the journal's WAL holds it when the run is killed mid-way."""
+    portal = Portal("token", hang_for="run@mail.example.org")
+    url = serve(portal)
+    argv, env = command("import", str(staff_sheet(tmp_path)), "--portal", url)
+    # One worker: rows 2 and 3 fail first, and row 4's in-flight mark commits their records.
+    argv += ["--concurrency", "1"]
+    with subprocess.Popen(argv, cwd=tmp_path, env=env, stdout=PIPE, stderr=PIPE, text=True) as run:
+        assert portal.hanging.wait(timeout=300)  # a safety net only
+        run.kill()
+        stdout, stderr = run.communicate()
+    done = subprocess.CompletedProcess(argv, run.returncode, stdout, stderr)
+
+    assert (tmp_path / "state" / "journal.sqlite-wal").exists()
+    texts = outputs(tmp_path, done)
+    assert leaks(texts, [*portal.tokens, *ROW_SECRETS, RUN_PASSWORD]) == []
+    wal = texts["state/journal.sqlite-wal"]
+    assert "cannot bind the request of session ********" in wal  # the echo is there, masked
+    assert "User authentication failed" in wal
 
 
 def test_a_portal_url_with_a_password_is_refused_and_not_repeated(
