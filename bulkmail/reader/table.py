@@ -203,8 +203,7 @@ def _no_known_column(
     Row 1 of a sheet without its header row is data, passwords included: the message says
     so without quoting it, and quotes other rows' cells only where `quotable` allows.
     """
-    data = looks_like_data(headers)
-    if data:
+    if looks_like_data(headers):
         message = (
             f"row {row} looks like data, not a header: it holds an email address or a URL "
             "where the column names should be"
