@@ -1,8 +1,8 @@
-"""structlog set-up: console or JSON lines on stderr, and a processor that redacts secrets.
+"""structlog set-up: console or JSON lines on stderr, every event scrubbed of secrets.
 
 Events have stable dotted names (`row.created`, `row.failed`, `run.finished`) and keyword
-fields. Two guards keep secrets out: keys that name a secret are dropped, and any string
-field containing a registered secret value has it replaced by the mask.
+fields. `scrub_event` runs before the renderer, so no secret reaches a line: a key that names
+a secret is masked whatever it holds, and the other fields go through `bulkmail.secrets`.
 """
 
 from __future__ import annotations
@@ -14,52 +14,22 @@ from typing import Any, Literal, TextIO
 
 import structlog
 
-from bulkmail.schema import MASK
-
-SECRET_KEYS = frozenset(
-    {
-        "password",
-        "smtp_password",
-        "portal_password",
-        "token",
-        "authorization",
-        "secret",
-        "cookie",
-        "asc_auth_key",
-    }
-)
+from bulkmail.secrets import MASK, is_secret_name, scrub, scrub_data
 
 
-class Redactor:
-    """A structlog processor that masks secret keys and every known secret value."""
-
-    def __init__(self) -> None:
-        self._values: set[str] = set()
-
-    def add(self, *secrets: str | None) -> None:
-        """Register secret values (passwords, tokens) to be masked wherever they appear."""
-        # Very short values would mask ordinary words ("1" in a row number): a secret under
-        # four characters is already a validation warning, and masking it everywhere would
-        # make logs unreadable.
-        self._values.update(s for s in secrets if s and len(s) >= 4)
-
-    def scrub(self, text: str) -> str:
-        """Return `text` with every registered secret replaced by the mask."""
-        for secret in self._values:
-            if secret in text:
-                text = text.replace(secret, MASK)
-        return text
-
-    def __call__(
-        self, logger: Any, method: str, event: MutableMapping[str, Any]
-    ) -> MutableMapping[str, Any]:
-        for key in list(event):
-            value = event[key]
-            if key.lower() in SECRET_KEYS:
-                event[key] = MASK
-            elif isinstance(value, str) and self._values:
-                event[key] = self.scrub(value)
-        return event
+def scrub_event(
+    logger: Any, method: str, event: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """A structlog processor: mask the value of every key that names a secret, and every
+    secret inside the other values (nested dicts and lists too), through `bulkmail.secrets`."""
+    for key, value in event.items():
+        if is_secret_name(key):
+            event[key] = MASK
+        elif type(value) is str:  # the common case, without scrub_data's checks
+            event[key] = scrub(value)
+        elif isinstance(value, dict | list | tuple):
+            event[key] = scrub_data(value)
+    return event
 
 
 class _Stderr:
@@ -73,10 +43,6 @@ class _Stderr:
 
     def isatty(self) -> bool:
         return sys.stderr.isatty()
-
-
-REDACTOR = Redactor()
-"""The process's redactor: the CLI registers each secret it reads before anything is logged."""
 
 
 def configure(
@@ -100,7 +66,7 @@ def configure(
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
-            REDACTOR,
+            scrub_event,
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(level),

@@ -28,6 +28,7 @@ from bulkmail.report.collector import Collector, RunResult
 from bulkmail.report.writer import ReportWriter, new_report_folder
 from bulkmail.run import outcomes
 from bulkmail.run.outcomes import Ledger
+from bulkmail.secrets import SECRET_FIELDS, register
 from bulkmail.settings import InputSettings, PortalSettings
 from bulkmail.validation.table import check_columns, validate
 
@@ -109,6 +110,8 @@ async def import_async(
 
     log = get_logger()
     started, t0 = now(), time.perf_counter()
+    # Library callers too: the run's passwords are masked in every output from here on.
+    register(portal.password, *(v for k, v in inp.defaults.items() if k in SECRET_FIELDS))
     table = load(inp)
     if table.column_of("portal_user") is None and not portal.user:
         raise ConfigError(

@@ -32,6 +32,8 @@ CODE_SHAPE = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)+")
 NOT_CODES = frozenset(
     {
         "content-type",  # HTTP headers
+        "content-length",
+        "content-encoding",
         "retry-after",
         "e-mail",  # a header alias
         "fake-mailbox-password",  # the template's example row

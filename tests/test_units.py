@@ -9,9 +9,9 @@ import random
 import pytest
 import structlog
 
-from bulkmail.logs import Redactor, configure, get_logger
+from bulkmail.logs import configure, get_logger, scrub_event
 from bulkmail.run.retry import Backoff
-from bulkmail.schema import MASK
+from bulkmail.secrets import MASK, register
 
 
 def test_backoff_honours_retry_after_and_caps_it() -> None:
@@ -33,22 +33,22 @@ def test_backoff_grows_exponentially_with_jitter_inside_bounds(
     assert len(set(delays)) > 1  # jittered
 
 
-def test_redactor_masks_secret_keys_and_registered_values() -> None:
-    redactor = Redactor()
-    redactor.add("S3cret-pass", None, "ab")  # too short to be masked everywhere
+def test_log_events_mask_secret_keys_and_registered_values_nested_too() -> None:
+    register("S3cret-pass", None, "ab")  # too short to be masked everywhere
     event = {
         "event": "row.failed",
         "password": "x",
-        "token": "t",
-        "message": "login S3cret-pass refused",
+        "Token": None,
+        "message": "login S3cret-pass refused, ab",
+        "previous": {"argv": ["import", "S3cret-pass"], "smtp_password": "y", "pid": 7},
         "row": 3,
     }
-    out = redactor(None, "info", dict(event))
-    assert out == {
+    assert scrub_event(None, "info", dict(event)) == {
         "event": "row.failed",
         "password": MASK,
-        "token": MASK,
-        "message": f"login {MASK} refused",
+        "Token": MASK,
+        "message": f"login {MASK} refused, ab",
+        "previous": {"argv": ["import", MASK], "smtp_password": MASK, "pid": 7},
         "row": 3,
     }
 
@@ -57,18 +57,17 @@ def test_json_logs_are_one_object_per_line_and_redacted() -> None:
     stream = io.StringIO()
     configure("json", stream=stream)
     try:
-        from bulkmail.logs import REDACTOR
-
-        REDACTOR.add("portal-Pa55word")
-        get_logger().info("run.started", note="uses portal-Pa55word", password="p")
-        get_logger().warning("row.failed", row=2)
+        register('portal-Pa55"word')
+        get_logger().info("run.started", note='echo {"p":"portal-Pa55\\"word"}', password="p")
+        get_logger().warning("row.failed", row=2, portal="https://u:portal-Pa55%22word@h")
     finally:
         structlog.reset_defaults()
     lines = stream.getvalue().splitlines()
     records = [json.loads(line) for line in lines]
     assert [r["event"] for r in records] == ["run.started", "row.failed"]
-    assert "portal-Pa55word" not in stream.getvalue()
-    assert records[0]["password"] == MASK and records[0]["note"] == f"uses {MASK}"
+    assert "Pa55" not in stream.getvalue()
+    assert records[0]["password"] == MASK and records[0]["note"] == f'echo {{"p":"{MASK}"}}'
+    assert records[1]["portal"] == f"https://{MASK}@h"
 
 
 def test_quiet_logs_only_errors() -> None:

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from bulkmail._version import __version__
 from bulkmail.cli import demo, importing, simulate, template, validate
 from bulkmail.errors import BulkmailError
+from bulkmail.secrets import scrub
 
 EPILOG = """\
 exit codes:
@@ -27,7 +28,23 @@ class _Parser(argparse.ArgumentParser):
     """An ArgumentParser whose usage errors exit 2 with one line, as every other error does."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(2, f"bulkmail: error: {message} (see `{self.prog} --help`)\n")
+        self.exit(2, f"bulkmail: error: {_without_values(message)} (see `{self.prog} --help`)\n")
+
+
+_UNRECOGNIZED = "unrecognized arguments: "
+
+
+def _without_values(message: str) -> str:
+    """Return argparse's message with the values of stray arguments left out: one may be a
+    password typed after an option that does not exist (`--password S3cret`)."""
+    if not message.startswith(_UNRECOGNIZED):
+        return message
+    words = message.removeprefix(_UNRECOGNIZED).split()
+    shown = [
+        (w.partition("=")[0] + ("=..." if "=" in w else "")) if w.startswith("-") else "..."
+        for w in words
+    ]
+    return _UNRECOGNIZED + " ".join(shown)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -54,7 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: int = args.func(args)
     except BulkmailError as err:
-        print(f"bulkmail: error: {err}", file=sys.stderr)
+        print(f"bulkmail: error: {scrub(str(err))}", file=sys.stderr)
         return err.exit_code
     except KeyboardInterrupt:
         print("bulkmail: interrupted", file=sys.stderr)

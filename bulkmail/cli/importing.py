@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import os
+import re
 import sys
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -18,6 +19,8 @@ from bulkmail.cli.common import (
 )
 from bulkmail.cli.output import print_result
 from bulkmail.errors import ConfigError
+from bulkmail.secrets import SECRET_FIELDS
+from bulkmail.secrets import register as register_secret
 from bulkmail.settings import (
     DEFAULT_CONCURRENCY,
     DEFAULT_RETRIES,
@@ -123,7 +126,18 @@ def _positive_int(text: str) -> int:
 
 
 def check_url(url: str) -> str:
-    """Return the portal URL without a trailing slash, or raise ConfigError."""
+    """Return the portal URL without a trailing slash, or raise ConfigError.
+
+    A URL with a user name or password in it is refused, and never repeated: a password
+    typed there ends up in the shell's history, the process list and the logs.
+    """
+    authority = re.split(r"[/?#]", url.partition("://")[2] or url, maxsplit=1)[0]
+    if "@" in authority:
+        raise ConfigError(
+            f"--portal holds a user name or password (...@{authority.rpartition('@')[2]})",
+            "give the portal root only, e.g. https://portal.example.org, the login with --user "
+            f"and its password in {PASSWORD_ENV} or --password-file",
+        )
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ConfigError(
@@ -162,13 +176,12 @@ def portal_password(args: argparse.Namespace) -> str | None:
 
 
 def portal_settings(args: argparse.Namespace) -> PortalSettings:
-    """Build the portal settings from the options."""
-    from bulkmail.logs import REDACTOR
-
+    """Build the portal settings from the options; the password is masked in every output."""
+    url = check_url(args.portal)  # first: a refused URL must not wait for a password prompt
     password = portal_password(args)
-    REDACTOR.add(password)
+    register_secret(password)
     return PortalSettings(
-        url=check_url(args.portal),
+        url=url,
         user=args.user,
         password=password,
         concurrency=args.concurrency,
@@ -188,8 +201,11 @@ def run(args: argparse.Namespace) -> int:
     )
 
     start(args)
+    portal = portal_settings(args)
     inp = input_settings(args)
-    result = import_file(inp, portal_settings(args), args.report_dir, handle_signals=True)
+    # A password given with --set or --defaults fills blank cells: a secret of every row.
+    register_secret(*(v for k, v in inp.defaults.items() if k in SECRET_FIELDS))
+    result = import_file(inp, portal, args.report_dir, handle_signals=True)
     if not args.quiet:
         print_result(result, sys.stdout)
     return result.summary.exit_code

@@ -1,4 +1,4 @@
-"""The human summary printed at the end of a run (stdout; nothing with --quiet)."""
+"""The human summary printed at the end of a run (stdout; nothing with --quiet), scrubbed."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import os
 from typing import TYPE_CHECKING, TextIO
 
 from bulkmail.models import InputInfo, Outcome, Problem, Status
+from bulkmail.secrets import scrub
 
 if TYPE_CHECKING:
     from bulkmail.report.collector import RunResult
@@ -43,24 +44,26 @@ def _line(item: Problem | Outcome) -> str:
 
 
 def print_result(result: RunResult, out: TextIO) -> None:
-    """Print counts, a few problems and where the report is."""
+    """Print counts, a few problems and where the report is, every line scrubbed of secrets."""
+    for line in _summary_lines(result):
+        print(scrub(line), file=out)
+
+
+def _summary_lines(result: RunResult) -> list[str]:
     s = result.summary
     rows = f"{s.total} row{'' if s.total == 1 else 's'}"
-    print(
-        f"{s.command} {describe_input(s.input)}: {rows} in {s.seconds:.1f} s",
-        file=out,
-    )
     counts = ", ".join(
         f"{st.value} {s.counts[st.value]}" for st in _ORDER if s.counts.get(st.value)
     )
-    print(f"  {counts or 'no rows'}", file=out)
-    for p in result.header_problems:
-        print(f"  {p}", file=out)
+    lines = [
+        f"{s.command} {describe_input(s.input)}: {rows} in {s.seconds:.1f} s",
+        f"  {counts or 'no rows'}",
+        *(f"  {p}" for p in result.header_problems),
+    ]
     if result.preview:
-        print("  first problems:", file=out)
-        for item in result.preview:
-            print(f"    {_line(item)}", file=out)
+        lines.append("  first problems:")
+        lines += [f"    {_line(item)}" for item in result.preview]
     elif s.problems:
-        print("  no errors; the report lists the rows' warnings and notes", file=out)
-    print(f"report: {os.path.relpath(result.paths.xlsx)}", file=out)
-    print(f"exit code {s.exit_code}", file=out)
+        lines.append("  no errors; the report lists the rows' warnings and notes")
+    lines += [f"report: {os.path.relpath(result.paths.xlsx)}", f"exit code {s.exit_code}"]
+    return lines

@@ -5,7 +5,6 @@ Split from journal.py so that file reads as the API; nothing here knows about ou
 
 from __future__ import annotations
 
-import functools
 import os
 import sqlite3
 from pathlib import Path
@@ -13,7 +12,6 @@ from typing import Final
 from urllib.parse import urlsplit
 
 from bulkmail.errors import ConfigError
-from bulkmail.schema import ALIASES, SECRET_FIELDS, fold
 
 SCHEMA_VERSION: Final = 1
 APPLICATION_ID: Final = 0x626D6A6C  # "bmjl": marks the file as a bulkmail journal
@@ -161,9 +159,3 @@ def normalise_portal(url: str) -> str:
         ) from None
     netloc = host if port in (None, _DEFAULT_PORTS.get(scheme)) else f"{host}:{port}"
     return f"{scheme}://{netloc}{parts.path.rstrip('/')}"
-
-
-@functools.cache
-def is_secret(column: str) -> bool:
-    """Return whether a column (canonical name or a header alias) holds a secret."""
-    return column in SECRET_FIELDS or ALIASES.get(fold(column)) in SECRET_FIELDS

@@ -27,9 +27,9 @@ from typing import Any, Final
 
 from bulkmail.errors import AbortError, ConfigError
 from bulkmail.journal import db
-from bulkmail.journal.db import is_secret, normalise_portal
+from bulkmail.journal.db import normalise_portal
 from bulkmail.journal.lock import RunLock
-from bulkmail.schema import MASK
+from bulkmail.secrets import masked_cells, scrub, secret_values
 from bulkmail.settings import DEFAULT_STATE
 
 __all__ = ["DEFAULT_PATH", "STATES", "Entry", "Journal", "normalise_portal", "row_digest"]
@@ -39,9 +39,7 @@ STATES: Final = frozenset({"in-flight", "created", "updated", "skipped", "failed
 BATCH_ROWS: Final = 100  # commit after this many records ...
 BATCH_SECONDS: Final = 0.2  # ... or when the oldest uncommitted one is this old
 _KEY_BYTES: Final = 32
-# A secret shorter than this is not scrubbed from messages: replacing "1" everywhere would
-# garble the portal's text, and a 1-3 character secret is no secret anyway.
-_SCRUB_MIN: Final = 4
+_HOLDER_KEYS: Final = ("pid", "started_at", "host", "argv")
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,8 +128,10 @@ class Journal:
 
     @property
     def took_over_from(self) -> dict[str, Any] | None:
-        """Return the lock content a killed earlier run left behind, for the runner to log."""
-        return self._lock.took_over_from
+        """Return what a killed earlier run left in the lock, for the runner to log: its pid,
+        start, host and command, nothing else the file may hold."""
+        left = self._lock.took_over_from
+        return None if left is None else {k: left[k] for k in _HOLDER_KEYS if k in left}
 
     def lookup(self, portal_user: str, email: str) -> Entry | None:
         """Return the entry of (portal_user, email) in this portal, case-insensitively."""
@@ -175,7 +175,7 @@ class Journal:
         """Record an outcome; committed with the next batch (<= 100 rows or ~0.2 s) or flush()."""
         if state not in STATES or state == "in-flight":
             raise ValueError(f"record() takes a final state, not {state!r}")
-        message = _scrub(message, cells)
+        message = scrub(message, secret_values(cells) if cells else ())
         outcome = (state, mailbox_id, code, message, int(permanent), digest, row, attempts)
         self._upsert(portal_user, email, outcome, cells)
         self._pending += 1
@@ -245,18 +245,7 @@ def _entry(values: tuple[Any, ...]) -> Entry:
 
 def _safe_cells(cells: Mapping[str, str]) -> str:
     """Return the row as JSON with every non-blank secret cell masked."""
-    masked = {name: MASK if value and is_secret(name) else value for name, value in cells.items()}
-    return json.dumps(masked, ensure_ascii=False)
-
-
-def _scrub(message: str, cells: Mapping[str, str] | None) -> str:
-    """Mask the row's secrets in a message, in case a server echoed one back."""
-    if not message or not cells:
-        return message
-    for name, value in cells.items():
-        if len(value) >= _SCRUB_MIN and is_secret(name):
-            message = message.replace(value, MASK)
-    return message
+    return json.dumps(masked_cells(cells), ensure_ascii=False)
 
 
 def _load_key(path: Path) -> bytes:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import http.cookiejar
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
@@ -27,7 +27,7 @@ from bulkmail.portal.answers import (
     clean_message,
     portal_message,
 )
-from bulkmail.schema import MASK, SECRET_FIELDS
+from bulkmail.secrets import SECRET_FIELDS, scrub, scrub_data
 
 __all__ = [
     "CleanMessage",
@@ -45,7 +45,6 @@ AUTH_PATH: Final = "api/2.0/authentication"
 ACCOUNTS_PATH: Final = "api/2.0/mail/accounts"
 SINGLE_PATH: Final = "api/2.0/mail/accounts/single"
 _NOT_FOUND: Final = "account wasn't found"  # /single answers 500, not 404 (docs/portal-api.md §13)
-_MIN_SCRUB: Final = 4  # shorter secrets cannot be told apart from ordinary words
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,28 +92,31 @@ class PortalClient:
     async def login(self, identity: Identity) -> Token | Verdict:
         """Log `identity` in (POST api/2.0/authentication) and return its token."""
         body = {"userName": identity.login, "password": identity.password}
-        response = await self._send("login", "POST", AUTH_PATH, json=body)
+        secrets = (identity.password,)
+        response = await self._send("login", "POST", AUTH_PATH, secrets, json=body)
         if isinstance(response, Verdict):
             return response
         data = _result(response)
         token = data.get("token") if isinstance(data, dict) else None
         if isinstance(token, str) and token:
             return Token(token)
-        return _scrub(classify_response(response, during="login"), (identity.password,))
+        return _classified(response, "login", secrets)
 
     async def list_accounts(self, token: Token) -> dict[str, int] | Verdict:
         """Return the user's accounts as {lower(email): mailboxId}, aliases and groups left out."""
         accounts: dict[str, int] = {}
-        start = 0
+        start, secrets = 0, (token.value,)
         while True:
             params = {"startIndex": start} if start else None
-            response = await self._send("list", "GET", ACCOUNTS_PATH, token=token, params=params)
+            response = await self._send(
+                "list", "GET", ACCOUNTS_PATH, secrets, token=token, params=params
+            )
             if isinstance(response, Verdict):
                 return response
             body = _envelope(response)
             items = body.get("response") if body else None
             if not isinstance(items, list) or not _collect(items, accounts):
-                return classify_response(response, during="list")
+                return _classified(response, "list", secrets)
             # The portal pages lists at 1,000 items and then says where to go on.
             following = body.get("nextIndex") if body else None
             if not isinstance(following, int) or following <= start:
@@ -123,8 +125,8 @@ class PortalClient:
 
     async def find_account(self, token: Token, email: str) -> int | Verdict | None:
         """Return the mailboxId of the user's account `email`, or None when there is none."""
-        params = {"email": email}
-        response = await self._send("list", "GET", SINGLE_PATH, token=token, params=params)
+        params, secrets = {"email": email}, (token.value,)
+        response = await self._send("list", "GET", SINGLE_PATH, secrets, token=token, params=params)
         if isinstance(response, Verdict):
             return response
         data = _result(response)
@@ -135,7 +137,7 @@ class PortalClient:
             _NOT_FOUND
         ):
             return None
-        return classify_response(response, during="list")
+        return _classified(response, "list", secrets)
 
     async def create(self, token: Token, payload: Mapping[str, Any]) -> Created | Verdict:
         """Create (or, for a known address, overwrite) an account: POST api/2.0/mail/accounts."""
@@ -149,8 +151,8 @@ class PortalClient:
             email = echoed if isinstance(echoed, str) else str(payload.get("email", ""))
             return Created(mailbox_id, email)
         # The portal's message quotes the mail servers; a server could echo what it was sent.
-        secrets = (payload.get(name) for name in SECRET_FIELDS)
-        return _scrub(classify_response(response, during="create"), secrets)
+        secrets = [token.value, *(v for k in SECRET_FIELDS if isinstance(v := payload.get(k), str))]
+        return _classified(response, "create", secrets)
 
     async def _post_json(
         self, url: httpx.URL, token: Token, body: bytes
@@ -164,29 +166,39 @@ class PortalClient:
         request = httpx.Request(
             "POST", url, headers=headers, content=body, extensions={"timeout": self._timeout}
         )
-        return await self._exchange("create", request)
+        return await self._exchange("create", request, (token.value,))
 
     async def _send(
-        self, during: During, method: str, path: str, *, token: Token | None = None, **kw: Any
+        self,
+        during: During,
+        method: str,
+        path: str,
+        secrets: Sequence[str],
+        *,
+        token: Token | None = None,
+        **kw: Any,
     ) -> httpx.Response | Verdict:
         headers = {"Authorization": token.value} if token is not None else None
         request = self._client.build_request(method, path, headers=headers, **kw)
-        return await self._exchange(during, request)
+        return await self._exchange(during, request, secrets)
 
-    async def _exchange(self, during: During, request: httpx.Request) -> httpx.Response | Verdict:
+    async def _exchange(
+        self, during: During, request: httpx.Request, secrets: Sequence[str]
+    ) -> httpx.Response | Verdict:
         """Send `request` and read the whole answer within the client's read timeout.
 
         httpx bounds each read, so an answer that trickles a byte every few seconds would
-        never time out: the whole exchange gets the same bound (`--timeout`) here.
+        never time out: the whole exchange gets the same bound (`--timeout`) here. A failure
+        is classified with the call's `secrets` masked.
         """
         try:
             with anyio.fail_after(self._total):
                 return await self._client.send(request)
         except httpx.HTTPError as exc:
-            return classify_exception(exc, during=during)
+            return _scrubbed(classify_exception(exc, during=during), secrets)
         except TimeoutError:
             late = httpx.ReadTimeout(f"no whole answer within {self._total:g} s", request=request)
-            return classify_exception(late, during=during)
+            return _scrubbed(classify_exception(late, during=during), secrets)
 
 
 def _envelope(response: httpx.Response) -> dict[str, Any] | None:
@@ -227,12 +239,40 @@ def _collect(items: list[Any], into: dict[str, int]) -> bool:
     return True
 
 
-def _scrub(verdict: Verdict, secrets: Iterable[object]) -> Verdict:
-    """Mask any secret the portal's message repeats."""
-    message, hint = verdict.message, verdict.hint
-    for secret in secrets:
-        if isinstance(secret, str) and len(secret) >= _MIN_SCRUB:
-            message, hint = message.replace(secret, MASK), hint.replace(secret, MASK)
-    if message == verdict.message and hint == verdict.hint:
+def _classified(response: httpx.Response, during: During, secrets: Sequence[str]) -> Verdict:
+    """Classify a failed answer, masking every secret its text repeats (`secrets` are the
+    call's own: its token, the passwords it sent; registered ones are masked too).
+
+    The body is scrubbed before it is classified: the classifier cuts a long message short,
+    and a secret cut in two would no longer be found whole.
+    """
+    return _scrubbed(classify_response(_without_secrets(response, secrets), during=during), secrets)
+
+
+def _without_secrets(response: httpx.Response, secrets: Sequence[str]) -> httpx.Response:
+    """Return the answer with every secret in its JSON body masked (itself when none is)."""
+    try:
+        body = json.loads(response.content)
+    except ValueError:
+        return response  # the classifier quotes only a JSON body's message
+    clean = scrub_data(body, secrets)
+    if clean == body:
+        return response
+    # The new body is plain JSON: the old length and encoding no longer describe it.
+    stale = ("content-length", "content-encoding")
+    headers = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in stale]
+    return httpx.Response(
+        response.status_code,
+        headers=headers,
+        content=json.dumps(clean, ensure_ascii=False).encode(),
+        request=response.request,
+        extensions=response.extensions,
+    )
+
+
+def _scrubbed(verdict: Verdict, secrets: Sequence[str]) -> Verdict:
+    """Return `verdict` with every secret masked in its message and hint."""
+    message, hint = scrub(verdict.message, secrets), scrub(verdict.hint, secrets)
+    if message is verdict.message and hint is verdict.hint:
         return verdict
     return replace(verdict, message=message, hint=hint)

@@ -35,8 +35,11 @@ def parse_set(items: Sequence[str]) -> dict[str, str]:
 
 
 def _before_value(item: str) -> str:
-    # A mistyped separator ("password:hunter2") must not print the password.
+    # A mistyped separator ("password:hunter2") must not print the password, nor a lone
+    # value ("hunter2", "=hunter2"): only a field name is repeated.
     head = re.split(r"[:\s]", item, maxsplit=1)[0]
+    if fold(head) not in ALIASES:
+        return "..."
     return head if head == item else f"{head}..."
 
 

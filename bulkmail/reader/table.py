@@ -20,7 +20,8 @@ from bulkmail.models import InputInfo, Problem, Row, Severity, Table
 from bulkmail.reader.csv import open_csv
 from bulkmail.reader.sheet import open_sheet
 from bulkmail.report.escaping import csv_unescape
-from bulkmail.schema import ALIASES, REPORT_FIELDS, SECRET_FIELDS, fold
+from bulkmail.schema import ALIASES, REPORT_FIELDS, REQUIRED_FIELDS, SECRET_FIELDS, fold
+from bulkmail.secrets import looks_like_data, quotable
 
 SHEET_FORMATS: Final = ("xlsx", "xlsm", "xls", "ods")
 TEXT_FORMATS: Final = ("csv", "tsv")
@@ -52,7 +53,8 @@ def read(
     number, raw = _header_record(records, info)
     headers = _header_texts(raw)
     fields, problems = map_headers(headers, number, first_column)
-    if not any(fields):
+    # A data row holds an email address; one whose cell "SSL" passed for a header is no header.
+    if not any(fields) or (looks_like_data(headers) and not set(fields) & set(REQUIRED_FIELDS)):
         raise _no_known_column(headers, number, records, info)
     ahead = list(islice(records, LOOKAHEAD))
     problems.extend(_extra_cells(ahead, len(headers), first_column))
@@ -71,20 +73,26 @@ def read(
 def map_headers(
     headers: tuple[str, ...], row: int = 1, first_column: int = 0
 ) -> tuple[tuple[str | None, ...], list[Problem]]:
-    """Return the canonical field of each header (None = ignored) and the warnings found."""
+    """Return the canonical field of each header (None = ignored) and the warnings found.
+
+    The warnings quote a header only where `bulkmail.secrets.quotable` allows: a row taken
+    for the header may be data, passwords included.
+    """
     fields: list[str | None] = []
     problems: list[Problem] = []
     seen: dict[str, int] = {}
+    shown = [h if ok else "" for h, ok in zip(headers, quotable(headers), strict=True)]
     for index, header in enumerate(headers):
         key = fold(header)
         field = ALIASES.get(key)
         if field is not None and field in seen:
-            problems.append(_duplicate(headers, seen[field], index, field, row, first_column))
+            problems.append(_duplicate(shown, seen[field], index, field, row, first_column))
             field = None
         elif field is not None:
             seen[field] = index
         elif key and key not in _REPORT_KEYS:
-            problems.append(_unknown(header, key, column_letter(index + first_column), row))
+            where = column_letter(index + first_column)
+            problems.append(_unknown(shown[index], key, where, row))
         fields.append(field)
     return tuple(fields), problems
 
@@ -153,8 +161,13 @@ def _header_texts(raw: list[Any]) -> tuple[str, ...]:
     return tuple(texts)
 
 
+def _quoted(letter: str, header: str) -> str:
+    """Return `B 'Colour'`, or `B` alone for a header that may not be quoted ("")."""
+    return f"{letter} '{header}'" if header else letter
+
+
 def _duplicate(
-    headers: tuple[str, ...], first: int, second: int, field: str, row: int, offset: int
+    shown: list[str], first: int, second: int, field: str, row: int, offset: int
 ) -> Problem:
     one, two = column_letter(first + offset), column_letter(second + offset)
     return Problem(
@@ -162,12 +175,12 @@ def _duplicate(
         field,
         Code.DUPLICATE_COLUMN,
         Severity.WARNING,
-        f"columns {one} '{headers[first]}' and {two} '{headers[second]}' both mean {field}",
+        f"columns {_quoted(one, shown[first])} and {_quoted(two, shown[second])} both mean {field}",
         f"column {two} is ignored; delete or rename one of them",
     )
 
 
-def _unknown(header: str, key: str, letter: str, row: int) -> Problem:
+def _unknown(shown: str, key: str, letter: str, row: int) -> Problem:
     near = difflib.get_close_matches(key, _ALIAS_KEYS, n=1, cutoff=0.75)
     hint = (
         f"did you mean '{ALIASES[near[0]]}'? Otherwise it is ignored" if near else "it is ignored"
@@ -177,7 +190,8 @@ def _unknown(header: str, key: str, letter: str, row: int) -> Problem:
         "",
         Code.UNKNOWN_COLUMN,
         Severity.WARNING,
-        f"column {letter} '{header}' is not a known column",
+        f"column {_quoted(letter, shown)} is not a known column"
+        + ("" if shown else " (its header looks like a value, so it is not shown)"),
         hint,
     )
 
@@ -185,16 +199,39 @@ def _unknown(header: str, key: str, letter: str, row: int) -> Problem:
 def _no_known_column(
     headers: tuple[str, ...], row: int, records: Iterator[tuple[int, list[Any]]], info: InputInfo
 ) -> InputError:
-    """Return the error for a header row with no known column, guessing where the header is."""
-    found = ", ".join(f"'{h}'" for h in headers if h)
-    hint = "check that this is the right file"
-    if info.sheet:
-        hint = f"check that '{info.sheet}' is the right sheet (pick another with --sheet)"
+    """Return the error for a header row with no known column, guessing where the header is.
+
+    Row 1 of a sheet without its header row is data, passwords included: the message says
+    so without quoting it, and quotes other rows' cells only where `quotable` allows.
+    """
+    if looks_like_data(headers):
+        message = (
+            f"row {row} looks like data, not a header: it holds an email address or a URL "
+            "where the column names should be"
+        )
+        hint = (
+            "add a header row above it with the column names, e.g. "
+            f"{', '.join(REQUIRED_FIELDS)} (`bulkmail template` writes a sheet with all of them)"
+        )
+    else:
+        message = f"row {row} has no column bulkmail knows ({_found(headers)})"
+        hint = "check that this is the right file"
+        if info.sheet:
+            hint = f"check that '{info.sheet}' is the right sheet (pick another with --sheet)"
     for number, raw in islice(records, 10):
         if sum(fold(cell_text(cell)) in ALIASES for cell in raw) >= 2:
             hint = f"row {number} looks like the header: delete the rows above it"
             break
-    return InputError(f"row {row} has no column bulkmail knows (found {found})", hint)
+    return InputError(message, hint)
+
+
+def _found(headers: tuple[str, ...]) -> str:
+    """Return "found 'Notes', 'Year' and 1 cell not shown" for a header row's cells."""
+    cells = [h for h in headers if h]
+    shown = [f"'{h}'" for h, ok in zip(cells, quotable(cells), strict=True) if ok]
+    hidden = len(cells) - len(shown)
+    unseen = f"{hidden} cell{'' if hidden == 1 else 's'} not shown" if hidden else ""
+    return "found " + " and ".join(filter(None, (", ".join(shown), unseen)))
 
 
 def _extra_cells(ahead: list[tuple[int, list[Any]]], width: int, offset: int) -> list[Problem]:

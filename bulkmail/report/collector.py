@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from bulkmail.models import InputInfo, Outcome, Problem, Severity, Stage, Status, Summary
 from bulkmail.report.writer import ReportPaths, ReportWriter
 from bulkmail.run.progress import RunProgress
+from bulkmail.secrets import scrub
 
 PREVIEW = 8  # problems shown on the console; the rest are in the report
+_Item = TypeVar("_Item", Problem, Outcome)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,11 +50,19 @@ class Collector:
     def _remember(self, outcome: Outcome) -> None:
         if len(self.preview) >= PREVIEW:
             return
+        cells = outcome.row.cells
         if outcome.stage is Stage.VALIDATION:
             errors = [p for p in outcome.problems if p.severity is Severity.ERROR]
-            self.preview.extend(errors[: PREVIEW - len(self.preview)])
+            self.preview += [
+                self._scrubbed(p, cells) for p in errors[: PREVIEW - len(self.preview)]
+            ]
         elif outcome.status is Status.FAILED:
-            self.preview.append(outcome)
+            self.preview.append(self._scrubbed(outcome, cells))
+
+    def _scrubbed(self, item: _Item, cells: tuple[str, ...]) -> _Item:
+        """Return a problem or outcome whose message and hint hold none of the row's secrets."""
+        secrets = self._writer.row_secrets(cells)
+        return replace(item, message=scrub(item.message, secrets), hint=scrub(item.hint, secrets))
 
     def _emit_event(self, outcome: Outcome) -> None:
         if outcome.stage is Stage.VALIDATION:
@@ -74,7 +84,7 @@ class Collector:
         if outcome.status is Status.FAILED:
             fields |= {
                 "stage": outcome.stage.value if outcome.stage else None,
-                "message": outcome.message,
+                "message": scrub(outcome.message, self._writer.row_secrets(outcome.row.cells)),
             }
         clean = {k: v for k, v in fields.items() if v not in (None, "", 0)}
         if outcome.status is Status.FAILED:

@@ -8,14 +8,14 @@ what they can once per run (`RowShape`, `row_typer`) and keep the common case ch
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Sequence
 from operator import attrgetter, itemgetter
 from typing import Final
 
 from bulkmail.models import Outcome, Problem, Severity
 from bulkmail.report.escaping import csv_unescape
-from bulkmail.schema import MASK, REPORT_FIELDS, SECRET_FIELDS, fold
+from bulkmail.schema import REPORT_FIELDS, fold
+from bulkmail.secrets import MASK, scrub_texts, secret_columns
 
 SUCCEEDED_COLUMNS: Final = ("row", "outcome", "mailbox_id", "done_at", "notes", "elapsed")
 FAILED_COLUMNS: Final = (
@@ -32,12 +32,8 @@ INT_COLUMNS: Final = frozenset({"row", "mailbox_id", "attempts", "http_status"})
 FLOAT_COLUMNS: Final = frozenset({"elapsed"})
 TypedCell = str | int | float | None
 
-_SECRETISH: Final = re.compile(r"pass|pwd|secret|token|парол")
 _REPORT_FOLDED: Final = frozenset(fold(name) for name in REPORT_FIELDS)
 _SEVERITY: Final = attrgetter("severity")
-# Shorter secrets are not scrubbed out of free text: replacing "ab" everywhere would mangle
-# messages while protecting almost nothing.
-_MIN_SCRUB = 4
 
 
 def kept_columns(headers: Sequence[str], fields: Sequence[str | None]) -> tuple[int, ...]:
@@ -48,21 +44,6 @@ def kept_columns(headers: Sequence[str], fields: Sequence[str | None]) -> tuple[
         if (fields[i] if i < len(fields) else None) is not None
         or fold(header) not in _REPORT_FOLDED
     )
-
-
-def secret_columns(headers: Sequence[str], fields: Sequence[str | None]) -> frozenset[int]:
-    """Return the indexes of the columns whose cells must never be written.
-
-    Besides the secret fields, an ignored column whose header looks like a password
-    ("Old password", "Пароль 2") is masked too: the reader did not use it, but it is
-    still a secret the user never asked us to copy.
-    """
-    secret = set()
-    for i, header in enumerate(headers):
-        field = fields[i] if i < len(fields) else None
-        if field in SECRET_FIELDS or (field is None and _SECRETISH.search(fold(header))):
-            secret.add(i)
-    return frozenset(secret)
 
 
 def original_cells(cells: Sequence[str], kept: Iterable[int], secret: frozenset[int]) -> list[str]:
@@ -78,6 +59,7 @@ class RowShape:
         self.kept = kept_columns(headers, fields)
         self.secret = secret_columns(headers, fields)
         self._secret_order = tuple(sorted(self.secret))
+        self._pick_secrets = _getter(self._secret_order)
         self._masked = tuple(j for j, i in enumerate(self.kept) if i in self.secret)
         self._columns = len(headers)
         self._pick = _picker(self.kept, len(headers))
@@ -93,16 +75,15 @@ class RowShape:
                 row[base + j] = MASK
         return row
 
-    def _scrubbed(self, ours: list[str], cells: Sequence[str]) -> list[str]:
-        """Return `ours` with the row's secrets scrubbed (`ours` itself when none occurs)."""
-        text = "\n".join(ours)
+    def secrets(self, cells: Sequence[str]) -> list[str]:
+        """Return the row's non-blank secret cells: what its messages are scrubbed of."""
         width = len(cells)
-        for i in self._secret_order:
-            # One search of the joined text settles nearly every row: no secret, no change.
-            if i < width and len(cells[i]) >= _MIN_SCRUB and cells[i] in text:
-                secrets = scrubber(cells, self.secret)  # then scrub exactly as before
-                return [scrub(c, secrets) for c in ours]
-        return ours
+        return [cells[i] for i in self._secret_order if i < width and cells[i]]
+
+    def _scrubbed(self, ours: list[str], cells: Sequence[str]) -> list[str]:
+        """Return `ours` with every secret masked (`ours` itself when none occurs)."""
+        aligned = len(cells) == self._columns  # then picked at C speed, blanks and all
+        return scrub_texts(ours, self._pick_secrets(cells) if aligned else self.secrets(cells))
 
 
 def _picker(kept: Sequence[int], columns: int) -> Callable[[Sequence[str]], Sequence[str]] | None:
@@ -112,25 +93,15 @@ def _picker(kept: Sequence[int], columns: int) -> Callable[[Sequence[str]], Sequ
     """
     if tuple(kept) == tuple(range(columns)):
         return None
-    if len(kept) > 1:
-        return itemgetter(*kept)
+    return _getter(kept)
+
+
+def _getter(indexes: Sequence[int]) -> Callable[[Sequence[str]], Sequence[str]]:
+    """Return a function taking the cells at `indexes` of a row, at C speed when it can."""
+    if len(indexes) > 1:
+        return itemgetter(*indexes)
     # itemgetter of one index returns the cell itself, not a tuple
-    return lambda cells: tuple(cells[i] for i in kept)
-
-
-def scrubber(cells: Sequence[str], secret: frozenset[int]) -> list[str]:
-    """Return the row's secret values worth scrubbing from free text, longest first."""
-    values = {cells[i] for i in secret if i < len(cells) and len(cells[i]) >= _MIN_SCRUB}
-    # Longest first, then by value: the same row always scrubs the same way (a set's order
-    # follows the per-run string hash).
-    return sorted(values, key=lambda v: (-len(v), v))
-
-
-def scrub(text: str, secrets: Sequence[str]) -> str:
-    """Replace every secret inside `text` by MASK (a portal error may echo a password)."""
-    for value in secrets:
-        text = text.replace(value, MASK)
-    return text
+    return lambda cells: tuple(cells[i] for i in indexes)
 
 
 def succeeded_cells(outcome: Outcome) -> list[str]:

@@ -2,7 +2,7 @@
 
 Rows stream to the two CSVs as outcomes arrive, so a run of a million rows keeps flat memory;
 `finish` closes them and builds report.xlsx by re-reading them. Secret cells are written as
-`fields.MASK`, and the row's secrets are scrubbed from every message too.
+MASK, and every message and summary value is scrubbed of secrets (`bulkmail.secrets`).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from bulkmail.report.rows import (
     succeeded_cells,
 )
 from bulkmail.report.xlsx import MAX_DATA_ROWS, Cell, SheetSource, write_xlsx
-from bulkmail.schema import SECRET_FIELDS, fold
+from bulkmail.secrets import is_secret_name, scrub_data
 
 XLSX: Final = "report.xlsx"
 SUCCEEDED_CSV: Final = "succeeded.csv"
@@ -41,8 +41,6 @@ _REPORT_FILES: Final = {
     "summary_json": SUMMARY_JSON,
 }
 _FIX = "make it writable, free some space, or choose another --report-dir"
-# summary.extra comes from callers; a key that names a secret is never written.
-_SECRET_KEYS: Final = frozenset(fold(k) for k in (*SECRET_FIELDS, "token", "secret"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +153,10 @@ class ReportWriter:
         if outcome.problems or not succeeded:
             self._count_problems(outcome, succeeded)
 
+    def row_secrets(self, cells: Sequence[str]) -> list[str]:
+        """Return a row's non-blank secret cells, for scrubbing its messages elsewhere."""
+        return self._shape.secrets(cells)
+
     def _count_problems(self, outcome: Outcome, succeeded: bool) -> None:
         """Count errors and warnings by code, and a failed row's own code (info notes are not
         problems: counting them would bury the real ones)."""
@@ -238,9 +240,12 @@ def summary_dict(summary: Summary) -> dict[str, Any]:
         "report": dict(_REPORT_FILES),
     }
     for key, value in summary.extra.items():
-        if key not in data and fold(key) not in _SECRET_KEYS:
+        # extra comes from callers: a key that names a secret is never written
+        if key not in data and not is_secret_name(key):
             data[key] = value
-    return data
+    # ... nor a secret inside a value (a portal URL with a password, an abort reason)
+    scrubbed: dict[str, Any] = scrub_data(data)
+    return scrubbed
 
 
 def summary_rows(data: Mapping[str, Any]) -> list[tuple[str, Cell]]:

@@ -15,6 +15,7 @@ import anyio
 
 from bulkmail.portal.client import Identity, PortalClient, Token, Verdict
 from bulkmail.run.retry import Backoff, with_retries
+from bulkmail.secrets import register
 
 
 @dataclass(slots=True)
@@ -50,6 +51,8 @@ class Sessions:
             if isinstance(answer, Verdict):
                 state.refused = answer
             else:
+                # Masked in every output from now on: a portal may echo it in any answer.
+                register(answer.value)
                 state.token = answer
             return answer
 

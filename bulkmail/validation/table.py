@@ -15,6 +15,7 @@ from bulkmail.codes import Code
 from bulkmail.errors import InputError
 from bulkmail.models import Account, Checked, Problem, Row, Severity, Table
 from bulkmail.schema import ALIASES, REQUIRED_FIELDS, fold
+from bulkmail.secrets import quotable
 from bulkmail.validation.rows import check_row
 
 __all__ = ["check_columns", "validate", "validate_row"]
@@ -29,7 +30,11 @@ def check_columns(table: Table, defaults: Mapping[str, str]) -> None:
     ]
     if not missing:
         return
-    spare = [h for h, f in zip(table.headers, table.fields, strict=False) if f is None and h]
+    # Only headers a message may quote: the row taken for the header may be data.
+    shown = quotable(table.headers)
+    spare = [
+        h for h, f, ok in zip(table.headers, table.fields, shown, strict=False) if f is None and ok
+    ]
     described = ", ".join(f"{name} ({_closest(name, spare)})" for name in missing)
     plural = "s" if len(missing) > 1 else ""
     # Only a server is the same on every row; a shared email or password would be a mistake.

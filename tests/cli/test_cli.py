@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 from pathlib import Path
@@ -10,6 +11,11 @@ import pytest
 
 from bulkmail import __version__
 from bulkmail.cli import build_parser, main
+from bulkmail.cli.output import print_result
+from bulkmail.models import InputInfo, Outcome, Problem, Row, Severity, Status, Summary
+from bulkmail.report.collector import RunResult
+from bulkmail.report.writer import ReportPaths
+from bulkmail.secrets import register, scrub
 from bulkmail.settings import PortalSettings
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
@@ -106,6 +112,56 @@ def test_import_and_demo_defaults_are_the_run_settings_defaults(
     assert f"journal of outcomes (default {settings.state})" in shown
 
 
+@pytest.mark.parametrize(
+    "portal",
+    [
+        "https://admin:Url-S3cret@portal.example.org",
+        "https://admin:Url-S3cret@portal.example.org:8443/",
+        "admin:Url-S3cret@portal.example.org",  # no scheme: still a password in a URL
+        "https://Url-S3cret@portal.example.org/x?y=1",
+    ],
+)
+def test_a_portal_url_with_a_password_is_refused_without_repeating_it(
+    here: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, portal: str
+) -> None:
+    monkeypatch.setenv("BULKMAIL_PASSWORD", "Env-S3cret")
+    args = ["import", "accounts.xlsx", "--portal", portal, "--user", "me@example.org"]
+    assert main([*args, "--log-format", "json"]) == 2
+    out, err = capsys.readouterr()
+    host = "portal.example.org" + (":8443" if ":8443" in portal else "")
+    assert (out, err) == (
+        "",
+        f"bulkmail: error: --portal holds a user name or password (...@{host}) (give the "
+        "portal root only, e.g. https://portal.example.org, the login with --user and its "
+        "password in BULKMAIL_PASSWORD or --password-file)\n",
+    )
+    assert not (here / "reports").exists() and not (here / ".bulkmail").exists()
+
+
+def test_stray_arguments_are_named_without_their_values(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["validate", "x.csv", "--password", "Typed-S3cret", "--pwd=Other-S3cret"])
+    assert exc.value.code == 2
+    assert capsys.readouterr().err == (
+        "bulkmail: error: unrecognized arguments: --password ... --pwd=... "
+        "(see `bulkmail --help`)\n"
+    )
+
+
+def test_the_error_line_masks_a_registered_password(
+    here: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The password, mistakenly given as the journal's path, comes back in the error.
+    monkeypatch.setenv("BULKMAIL_PASSWORD", "Env-S3cret-9")
+    (here / "Env-S3cret-9").mkdir()
+    args = ["import", "accounts.xlsx", "--portal", "http://127.0.0.1:9", "--user", "me@x.org"]
+    assert main([*args, "--state", "Env-S3cret-9", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("bulkmail: error: journal ********") and "S3cret" not in err
+
+
 def test_version(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exc:
         main(["--version"])
@@ -129,3 +185,33 @@ def test_demo_runs_the_bundled_sheet_against_the_embedded_simulator(
     assert "  created 23, failed 7\n" in out
     summary = json.loads(next((here / "reports").glob("*/summary.json")).read_text())
     assert (summary["counts"]["created"], summary["counts"]["failed"]) == (23, 7)
+
+
+def test_the_console_summary_masks_registered_secrets_in_every_line(tmp_path: Path) -> None:
+    register("Run-Pa55word")
+    info = InputInfo("in/Run-Pa55word.csv", "csv")
+    summary = Summary("import", 1, {"failed": 1}, 1, info, "a", "b", 1.0, problems={"x": 1})
+    header = Problem(1, "", "unknown-column", Severity.WARNING, "column B 'Run-Pa55word' ...")
+    failed = Outcome(Row(2, ()), Status.FAILED, code="portal-error", message="said Run-Pa55word")
+    paths = ReportPaths(*(tmp_path / name for name in ("r", "x.xlsx", "s", "f", "j")))
+    out = io.StringIO()
+    print_result(RunResult(summary, paths, (failed,), (header,)), out)
+    assert "Pa55" not in out.getvalue()
+    assert out.getvalue().splitlines()[:5] == [
+        "import in/********.csv (csv): 1 row in 1.0 s",
+        "  failed 1",
+        "  row 1: column B '********' ...",
+        "  first problems:",
+        "    row 2: portal-error: said ********",
+    ]
+
+
+def test_a_password_given_as_a_default_is_masked_like_the_portal_password(
+    here: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BULKMAIL_PASSWORD", "Env-S3cret-2")
+    (here / "in.csv").write_text("email,server,smtp_server\na@x.org,imap.x.org,smtp.x.org\n")
+    args = ["import", "in.csv", "--portal", "http://127.0.0.1:9", "--user", "me@x.org"]
+    defaults = ["--set", "password=Dflt-S3cret-1", "--retries", "0", "--quiet"]
+    assert main([*args, *defaults]) in (1, 3)  # nothing listens on port 9
+    assert scrub("Dflt-S3cret-1 and Env-S3cret-2") == "******** and ********"

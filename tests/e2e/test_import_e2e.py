@@ -242,3 +242,18 @@ def _wait_for_event(proc: subprocess.Popen[str], event: str, limit: float = 30) 
         if json.loads(line).get("event") == event:
             return
     raise AssertionError(f"{event} never logged")
+
+
+def test_a_library_callers_portal_password_is_masked_like_the_clis(tmp_path: Path) -> None:
+    from bulkmail import InputSettings, PortalSettings, import_file
+    from bulkmail.secrets import scrub
+
+    sheet = write_sheet(tmp_path / "in.csv", [account(1, 1) | {"portal_user": ""}])
+    secret = "Lib-Caller-Pw-77"
+    with running(SimConfig()) as url:
+        portal = PortalSettings(
+            url=url, user="lib@corp.example.org", password=secret, state=None, progress=False
+        )
+        result = import_file(InputSettings(path=sheet), portal, tmp_path / "reports")
+    assert result.summary.counts["created"] == 1
+    assert scrub(f"the portal said {secret}") == "the portal said ********"

@@ -153,7 +153,7 @@ def test_no_terminal_means_no_prompt_and_a_clear_exit_2(tmp_path: Path) -> None:
         (["validate", "missing.csv"], "missing.csv"),
         (["validate", "in.txt"], ".txt"),
         (["import", "in.csv", "--portal", "portal.example.org"], "not an http(s) URL"),
-        (["validate", "in.csv", "--set", "nonsense"], "nonsense"),
+        (["validate", "in.csv", "--set", "nonsense"], '--set "..." is not FIELD=VALUE'),
     ],
 )
 def test_unusable_input_or_options_exit_2_with_one_line(

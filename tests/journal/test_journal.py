@@ -20,7 +20,7 @@ from bulkmail.errors import ConfigError, LockedError
 from bulkmail.journal.lock import RunLock
 from bulkmail.journal.plan import Plan, plan
 from bulkmail.journal.store import BATCH_ROWS, Entry, Journal, normalise_portal, row_digest
-from bulkmail.schema import MASK
+from bulkmail.secrets import MASK, register
 
 PORTAL = "https://portal.example.com"
 SECRET = "Imap-Secret-4242"
@@ -178,6 +178,24 @@ def test_stored_cells_mask_every_secret_and_messages_are_scrubbed(tmp_path: Path
         "imap password": MASK,
     }
     assert message == f"IMAP response: LOGIN {MASK} refused"
+
+
+def test_messages_are_scrubbed_of_registered_secrets_too(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite"
+    register("Session-Token-4242")  # a login's token: not in the row's cells
+    with Journal.open(path, PORTAL) as journal:
+        journal.record("u", "a@example.com", state="failed", row=2, digest="d",
+                       message='sent {"Authorization":"Session-Token-4242"}')  # fmt: skip
+    assert read_rows(path, "SELECT message FROM entries") == [
+        (f'sent {{"Authorization":"{MASK}"}}',)
+    ]
+
+
+def test_a_lock_left_behind_is_reported_by_its_known_keys_only(tmp_path: Path) -> None:
+    left = {"pid": 7, "started_at": "x", "host": "h", "argv": ["import", "in.csv"], "pw": "p"}
+    (tmp_path / "j.sqlite.lock").write_text(json.dumps(left))
+    with Journal.open(tmp_path / "j.sqlite", PORTAL) as journal:
+        assert journal.took_over_from == {k: v for k, v in left.items() if k != "pw"}
 
 
 def test_record_without_cells_keeps_the_stored_ones(tmp_path: Path) -> None:

@@ -492,6 +492,47 @@ async def test_no_verdict_shows_a_secret() -> None:
     assert repr(IDENTITY) == "Identity(login='john@example.org')"
 
 
+def _echo(request: httpx.Request) -> httpx.Response:
+    """A portal whose error quotes the request: its Authorization header and its JSON body."""
+    said = f"token {request.headers.get('authorization')} sent {request.content.decode()}"
+    return error(500 if request.method == "POST" else 400, said)
+
+
+ODD_PASSWORD = 'Pa"ss\\w&rd<1>'
+ODD_PAYLOAD = {**PAYLOAD, "password": ODD_PASSWORD}
+
+
+async def test_an_echoed_token_and_escaped_password_never_reach_a_verdict() -> None:
+    async with client(_echo) as http:
+        portal = PortalClient(http)
+        created = await portal.create(Token(TOKEN), ODD_PAYLOAD)
+        listed = await portal.list_accounts(Token(TOKEN))
+        found = await portal.find_account(Token(TOKEN), "x@example.com")
+    verdicts = [created, listed, found]
+    assert all(isinstance(v, Verdict) for v in verdicts)
+    texts = " ".join(f"{v!r} {v.hint}" for v in verdicts if isinstance(v, Verdict))
+    assert "********" in texts
+    for secret in (TOKEN, "Pa\\", "rd<1>", "rd\\u003C1", SMTP_PASSWORD):
+        assert secret not in texts
+
+
+async def test_a_secret_cut_by_the_message_limit_leaves_no_part_behind() -> None:
+    # The classifier cuts messages at 300 characters; the token stands across the cut.
+    verdict = await create(error(500, f"{'x' * 285} {TOKEN} and more"))
+    assert isinstance(verdict, Verdict) and verdict.message.endswith("…")
+    assert TOKEN[:6] not in verdict.message and "x ********" in verdict.message
+
+
+async def test_an_exception_text_with_a_token_or_url_password_is_scrubbed() -> None:
+    failure = httpx.ConnectError(f"https://john:{PORTAL_PASSWORD}@portal/ refused {TOKEN}")
+    verdicts = [await create(failure), await login(failure)]
+    assert [v.message for v in verdicts if isinstance(v, Verdict)] == [
+        "could not connect to the portal (ConnectError: https://********@portal/ refused ********)",
+        "could not connect to the portal (ConnectError: https://********@portal/ refused "
+        f"{TOKEN})",  # the login has no token yet, and nobody registered this one
+    ]
+
+
 def test_verdict_str_is_code_and_message() -> None:
     verdict = Verdict("timeout", N, "the portal did not answer in time", "wait", retryable=True)
     assert str(verdict) == "timeout: the portal did not answer in time"

@@ -224,6 +224,46 @@ def test_unknown_report_blank_and_duplicate_columns() -> None:
     ]
 
 
+def test_header_warnings_quote_no_cell_of_a_row_that_looks_like_data() -> None:
+    # No header row: row 1 is data, and its "SSL" and "Login" cells pass for headers.
+    headers = ("john@example.org", "Summer2024!", "SSL", "Login", "login")
+    fields, problems = map_headers(headers)
+    assert fields == (None, None, "incoming_encryption_type", "account", None)
+    assert [p.message for p in problems] == [
+        "column A is not a known column (its header looks like a value, so it is not shown)",
+        "column B is not a known column (its header looks like a value, so it is not shown)",
+        "columns D and E both mean account",
+    ]
+    # in a real header row, only a cell that could be a password goes unquoted
+    _, problems = map_headers(("email", "Summer2024!", "Old password"))
+    assert [p.message for p in problems] == [
+        "column B is not a known column (its header looks like a value, so it is not shown)",
+        "column C 'Old password' is not a known column",
+    ]
+
+
+@pytest.mark.parametrize("name", ["in.csv", "in.xlsx"])
+def test_a_sheet_without_its_header_row_is_refused_without_quoting_it(
+    tmp_path: Path, name: str
+) -> None:
+    # "SSL" is a known header: the row still is no header
+    rows = [["john@example.org", "Pa$$w0rd-42", "imap.example.org", "SSL"], ["ann@x.org", "x"]]
+    if name.endswith(".csv"):
+        path = _write(tmp_path / name, "\n".join(",".join(r) for r in rows) + "\n")
+    else:
+        path = write_xlsx(tmp_path / name, {"Staff": rows})
+    with pytest.raises(InputError) as caught:
+        read(path)
+    assert caught.value.message == (
+        "row 1 looks like data, not a header: it holds an email address or a URL where the "
+        "column names should be"
+    )
+    assert caught.value.hint == (
+        "add a header row above it with the column names, e.g. email, password, server, "
+        "smtp_server (`bulkmail template` writes a sheet with all of them)"
+    )
+
+
 def test_extra_cells_and_short_rows(tmp_path: Path) -> None:
     path = write_xlsx(
         tmp_path / "in.xlsx",
@@ -291,7 +331,7 @@ def _write(path: Path, data: bytes | str) -> Path:
         (
             "data.csv",
             "Mail accounts, 2024\nfoo,bar\n",
-            "row 1 has no column bulkmail knows (found 'Mail accounts', '2024')",
+            "row 1 has no column bulkmail knows (found 'Mail accounts' and 1 cell not shown)",
             "the right file",
         ),
         (

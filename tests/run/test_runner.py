@@ -24,6 +24,7 @@ from bulkmail.portal.client import Identity
 from bulkmail.run.jobs import Job
 from bulkmail.run.pool import Runner
 from bulkmail.run.retry import Backoff
+from bulkmail.secrets import scrub
 from bulkmail.settings import PortalSettings
 
 pytestmark = pytest.mark.anyio
@@ -357,3 +358,11 @@ async def test_the_in_flight_mark_is_committed_before_each_create_is_sent(tmp_pa
         await runner.run(jobs)
     assert len(seen) == 40 and all(seen)
     assert {o.status for o in outcomes.values()} == {Status.CREATED}
+
+
+async def test_each_token_a_login_returns_is_masked_in_every_output_from_then_on() -> None:
+    portal = FakePortal({"anna@corp.test": "pa", "ivan@corp.test": "pi"})
+    jobs = [_job(0, "anna@corp.test", "pa", "a@x.org"), _job(1, "ivan@corp.test", "pi", "b@x.org")]
+    assert scrub("tok-anna@corp.test") == "tok-anna@corp.test"
+    await _run(portal, jobs)
+    assert scrub("echo tok-anna@corp.test, tok-ivan@corp.test") == "echo ********, ********"

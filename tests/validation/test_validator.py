@@ -653,6 +653,23 @@ def test_check_columns_names_missing_columns_and_closest_headers() -> None:
     )
 
 
+def test_check_columns_never_quotes_a_header_that_could_be_a_password() -> None:
+    # A sheet without its header row, whose "SSL" cell made row 1 pass for a header.
+    sheet = Table(
+        headers=("john@example.org", "Password1!", "imap.example.org", "SSL"),
+        fields=(None, None, None, "incoming_encryption_type"),
+        info=InputInfo(path="in.csv", format="csv"),
+        rows=iter(()),
+    )
+    with pytest.raises(InputError) as caught:
+        check_columns(sheet, {})
+    assert "Password1!" not in str(caught.value)
+    assert caught.value.message.startswith(
+        "in.csv: missing required columns: email (no similar header in the file), "
+        "password (no similar header in the file)"
+    )
+
+
 def test_check_columns_without_similar_header_or_with_defaults() -> None:
     sheet = table(["email", "password", "server", None], [])
     with pytest.raises(InputError) as caught:
@@ -799,7 +816,10 @@ def test_parse_set(items: list[str], expected: dict[str, str]) -> None:
             '--set "server" is not FIELD=VALUE',
             "write it as --set FIELD=VALUE, e.g. --set server=imap.example.org",
         ),
-        ("=imap.example.org", '--set "=imap.example.org" is not FIELD=VALUE', None),
+        # a value without its field is never repeated: it may be a password
+        ("=imap.example.org", '--set "..." is not FIELD=VALUE', None),
+        ("hunter2", '--set "..." is not FIELD=VALUE', None),
+        ("hunter2 more", '--set "..." is not FIELD=VALUE', None),
         ("password:hunter2", '--set "password..." is not FIELD=VALUE', None),
         (
             "sever=imap.example.org",
