@@ -7,9 +7,9 @@ outcomes.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from bulkmail._lazy import lazy_exports as _lazy_exports
 from bulkmail._version import __version__
 
 if TYPE_CHECKING:
@@ -117,14 +117,4 @@ _WHERE: dict[str, str] = {  # public name -> the module that defines it
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module 'bulkmail' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+__getattr__, __dir__ = _lazy_exports(__name__, _WHERE)
