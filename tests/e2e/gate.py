@@ -18,8 +18,7 @@ import anyio.lowlevel
 import uvicorn
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bulkmail.simulator import SimConfig
-from bulkmail.simulator.app import create_app
+from bulkmail.simulator import SimConfig, create_app
 
 HANG = 60.0
 """Seconds a test waits for something that must happen before it calls it a hang."""
