@@ -35,6 +35,7 @@ from bulkmail.validation.table import check_columns, validate
 if TYPE_CHECKING:
     import anyio
     import httpx
+    from anyio.abc import TaskStatus
 
     from bulkmail.journal.store import Journal
     from bulkmail.run.jobs import Job
@@ -256,16 +257,26 @@ async def _drive(
         tg.start_soon(progress.ticker)
         with anyio.CancelScope() as pool:
             if handle_signals:
-                tg.start_soon(_watch_signals, runner, pool, grace, log)
+                # Started, not start_soon: the handlers are in place before the first request,
+                # so a signal that follows any of the run's requests is never the default kill.
+                await tg.start(_watch_signals, runner, pool, grace, log)
             await runner.run(jobs)
         tg.cancel_scope.cancel()
 
 
-async def _watch_signals(runner: Runner, pool: anyio.CancelScope, grace: float, log: Any) -> None:
+async def _watch_signals(
+    runner: Runner,
+    pool: anyio.CancelScope,
+    grace: float,
+    log: Any,
+    *,
+    task_status: TaskStatus[None],
+) -> None:
     """First Ctrl-C/SIGTERM: stop handing out rows, cancel after `grace`; second: at once."""
     import anyio
 
     with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        task_status.started()
         async for signum in signals:
             if runner.state.interrupted:
                 pool.cancel()

@@ -19,7 +19,7 @@ import os
 import secrets
 import sqlite3
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -77,6 +77,7 @@ class Journal:
         lock: RunLock,
         key: bytes,
         generation: int,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.path = path
         self.portal = portal  # normalised
@@ -85,17 +86,25 @@ class Journal:
         self._lock = lock
         self._key = key
         self._pending = 0
-        self._oldest = 0.0  # monotonic time of the first uncommitted record
+        self._clock = clock  # seconds; tests pass their own to age a batch at will
+        self._oldest = 0.0  # clock time of the first uncommitted record
 
     @classmethod
     def open(
-        cls, path: Path, portal: str, *, fresh: bool = False, argv: Sequence[str] = ()
+        cls,
+        path: Path,
+        portal: str,
+        *,
+        fresh: bool = False,
+        argv: Sequence[str] = (),
+        clock: Callable[[], float] = time.monotonic,
     ) -> Journal:
         """Open (or create) the journal at `path` for `portal` and take its run lock.
 
         `fresh=True` starts a new generation for this portal: earlier entries stay in the
         file for inspection but are no longer looked up. `argv` goes into the lock file for
-        a rival run's message: the sub-command and input path only.
+        a rival run's message: the sub-command and input path only. `clock` (seconds) ages
+        the open batch.
         """
         path = Path(path)
         portal = normalise_portal(portal)
@@ -115,7 +124,7 @@ class Journal:
             raise
         try:
             start = db.new_generation if fresh else db.current_generation
-            return cls(path, portal, conn, lock, key, start(conn, portal))
+            return cls(path, portal, conn, lock, key, start(conn, portal), clock)
         except BaseException:
             conn.close()
             lock.release()
@@ -179,7 +188,7 @@ class Journal:
         outcome = (state, mailbox_id, code, message, int(permanent), digest, row, attempts)
         self._upsert(portal_user, email, outcome, cells)
         self._pending += 1
-        if self._pending >= BATCH_ROWS or time.monotonic() - self._oldest >= BATCH_SECONDS:
+        if self._pending >= BATCH_ROWS or self._clock() - self._oldest >= BATCH_SECONDS:
             self.flush()
 
     def flush(self) -> None:
@@ -231,7 +240,7 @@ class Journal:
         try:
             if not self._conn.in_transaction:
                 self._conn.execute("BEGIN")
-                self._oldest = time.monotonic()
+                self._oldest = self._clock()
             self._conn.execute(db.UPSERT, args)
         except sqlite3.OperationalError as err:
             raise _write_error(self.path, err) from None

@@ -8,11 +8,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import openpyxl
 import pytest
+from childlog import ChildLog
+from gate import Gate, gated
 from test_import_e2e import account, report, run_import, stats, write_sheet
 
 from bulkmail.cli import main
@@ -20,6 +21,7 @@ from bulkmail.simulator import SimConfig, running
 
 pytestmark = pytest.mark.slow
 
+ACCOUNTS = "/api/2.0/mail/accounts"
 PASSWORDS = ("mailbox-pass-1", "Portal-0-pw", "Portal-1-pw", "Portal-2-pw", "wrong-mailbox-pw")
 
 
@@ -35,24 +37,15 @@ def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
     )
 
 
-def read_events(proc: subprocess.Popen[str], event: str, count: int, limit: float = 60) -> None:
-    """Read the child's JSON log lines until `event` was seen `count` times."""
-    assert proc.stderr is not None
-    seen, deadline = 0, time.monotonic() + limit
-    while seen < count and time.monotonic() < deadline:
-        line = proc.stderr.readline()
-        if not line:
-            raise AssertionError(f"child ended after {seen} {event}")
-        seen += json.loads(line).get("event") == event
-    assert seen == count
-
-
 def test_a_killed_run_re_run_creates_every_row_exactly_once(tmp_path: Path) -> None:
     rows = [account(u, u * 1000 + b) for u in range(3) for b in range(100)]
     sheet = write_sheet(tmp_path / "in.csv", rows)
     state, reports = tmp_path / "journal.sqlite", tmp_path / "reports"
     config = SimConfig(latency_ms=20, jitter_ms=10, drop_after_create=0.1, seed=11)
-    with running(config) as url:
+    # The first run may send 150 creates; then its 8 workers each wait with one at the gate.
+    # Those 8 reach the portal only once their run is dead, so it never sees their answers.
+    gate = Gate("POST", ACCOUNTS, allow=150, pass_left=True)
+    with gated(config, gate) as url:
         args = (
             "import",
             str(sheet),
@@ -68,11 +61,15 @@ def test_a_killed_run_re_run_creates_every_row_exactly_once(tmp_path: Path) -> N
             "json",
         )
         first = cli(*args)
-        read_events(first, "row.created", 80)
+        log = ChildLog(first)
+        log.wait_for("row.created", 80)
+        gate.wait_holding(8)  # every worker waits on a create: none is half-way anywhere
         first.send_signal(signal.SIGKILL)
-        first.wait(timeout=30)
+        log.finish()
+        gate.wait_empty()  # the 8 were handed on and stored, their answers sent to nobody
         created_before = stats(url)["creates"]
-        assert 80 <= created_before < 300
+        assert (gate.passed, gate.left, created_before) == (158, 8, 158)
+        gate.open()
 
         second = cli(*args)
         _, err = second.communicate(timeout=120)
@@ -95,7 +92,8 @@ def test_a_second_run_on_the_same_journal_is_refused_naming_the_first(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     sheet = write_sheet(tmp_path / "in.csv", [account(0, b) for b in range(30)])
-    with running(SimConfig(latency_ms=400)) as url:
+    gate = Gate("POST", "/api/")  # the first run's requests wait until the test is done
+    with gated(SimConfig(), gate) as url:
         first = cli(
             "import",
             str(sheet),
@@ -110,15 +108,20 @@ def test_a_second_run_on_the_same_journal_is_refused_naming_the_first(
             "--log-format",
             "json",
         )
-        read_events(first, "run.started", 1)
+        log = ChildLog(first)
+        # A request of the first run: it holds the lock, and its signal handlers are set.
+        gate.wait_holding(1)
         code = run_import(tmp_path, sheet, url)
         first.send_signal(signal.SIGTERM)
-        first.communicate(timeout=60)
+        log.wait_for("run.interrupted")
+        gate.open()  # the row in flight finishes; the others are not attempted
+        log.finish()
     err = capsys.readouterr().err
     assert code == 2
     assert f"in use by another bulkmail run (pid {first.pid}" in err
     assert err.count("\n") == 1 and "Traceback" not in err
     assert first.returncode == 3
+    assert gate.left == 0
 
 
 def test_no_terminal_means_no_prompt_and_a_clear_exit_2(tmp_path: Path) -> None:

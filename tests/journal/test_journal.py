@@ -10,7 +10,6 @@ import sqlite3
 import stat
 import subprocess
 import sys
-import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -19,7 +18,14 @@ import pytest
 from bulkmail.errors import ConfigError, LockedError
 from bulkmail.journal.lock import RunLock
 from bulkmail.journal.plan import Plan, plan
-from bulkmail.journal.store import BATCH_ROWS, Entry, Journal, normalise_portal, row_digest
+from bulkmail.journal.store import (
+    BATCH_ROWS,
+    BATCH_SECONDS,
+    Entry,
+    Journal,
+    normalise_portal,
+    row_digest,
+)
 from bulkmail.secrets import MASK, register
 
 PORTAL = "https://portal.example.com"
@@ -110,10 +116,21 @@ def test_portal_url_is_normalised(url: str, key: str) -> None:
     assert normalise_portal(url) == key
 
 
+class Clock:
+    """A clock that moves only when the test says, so a batch ages exactly as told."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 def test_records_are_committed_in_batches_and_on_flush(tmp_path: Path) -> None:
     path = tmp_path / "j.sqlite"
     count = "SELECT count(*) FROM entries"
-    with Journal.open(path, PORTAL) as journal:
+    clock = Clock()
+    with Journal.open(path, PORTAL, clock=clock) as journal:
         for n in range(3):
             journal.record("u", f"{n}@example.com", state="created", row=n + 2, digest="d")
         assert read_rows(path, count) == [(0,)]
@@ -122,10 +139,14 @@ def test_records_are_committed_in_batches_and_on_flush(tmp_path: Path) -> None:
         for n in range(3, 3 + BATCH_ROWS):
             journal.record("u", f"{n}@example.com", state="failed", row=n + 2, digest="d")
         assert read_rows(path, count) == [(3 + BATCH_ROWS,)]  # the 100th record committed
+        opened = clock.now
         journal.record("u", "late@example.com", state="created", row=999, digest="d")
-        time.sleep(0.25)
+        clock.now = opened + BATCH_SECONDS / 2
         journal.record("u", "later@example.com", state="created", row=1000, digest="d")
-        assert read_rows(path, count) == [(5 + BATCH_ROWS,)]  # the batch grew too old
+        assert read_rows(path, count) == [(3 + BATCH_ROWS,)]  # not old enough yet
+        clock.now = opened + BATCH_SECONDS
+        journal.record("u", "last@example.com", state="created", row=1001, digest="d")
+        assert read_rows(path, count) == [(6 + BATCH_ROWS,)]  # the batch grew too old
 
 
 def test_mark_in_flight_is_committed_before_it_returns(tmp_path: Path) -> None:
@@ -316,7 +337,9 @@ if sys.argv[2] == "exit-holding-lock":
     RunLock.acquire(path.with_name(path.name + ".lock"), journal=path, argv=["import", "in.csv"])
     os._exit(0)
 cells = {"email": "x", "password": sys.argv[3], "portal_password": sys.argv[4]}
-journal = Journal.open(path, "https://portal.example.com", argv=["import", "in.csv"])
+# A clock that stands still: no batch commits by age, so "c" stays uncommitted however slow.
+journal = Journal.open(path, "https://portal.example.com", argv=["import", "in.csv"],
+                       clock=lambda: 0.0)
 journal.mark_in_flight("u", "a@example.com", row=2, digest="da", cells=cells)
 journal.record("u", "b@example.com", state="created", row=3, digest="db", mailbox_id=9,
                cells=cells, message="echo " + sys.argv[3])

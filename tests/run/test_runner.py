@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from bulkmail.secrets import scrub
 from bulkmail.settings import PortalSettings
 
 pytestmark = pytest.mark.anyio
+HANG = 60  # seconds: a test that waits this long for its run is hung, not slow
 
 OK_LOGIN = {
     "count": 1,
@@ -52,6 +54,9 @@ class FakePortal:
     scripts: dict[str, list[str]] = field(default_factory=dict)  # email -> answers per attempt
     existing: dict[str, dict[str, int]] = field(default_factory=dict)  # user -> email -> id
     delay: float = 0.0
+    together: int = 0  # creates wait until this many are in flight at once
+    after: str = ""  # creates wait until this entry is in the log
+    on_created: Callable[[str], None] | None = None  # told each stored email, before answering
     logins: Counter[str] = field(default_factory=Counter)
     creates: Counter[tuple[str, str]] = field(default_factory=Counter)
     in_flight: Counter[tuple[str, str]] = field(default_factory=Counter)
@@ -61,6 +66,17 @@ class FakePortal:
     log: list[str] = field(default_factory=list)  # logins, listings and finished creates
     _concurrent: int = 0
     _next_id: int = 100
+    _go: anyio.Event | None = None  # set once `together` and `after` are met
+
+    def _note(self, entry: str) -> None:
+        self.log.append(entry)
+        self._check()
+
+    def _check(self) -> None:
+        if self._go is None:
+            self._go = anyio.Event()
+        if self._concurrent >= self.together and (not self.after or self.after in self.log):
+            self._go.set()
 
     def _user(self, request: httpx.Request) -> str | None:
         token = request.headers.get("authorization", "")
@@ -71,7 +87,7 @@ class FakePortal:
         if path.endswith("/authentication"):
             body = json.loads(request.content)
             self.logins[body["userName"]] += 1
-            self.log.append(f"login {body['userName']}")
+            self._note(f"login {body['userName']}")
             if self.passwords.get(body["userName"]) != body["password"]:
                 return _error(500, "User authentication failed")
             return httpx.Response(
@@ -87,7 +103,7 @@ class FakePortal:
                 return httpx.Response(200, json={"status": 0, "response": {"id": mine[email]}})
             return _error(500, f"Account wasn't found by email: {email}")
         if request.method == "GET":
-            self.log.append(f"list {user}")
+            self._note(f"list {user}")
             items = [
                 {"mailboxId": i, "email": e, "isAlias": False, "isGroup": False}
                 for e, i in mine.items()
@@ -102,6 +118,9 @@ class FakePortal:
         self.max_same_key = max(self.max_same_key, self.in_flight[key])
         self.max_concurrent = max(self.max_concurrent, self._concurrent)
         try:
+            self._check()
+            assert self._go is not None
+            await self._go.wait()
             await anyio.sleep(self.delay)
             script = self.scripts.get(key[1], [])
             answer = script.pop(0) if script else "ok"
@@ -116,9 +135,11 @@ class FakePortal:
                     "Invalid credentials (Failure)",
                 )
             self.creates[key] += 1
-            self.log.append(f"created {key[1]}")
+            self._note(f"created {key[1]}")
             self._next_id += 1
             self.existing[user][key[1]] = self._next_id
+            if self.on_created is not None:
+                self.on_created(key[1])
             if answer == "drop":  # saved, then the connection dies before the answer
                 raise httpx.RemoteProtocolError("Server disconnected without sending a response.")
             return httpx.Response(
@@ -195,7 +216,8 @@ async def _run(portal: FakePortal, jobs: list[Job], **settings: Any) -> dict[int
 
 
 async def test_every_row_is_created_once_and_logins_happen_once_per_user() -> None:
-    portal = FakePortal({"anna@corp.test": "pa", "ivan@corp.test": "pi"}, delay=0.01)
+    # No create is answered before 8 are in flight: a pool of fewer workers would hang.
+    portal = FakePortal({"anna@corp.test": "pa", "ivan@corp.test": "pi"}, together=8)
     jobs = [
         _job(
             i,
@@ -205,21 +227,24 @@ async def test_every_row_is_created_once_and_logins_happen_once_per_user() -> No
         )
         for i in range(40)
     ]
-    outcomes = await _run(portal, jobs, concurrency=8)
+    with anyio.fail_after(HANG):
+        outcomes = await _run(portal, jobs, concurrency=8)
     assert sorted(outcomes) == list(range(40))
     assert {o.status for o in outcomes.values()} == {Status.CREATED}
     assert sum(portal.creates.values()) == 40 and set(portal.creates.values()) == {1}
     assert portal.logins == Counter({"anna@corp.test": 1, "ivan@corp.test": 1})
-    assert 1 < portal.max_concurrent <= 8
+    assert portal.max_concurrent == 8
 
 
 async def test_later_users_are_logged_in_and_listed_while_earlier_rows_are_created() -> None:
     users = ["anna", "ivan", "olga"]
-    portal = FakePortal({f"{u}@corp.test": "pw" for u in users}, delay=0.05)
+    # No create is answered before olga is listed: with one worker and no warmers, anna's
+    # create would wait for ever.
+    portal = FakePortal({f"{u}@corp.test": "pw" for u in users}, after="list olga@corp.test")
     jobs = [_job(i, f"{u}@corp.test", "pw", f"{u}@mail.test") for i, u in enumerate(users)]
-    outcomes = await _run(portal, jobs, concurrency=1)
+    with anyio.fail_after(HANG):
+        outcomes = await _run(portal, jobs, concurrency=1)
     assert {o.status for o in outcomes.values()} == {Status.CREATED}
-    # One worker creates anna's account while a warmer sets up ivan and olga.
     assert portal.log.index("list olga@corp.test") < portal.log.index("created anna@mail.test")
     assert portal.logins == Counter({f"{u}@corp.test": 1 for u in users})
     assert [e for e in portal.log if e.startswith("list")] == [f"list {u}@corp.test" for u in users]
@@ -310,20 +335,15 @@ async def test_dry_run_creates_nothing_and_says_what_it_would_do() -> None:
 
 
 async def test_a_stop_reports_the_rest_as_not_attempted() -> None:
-    portal = FakePortal({"u@corp.test": "p"}, delay=0.05)
+    portal = FakePortal({"u@corp.test": "p"})
     jobs = [_job(i, "u@corp.test", "p", f"b{i}@mail.test") for i in range(30)]
     runner, outcomes = _runner(portal, concurrency=2)
-
-    async def stop_soon() -> None:
-        await anyio.sleep(0.12)
-        runner.stop()
-
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(stop_soon)
-        await runner.run(jobs)
+    portal.on_created = lambda email: runner.stop()  # stop while the first create is answered
+    await runner.run(jobs)
     statuses = Counter(o.status for o in outcomes.values())
     assert sorted(outcomes) == list(range(30))
-    assert statuses[Status.CREATED] == sum(portal.creates.values()) > 0
+    # The one that stopped the run and the other worker's, if it was in flight: both finish.
+    assert 1 <= statuses[Status.CREATED] == sum(portal.creates.values()) <= 2
     assert statuses[Status.NOT_ATTEMPTED] == 30 - statuses[Status.CREATED]
     assert runner.state.interrupted
 

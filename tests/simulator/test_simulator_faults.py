@@ -9,13 +9,18 @@ from collections.abc import Awaitable
 import anyio
 import httpx
 import pytest
+from starlette.responses import JSONResponse
+from starlette.types import Message
 from test_simulator_accounts import ACCOUNTS, BODY
 from test_simulator_auth import AUTH, Portal, portal_fixture, servers_fixture  # noqa: F401 (fixtures)
 
-from bulkmail.simulator import SimConfig, running
+from bulkmail.simulator import SimConfig, create_app, running
+from bulkmail.simulator.faults import Faults, Late
 
 pytestmark = pytest.mark.anyio
 LOGIN = {"userName": "anna@corp.example", "password": "Portal-1"}
+HOUR_MS = 3_600_000
+HANG = 60  # seconds: waiting this long for what must happen means it never will
 BASIC = {"Authorization": "Basic " + base64.b64encode(b"anna@corp.example:Portal-1").decode()}
 
 
@@ -66,60 +71,66 @@ async def test_the_same_seed_gives_the_same_faults(portal: Portal) -> None:
     assert {201, 429, 503} <= set(first)
 
 
-async def test_latency_with_jitter_delays_every_api_answer(portal: Portal) -> None:
+def test_latency_with_jitter_stays_inside_its_bounds_and_varies() -> None:
+    faults = Faults(SimConfig(latency_ms=120, jitter_ms=40))
+    delays = [faults.delay() for _ in range(200)]
+    assert all(0.08 <= d <= 0.16 for d in delays)
+    assert len(set(delays)) > 100
+
+
+async def test_latency_delays_every_api_answer(portal: Portal) -> None:
     async with portal(SimConfig(latency_ms=120, jitter_ms=40)) as client:
         took = []
         for _ in range(3):
             started = time.perf_counter()
             await client.post(AUTH, json={"userName": "a@b.c", "password": "pw"})
             took.append(time.perf_counter() - started)
-        started = time.perf_counter()
-        await client.get("/_sim/stats")  # simulator-only endpoints are never delayed
-        control = time.perf_counter() - started
-    assert all(0.075 <= t < 0.5 for t in took), took
-    assert control < 0.075
+    # A lower bound only: an answer is never early, but a busy machine may make it late.
+    assert all(t >= 0.08 for t in took), took
 
 
-CREATE_ONLY = SimConfig(create_latency_ms=500)
-SLOW_CREATES = SimConfig(create_latency_ms=5000)
-BOTH_SET = SimConfig(latency_ms=5000, create_latency_ms=300)
-BOTH_SET_SLOW_CREATES = SimConfig(latency_ms=300, create_latency_ms=5000)
+async def test_simulator_only_endpoints_are_never_delayed(portal: Portal) -> None:
+    async with portal(SimConfig(latency_ms=HOUR_MS)) as client:
+        with anyio.fail_after(HANG):  # an hour's latency would trip it
+            answer = await client.get("/_sim/stats")
+    assert answer.status_code == 200
 
 
 async def _timed(request: Awaitable[httpx.Response]) -> tuple[httpx.Response, float]:
+    """Await `request` under the hang guard; return the answer and the seconds it took."""
     started = time.perf_counter()
-    answer = await request
+    with anyio.fail_after(HANG):  # an hour's latency would trip it
+        answer = await request
     return answer, time.perf_counter() - started
 
 
 async def test_create_latency_delays_a_create(portal: Portal) -> None:
-    async with portal(CREATE_ONLY) as client:
+    async with portal(SimConfig(create_latency_ms=500)) as client:
         created, took = await _timed(client.post(ACCOUNTS, json=BODY, headers=BASIC))
     assert created.status_code == 201
-    assert took >= 0.5
+    assert took >= 0.5  # a lower bound only: a busy machine may make it late
 
 
 async def test_create_latency_leaves_logins_and_listings_alone(portal: Portal) -> None:
-    # Creates would take 5 s: a login and a listing answered in well under that did not wait.
-    async with portal(SLOW_CREATES) as client:
-        login, login_took = await _timed(client.post(AUTH, json=LOGIN))
-        listed, list_took = await _timed(client.get(ACCOUNTS, headers=BASIC))
+    # Creates would take an hour: a login and a listing answered at all did not wait.
+    async with portal(SimConfig(create_latency_ms=HOUR_MS)) as client:
+        login, _ = await _timed(client.post(AUTH, json=LOGIN))
+        listed, _ = await _timed(client.get(ACCOUNTS, headers=BASIC))
     assert (login.status_code, listed.status_code) == (201, 200)
-    assert login_took < 2.5 and list_took < 2.5, (login_took, list_took)
 
 
 async def test_create_latency_replaces_the_latency_for_creates_only(portal: Portal) -> None:
-    # latency 5 s, creates 0.3 s: a create answered in well under 5 s did not add both.
-    async with portal(BOTH_SET) as client:
+    # Everything else an hour, creates 0.3 s: a create answered at all did not add both.
+    async with portal(SimConfig(latency_ms=HOUR_MS, create_latency_ms=300)) as client:
         created, took = await _timed(client.post(ACCOUNTS, json=BODY, headers=BASIC))
     assert created.status_code == 201
-    assert 0.3 <= took < 2.5, took
-    # latency 0.3 s, creates 5 s: logins and listings keep the latency.
-    async with portal(BOTH_SET_SLOW_CREATES) as client:
+    assert took >= 0.3
+    # Everything else 0.3 s, creates an hour: logins and listings keep the latency.
+    async with portal(SimConfig(latency_ms=300, create_latency_ms=HOUR_MS)) as client:
         login, login_took = await _timed(client.post(AUTH, json=LOGIN))
         listed, list_took = await _timed(client.get(ACCOUNTS, headers=BASIC))
     assert (login.status_code, listed.status_code) == (201, 200)
-    assert 0.3 <= login_took < 2.5 and 0.3 <= list_took < 2.5, (login_took, list_took)
+    assert login_took >= 0.3 and list_took >= 0.3, (login_took, list_took)
 
 
 async def test_a_dropped_answer_is_a_transport_error_yet_the_account_exists(portal: Portal) -> None:
@@ -143,28 +154,50 @@ async def test_a_late_answer_arrives_after_slow_seconds(portal: Portal) -> None:
 
 @pytest.mark.slow
 def test_a_late_answer_outlasts_the_client_timeout_and_the_account_exists() -> None:
-    config = SimConfig(slow_after_create=1.0, slow_seconds=30)
-    started = time.perf_counter()
+    config = SimConfig(slow_after_create=1.0, slow_seconds=HOUR_MS / 1000)
     with running(config) as url, httpx.Client(base_url=url, headers=BASIC) as client:
         with pytest.raises(httpx.ReadTimeout):
             client.post(ACCOUNTS, json=BODY, timeout=0.3)
         listed = client.get(ACCOUNTS).json()["response"]
-    # The server notices that the client left, so stopping it does not wait for the 30 s.
-    assert time.perf_counter() - started < 5
     assert [m["mailboxId"] for m in listed] == [1]
 
 
-async def test_latency_holds_the_answer_not_the_work(portal: Portal) -> None:
-    # A portal "answering in 300 ms" answers in 300 ms, its own work included: the account
-    # is stored at once and the answer waits for the deadline.
-    async with portal(SimConfig(latency_ms=300)) as client, anyio.create_task_group() as tg:
+async def test_a_late_answer_is_given_up_as_soon_as_the_client_leaves() -> None:
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        return {"type": "http.disconnect"}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    late = Late(JSONResponse({"response": "late"}), seconds=HOUR_MS / 1000)
+    with anyio.fail_after(HANG):  # waiting out the hour would trip it
+        await late({"type": "http"}, receive, send)
+    assert sent == []
+
+
+async def test_latency_holds_the_answer_not_the_work() -> None:
+    # A portal "answering in an hour" answers in an hour, its own work included: the account
+    # is stored at once and the answer waits for the deadline. In process only: over HTTP
+    # the held answer would hold the shared server's shutdown.
+    app = create_app(SimConfig(latency_ms=HOUR_MS))
+    transport = httpx.ASGITransport(app=app)
+    async with (
+        httpx.AsyncClient(transport=transport, base_url="http://portal.test") as client,
+        anyio.create_task_group() as tg,
+    ):
         answers: list[httpx.Response] = []
 
         async def create() -> None:
             answers.append(await client.post(ACCOUNTS, json=BODY, headers=BASIC))
 
+        async def stored() -> list[str]:
+            return [m["email"] for m in (await client.get("/_sim/mailboxes")).json()]
+
         tg.start_soon(create)
-        await anyio.sleep(0.15)
-        stored = (await client.get("/_sim/mailboxes")).json()
-        assert (answers, [m["email"] for m in stored]) == ([], ["anna.berg@corp.example"])
-    assert answers[0].status_code == 201
+        with anyio.fail_after(HANG):
+            while not await stored():
+                await anyio.sleep(0.01)
+        assert (answers, await stored()) == ([], ["anna.berg@corp.example"])
+        tg.cancel_scope.cancel()
