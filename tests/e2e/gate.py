@@ -49,7 +49,9 @@ class Gate:
         async def gated(scope: Scope, receive: Receive, send: Send) -> None:
             if not self._matches(scope) or self._admit():
                 return await app(scope, receive, send)
+            # Held only once its body is in: a client killed while held has sent it whole.
             body = await _read_body(receive)
+            self._hold()
             left = await self._wait_open_or_left(receive)
             try:
                 if self._hand_on(left):
@@ -95,9 +97,13 @@ class Gate:
                 return True
             if self._opened is None:
                 self._opened, self._token = anyio.Event(), anyio.lowlevel.current_token()
+            return False
+
+    def _hold(self) -> None:
+        """Count a request whose body is read as held."""
+        with self._changed:
             self.held += 1
             self._changed.notify_all()
-            return False
 
     async def _wait_open_or_left(self, receive: Receive) -> bool:
         """Wait for open() or for the client to leave; return whether it left."""
