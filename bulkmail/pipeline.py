@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 
     from bulkmail.journal.store import Journal
     from bulkmail.run.jobs import Job
-    from bulkmail.run.pool import Runner
+    from bulkmail.run.pool import Runner, RunState
     from bulkmail.run.progress import RunProgress
     from bulkmail.run.retry import Backoff
 
@@ -104,7 +104,7 @@ async def import_async(
 
     For callers that already run an event loop; `import_file` is the blocking form.
     """
-    # The HTTP stack, the journal and the progress bar: loaded by the command that uses them.
+    # The HTTP stack and the progress bar: loaded by the command that uses them.
     from bulkmail.portal.http import make_client_factory
     from bulkmail.run.pool import Runner
     from bulkmail.run.progress import RunProgress
@@ -120,58 +120,60 @@ async def import_async(
             "add a portal_user column, or run as one portal user with --user",
         )
     journal = _open_journal(portal, inp, log)
-    folder = new_report_folder(report_dir, "import", started)
-    bar = portal.progress and sys.stderr.isatty()
     try:
+        folder = new_report_folder(report_dir, "import", started)
+        bar = portal.progress and sys.stderr.isatty()
         with (
             ReportWriter(folder, table.headers, table.fields) as writer,
             RunProgress(log, total=table.size_hint, bar=bar) as progress,
         ):
             collect = Collector(writer, log, command="import", progress=progress)
             ledger = Ledger(collect)
-            runner = Runner(
-                portal,
-                client_factory or make_client_factory(portal),
-                ledger.settle,
-                journal=journal,
-                backoff=backoff,
-            )
-            log.info(
-                "run.started",
-                command="import",
-                input=str(inp.path),
-                portal=portal.url,
-                concurrency=portal.concurrency,
-                dry_run=portal.dry_run,
-                if_exists=portal.if_exists,
-            )
+            factory = client_factory or make_client_factory(portal)
+            runner = Runner(portal, factory, ledger.settle, journal=journal, backoff=backoff)
+            _log_start(log, inp, portal)
             route = _Router(table, inp, portal, journal, ledger)
             jobs = route.jobs()
             await _drive(runner, jobs, progress, portal.grace, handle_signals, log)
             for job in jobs:  # rows the run never reached
                 ledger.settle(job.index, outcomes.not_attempted(job))
             ledger.close(route.rows)
-            state = runner.state
-            extra = {
-                "portal": portal.url,
-                "concurrency": portal.concurrency,
-                "dry_run": portal.dry_run,
-                "if_exists": portal.if_exists,
-                "interrupted": state.interrupted,
-                "abort_reason": state.reason or None,
-            }
             return collect.finish(
                 info=table.info,
                 started=started,
                 finished=now(),
                 seconds=time.perf_counter() - t0,
-                aborted=state.aborted or state.interrupted,
+                aborted=runner.state.aborted or runner.state.interrupted,
                 header_problems=table.problems,
-                extra=extra,
+                extra=_run_facts(portal, runner.state),
             )
     finally:
         if journal is not None:
             journal.close()
+
+
+def _log_start(log: Any, inp: InputSettings, portal: PortalSettings) -> None:
+    log.info(
+        "run.started",
+        command="import",
+        input=str(inp.path),
+        portal=portal.url,
+        concurrency=portal.concurrency,
+        dry_run=portal.dry_run,
+        if_exists=portal.if_exists,
+    )
+
+
+def _run_facts(portal: PortalSettings, state: RunState) -> dict[str, Any]:
+    """Return what summary.json says about an import beyond the counts."""
+    return {
+        "portal": portal.url,
+        "concurrency": portal.concurrency,
+        "dry_run": portal.dry_run,
+        "if_exists": portal.if_exists,
+        "interrupted": state.interrupted,
+        "abort_reason": state.reason or None,
+    }
 
 
 def _blocking(body: Callable[P, Awaitable[T]]) -> Callable[P, T]:
