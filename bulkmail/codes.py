@@ -197,6 +197,12 @@ class Code(StrEnum):
         "password-whitespace", WARNING, VALIDATION,
         "a password starts or ends with a space, which is sent as part of it",
         "check it: the space is sent as part of the password")
+    APP_PASSWORD_SPACES = _Entry(
+        "app-password-spaces", WARNING, VALIDATION,
+        "a password in four groups of four letters, as providers show app passwords: the spaces "
+        "are probably not part of it",
+        "check it: Google, Yandex and Mail.ru show an app password in groups for reading only; "
+        "remove the spaces unless they belong to it (bulkmail sends it as typed)")
     PORTAL_PASSWORD_UNUSED = _Entry(
         "portal-password-unused", WARNING, VALIDATION,
         "portal_password is ignored: the row has no portal_user",
