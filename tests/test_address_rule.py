@@ -16,6 +16,7 @@ import pytest
 
 from bulkmail.models import Severity
 from bulkmail.simulator.facts import parse_address
+from bulkmail.validation.addresses import address_problem
 from bulkmail.validation.table import validate_row
 
 ROW = {
@@ -141,3 +142,41 @@ def test_the_validator_and_the_portal_model_read_each_address_as_the_table_says(
 
 def bare_address(cell: str) -> str:
     return cell.strip().strip("\u200b\ufeff")
+
+
+@pytest.mark.parametrize(
+    ("cell", "problem"),
+    [
+        ('"anna"@example.org', "has quotes: write the address without them"),
+        ("anna(work)@example.org", "has a comment in parentheses"),
+        ("anna.example.org", "has no @"),
+        ("anna@@example.org", "has more than one @"),
+        ("a@example.org, b@example.org", "is more than one address or has spaces"),
+        ("@example.org", "has nothing before the @"),
+        ("a" * 65 + "@example.org", "has more than 64 bytes before the @"),
+        ("an..na@example.org", "has a misplaced dot before the @"),
+        ("anna[1]@example.org", 'has "[" before the @, which an address cannot have'),
+        (
+            "anna\u2122@example.org",
+            "has U+2122 TRADE MARK SIGN before the @, which an address cannot have",
+        ),
+        ("anna@", "has nothing after the @"),
+        ("anna@[2001:db8::1]", "has a bad address literal after the @"),
+        ("anna@example.org.", "ends with a dot"),
+        ("anna@example..org", "has an empty part between dots after the @"),
+        (
+            "anna@mail_host.example.org",
+            'has "_" after the @, which a mail domain cannot have',
+        ),
+        ("anna@-example.org", "has a part after the @ that starts or ends with a hyphen"),
+        ("anna@" + "a" * 64 + ".org", "has a part after the @ longer than 63 characters"),
+        ("a@d." + DOMAIN_252, "has a domain longer than 253 characters"),
+        ("ab@" + DOMAIN_252, "is longer than 254 bytes"),
+        ("anna@192.0.2.1", "has an IP address after the @: write it in brackets"),
+        ("anna@example.123", "has a domain whose last part is only digits"),
+    ],
+)
+def test_each_rule_says_what_is_wrong(cell: str, problem: str) -> None:
+    assert address_problem(cell) == problem
+    _, problems = validate_row({**ROW, "email": cell}, 2)
+    assert [p.message for p in problems if p.column == "email"] == [f'"{cell}" {problem}']

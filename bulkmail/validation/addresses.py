@@ -64,10 +64,10 @@ def address_problem(value: str) -> str:
         return "has quotes: write the address without them"
     if "(" in value or ")" in value:
         return "has a comment in parentheses"
-    if value.count("@") != 1:
-        return "has no @" if "@" not in value else "has more than one @"
     if any(c in ",;" or c.isspace() for c in value):
         return "is more than one address or has spaces"
+    if value.count("@") != 1:
+        return "has no @" if "@" not in value else "has more than one @"
     local, _, domain = value.partition("@")
     problem = _local_problem(local) or _domain_problem(domain)
     if problem:
