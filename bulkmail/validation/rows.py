@@ -59,6 +59,8 @@ def _portal(
         found.add("portal_user", Code.PORTAL_USER_INVALID, f'"{user}" is not a portal login')
     if password.strip():
         return user, check_secret("portal_password", password, found)
+    if not clean:  # reported, and the row is blocked: no message repeats the value
+        return user, None
     if run_user is not None and user.casefold() == run_user.casefold():
         return None, None
     found.add(
@@ -94,8 +96,10 @@ def _mailbox(values: Mapping[str, str], found: Findings) -> tuple[str, str, str]
     email = require("email", email, found, _REQUIRED_HINTS["email"])
     if email and clean:
         check_email("email", email, found)
-    login = identifier("account", values.get("account", ""), found)[0]
-    if not login and email:
+    login, login_clean = identifier("account", values.get("account", ""), found)
+    if not login_clean:
+        login = ""  # reported, and the row is blocked: no note below repeats the value
+    elif not login and email and clean:
         login = email
         found.info("account", f"account taken from email {email}")
     password = require("password", values.get("password", ""), found, _REQUIRED_HINTS["password"])

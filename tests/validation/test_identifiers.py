@@ -387,3 +387,22 @@ def test_field_case_zero_width_space_before_an_address(tmp_path: Path) -> None:
     )
     assert "account taken from email vera.k@corp.example" in rows[2]["notes"]
     assert "invisible" not in rows[3]["notes"]
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"email": "anna\u200b@example.org", "account": "", "smtp_account": ""},
+        {"account": "anna\u202e.login", "smtp_account": ""},
+        {"portal_user": "boss\u200b@example.org", "portal_password": ""},
+        {"server": "imap\u200b.example.org"},
+    ],
+)
+def test_no_other_message_of_the_row_repeats_the_invisible_character(
+    changes: dict[str, str],
+) -> None:
+    account, problems = validate_row({**ROW, **changes}, 2)
+    assert account is None
+    texts = [p.message + p.hint for p in problems]
+    assert [t for t in texts if any(unicodedata.category(c) == "Cf" for c in t)] == []
+    assert [p.code for p in problems if p.severity is E] == [Code.INVISIBLE_CHARACTER]
