@@ -83,6 +83,10 @@ _UNNAMED = {
     "Cs": "(half of a broken character pair)",
     "Cn": "(not a character in Unicode)",
 }
+_MIXED_HINT = (
+    "type the word again in one keyboard layout: a letter of another alphabet looks the same "
+    "but is a different character"
+)
 _LISTED = 3  # characters named in one message; the rest are counted
 
 
@@ -127,25 +131,15 @@ def _unusual(column: str, text: str, found: Findings) -> tuple[str, bool]:
     mixed = None if hidden or alike else _mixed_scripts(value, start + 1)
     if mixed:
         word, letters = mixed
-        found.add(
-            column,
-            Code.LOOKALIKE_CHARACTER,
-            f'{_shown(value)} mixes alphabets in the word "{word}": {_listed(letters)}',
-            "type the word again in one keyboard layout: a letter of another alphabet looks "
-            "the same but is a different character",
-        )
+        message = f'{_shown(value)} mixes alphabets in the word "{word}": {_listed(letters)}'
+        found.add(column, Code.LOOKALIKE_CHARACTER, message, _MIXED_HINT)
     if hidden or alike or mixed:
         return value, False
     removed = [(i + 1, text[i]) for i in chain(range(start), range(end, len(text)))]
     removed = [(i, c) for i, c in removed if _invisible(c)]
     if removed:
-        found.add(
-            column,
-            Code.INVISIBLE_STRIPPED,
-            f'invisible {_listed(removed)} removed: "{value}" is used'
-            if value
-            else f"invisible {_listed(removed)} removed",
-        )
+        used = f': "{value}" is used' if value else ""
+        found.add(column, Code.INVISIBLE_STRIPPED, f"invisible {_listed(removed)} removed{used}")
     return value, True
 
 
@@ -219,12 +213,9 @@ def _inside(hidden: list[tuple[int, str]]) -> str:
 
 
 def _alike_message(value: str, alike: list[tuple[int, str]]) -> str:
-    what = (
-        "a character that only looks like an ASCII one"
-        if len(alike) == 1
-        else ("characters that only look like ASCII ones")
-    )
-    return f"{_shown(value)} has {what}: {_listed(alike, alike=True)}"
+    what = "a character that only looks" if len(alike) == 1 else "characters that only look"
+    kind = "an ASCII one" if len(alike) == 1 else "ASCII ones"
+    return f"{_shown(value)} has {what} like {kind}: {_listed(alike, alike=True)}"
 
 
 def _hint(alike: list[tuple[int, str]]) -> str:
