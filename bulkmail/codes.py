@@ -124,6 +124,22 @@ class Code(StrEnum):
         "email-no-tld", WARNING, VALIDATION,
         "the address's domain has no dot",
         "check the address: real mail domains look like example.org")
+    INVISIBLE_CHARACTER = _Entry(
+        "invisible-character", ERROR, VALIDATION,
+        "an address, login or host name holds a character nobody sees (zero-width space, "
+        "byte-order mark, soft hyphen, bidi mark, control) inside it",
+        "delete the cell and type the value again: the character came with a paste")
+    LOOKALIKE_CHARACTER = _Entry(
+        "lookalike-character", ERROR, VALIDATION,
+        "an address, login or host name holds a character that only looks like the one meant "
+        "(a full-width or ideographic @ or dot, a dot leader, a no-break space, a typographic "
+        "hyphen or apostrophe, a letter of another alphabet in a word)",
+        "type the value again with the keyboard in English (Latin, half-width) mode")
+    INVISIBLE_STRIPPED = _Entry(
+        "invisible-stripped", WARNING, VALIDATION,
+        "an invisible character at the start or end of an address, login or host name was "
+        "removed",
+        "nothing to do: the value without it is used; type the cell again to silence this")
     HOST_INVALID = _Entry(
         "host-invalid", ERROR, VALIDATION,
         "not a host name or IP (a scheme or :port inside, spaces...)",
@@ -197,6 +213,12 @@ class Code(StrEnum):
         "password-whitespace", WARNING, VALIDATION,
         "a password starts or ends with a space, which is sent as part of it",
         "check it: the space is sent as part of the password")
+    APP_PASSWORD_SPACES = _Entry(
+        "app-password-spaces", WARNING, VALIDATION,
+        "a password in four groups of four letters, as providers show app passwords: the spaces "
+        "are probably not part of it",
+        "check it: Google, Yandex and Mail.ru show an app password in groups for reading only; "
+        "remove the spaces unless they belong to it (bulkmail sends it as typed)")
     PORTAL_PASSWORD_UNUSED = _Entry(
         "portal-password-unused", WARNING, VALIDATION,
         "portal_password is ignored: the row has no portal_user",

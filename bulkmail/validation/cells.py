@@ -35,6 +35,10 @@ _INT = re.compile(r"[+-]?[0-9]+(?:\.0*)?")  # ASCII digits only: int() takes any
 # Underscores are tolerated inside: some internal hosts have them and DNS resolves them.
 _LABEL = re.compile(r"[^\W_](?:[\w-]*[^\W_])?")
 SPACE = re.compile(r"\s")
+# Four groups of four lowercase letters or digits, single spaces between, at least one letter.
+_APP_PASSWORD = re.compile(r"(?=.*[a-z])[a-z0-9]{4}(?: [a-z0-9]{4}){3}")
+# The mail servers' passwords, where an app password goes; not the portal's own.
+_MAILBOX_SECRETS = frozenset({"password", "smtp_password"})
 
 _ENCRYPTION_WORDS = {
     "none": 0,
@@ -180,9 +184,27 @@ def check_secret(column: str, text: str, found: Findings) -> str:
     """Return the secret as typed after recording what is wrong with it, never its value."""
     if text == MASK:
         found.add(column, Code.PASSWORD_MASKED, f"{column} is the mask {MASK}, not a password")
-    elif text != text.strip():
+        return text
+    if text != text.strip():
         found.add(column, Code.PASSWORD_WHITESPACE, f"{column} starts or ends with a space")
+    if column in _MAILBOX_SECRETS and is_grouped_app_password(text.strip()):
+        found.add(
+            column,
+            Code.APP_PASSWORD_SPACES,
+            f"{column} is four groups of four letters, the way providers show an app password: "
+            "the spaces are probably not part of it",
+        )
     return text
+
+
+def is_grouped_app_password(text: str) -> bool:
+    """Return whether `text` is an app password as a provider shows it: `abcd efgh ijkl mnop`.
+
+    Google, Yandex and Mail.ru show 16 lowercase letters in four groups for reading; some
+    providers mix in digits. Anything else (three or five groups, two spaces, hyphens as
+    Apple's, capitals as a person's passphrase, digits only) is not taken for one.
+    """
+    return len(text) == 19 and text[4] == " " and bool(_APP_PASSWORD.fullmatch(text))
 
 
 # Hosts and mail domains repeat across thousands of rows: remember the verdicts.

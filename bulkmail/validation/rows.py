@@ -7,27 +7,15 @@ settings are `connection_rules`'. Pure: no I/O, no logging, no clock.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 
 from bulkmail.codes import Code
 from bulkmail.models import Account, Problem
-from bulkmail.validation.cells import (
-    SPACE,
-    Findings,
-    check_secret,
-    domain_problem,
-    is_ip,
-    parse_bool,
-    require,
-)
+from bulkmail.validation.addresses import check_email
+from bulkmail.validation.cells import SPACE, Findings, check_secret, parse_bool, require
+from bulkmail.validation.identifiers import identifier
 from bulkmail.validation.servers import Settings, incoming_settings, outgoing_settings
 
-_LOCAL_BAD = re.compile(r"[\s<>()\[\]\\,;:\"]")
-# An address that passes every check of _email_problem's but the domain's: dot-separated
-# runs of the characters allowed before the @, one @, a domain without spaces or brackets.
-_LOCAL_RUN = r'[^\s<>()\[\]\\,;:"@.]+'
-_PLAIN_EMAIL = re.compile(rf"{_LOCAL_RUN}(?:\.{_LOCAL_RUN})*@([^\s<>@,;\[]+)")
 _REQUIRED_HINTS = {
     "email": "fill in the mailbox address",
     "password": "fill in the mailbox password",
@@ -58,23 +46,21 @@ def check_row(
     return account, found.problems
 
 
-def _required(values: Mapping[str, str], column: str, found: Findings) -> str:
-    return require(column, values.get(column, ""), found, _REQUIRED_HINTS[column])
-
-
 def _portal(
     values: Mapping[str, str], found: Findings, run_user: str | None, portal_column: bool
 ) -> tuple[str | None, str | None]:
     """Return (portal_user, portal_password); (None, None) means the run's own identity."""
-    user = values.get("portal_user", "").strip()
+    user, clean = identifier("portal_user", values.get("portal_user", ""), found)
     password = values.get("portal_password", "")
     if not user:
         _no_portal_user(found, password, run_user, portal_column)
         return None, None
-    if SPACE.search(user):
+    if clean and SPACE.search(user):
         found.add("portal_user", Code.PORTAL_USER_INVALID, f'"{user}" is not a portal login')
     if password.strip():
         return user, check_secret("portal_password", password, found)
+    if not clean:  # reported, and the row is blocked: no message repeats the value
+        return user, None
     if run_user is not None and user.casefold() == run_user.casefold():
         return None, None
     found.add(
@@ -106,14 +92,17 @@ def _no_portal_user(
 
 def _mailbox(values: Mapping[str, str], found: Findings) -> tuple[str, str, str]:
     """Return (email, incoming login, incoming password)."""
-    email = _required(values, "email", found)
-    if email:
+    email, clean = identifier("email", values.get("email", ""), found)
+    email = require("email", email, found, _REQUIRED_HINTS["email"])
+    if email and clean:
         check_email("email", email, found)
-    login = values.get("account", "").strip()
-    if not login and email:
+    login, login_clean = identifier("account", values.get("account", ""), found)
+    if not login_clean:
+        login = ""  # reported, and the row is blocked: no note below repeats the value
+    elif not login and email and clean:
         login = email
         found.info("account", f"account taken from email {email}")
-    password = _required(values, "password", found)
+    password = require("password", values.get("password", ""), found, _REQUIRED_HINTS["password"])
     if password:
         check_secret("password", password, found)
     return email, login, password
@@ -125,7 +114,7 @@ def _smtp(
     """Return the SMTP settings and (login, password); blank ones are the incoming ones."""
     smtp = outgoing_settings(values)
     found.extend(smtp.notes)
-    smtp_login = values.get("smtp_account", "").strip()
+    smtp_login = identifier("smtp_account", values.get("smtp_account", ""), found)[0]
     smtp_password = values.get("smtp_password", "")
     if smtp_password.strip():
         check_secret("smtp_password", smtp_password, found)
@@ -138,42 +127,3 @@ def _smtp(
             found.info("smtp_password", "smtp_password taken from the incoming password")
     found.extend(smtp.late_notes)
     return smtp, smtp_login, smtp_password
-
-
-def check_email(column: str, text: str, found: Findings) -> None:
-    """Record what is wrong with a mailbox address (blank is the caller's business)."""
-    value = text.strip()
-    plain = _PLAIN_EMAIL.fullmatch(value)
-    if plain and "." in plain[1] and not domain_problem(plain[1]):
-        return  # the common case: none of the checks below would find anything
-    if "<" in value or ">" in value:
-        found.add(
-            column,
-            Code.EMAIL_INVALID,
-            f'"{value}" is a name and an address',
-            "keep only the address here and put the name in the name column",
-        )
-        return
-    problem = _email_problem(value)
-    if problem:
-        found.add(column, Code.EMAIL_INVALID, f'"{value}" {problem}')
-        return
-    domain = value.rpartition("@")[2]
-    if "." not in domain and not domain.startswith("["):
-        found.add(column, Code.EMAIL_NO_TLD, f'domain of "{value}" has no dot')
-
-
-def _email_problem(value: str) -> str:
-    if value.count("@") != 1:
-        return "has no @" if "@" not in value else "has more than one @"
-    local, _, domain = value.partition("@")
-    if any(sep in value for sep in ",;") or SPACE.search(value):
-        return "is more than one address or has spaces"
-    if not local or _LOCAL_BAD.search(local):
-        return "has a bad part before the @"
-    if local.startswith(".") or local.endswith(".") or ".." in local:
-        return "has a misplaced dot before the @"
-    if domain.startswith("[") and domain.endswith("]"):
-        return "" if is_ip(domain[1:-1]) else "has a bad address literal after the @"
-    problem = domain_problem(domain) if domain else "is empty"
-    return f"has a domain that {problem}" if problem else ""

@@ -33,6 +33,7 @@ from bulkmail.validation.cells import (
     parse_port,
     require,
 )
+from bulkmail.validation.identifiers import identifier
 
 _SSL, _STARTTLS, _PLAIN = ENCRYPTION["ssl"], ENCRYPTION["starttls"], ENCRYPTION["none"]
 _NO_AUTH, _LOGIN, _OAUTH2, _NTLM = AUTH["none"], AUTH["login"], AUTH["oauth2"], AUTH["ntlm"]
@@ -75,8 +76,9 @@ def _incoming(
     server_text: str, port_text: str, imap_text: str, encryption_text: str, auth_text: str
 ) -> Settings:
     found = Findings(0)
-    server = require("server", server_text, found, _SERVER_HINT)
-    if server:
+    server, clean = identifier("server", server_text, found)
+    server = require("server", server, found, _SERVER_HINT)
+    if server and clean:
         check_host("server", server, found, "port")
     port = parse_port("port", port_text, found)
     bad_port = bool(port_text.strip()) and port is None
@@ -221,8 +223,9 @@ def _outgoing(
     server_text: str, port_text: str, encryption_text: str, auth_text: str, flag_text: str
 ) -> Settings:
     found = Findings(0)
-    server = require("smtp_server", server_text, found, _SMTP_SERVER_HINT)
-    if server:
+    server, clean = identifier("smtp_server", server_text, found)
+    server = require("smtp_server", server, found, _SMTP_SERVER_HINT)
+    if server and clean:
         check_host("smtp_server", server, found, "smtp_port")
     port = parse_port("smtp_port", port_text, found)
     bad_port = bool(port_text.strip()) and port is None

@@ -16,6 +16,7 @@ from bulkmail.errors import InputError
 from bulkmail.models import Account, Checked, Problem, Row, Severity, Table
 from bulkmail.schema import ALIASES, REQUIRED_FIELDS, fold
 from bulkmail.secrets import quotable
+from bulkmail.validation.identifiers import bare
 from bulkmail.validation.rows import check_row
 
 __all__ = ["check_columns", "validate", "validate_row"]
@@ -155,10 +156,11 @@ def _duplicate(
     run_user: str | None,
 ) -> Problem | None:
     """Return the problem of a row whose mailbox an earlier row has; remember first ones."""
-    email = values.get("email", "").strip()
+    # As the rows read them: a zero-width space pasted in front does not make another mailbox.
+    email = bare(values.get("email", ""))
     if not email:
         return None
-    owner = values.get("portal_user", "").strip() or run_user or ""
+    owner = bare(values.get("portal_user", "")) or run_user or ""
     # The portal upserts on (user, lower(email)): lower both, as it does.
     first = seen.setdefault((owner.lower(), email.lower()), number)
     if first == number:

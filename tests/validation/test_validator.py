@@ -125,9 +125,10 @@ RULES = [
     ({"email": "anna@exam(ple.org"}, [("email-invalid", E, "email")]),
     ({"email": "an(na@example.org"}, [("email-invalid", E, "email")]),
     ({"email": "anna.@example.org"}, [("email-invalid", E, "email")]),
-    ({"email": "anna@example.org\u00a0x"}, [("email-invalid", E, "email")]),
-    ({"email": "anna@example.org."}, []),
-    ({"email": "anna@mail_host.example.org"}, []),
+    ({"email": "anna@example.org\u00a0x"}, [("lookalike-character", E, "email")]),
+    # the stricter reading where the portal's facts are silent (docs/portal-api.md §9)
+    ({"email": "anna@example.org."}, [("email-invalid", E, "email")]),
+    ({"email": "anna@mail_host.example.org"}, [("email-invalid", E, "email")]),
     ({"email": "anna@[192.0.2.1]"}, []),
     ({"email": "анна@почта.рф"}, []),
     ({"email": "o'hara+news@mail.example.org"}, []),
