@@ -16,6 +16,7 @@ from bulkmail.errors import InputError
 from bulkmail.models import Account, Checked, Problem, Row, Severity, Table
 from bulkmail.schema import ALIASES, REQUIRED_FIELDS, fold
 from bulkmail.secrets import quotable
+from bulkmail.validation.converted import fact_problems, shown_forms
 from bulkmail.validation.rows import check_row
 
 __all__ = ["check_columns", "validate", "validate_row"]
@@ -83,6 +84,13 @@ def _checked_rows(
         account, problems = check_row(values, row.number, run_user, portal_column)
         if filled and problems:
             problems = _blame_defaults(problems, filled, cells)
+        converted = shown_forms(cells, row.number)
+        if row.facts:
+            converted = [*fact_problems(row.facts, table.fields, row.number), *converted]
+        if converted:
+            problems.extend(converted)
+            if any(p.severity is Severity.ERROR for p in converted):
+                account = None
         duplicate = _duplicate(seen, values, row.number, run_user)
         if duplicate is not None:
             problems.append(duplicate)
