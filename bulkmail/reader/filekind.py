@@ -18,6 +18,7 @@ _OLE: Final = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ZIP: Final = b"PK\x03\x04"
 _SNIFF: Final = 32 << 20  # bytes of an Office binary file searched for its stream names
 _ODS: Final = b"application/vnd.oasis.opendocument.spreadsheet"
+_UNKNOWN_OLE: Final = "an Office binary file"
 
 
 def is_panic(err: BaseException) -> bool:
@@ -44,6 +45,8 @@ def unreadable(path: Path, fmt: str, detail: str) -> InputError:
         kind = _ole_kind(path)
         if kind == "encrypted":
             return protected(path)
+        if kind == _UNKNOWN_OLE:  # its directory is lost (a cut file): take its name's word
+            kind = fmt
     else:
         return _not_a_workbook(path, fmt, start)
     if (
@@ -122,4 +125,4 @@ def _ole_kind(path: Path) -> str:
         return "xls"
     if "WordDocument".encode("utf-16-le") in data:
         return "a Word document"
-    return "an Office binary file"
+    return _UNKNOWN_OLE

@@ -88,7 +88,7 @@ def _checked_rows(
         if row.facts:
             converted = [*fact_problems(row.facts, table.fields, row.number), *converted]
         if converted:
-            problems.extend(converted)
+            problems = _with_converted(problems, converted)
             if any(p.severity is Severity.ERROR for p in converted):
                 account = None
         duplicate = _duplicate(seen, values, row.number, run_user)
@@ -96,6 +96,19 @@ def _checked_rows(
             problems.append(duplicate)
             account = None
         yield Checked(row, account, tuple(problems))
+
+
+_UNREAD = (Code.CELL_ERROR, Code.FORMULA_UNCALCULATED)
+
+
+def _with_converted(problems: list[Problem], converted: list[Problem]) -> list[Problem]:
+    """Add the converted-value problems; drop what the others say of a cell read as blank.
+
+    An error cell reads as "": "password is blank" would state something false of it.
+    """
+    unread = {p.column for p in converted if p.code in _UNREAD}
+    kept = [p for p in problems if p.column not in unread] if unread else problems
+    return [*kept, *converted]
 
 
 _FROM_DEFAULTS = "this value is the run's default (--set or --defaults): fix it there"
