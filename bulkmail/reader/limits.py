@@ -6,7 +6,9 @@ reader allocates for it. README ("Limits") lists them.
 
 from __future__ import annotations
 
+import re
 import zipfile
+from pathlib import Path
 from typing import Final
 
 from bulkmail.errors import InputError
@@ -66,3 +68,19 @@ def check_cell(text: str, number: int, where: str) -> None:
             f"hold ({MAX_CELL_LENGTH:,})",
             "shorten it: no mail setting is that long",
         )
+
+
+_CALAMINE_LIMIT = re.compile(r"Cell limit exceeded \((\d+) cells requested, max (\d+)\)")
+
+
+def too_large(path: Path, reason: str) -> InputError | None:
+    """Return the error for a sheet calamine refused for its size (an .ods far cell), if so."""
+    found = _CALAMINE_LIMIT.search(reason)
+    if found is None:
+        return None
+    return InputError(
+        f"{path.name}: the sheet's used range spans {int(found[1]):,} cells, more than bulkmail "
+        f"reads at once ({int(found[2]):,}): a stray value far from the data?",
+        "delete what lies beyond the data (or save the sheet as .xlsx, read cell by cell) and "
+        "try again",
+    )

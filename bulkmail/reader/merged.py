@@ -38,9 +38,16 @@ def fill_merged(
         if bottom > top:
             ref = f"{_name(left, top + 1)}:{_name(right, bottom + 1)}"
             starts.setdefault(top + 1, []).append((top + 1, left, right, bottom + 1, ref))
-    if not starts:
-        yield from records
-        return
+    # No generator in between when there is nothing to fill: the rows stream as they are.
+    return _filled(records, starts, first_column, facts) if starts else iter(records)
+
+
+def _filled(
+    records: Iterable[tuple[int, list[Any]]],
+    starts: dict[int, list[_Span]],
+    first_column: int,
+    facts: dict[int, dict[int, CellFact]],
+) -> Iterator[tuple[int, list[Any]]]:
     active: list[tuple[_Span, Any]] = []
     for number, raw in records:
         for span in starts.get(number, ()):

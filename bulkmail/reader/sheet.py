@@ -64,7 +64,7 @@ def open_sheet(path: Path, fmt: str, sheet: str | None) -> Sheet:
     except PasswordError:
         raise filekind.protected(path) from None
     except CalamineError as err:
-        raise filekind.unreadable(path, fmt, str(err)) from None
+        raise limits.too_large(path, str(err)) or filekind.unreadable(path, fmt, str(err)) from None
     except BaseException as err:  # a Rust panic is a BaseException (pyo3's PanicException)
         if not filekind.is_panic(err):
             raise

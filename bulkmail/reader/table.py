@@ -17,6 +17,7 @@ from typing import Any, Final
 from bulkmail.codes import Code
 from bulkmail.errors import InputError
 from bulkmail.models import InputInfo, Problem, Row, Severity, Table
+from bulkmail.reader import limits
 from bulkmail.reader.csv import open_csv
 from bulkmail.reader.facts import FactsOf, cell_facts
 from bulkmail.reader.sheet import open_sheet
@@ -277,9 +278,17 @@ def _rows(
                 cells[i] = csv_unescape(raw[i]) if to_cells is _unescaped else raw[i]
         if len(cells) < width:
             cells.extend([""] * (width - len(cells)))
+        elif cells and max(map(len, cells)) > limits.MAX_CELL_LENGTH:
+            _too_long(cells, number)
         facts = facts_of(number, raw) if facts_of is not None else None
         if any(cells) or (facts and not mapped.isdisjoint(facts)):
             yield Row(number, tuple(cells), facts)
+
+
+def _too_long(cells: list[str], number: int) -> None:
+    """Raise InputError for the row's first cell beyond `limits.MAX_CELL_LENGTH` characters."""
+    index = next(i for i, c in enumerate(cells) if len(c) > limits.MAX_CELL_LENGTH)
+    limits.check_cell(cells[index], number, column_letter(index))
 
 
 def _unescaped(raw: list[str]) -> list[str]:

@@ -78,13 +78,14 @@ def _checked_rows(
     # The only state that grows with the file: one entry per distinct mailbox.
     seen: dict[tuple[str, str], int] = {}
     cells_of = _cells_reader(table)
+    shown = shown_forms(table.fields)
     for row in table.rows:
         cells = cells_of(row)
         values = {**filled, **cells} if filled else cells
         account, problems = check_row(values, row.number, run_user, portal_column)
         if filled and problems:
             problems = _blame_defaults(problems, filled, cells)
-        converted = shown_forms(cells, row.number)
+        converted = shown(row) if shown is not None else []
         if row.facts:
             converted = [*fact_problems(row.facts, table.fields, row.number), *converted]
         if converted:

@@ -138,3 +138,48 @@ def test_a_cell_beyond_the_last_a_sheet_can_have_is_a_damaged_file(tmp_path: Pat
         "bad.xlsx has a cell beyond the last one a sheet can have (row 1,048,576, column XFD): "
         "the file is damaged"
     )
+
+
+def test_a_cell_longer_than_a_spreadsheet_cell_can_be_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "long.csv"
+    path.write_text(
+        "email,password,server,smtp_server\n"
+        f"a@corp.example,Pw-1,{'x' * 40_000},smtp.corp.example\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(InputError) as caught:
+        list(read(path).rows)
+    assert str(caught.value) == (
+        "row 2: cell C holds 40,000 characters: more than a cell can hold (32,767) "
+        "(shorten it: no mail setting is that long)"
+    )
+    path.write_text(path.read_text().replace("x" * 40_000, "x" * 32_767), encoding="utf-8")
+    assert [len(r.cells[2]) for r in read(path).rows] == [32_767]
+
+
+def test_an_ods_far_cell_is_one_line_naming_the_size_never_an_abort(tmp_path: Path) -> None:
+    from odf.opendocument import OpenDocumentSpreadsheet
+    from odf.table import Table, TableCell, TableRow
+    from odf.text import P
+
+    doc = OpenDocumentSpreadsheet()
+    table = Table(name="Accounts")
+    for row in ROWS:
+        line = TableRow()
+        for value in row:
+            cell = TableCell(valuetype="string")
+            cell.addElement(P(text=value))
+            line.addElement(cell)
+        table.addElement(line)
+    table.addElement(TableRow(numberrowsrepeated=1048572))
+    far = TableRow()
+    far.addElement(TableCell(numbercolumnsrepeated=16383))
+    stray = TableCell(valuetype="string")
+    stray.addElement(P(text="x"))
+    far.addElement(stray)
+    table.addElement(far)
+    doc.spreadsheet.addElement(table)
+    doc.save(str(tmp_path / "far.ods"))
+    done = read_capped(tmp_path / "far.ods")
+    assert done.returncode == 1 and "Traceback" in done.stderr  # an InputError, not an abort
+    assert "InputError: far.ods: the sheet's used range spans 17,179,852,800 cells" in done.stderr
