@@ -60,14 +60,14 @@ def is_sparse(scan: xlsx.Scan) -> bool:
     return area > DENSE_AREA and area > DENSE_FACTOR * scan.cells
 
 
-def check_cell(text: str, number: int, where: str) -> None:
-    """Raise InputError for a cell longer than MAX_CELL_LENGTH characters."""
-    if len(text) > MAX_CELL_LENGTH:
-        raise InputError(
-            f"row {number}: cell {where} holds {len(text):,} characters: more than a cell can "
-            f"hold ({MAX_CELL_LENGTH:,})",
-            "shorten it: no mail setting is that long",
-        )
+def refuse_long_cell(cells: list[str], number: int) -> None:
+    """Raise InputError naming the row's first cell longer than MAX_CELL_LENGTH characters."""
+    index = next(i for i, c in enumerate(cells) if len(c) > MAX_CELL_LENGTH)
+    raise InputError(
+        f"row {number}: cell {xlsx.column_letters(index)} holds {len(cells[index]):,} "
+        f"characters: more than a cell can hold ({MAX_CELL_LENGTH:,})",
+        "shorten it: no mail setting is that long",
+    )
 
 
 _CALAMINE_LIMIT = re.compile(r"Cell limit exceeded \((\d+) cells requested, max (\d+)\)")

@@ -279,16 +279,10 @@ def _rows(
         if len(cells) < width:
             cells.extend([""] * (width - len(cells)))
         elif cells and max(map(len, cells)) > limits.MAX_CELL_LENGTH:
-            _too_long(cells, number)
+            limits.refuse_long_cell(cells, number)
         facts = facts_of(number, raw) if facts_of is not None else None
         if any(cells) or (facts and not mapped.isdisjoint(facts)):
             yield Row(number, tuple(cells), facts)
-
-
-def _too_long(cells: list[str], number: int) -> None:
-    """Raise InputError for the row's first cell beyond `limits.MAX_CELL_LENGTH` characters."""
-    index = next(i for i, c in enumerate(cells) if len(c) > limits.MAX_CELL_LENGTH)
-    limits.check_cell(cells[index], number, column_letter(index))
 
 
 def _unescaped(raw: list[str]) -> list[str]:

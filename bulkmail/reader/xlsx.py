@@ -6,8 +6,8 @@ one stray cell in XFD1048576 asks for 512 GiB and aborts the process. Before cal
 sheet, `scan` inflates its XML once and searches the bytes (no XML parse): the true extent and
 the number of cells, the error cells, the formulas without a saved result and the numbers shown
 as a percentage, fraction, scientific or currency. Cells are found by searching for rare
-markers (`t="e"`, `<f`), so a sheet without them costs the inflation and five byte searches
-(0.3 s for an 87 MB sheet, a third of what calamine takes to load it).
+markers (`t="e"`, `<f`), so a sheet without them costs the inflation and four byte searches:
+0.35-0.4 s for the 87 MB sheet of bench/'s 100,000 rows, which calamine takes 1.3 s to load.
 """
 
 from __future__ import annotations
