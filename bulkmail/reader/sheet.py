@@ -146,7 +146,7 @@ def _listing(names: list[str]) -> str:
 
 def _empty(book: CalamineWorkbook, name: str, path: Path, scan: xlsx.Scan | None) -> InputError:
     """Return the error for a sheet with nothing to read, naming the sheets that have data."""
-    if scan is not None and scan.cells:
+    if scan is not None and _only_errors(scan):
         first = min(scan.facts)
         fact = next(iter(scan.facts[first].values()))
         what = f"{fact.shown} in {fact.cell}" if fact.shown else f"a formula in {fact.cell}"

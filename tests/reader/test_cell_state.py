@@ -212,3 +212,14 @@ def _replace_cell(path: Path, ref: str, cell: str) -> None:
     with zipfile.ZipFile(path, "w") as out:
         for name, data in parts.items():
             out.writestr(name, data)
+
+
+def test_a_sheet_of_only_formatting_is_empty_not_a_crash(tmp_path: Path) -> None:
+    book = openpyxl.Workbook()
+    book.active.title = "Styled"
+    book.active["B2"].number_format = "0%"  # a formatted cell holding nothing
+    book.active["B2"].font = openpyxl.styles.Font(bold=True)
+    book.save(tmp_path / "styled.xlsx")
+    with pytest.raises(InputError) as caught:
+        read(tmp_path / "styled.xlsx")
+    assert caught.value.message == "sheet 'Styled' of styled.xlsx is empty"

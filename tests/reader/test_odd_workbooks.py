@@ -151,3 +151,51 @@ def test_an_xlsx_named_ods_is_told_to_rename_it(tmp_path: Path) -> None:
     with pytest.raises(InputError) as caught:
         read(tmp_path / "sheet.ods")
     assert str(caught.value) == "sheet.ods is an .xlsx workbook named .ods (rename it to .xlsx)"
+
+
+def odd_workbooks(folder: Path) -> list[Path]:
+    """Write workbooks nobody here would save on purpose; return their paths."""
+    made: list[Path] = []
+
+    def save(name: str, fill: object) -> None:
+        book = openpyxl.Workbook()
+        fill(book)  # type: ignore[operator]
+        book.save(folder / name)
+        made.append(folder / name)
+
+    save("blank.xlsx", lambda b: None)
+    save("one-cell.xlsx", lambda b: b.active.append(["email"]))
+    save("wide.xlsx", lambda b: b.active.append([f"col{i}" for i in range(3000)] + ["email"]))
+
+    def hidden_first(book: openpyxl.Workbook) -> None:
+        book.active.sheet_state = "hidden"
+        book.create_sheet("Visible").append(["email", "password", "server", "smtp_server"])
+
+    save("hidden-first.xlsx", hidden_first)
+    whole = (folder / "hidden-first.xlsx").read_bytes()
+    for keep in (0.1, 0.5, 0.9, 0.99):
+        cut = folder / f"cut-{keep}.xlsx"
+        cut.write_bytes(whole[: int(len(whole) * keep)])
+        made.append(cut)
+    for name in ("renamed.ods", "renamed.xls", "renamed.xlsm"):
+        (folder / name).write_bytes(whole)
+        made.append(folder / name)
+    xls = (FIXTURES / "cells.xls").read_bytes()
+    for keep in (0.25, 0.75):
+        (folder / f"cut-{keep}.xls").write_bytes(xls[: int(len(xls) * keep)])
+        made.append(folder / f"cut-{keep}.xls")
+    return made
+
+
+def test_odd_workbooks_end_as_rows_or_one_line_never_a_traceback(tmp_path: Path) -> None:
+    outcomes: dict[str, str] = {}
+    for path in odd_workbooks(tmp_path):
+        try:
+            rows = list(validate(read(path), run_user="admin@corp.example"))
+            outcomes[path.name] = f"{len(rows)} rows"
+        except InputError as err:
+            assert "\n" not in str(err), path.name
+            outcomes[path.name] = "refused"
+    assert outcomes["hidden-first.xlsx"] == "0 rows"  # the visible sheet, header only
+    assert outcomes["renamed.xlsm"] == "0 rows"
+    assert {outcomes[n] for n in ("blank.xlsx", "one-cell.xlsx", "cut-0.5.xlsx")} == {"refused"}
