@@ -17,6 +17,7 @@ from bulkmail.codes import Code
 from bulkmail.errors import InputError
 from bulkmail.models import InputInfo, Problem
 from bulkmail.reader import limits
+from bulkmail.reader.merged import fill_merged
 from bulkmail.reader.sheet import Sheet
 from bulkmail.reader.xlsx import Scan, column_letters
 
@@ -43,7 +44,8 @@ def open_sparse(path: Path, info: InputInfo, scan: Scan) -> Sheet:
         f"check {corner}: delete any stray value there (and in the empty rows and columns "
         "before it) and save the sheet again",
     )
-    return Sheet(info, rows, 0, scan.last_row, scan.facts, (warning,))
+    records = fill_merged(rows, scan.merged, 0, scan.facts)
+    return Sheet(info, records, 0, scan.last_row, scan.facts, (warning,))
 
 
 def _parsed_rows(path: Path, name: str) -> Iterator[tuple[int, list[Any]]]:

@@ -60,6 +60,7 @@ class Scan(NamedTuple):
     last_column: int  # 0-based index of the rightmost cell, -1 when none
     cells: int
     facts: dict[int, dict[int, CellFact]]
+    merged: list[tuple[tuple[int, int], tuple[int, int]]]  # listed after the cells
 
 
 def column_index(letters: bytes | str) -> int:
@@ -132,6 +133,7 @@ def scan(book: zipfile.ZipFile, part: str, styles: dict[int, str]) -> Scan:
     last_column = -1
     beyond: re.Pattern[bytes] | None = None
     styled = _styled_pattern(styles)
+    piece = b""
     for piece in _pieces(book, part):
         if beyond is None:  # the first piece: the <dimension> comes before <sheetData>
             last_column = _declared_width(piece)
@@ -145,7 +147,8 @@ def scan(book: zipfile.ZipFile, part: str, styles: dict[int, str]) -> Scan:
             last_column = max(last_column, *(column_index(m[1]) for m in _REF.finditer(piece)))
             beyond = _beyond(last_column)
         _odd_cells(piece, facts, styles, styled)
-    return Scan(last_row, last_column, cells, facts)
+    # <mergeCells> follows </sheetData>: it is in the last piece, after the last </row>.
+    return Scan(last_row, last_column, cells, facts, merged_ranges(piece))
 
 
 def _pieces(book: zipfile.ZipFile, part: str) -> Iterator[bytes]:
@@ -199,7 +202,8 @@ def column_letters(index: int) -> str:
 
 _ERROR_CELL = re.compile(rb'<c r="([A-Z]+)(\d+)"[^>]*? t="e"[^>]*>(?:<f[^>]*(?:/>|>[^<]*</f>))?'
                          rb"<v>([^<]*)</v>")  # fmt: skip
-_CELL = re.compile(rb'<c r="([A-Z]+)(\d+)"([^>]*)>(.*?)</c>', re.DOTALL)
+_CELL = re.compile(rb'<c r="([A-Z]+)(\d+)"([^>/]*)>(.*?)</c>', re.DOTALL)  # not <c .../>
+_MERGED = re.compile(rb'<mergeCell ref="([A-Z]+)(\d+):([A-Z]+)(\d+)"')
 _VALUE = re.compile(rb"<v>[^<]")
 
 
@@ -213,7 +217,7 @@ def _odd_cells(
     if b't="e"' in piece:
         for m in _ERROR_CELL.finditer(piece):
             _add(facts, m[1], m[2], CellState.ERROR, m[3].decode(errors="replace"))
-    if b"<f" in piece:
+    if b"<f" in piece and _uncalculated(piece):
         for m in _CELL.finditer(piece):
             if b"<f" in m[4] and not _VALUE.search(m[4]) and b"<is>" not in m[4]:
                 _add(facts, m[1], m[2], CellState.UNCALCULATED, "")
@@ -221,6 +225,22 @@ def _odd_cells(
         for m in styled.finditer(piece):
             shown = shown_as(styles[int(m[3])], float(m[4]))
             _add(facts, m[1], m[2], CellState.FORMATTED, shown)
+
+
+def _uncalculated(piece: bytes) -> bool:
+    """Return whether a piece may hold a formula without a saved result (`<f>..</f></c>`...).
+
+    A calculated formula is followed by its `<v>`: sheets of them skip the per-cell search.
+    """
+    return any(marker in piece for marker in (b"</f></c>", b"/></c>", b"<v></v>"))
+
+
+def merged_ranges(piece: bytes) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+    """Return the merged ranges a piece of sheet XML lists, 0-based as python-calamine's."""
+    return [
+        ((int(m[2]) - 1, column_index(m[1])), (int(m[4]) - 1, column_index(m[3])))
+        for m in _MERGED.finditer(piece)
+    ]
 
 
 def _styled_pattern(styles: dict[int, str]) -> re.Pattern[bytes] | None:

@@ -223,3 +223,18 @@ def test_a_sheet_of_only_formatting_is_empty_not_a_crash(tmp_path: Path) -> None
     with pytest.raises(InputError) as caught:
         read(tmp_path / "styled.xlsx")
     assert caught.value.message == "sheet 'Styled' of styled.xlsx is empty"
+
+
+def test_an_uncalculated_formula_after_an_empty_styled_cell_is_named_right(
+    tmp_path: Path,
+) -> None:
+    book = openpyxl.Workbook()
+    ws = book.active
+    ws.append(["name", "password", "email", *HEADER[2:]])
+    ws.append([None, '=A1&"x"', "anna@corp.example", *BOX])
+    ws["A2"].font = openpyxl.styles.Font(bold=True)  # written as <c r="A2" s="1"/>
+    book.save(tmp_path / "s.xlsx")
+    (row,) = checked(tmp_path / "s.xlsx")
+    assert [p.message for p in row.problems if p.code is Code.FORMULA_UNCALCULATED] == [
+        "password (B2) holds a formula whose result was never calculated, not a value"
+    ]

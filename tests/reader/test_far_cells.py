@@ -183,3 +183,21 @@ def test_an_ods_far_cell_is_one_line_naming_the_size_never_an_abort(tmp_path: Pa
     done = read_capped(tmp_path / "far.ods")
     assert done.returncode == 1 and "Traceback" in done.stderr  # an InputError, not an abort
     assert "InputError: far.ods: the sheet's used range spans 17,179,852,800 cells" in done.stderr
+
+
+def test_a_far_cell_does_not_undo_merged_owners(tmp_path: Path) -> None:
+    path = tmp_path / "owners.xlsx"
+    book = openpyxl.Workbook()
+    book.active.title = "Accounts"
+    for row in [
+        ["portal_user", *HEADER],
+        ["olga@shop.example", *ROWS[1]],
+        [None, *ROWS[2]],
+    ]:
+        book.active.append(row)
+    book.active.merge_cells("A2:A3")
+    book.active["XFD1048576"] = "x"
+    book.save(path)
+    table = read(path)
+    assert Code.FAR_CELL in [p.code for p in table.problems]
+    assert [r.cells[0] for r in table.rows] == ["olga@shop.example", "olga@shop.example"]
