@@ -69,6 +69,7 @@ def _parsed_rows(path: Path, name: str) -> Iterator[tuple[int, list[Any]]]:
 def _records(parsed: Iterator[tuple[int, list[dict[str, Any]]]], book: Any) -> Iterator[
     tuple[int, list[Any]]
 ]:  # fmt: skip
+    number = 0
     try:
         for number, cells in parsed:
             raw: list[Any] = []
@@ -82,5 +83,11 @@ def _records(parsed: Iterator[tuple[int, list[dict[str, Any]]]], book: Any) -> I
                 value = cell["value"]
                 raw[column] = "" if value is None or cell["data_type"] == "e" else value
             yield number, raw
+    except (ValueError, KeyError, IndexError, SyntaxError) as err:  # ParseError is a SyntaxError
+        raise InputError(
+            f"the sheet cannot be read after row {number}: it looks damaged "
+            f"({type(err).__name__}: the XML is not well formed)",
+            "open it in Excel or LibreOffice and save it again",
+        ) from None
     finally:
         book.close()

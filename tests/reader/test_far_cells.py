@@ -201,3 +201,18 @@ def test_a_far_cell_does_not_undo_merged_owners(tmp_path: Path) -> None:
     table = read(path)
     assert Code.FAR_CELL in [p.code for p in table.problems]
     assert [r.cells[0] for r in table.rows] == ["olga@shop.example", "olga@shop.example"]
+
+
+def test_a_far_cell_sheet_with_broken_xml_is_one_line(tmp_path: Path) -> None:
+    path = with_far_cell(tmp_path / "broken.xlsx", "XFD1048576", "x")
+    with zipfile.ZipFile(path) as src:
+        parts = {n: src.read(n) for n in src.namelist()}
+    parts["xl/worksheets/sheet1.xml"] = parts["xl/worksheets/sheet1.xml"].replace(
+        b'<row r="3">', b'<row r="3"><c r="Z3"><v>1</c>'
+    )
+    with zipfile.ZipFile(path, "w") as out:
+        for name, data in parts.items():
+            out.writestr(name, data)
+    with pytest.raises(InputError) as caught:
+        list(read(path).rows)
+    assert caught.value.message.startswith("the sheet cannot be read after row 2: it looks damaged")
