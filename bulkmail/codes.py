@@ -110,6 +110,11 @@ class Code(StrEnum):
         "extra-cells", WARNING, READER,
         "a row has values right of the last header: they are ignored",
         "give those columns a header, or check the row for an unquoted delimiter")
+    FAR_CELL = _Entry(
+        "far-cell", WARNING, READER,
+        "the sheet's used range reaches far beyond its data (a stray cell): only cells that hold "
+        "something are read",
+        "delete the stray value named and save the sheet again")
 
     # -- validation: cells and rows ----------------------------------------------------------
     REQUIRED = _Entry(
@@ -223,6 +228,29 @@ class Code(StrEnum):
         "portal-password-unused", WARNING, VALIDATION,
         "portal_password is ignored: the row has no portal_user",
         "fill in portal_user, or clear portal_password")
+    CELL_ERROR = _Entry(
+        "cell-error", ERROR, VALIDATION,
+        "the cell holds an error value (#N/A, #REF!, #VALUE!...), not a value",
+        "fix the formula in the spreadsheet (or type the value) and save it again")
+    FORMULA_UNCALCULATED = _Entry(
+        "formula-uncalculated", ERROR, VALIDATION,
+        "the cell holds a formula whose result was never calculated and saved",
+        "open the file in Excel or LibreOffice, let it calculate, and save it again")
+    DIGITS_LOST = _Entry(
+        "digits-lost", ERROR, VALIDATION,
+        "a whole number of 16 or more digits in a text column: the spreadsheet kept only 15",
+        "format the column as Text and type the value again")
+    VALUE_CONVERTED = _Entry(
+        "value-converted", ERROR, VALIDATION,
+        "the spreadsheet turned what was typed into a date, percentage, fraction, scientific "
+        "notation or money",
+        "format the column as Text and type the value again")
+    IGNORED_CELL_ERROR = _Entry(
+        "ignored-cell-error", INFO, VALIDATION,
+        "an error value or uncalculated formula in a column bulkmail does not read")
+    MERGED_CELL = _Entry(
+        "merged-cell", INFO, VALIDATION,
+        "the cell lies in a merged range: it was read as the range's value, as the sheet shows it")
     DEFAULTED = _Entry(
         "defaulted", INFO, VALIDATION,
         "a blank cell bulkmail filled in or inferred (port, encryption, protocol, SMTP login)")

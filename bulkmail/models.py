@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 
 class Severity(StrEnum):
@@ -53,16 +53,41 @@ class InputInfo:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
 
 
+class CellState(StrEnum):
+    """What a workbook cell held that its text does not say (`CellFact.state`)."""
+
+    ERROR = "error"  # an error value (#N/A, #REF!...): its text is ""
+    UNCALCULATED = "uncalculated"  # a formula never calculated (no saved result): text ""
+    MERGED = "merged"  # covered by a merged range: its text is the range's value
+    DATE = "date"  # a number shown as a date or time
+    DIGITS = "digits"  # a whole number of 16 or more digits (Excel keeps 15)
+    FORMATTED = "formatted"  # a number shown as a percentage, fraction, scientific, currency
+
+
+class CellFact(NamedTuple):
+    """What the reader knows of one cell beyond its text: its state, its place, what it shows.
+
+    `shown`: the error ("#N/A"), the merged range ("A2:A4"), or the value as the cell
+    displays it ("50%", "2024-10-01", "1234567890123460").
+    """
+
+    state: CellState
+    cell: str  # "B3", as the spreadsheet names it
+    shown: str
+
+
 @dataclass(frozen=True, slots=True)
 class Row:
     """One data row as read: its spreadsheet row number and its cells, aligned to the headers.
 
     Cells are normalised strings ("" = blank): `993.0` -> "993", surrounding spaces trimmed
-    except in secret columns.
+    except in secret columns. `facts`, keyed by cell index, is set only for the rare rows
+    with a cell whose text does not tell everything (an error value, a merged range...).
     """
 
     number: int  # as the user sees it in the spreadsheet (header = 1)
     cells: tuple[str, ...]
+    facts: Mapping[int, CellFact] | None = None
 
 
 @dataclass(frozen=True, slots=True)

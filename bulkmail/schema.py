@@ -214,6 +214,12 @@ API_FIELDS: Final[tuple[str, ...]] = tuple(
     f.name for f in FIELDS if f.name not in ("portal_user", "portal_password")
 )
 SECRET_FIELDS: Final[frozenset[str]] = frozenset(f.name for f in FIELDS if f.kind == "secret")
+# Columns whose values are text by nature: a spreadsheet that turned one into a number or a
+# date changed what was typed (a 16-digit password kept to 15 digits, a login read as a date).
+TEXT_FIELDS: Final[frozenset[str]] = frozenset(
+    {"password", "smtp_password", "portal_password", "account", "smtp_account", "email"}
+    | {"portal_user"}
+)
 # Columns without which no row can be sent (unless a default fills them).
 REQUIRED_FIELDS: Final[tuple[str, ...]] = ("email", "password", "server", "smtp_server")
 

@@ -52,7 +52,7 @@ def fill_secrets(table: Table, original: Table) -> Table:
                 field = table.fields[i]
                 if cells[i] == MASK and field is not None and field in secrets:
                     cells[i] = secrets[field]
-            yield Row(row.number, tuple(cells))
+            yield Row(row.number, tuple(cells), row.facts)
 
     return Table(
         headers=table.headers,

@@ -17,7 +17,9 @@ from typing import Any, Final
 from bulkmail.codes import Code
 from bulkmail.errors import InputError
 from bulkmail.models import InputInfo, Problem, Row, Severity, Table
+from bulkmail.reader import limits
 from bulkmail.reader.csv import open_csv
+from bulkmail.reader.facts import FactsOf, cell_facts
 from bulkmail.reader.sheet import open_sheet
 from bulkmail.report.escaping import csv_unescape
 from bulkmail.schema import ALIASES, REPORT_FIELDS, REQUIRED_FIELDS, SECRET_FIELDS, fold
@@ -42,12 +44,13 @@ def read(
     """Read a spreadsheet or CSV file into a Table whose rows stream as they are consumed."""
     path = Path(path)
     fmt = _format_of(path)
+    found: tuple[Problem, ...] = ()
     try:
         if fmt in TEXT_FORMATS:
             info, records = open_csv(path, fmt, encoding, delimiter)
-            first_column, last_row = 0, None
+            first_column, last_row, facts = 0, None, None
         else:
-            info, records, first_column, last_row = open_sheet(path, fmt, sheet)
+            info, records, first_column, last_row, facts, found = open_sheet(path, fmt, sheet)
     except OSError as err:  # no permission, a file locked or gone meanwhile
         raise InputError(f"cannot read {path}: {err.strerror}", "check the file") from None
     number, raw = _header_record(records, info)
@@ -58,13 +61,16 @@ def read(
         raise _no_known_column(headers, number, records, info)
     ahead = list(islice(records, LOOKAHEAD))
     problems.extend(_extra_cells(ahead, len(headers), first_column))
+    problems.extend(found)
     secrets = tuple(i for i, f in enumerate(fields) if f in SECRET_FIELDS)
     to_cells = _texts if fmt in TEXT_FORMATS else _values
     if fmt in TEXT_FORMATS and any(fold(h) in _REPORT_KEYS for h in headers):
         # A re-fed bulkmail report: its CSV cells carry the `'` that kept Excel from
         # evaluating them; take it off so the values are the ones the user wrote.
         to_cells = _unescaped
-    rows = _rows(chain(ahead, records), len(headers), secrets, to_cells)
+    facts_of = None if facts is None else cell_facts(facts, first_column, fields)
+    mapped = frozenset(i for i, f in enumerate(fields) if f is not None)
+    rows = _rows(chain(ahead, records), len(headers), secrets, to_cells, facts_of, mapped)
     # Blank rows count too, so this is an upper bound: enough for a progress bar.
     size = last_row - number if last_row is not None else None
     return Table(headers, fields, info, rows, tuple(problems), size_hint=size)
@@ -256,8 +262,14 @@ def _rows(
     width: int,
     secrets: tuple[int, ...],
     to_cells: Callable[[list[Any]], list[str]],
+    facts_of: FactsOf | None = None,
+    mapped: frozenset[int] = frozenset(),
 ) -> Iterator[Row]:
-    """Yield the non-blank records as Rows of `width` text cells."""
+    """Yield the non-blank records as Rows of `width` text cells (with their cells' facts).
+
+    A row whose only non-blank cells are error values in `mapped` columns is yielded too:
+    blank is not what the sheet shows there.
+    """
     for number, raw in records:
         cells = to_cells(raw[:width])
         for i in secrets:
@@ -266,8 +278,11 @@ def _rows(
                 cells[i] = csv_unescape(raw[i]) if to_cells is _unescaped else raw[i]
         if len(cells) < width:
             cells.extend([""] * (width - len(cells)))
-        if any(cells):
-            yield Row(number, tuple(cells))
+        elif cells and max(map(len, cells)) > limits.MAX_CELL_LENGTH:
+            limits.refuse_long_cell(cells, number)
+        facts = facts_of(number, raw) if facts_of is not None else None
+        if any(cells) or (facts and not mapped.isdisjoint(facts)):
+            yield Row(number, tuple(cells), facts)
 
 
 def _unescaped(raw: list[str]) -> list[str]:

@@ -16,6 +16,7 @@ from bulkmail.errors import InputError
 from bulkmail.models import Account, Checked, Problem, Row, Severity, Table
 from bulkmail.schema import ALIASES, REQUIRED_FIELDS, fold
 from bulkmail.secrets import quotable
+from bulkmail.validation.converted import fact_problems, shown_forms
 from bulkmail.validation.identifiers import bare
 from bulkmail.validation.rows import check_row
 
@@ -78,17 +79,38 @@ def _checked_rows(
     # The only state that grows with the file: one entry per distinct mailbox.
     seen: dict[tuple[str, str], int] = {}
     cells_of = _cells_reader(table)
+    shown = shown_forms(table.fields)
     for row in table.rows:
         cells = cells_of(row)
         values = {**filled, **cells} if filled else cells
         account, problems = check_row(values, row.number, run_user, portal_column)
         if filled and problems:
             problems = _blame_defaults(problems, filled, cells)
+        converted = shown(row) if shown is not None else []
+        if row.facts:
+            converted = [*fact_problems(row.facts, table.fields, row.number), *converted]
+        if converted:
+            problems = _with_converted(problems, converted)
+            if any(p.severity is Severity.ERROR for p in converted):
+                account = None
         duplicate = _duplicate(seen, values, row.number, run_user)
         if duplicate is not None:
             problems.append(duplicate)
             account = None
         yield Checked(row, account, tuple(problems))
+
+
+_UNREAD = (Code.CELL_ERROR, Code.FORMULA_UNCALCULATED)
+
+
+def _with_converted(problems: list[Problem], converted: list[Problem]) -> list[Problem]:
+    """Add the converted-value problems; drop what the others say of a cell read as blank.
+
+    An error cell reads as "": "password is blank" would state something false of it.
+    """
+    unread = {p.column for p in converted if p.code in _UNREAD}
+    kept = [p for p in problems if p.column not in unread] if unread else problems
+    return [*kept, *converted]
 
 
 _FROM_DEFAULTS = "this value is the run's default (--set or --defaults): fix it there"
