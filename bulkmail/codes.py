@@ -110,6 +110,19 @@ class Code(StrEnum):
         "extra-cells", WARNING, READER,
         "a row has values right of the last header: they are ignored",
         "give those columns a header, or check the row for an unquoted delimiter")
+    ROWS_ABOVE_HEADER = _Entry(
+        "rows-above-header", WARNING, READER,
+        "rows above the header row (a title, notes) are not read",
+        "the header is the row among the first ten that names the most known columns; "
+        "delete the rows above it if they should be read")
+    GROUP_ROW = _Entry(
+        "group-row", INFO, READER,
+        "a row of group labels (Incoming server, Outgoing server...) above the header: "
+        "not read as columns")
+    READ_AS_SMTP = _Entry(
+        "read-as-smtp", INFO, READER,
+        "a repeated column (Host, Port...) under a group label naming the outgoing side "
+        "(Outgoing, SMTP) is read as its SMTP column")
 
     # -- validation: cells and rows ----------------------------------------------------------
     REQUIRED = _Entry(

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from bulkmail._version import __version__
 from bulkmail.cli import demo, importing, simulate, template, validate
 from bulkmail.errors import BulkmailError
+from bulkmail.printable import printable
 from bulkmail.secrets import scrub
 
 EPILOG = """\
@@ -71,7 +72,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: int = args.func(args)
     except BulkmailError as err:
-        print(f"bulkmail: error: {scrub(str(err))}", file=sys.stderr)
+        # One line whatever the message quotes: a header cell may hold line breaks.
+        print(f"bulkmail: error: {printable(scrub(str(err)))}", file=sys.stderr)
         return err.exit_code
     except KeyboardInterrupt:
         print("bulkmail: interrupted", file=sys.stderr)
