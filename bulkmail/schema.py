@@ -413,6 +413,7 @@ def _near_table() -> tuple[dict[str, set[tuple[str, int]]], dict[str, set[str]]]
 
 
 _DROPPED, _STARTS = _near_table()
+_LONGEST: Final = max(map(len, ALIASES))
 _NUMBERED: Final = re.compile(r"(.+?)(?:\d+|s)")
 
 
@@ -432,6 +433,8 @@ def near_field(header: str) -> str | None:
     numbered = _NUMBERED.fullmatch(key)
     if numbered and numbered[1] in ALIASES:
         return ALIASES[numbered[1]]
+    if len(key) > _LONGEST + 1:  # longer than any header with one letter added
+        return None
     missing = {field for field, _ in _DROPPED.get(key, ())}
     added, replaced = set(), set()
     for j in range(len(key)):
