@@ -29,7 +29,8 @@ class _Parser(argparse.ArgumentParser):
     """An ArgumentParser whose usage errors exit 2 with one line, as every other error does."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(2, f"bulkmail: error: {_without_values(message)} (see `{self.prog} --help`)\n")
+        shown = printable(_without_values(message))  # a value may hold a line break
+        self.exit(2, f"bulkmail: error: {shown} (see `{self.prog} --help`)\n")
 
 
 _UNRECOGNIZED = "unrecognized arguments: "

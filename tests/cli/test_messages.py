@@ -135,3 +135,13 @@ def test_the_summary_escapes_the_cells_that_problems_quote(
     [problem] = [line for line in lines if line.startswith("    row 2, email: ")]
     assert "anna\\x1b[2J\\n@x.org" in problem
     assert all(line.isprintable() for line in lines)
+
+
+def test_a_usage_error_quoting_an_option_value_is_one_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["validate", "in.csv", "--log-format", "json\nconsole\x1b[2J"])
+    assert exc.value.code == 2
+    line = one_short_line(capsys.readouterr().err)
+    assert "'json\\nconsole\\x1b[2J'" in line
