@@ -34,19 +34,27 @@ class _Parser(argparse.ArgumentParser):
 
 
 _UNRECOGNIZED = "unrecognized arguments: "
+_AMBIGUOUS = "ambiguous option: "
 
 
 def _without_values(message: str) -> str:
     """Return argparse's message with the values of stray arguments left out: one may be a
-    password typed after an option that does not exist (`--password S3cret`)."""
+    password typed after an option that does not exist (`--password S3cret`), or given to
+    an abbreviation that matches two options (`--p=S3cret`)."""
+    if message.startswith(_AMBIGUOUS):
+        option, could, matches = message.removeprefix(_AMBIGUOUS).rpartition(" could match ")
+        return f"{_AMBIGUOUS}{_option_only(option)}{could}{matches}"
     if not message.startswith(_UNRECOGNIZED):
         return message
     words = message.removeprefix(_UNRECOGNIZED).split()
-    shown = [
-        (w.partition("=")[0] + ("=..." if "=" in w else "")) if w.startswith("-") else "..."
-        for w in words
-    ]
+    shown = [_option_only(w) if w.startswith("-") else "..." for w in words]
     return _UNRECOGNIZED + " ".join(shown)
+
+
+def _option_only(word: str) -> str:
+    """Return `--name=...` for `--name=value`, a word without `=` as it is."""
+    name, equals, _ = word.partition("=")
+    return name + ("=..." if equals else "")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -137,11 +137,22 @@ def test_the_summary_escapes_the_cells_that_problems_quote(
     assert all(line.isprintable() for line in lines)
 
 
-def test_a_usage_error_quoting_an_option_value_is_one_line(
+def test_a_usage_error_is_one_line_without_the_values_it_was_given(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
+    # argparse echoes an ambiguous abbreviation with its value as typed
     with pytest.raises(SystemExit) as exc:
-        main(["validate", "in.csv", "--log-format", "json\nconsole\x1b[2J"])
+        main(["import", "in.csv", "--portal", "x", "--re=S3cret\nx\x1b[2J"])
     assert exc.value.code == 2
-    line = one_short_line(capsys.readouterr().err)
-    assert "'json\\nconsole\\x1b[2J'" in line
+    assert one_short_line(capsys.readouterr().err) == (
+        "bulkmail: error: ambiguous option: --re=... could match --retries, --report-dir "
+        "(see `bulkmail import --help`)"
+    )
+    with pytest.raises(SystemExit):
+        main(["validate", "in.csv", "--log-format", "json\nconsole\x1b[2J"])
+    assert "'json\\nconsole\\x1b[2J'" in one_short_line(capsys.readouterr().err)
+    with pytest.raises(SystemExit):
+        main(["validate", "in.csv", "--no-such\x1b[2J=S3cret"])
+    assert one_short_line(capsys.readouterr().err) == (
+        "bulkmail: error: unrecognized arguments: --no-such\\x1b[2J=... (see `bulkmail --help`)"
+    )
