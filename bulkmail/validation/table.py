@@ -54,8 +54,8 @@ def check_columns(table: Table, defaults: Mapping[str, str]) -> None:
 
 
 def _described(name: str, table: Table, shown: list[str], repeats: Mapping[str, str]) -> str:
-    """Return `smtp_server (the second 'Host' is read as server only)`, `email (closest
-    header: 'E-Mail Adress')` or `email` for a missing required column."""
+    """Return `smtp_server (the second 'Host' repeats the first and is ignored)`, `email
+    (closest header: 'E-Mail Adress')` or `email` for a missing required column."""
     if name in repeats:
         return f"{name} (the second {repeats[name]} repeats the first and is ignored)"
     near = next(
