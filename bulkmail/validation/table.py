@@ -13,7 +13,7 @@ from dataclasses import replace
 from bulkmail.codes import Code
 from bulkmail.errors import InputError
 from bulkmail.models import Account, Checked, Problem, Row, Severity, Table
-from bulkmail.printable import listing, quoted
+from bulkmail.printable import listing, printable, quoted
 from bulkmail.schema import ALIASES, REQUIRED_FIELDS, SMTP_TWINS, fold, near_field
 from bulkmail.secrets import quotable
 from bulkmail.validation.rows import check_row
@@ -187,13 +187,15 @@ def _duplicate(
     first = seen.setdefault((owner.lower(), email.lower()), number)
     if first == number:
         return None
-    whose = f"portal user {owner}" if owner else "the run's portal user"
+    # Cells from the file: printable, so the report and the console show them on one line.
+    whose = f"portal user {printable(owner)}" if owner else "the run's portal user"
     code = Code.DUPLICATE_ACCOUNT
     return Problem(
         number,
         "email",
         code,
         code.severity,
-        f"{email} is the same mailbox as row {first} for {whose}: the portal would overwrite it",
+        f"{printable(email)} is the same mailbox as row {first} for {whose}: "
+        "the portal would overwrite it",
         f"delete this row or merge it into row {first}",
     )

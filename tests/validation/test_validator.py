@@ -488,6 +488,16 @@ def test_duplicates_across_rows() -> None:
     ]
 
 
+def test_a_duplicate_quotes_its_cells_printable() -> None:
+    email, owner = "anna\x1b[2J@example.org", "boss\n@example.org"
+    rows = [[owner, "Pb-1", email, "p1", "imap.example.org", "smtp.example.org", ""]]
+    checked = list(validate(table(HEADERS, rows * 2)))
+    assert [p.message for p in checked[1].problems if p.code == "duplicate-account"] == [
+        "anna\\x1b[2J@example.org is the same mailbox as row 2 for portal user "
+        "boss\\n@example.org: the portal would overwrite it"
+    ]
+
+
 def test_duplicates_without_a_portal_user() -> None:
     rows = [["anna@example.org", "p1", "imap.example.org", "smtp.example.org"]] * 2
     checked = list(validate(table(["email", "password", "server", "smtp_server"], rows)))
