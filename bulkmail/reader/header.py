@@ -136,14 +136,18 @@ def _score(texts: Texts) -> int:
 
 def _is_group_row(above: tuple[int, Texts], number: int, header: Texts) -> bool:
     """Return whether the row right above the header holds group labels over its columns:
-    two or more labels (quotable, no data), fewer than the header's cells, none beyond it."""
+    two or more labels (quotable, no data), fewer than the header's cells, none beyond it.
+
+    A label repeated across its columns (a merged cell whose value fills the whole range)
+    counts once.
+    """
     above_number, texts = above
-    cells = [t for t in texts if t]
+    labels = list(dict.fromkeys(t for t in texts if t))
     return (
         above_number == number - 1
-        and 2 <= len(cells) < sum(1 for t in header if t)
+        and 2 <= len(labels) < sum(1 for t in header if t)
         and len(texts) <= len(header)
-        and all(quotable(cells))
+        and all(quotable(labels))
     )
 
 
@@ -260,7 +264,7 @@ def _unknown(shown: str, header: str, letter: str, row: int) -> Problem:
 
 def _group_note(group: tuple[int, Texts], header: int) -> Problem:
     number, texts = group
-    labels = listing([quoted(t) for t in texts if t])
+    labels = listing([quoted(t) for t in dict.fromkeys(t for t in texts if t)])
     code = Code.GROUP_ROW
     message = f"group labels {labels} above the header (row {header}): not read as columns"
     return Problem(number, "", code, code.severity, message, "")

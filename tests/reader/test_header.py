@@ -124,6 +124,11 @@ def test_the_field_case_on_the_command_line_exits_0_saying_what_it_read(
             ["Сотрудник", None, "Входящая почта", None, None, "Исходящая почта", None, None],
             SMTP_FIELDS,
         ),
+        # a merged cell's value filling its whole range
+        (
+            ["Who", "Who", "Incoming", "Incoming", "Incoming", "Outgoing", "Outgoing", "Outgoing"],
+            SMTP_FIELDS,
+        ),
         # the outgoing group first: the first Host is the SMTP one
         (["Who", None, "Outgoing server", None, None, "Incoming server", None, None], None),
     ],
@@ -189,6 +194,28 @@ def test_a_row_above_that_may_hold_a_secret_is_no_group_row_and_is_not_quoted(
     assert table.problems[0].code == Code.ROWS_ABOVE_HEADER
     assert Code.READ_AS_SMTP not in [p.code for p in table.problems]
     assert not [p for p in table.problems if "Pa$$w0rd-1" in str(p)]
+
+
+def test_a_repeated_login_and_password_under_smtp_are_the_smtp_ones(tmp_path: Path) -> None:
+    groups = ["Mailbox", "IMAP", None, None, "SMTP", None, None]
+    header = ["Email", "Login", "Password", "Server", "Login", "Password", "Server"]
+    row = ["ann@x.org", "ann", "In-Pass-1", "imap.x.org", "ann-out", "Out-Pass-2", "smtp.x.org"]
+    table = read(write_csv(tmp_path / "in.csv", [groups, header, row]))
+    assert table.fields == (
+        "email",
+        "account",
+        "password",
+        "server",
+        "smtp_account",
+        "smtp_password",
+        "smtp_server",
+    )
+    [checked] = validate(table, run_user="admin@x.org")
+    assert checked.account is not None
+    assert (checked.account.smtp_account, checked.account.smtp_password) == (
+        "ann-out",
+        "Out-Pass-2",
+    )
 
 
 def test_a_lone_column_is_never_read_by_its_group_label() -> None:
