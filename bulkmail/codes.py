@@ -115,6 +115,19 @@ class Code(StrEnum):
         "the sheet's used range reaches far beyond its data (a stray cell): only cells that hold "
         "something are read",
         "delete the stray value named and save the sheet again")
+    ROWS_ABOVE_HEADER = _Entry(
+        "rows-above-header", WARNING, READER,
+        "rows above the header row (a title, notes) are not read",
+        "the header is the row among the first ten that names the most known columns; "
+        "delete the rows above it if they should be read")
+    GROUP_ROW = _Entry(
+        "group-row", INFO, READER,
+        "a row of group labels (Incoming server, Outgoing server...) above the header: "
+        "not read as columns")
+    READ_AS_SMTP = _Entry(
+        "read-as-smtp", INFO, READER,
+        "a repeated column (Host, Port...) under a group label naming the outgoing side "
+        "(Outgoing, SMTP) is read as its SMTP column")
 
     # -- validation: cells and rows ----------------------------------------------------------
     REQUIRED = _Entry(

@@ -197,6 +197,7 @@ class Table:
     rows: Iterator[Row]
     problems: tuple[Problem, ...] = ()  # header-level findings (unknown columns ...)
     size_hint: int | None = None  # data rows, when known without reading them (XLSX)
+    header_row: int = 1  # the spreadsheet row the header was found in
 
     def column_of(self, name: str) -> int | None:
         """Return the index of the column mapped to canonical field `name`, if any."""

@@ -36,25 +36,56 @@ FIELDS: Final[tuple[Field, ...]] = (
             "employee",
             "пользователь портала",
             "логин портала",
+            "владелец",
+            "владелец ящика",
         ),
     ),
     Field(
         "portal_password",
         "secret",
         "That portal user's password",
-        ("portal pass", "portal pwd", "user password", "пароль портала"),
+        (
+            "portal pass",
+            "portal pwd",
+            "user password",
+            "пароль портала",
+            "пароль пользователя портала",
+        ),
     ),
     Field(
         "name",
         "text",
         "Display name shown in the portal's Mail",
-        ("display name", "full name", "sender name", "имя", "фио"),
+        (
+            "display name",
+            "full name",
+            "sender name",
+            "имя",
+            "фио",
+            "отображаемое имя",
+            "имя отправителя",
+            "полное имя",
+        ),
     ),
     Field(
         "email",
         "email",
         "The mailbox address to connect",
-        ("e-mail", "mail", "email address", "mailbox", "address", "почта", "адрес"),
+        (
+            "e-mail",
+            "mail",
+            "email address",
+            "mailbox",
+            "address",
+            "почта",
+            "адрес",
+            "электронная почта",
+            "эл. почта",
+            "адрес электронной почты",
+            "адрес почты",
+            "почтовый ящик",
+            "e-mail адрес",
+        ),
     ),
     Field(
         "account",
@@ -71,6 +102,10 @@ FIELDS: Final[tuple[Field, ...]] = (
             "логин",
             "логин почты",
             "логин imap",
+            "логин pop3",
+            "логин входящей почты",
+            "имя пользователя",
+            "учетная запись",
         ),
     ),
     Field(
@@ -88,6 +123,8 @@ FIELDS: Final[tuple[Field, ...]] = (
             "пароль почты",
             "пароль ящика",
             "пароль imap",
+            "пароль pop3",
+            "пароль входящей почты",
         ),
     ),
     Field(
@@ -109,13 +146,29 @@ FIELDS: Final[tuple[Field, ...]] = (
             "imap-сервер",
             "сервер imap",
             "сервер входящей почты",
+            "входящий сервер",
+            "сервер pop3",
+            "pop3 сервер",
+            "хост",
+            "хост imap",
         ),
     ),
     Field(
         "port",
         "port",
         "Incoming port (blank = 993 for SSL, 143 otherwise; POP3 995/110)",
-        ("imap port", "pop port", "pop3 port", "incoming port", "порт", "imap порт", "порт imap"),
+        (
+            "imap port",
+            "pop port",
+            "pop3 port",
+            "incoming port",
+            "порт",
+            "imap порт",
+            "порт imap",
+            "порт pop3",
+            "порт входящей почты",
+            "порт входящего сервера",
+        ),
     ),
     Field(
         "imap",
@@ -135,13 +188,28 @@ FIELDS: Final[tuple[Field, ...]] = (
             "ssl",
             "security",
             "incoming security",
+            "шифрование",
+            "тип шифрования",
+            "шифрование входящей почты",
+            "шифрование imap",
+            "защита соединения",
         ),
     ),
     Field(
         "auth_type_in",
         "auth",
         "Incoming authentication: Login, CramMd5 or Ntlm",
-        ("incoming auth", "imap auth", "auth type", "authentication", "auth in"),
+        (
+            "incoming auth",
+            "imap auth",
+            "auth type",
+            "authentication",
+            "auth in",
+            "аутентификация",
+            "тип аутентификации",
+            "метод аутентификации",
+            "аутентификация входящей почты",
+        ),
     ),
     Field(
         "smtp_server",
@@ -157,13 +225,22 @@ FIELDS: Final[tuple[Field, ...]] = (
             "smtp-сервер",
             "сервер smtp",
             "сервер исходящей почты",
+            "исходящий сервер",
+            "сервер отправки",
+            "хост smtp",
         ),
     ),
     Field(
         "smtp_port",
         "port",
         "SMTP port (blank = 465 for SSL, 587 for StartTLS, 25 otherwise)",
-        ("outgoing port", "smtp порт", "порт smtp"),
+        (
+            "outgoing port",
+            "smtp порт",
+            "порт smtp",
+            "порт исходящей почты",
+            "порт исходящего сервера",
+        ),
     ),
     Field(
         "smtp_auth",
@@ -175,13 +252,26 @@ FIELDS: Final[tuple[Field, ...]] = (
         "smtp_account",
         "text",
         "SMTP login; blank = the incoming login",
-        ("smtp login", "smtp user", "smtp username", "outgoing login", "логин smtp"),
+        (
+            "smtp login",
+            "smtp user",
+            "smtp username",
+            "outgoing login",
+            "логин smtp",
+            "логин исходящей почты",
+        ),
     ),
     Field(
         "smtp_password",
         "secret",
         "SMTP password; blank = the incoming password",
-        ("smtp pass", "smtp pwd", "outgoing password", "пароль smtp"),
+        (
+            "smtp pass",
+            "smtp pwd",
+            "outgoing password",
+            "пароль smtp",
+            "пароль исходящей почты",
+        ),
     ),
     Field(
         "outcoming_encryption_type",
@@ -193,13 +283,21 @@ FIELDS: Final[tuple[Field, ...]] = (
             "smtp ssl",
             "smtp security",
             "outgoing encryption type",
+            "шифрование smtp",
+            "шифрование исходящей почты",
         ),
     ),
     Field(
         "auth_type_smtp",
         "auth",
         "SMTP authentication: None, Login, CramMd5 or Ntlm",
-        ("smtp auth type", "outgoing auth", "smtp authentication type"),
+        (
+            "smtp auth type",
+            "outgoing auth",
+            "smtp authentication type",
+            "аутентификация smtp",
+            "аутентификация исходящей почты",
+        ),
     ),
     Field(
         "restrict",
@@ -276,8 +374,8 @@ _FOLD = re.compile(r"[\s_\-./()]+")
 
 
 def fold(header: str) -> str:
-    """Fold a header for matching: case-, space-, dash- and underscore-insensitive."""
-    return _FOLD.sub("", header.strip().casefold())
+    """Fold a header for matching: case-, space-, dash- and underscore-insensitive, ё as е."""
+    return _FOLD.sub("", header.strip().casefold()).replace("ё", "е")
 
 
 def _alias_table() -> dict[str, str]:
@@ -290,3 +388,67 @@ def _alias_table() -> dict[str, str]:
 
 ALIASES: Final[dict[str, str]] = _alias_table()
 """Folded header -> canonical field name."""
+
+SMTP_TWINS: Final[dict[str, str]] = {
+    "server": "smtp_server",
+    "port": "smtp_port",
+    "incoming_encryption_type": "outcoming_encryption_type",
+    "account": "smtp_account",
+    "password": "smtp_password",
+    "auth_type_in": "auth_type_smtp",
+}
+"""Incoming field -> its outgoing (SMTP) twin: the meaning of a repeated Host, Port..."""
+
+
+def _near_table() -> tuple[dict[str, set[tuple[str, int]]], dict[str, set[str]]]:
+    """Return the slips of each known header: (field, where) by the key with one character
+    left out at `where`, and fields by each long enough start of a key.
+
+    Only keys of 5 characters or more take part in the one-character rules: `post`,
+    `sport` and `host` are one letter from `port` and mean something else.
+    """
+    dropped: dict[str, set[tuple[str, int]]] = {}
+    starts: dict[str, set[str]] = {}
+    for key, field in ALIASES.items():
+        if len(key) >= 5:
+            for i in range(len(key)):
+                dropped.setdefault(key[:i] + key[i + 1 :], set()).add((field, i))
+        for end in range(max(4, -(-len(key) * 3 // 4)), len(key)):
+            starts.setdefault(key[:end], set()).add(field)
+    return dropped, starts
+
+
+_DROPPED, _STARTS = _near_table()
+_LONGEST: Final = max(map(len, ALIASES))
+_NUMBERED: Final = re.compile(r"(.+?)(?:\d+|s)")
+
+
+def near_field(header: str) -> str | None:
+    """Return the one field an unknown header is probably a slip for, or None.
+
+    A slip is, in this order: a known header numbered or made plural (`Host2`, `Ports`); cut
+    short to three quarters of it or more (`SMTP serv`); one typo away from a known header
+    of 5 letters or more: a letter missing, added, replaced or two side by side swapped
+    (`Pasword`, `Emial`, `Servr`). Headers that are merely alike (`Surname` and `username`,
+    `Passport` and `password`, `Sport` and `port`) are not slips; nor is one that could be
+    a slip for two fields.
+    """
+    key = fold(header)
+    if not key or key in ALIASES:
+        return None
+    numbered = _NUMBERED.fullmatch(key)
+    if numbered and numbered[1] in ALIASES:
+        return ALIASES[numbered[1]]
+    if len(key) > _LONGEST + 1:  # longer than any header with one letter added
+        return None
+    missing = {field for field, _ in _DROPPED.get(key, ())}
+    added, replaced = set(), set()
+    for j in range(len(key)):
+        shorter = key[:j] + key[j + 1 :]
+        if len(shorter) >= 5 and shorter in ALIASES:
+            added.add(ALIASES[shorter])
+        replaced |= {field for field, i in _DROPPED.get(shorter, ()) if abs(i - j) <= 1}
+    for fields in (_STARTS.get(key, set()), missing | added, replaced):
+        if fields:
+            return next(iter(fields)) if len(fields) == 1 else None
+    return None

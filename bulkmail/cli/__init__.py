@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from bulkmail._version import __version__
 from bulkmail.cli import demo, importing, simulate, template, validate
 from bulkmail.errors import BulkmailError
+from bulkmail.printable import printable
 from bulkmail.secrets import scrub
 
 EPILOG = """\
@@ -28,23 +29,32 @@ class _Parser(argparse.ArgumentParser):
     """An ArgumentParser whose usage errors exit 2 with one line, as every other error does."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(2, f"bulkmail: error: {_without_values(message)} (see `{self.prog} --help`)\n")
+        shown = printable(_without_values(message))  # a value may hold a line break
+        self.exit(2, f"bulkmail: error: {shown} (see `{self.prog} --help`)\n")
 
 
 _UNRECOGNIZED = "unrecognized arguments: "
+_AMBIGUOUS = "ambiguous option: "
 
 
 def _without_values(message: str) -> str:
     """Return argparse's message with the values of stray arguments left out: one may be a
-    password typed after an option that does not exist (`--password S3cret`)."""
+    password typed after an option that does not exist (`--password S3cret`), or given to
+    an abbreviation that matches two options (`--p=S3cret`)."""
+    if message.startswith(_AMBIGUOUS):
+        option, could, matches = message.removeprefix(_AMBIGUOUS).rpartition(" could match ")
+        return f"{_AMBIGUOUS}{_option_only(option)}{could}{matches}"
     if not message.startswith(_UNRECOGNIZED):
         return message
     words = message.removeprefix(_UNRECOGNIZED).split()
-    shown = [
-        (w.partition("=")[0] + ("=..." if "=" in w else "")) if w.startswith("-") else "..."
-        for w in words
-    ]
+    shown = [_option_only(w) if w.startswith("-") else "..." for w in words]
     return _UNRECOGNIZED + " ".join(shown)
+
+
+def _option_only(word: str) -> str:
+    """Return `--name=...` for `--name=value`, a word without `=` as it is."""
+    name, equals, _ = word.partition("=")
+    return name + ("=..." if equals else "")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -71,7 +81,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: int = args.func(args)
     except BulkmailError as err:
-        print(f"bulkmail: error: {scrub(str(err))}", file=sys.stderr)
+        # One line whatever the message quotes: a header cell may hold line breaks.
+        print(f"bulkmail: error: {printable(scrub(str(err)))}", file=sys.stderr)
         return err.exit_code
     except KeyboardInterrupt:
         print("bulkmail: interrupted", file=sys.stderr)

@@ -1,4 +1,7 @@
-"""The human summary printed at the end of a run (stdout; nothing with --quiet), scrubbed."""
+"""The human summary printed at the end of a run (stdout; nothing with --quiet), scrubbed.
+
+Every line is made printable: problems quote cells, which may hold line breaks or escapes.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +9,7 @@ import os
 from typing import TYPE_CHECKING, TextIO
 
 from bulkmail.models import InputInfo, Outcome, Problem, Status
+from bulkmail.printable import printable, quoted
 from bulkmail.secrets import scrub
 
 if TYPE_CHECKING:
@@ -27,7 +31,7 @@ def describe_input(info: InputInfo) -> str:
     """Return e.g. `accounts.csv (csv, cp1251 detected, ';' detected)`."""
     parts = [info.format]
     if info.sheet:
-        parts.append(f"sheet {info.sheet!r}")
+        parts.append(f"sheet {quoted(info.sheet)}")
     if info.encoding:
         parts.append(info.encoding + (" detected" if info.encoding_detected else ""))
     if info.delimiter:
@@ -46,7 +50,7 @@ def _line(item: Problem | Outcome) -> str:
 def print_result(result: RunResult, out: TextIO) -> None:
     """Print counts, a few problems and where the report is, every line scrubbed of secrets."""
     for line in _summary_lines(result):
-        print(scrub(line), file=out)
+        print(printable(scrub(line)), file=out)
 
 
 def _summary_lines(result: RunResult) -> list[str]:

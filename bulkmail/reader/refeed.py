@@ -8,6 +8,7 @@ with masked cells; `--secrets-from ORIGINAL` takes them from the original input,
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 
 from bulkmail.models import Row, Table
 from bulkmail.schema import MASK, SECRET_FIELDS
@@ -54,11 +55,4 @@ def fill_secrets(table: Table, original: Table) -> Table:
                     cells[i] = secrets[field]
             yield Row(row.number, tuple(cells), row.facts)
 
-    return Table(
-        headers=table.headers,
-        fields=table.fields,
-        info=table.info,
-        rows=rows(),
-        problems=table.problems,
-        size_hint=table.size_hint,
-    )
+    return replace(table, rows=rows())

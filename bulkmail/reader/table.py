@@ -8,7 +8,6 @@ text, surrounding spaces trimmed except in secret columns, which are kept byte f
 from __future__ import annotations
 
 import datetime
-import difflib
 from collections.abc import Callable, Iterable, Iterator
 from itertools import chain, islice
 from pathlib import Path
@@ -16,14 +15,16 @@ from typing import Any, Final
 
 from bulkmail.codes import Code
 from bulkmail.errors import InputError
-from bulkmail.models import InputInfo, Problem, Row, Severity, Table
+from bulkmail.models import Problem, Row, Severity, Table
 from bulkmail.reader import limits
 from bulkmail.reader.csv import open_csv
 from bulkmail.reader.facts import FactsOf, cell_facts
+from bulkmail.reader.header import SEARCHED, column_letter, find_header, map_headers
 from bulkmail.reader.sheet import open_sheet
 from bulkmail.report.escaping import csv_unescape
-from bulkmail.schema import ALIASES, REPORT_FIELDS, REQUIRED_FIELDS, SECRET_FIELDS, fold
-from bulkmail.secrets import looks_like_data, quotable
+from bulkmail.schema import REPORT_FIELDS, SECRET_FIELDS, fold
+
+__all__ = ["cell_text", "column_letter", "map_headers", "read"]
 
 SHEET_FORMATS: Final = ("xlsx", "xlsm", "xls", "ods")
 TEXT_FORMATS: Final = ("csv", "tsv")
@@ -31,7 +32,6 @@ LOOKAHEAD: Final = 1000
 """Data rows checked for cells beyond the last header before the stream is handed over."""
 
 _REPORT_KEYS: Final = frozenset(fold(name) for name in REPORT_FIELDS)
-_ALIAS_KEYS: Final = tuple(ALIASES)
 
 
 def read(
@@ -53,13 +53,12 @@ def read(
             info, records, first_column, last_row, facts, found = open_sheet(path, fmt, sheet)
     except OSError as err:  # no permission, a file locked or gone meanwhile
         raise InputError(f"cannot read {path}: {err.strerror}", "check the file") from None
-    number, raw = _header_record(records, info)
-    headers = _header_texts(raw)
-    fields, problems = map_headers(headers, number, first_column)
-    # A data row holds an email address; one whose cell "SSL" passed for a header is no header.
-    if not any(fields) or (looks_like_data(headers) and not set(fields) & set(REQUIRED_FIELDS)):
-        raise _no_known_column(headers, number, records, info)
-    ahead = list(islice(records, LOOKAHEAD))
+    first = _first_rows(records)
+    texts = [(number, _header_texts(raw)) for number, raw in first]
+    header = find_header([(n, row) for n, row in texts if row], info, first_column, last_row)
+    number, headers, fields = header.number, header.texts, header.fields
+    problems = list(header.problems)
+    ahead = [record for record in first if record[0] > number] + list(islice(records, LOOKAHEAD))
     problems.extend(_extra_cells(ahead, len(headers), first_column))
     problems.extend(found)
     secrets = tuple(i for i, f in enumerate(fields) if f in SECRET_FIELDS)
@@ -73,34 +72,7 @@ def read(
     rows = _rows(chain(ahead, records), len(headers), secrets, to_cells, facts_of, mapped)
     # Blank rows count too, so this is an upper bound: enough for a progress bar.
     size = last_row - number if last_row is not None else None
-    return Table(headers, fields, info, rows, tuple(problems), size_hint=size)
-
-
-def map_headers(
-    headers: tuple[str, ...], row: int = 1, first_column: int = 0
-) -> tuple[tuple[str | None, ...], list[Problem]]:
-    """Return the canonical field of each header (None = ignored) and the warnings found.
-
-    The warnings quote a header only where `bulkmail.secrets.quotable` allows: a row taken
-    for the header may be data, passwords included.
-    """
-    fields: list[str | None] = []
-    problems: list[Problem] = []
-    seen: dict[str, int] = {}
-    shown = [h if ok else "" for h, ok in zip(headers, quotable(headers), strict=True)]
-    for index, header in enumerate(headers):
-        key = fold(header)
-        field = ALIASES.get(key)
-        if field is not None and field in seen:
-            problems.append(_duplicate(shown, seen[field], index, field, row, first_column))
-            field = None
-        elif field is not None:
-            seen[field] = index
-        elif key and key not in _REPORT_KEYS:
-            where = column_letter(index + first_column)
-            problems.append(_unknown(shown[index], key, where, row))
-        fields.append(field)
-    return tuple(fields), problems
+    return Table(headers, fields, info, rows, tuple(problems), size_hint=size, header_row=number)
 
 
 def cell_text(value: Any) -> str:
@@ -121,16 +93,6 @@ def cell_text(value: Any) -> str:
     return str(value).strip()
 
 
-def column_letter(index: int) -> str:
-    """Return the spreadsheet letter of a 0-based column index: 0 -> "A", 27 -> "AB"."""
-    letters = ""
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(ord("A") + rest) + letters
-    return letters
-
-
 def _format_of(path: Path) -> str:
     if not path.exists():
         raise InputError(f"{path} does not exist", "check the path and the file name")
@@ -147,17 +109,19 @@ def _format_of(path: Path) -> str:
     return fmt
 
 
-def _header_record(
-    records: Iterator[tuple[int, list[Any]]], info: InputInfo
-) -> tuple[int, list[Any]]:
-    """Return the first non-blank record: the header row."""
+def _first_rows(records: Iterator[tuple[int, list[Any]]]) -> list[tuple[int, list[Any]]]:
+    """Return the records up to the SEARCHED-th non-blank one: the header is among those.
+
+    Blank-looking records are kept: an error cell reads as blank, and its row is still a row.
+    """
+    first: list[tuple[int, list[Any]]] = []
+    seen = 0
     for number, raw in records:
-        if any(cell_text(cell) for cell in raw):
-            return number, raw
-    where = (
-        f"sheet '{info.sheet}' of {Path(info.path).name}" if info.sheet else Path(info.path).name
-    )
-    raise InputError(f"{where} is empty: no header row", "put the column names in row 1")
+        first.append((number, raw))
+        seen += any(map(cell_text, raw))
+        if seen == SEARCHED:
+            break
+    return first
 
 
 def _header_texts(raw: list[Any]) -> tuple[str, ...]:
@@ -165,79 +129,6 @@ def _header_texts(raw: list[Any]) -> tuple[str, ...]:
     while texts and not texts[-1]:
         texts.pop()  # trailing blank header cells are not columns
     return tuple(texts)
-
-
-def _quoted(letter: str, header: str) -> str:
-    """Return `B 'Colour'`, or `B` alone for a header that may not be quoted ("")."""
-    return f"{letter} '{header}'" if header else letter
-
-
-def _duplicate(
-    shown: list[str], first: int, second: int, field: str, row: int, offset: int
-) -> Problem:
-    one, two = column_letter(first + offset), column_letter(second + offset)
-    return Problem(
-        row,
-        field,
-        Code.DUPLICATE_COLUMN,
-        Severity.WARNING,
-        f"columns {_quoted(one, shown[first])} and {_quoted(two, shown[second])} both mean {field}",
-        f"column {two} is ignored; delete or rename one of them",
-    )
-
-
-def _unknown(shown: str, key: str, letter: str, row: int) -> Problem:
-    near = difflib.get_close_matches(key, _ALIAS_KEYS, n=1, cutoff=0.75)
-    hint = (
-        f"did you mean '{ALIASES[near[0]]}'? Otherwise it is ignored" if near else "it is ignored"
-    )
-    return Problem(
-        row,
-        "",
-        Code.UNKNOWN_COLUMN,
-        Severity.WARNING,
-        f"column {_quoted(letter, shown)} is not a known column"
-        + ("" if shown else " (its header looks like a value, so it is not shown)"),
-        hint,
-    )
-
-
-def _no_known_column(
-    headers: tuple[str, ...], row: int, records: Iterator[tuple[int, list[Any]]], info: InputInfo
-) -> InputError:
-    """Return the error for a header row with no known column, guessing where the header is.
-
-    Row 1 of a sheet without its header row is data, passwords included: the message says
-    so without quoting it, and quotes other rows' cells only where `quotable` allows.
-    """
-    if looks_like_data(headers):
-        message = (
-            f"row {row} looks like data, not a header: it holds an email address or a URL "
-            "where the column names should be"
-        )
-        hint = (
-            "add a header row above it with the column names, e.g. "
-            f"{', '.join(REQUIRED_FIELDS)} (`bulkmail template` writes a sheet with all of them)"
-        )
-    else:
-        message = f"row {row} has no column bulkmail knows ({_found(headers)})"
-        hint = "check that this is the right file"
-        if info.sheet:
-            hint = f"check that '{info.sheet}' is the right sheet (pick another with --sheet)"
-    for number, raw in islice(records, 10):
-        if sum(fold(cell_text(cell)) in ALIASES for cell in raw) >= 2:
-            hint = f"row {number} looks like the header: delete the rows above it"
-            break
-    return InputError(message, hint)
-
-
-def _found(headers: tuple[str, ...]) -> str:
-    """Return "found 'Notes', 'Year' and 1 cell not shown" for a header row's cells."""
-    cells = [h for h in headers if h]
-    shown = [f"'{h}'" for h, ok in zip(cells, quotable(cells), strict=True) if ok]
-    hidden = len(cells) - len(shown)
-    unseen = f"{hidden} cell{'' if hidden == 1 else 's'} not shown" if hidden else ""
-    return "found " + " and ".join(filter(None, (", ".join(shown), unseen)))
 
 
 def _extra_cells(ahead: list[tuple[int, list[Any]]], width: int, offset: int) -> list[Problem]:

@@ -7,14 +7,14 @@ module checks the columns and finds duplicate mailboxes across rows.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
 
 from bulkmail.codes import Code
 from bulkmail.errors import InputError
 from bulkmail.models import Account, Checked, Problem, Row, Severity, Table
-from bulkmail.schema import ALIASES, REQUIRED_FIELDS, fold
+from bulkmail.printable import listing, printable, quoted
+from bulkmail.schema import ALIASES, REQUIRED_FIELDS, SMTP_TWINS, fold, near_field
 from bulkmail.secrets import quotable
 from bulkmail.validation.converted import fact_problems, shown_forms
 from bulkmail.validation.identifiers import bare
@@ -24,7 +24,13 @@ __all__ = ["check_columns", "validate", "validate_row"]
 
 
 def check_columns(table: Table, defaults: Mapping[str, str]) -> None:
-    """Raise InputError naming each required column that neither the sheet nor a default has."""
+    """Raise InputError naming each required column that neither the sheet nor a default has.
+
+    The message names the header row, a header that is probably a slip for the column
+    (`E-Mail Adress`), and a repeated Host or Port ignored where the SMTP one is missing,
+    with the fix. It quotes only headers `quotable` allows: the row taken for the header
+    may be data.
+    """
     missing = [
         name
         for name in REQUIRED_FIELDS
@@ -32,31 +38,49 @@ def check_columns(table: Table, defaults: Mapping[str, str]) -> None:
     ]
     if not missing:
         return
-    # Only headers a message may quote: the row taken for the header may be data.
-    shown = quotable(table.headers)
-    spare = [
-        h for h, f, ok in zip(table.headers, table.fields, shown, strict=False) if f is None and ok
-    ]
-    described = ", ".join(f"{name} ({_closest(name, spare)})" for name in missing)
+    shown = [h if ok else "" for h, ok in zip(table.headers, quotable(table.headers), strict=True)]
+    repeats = _smtp_repeats(table, shown)
+    described = listing([_described(name, table, shown, repeats) for name in missing], 4)
     plural = "s" if len(missing) > 1 else ""
+    fixes = [f"name the second {header} {twin}" for twin, header in repeats.items()]
     # Only a server is the same on every row; a shared email or password would be a mistake.
-    shared = [name for name in missing if name.endswith("server")]
-    hint = "rename the header to the column's name" + (
-        f", or give every row one with --set {shared[0]}=HOST" if shared else ""
+    shared = [name for name in missing if name.endswith("server") and name not in repeats]
+    hint = "; ".join(fixes) or "rename the header to the column's name"
+    if shared:
+        hint += f", or give every row one with --set {shared[0]}=HOST"
+    raise InputError(
+        f"{table.info.path}: missing required column{plural} in the header (row "
+        f"{table.header_row}): {described}",
+        hint,
     )
-    raise InputError(f"{table.info.path}: missing required column{plural}: {described}", hint)
 
 
-def _closest(name: str, headers: list[str]) -> str:
-    """Describe the unused header most like canonical `name` or one of its aliases."""
-    keys = [key for key, field in ALIASES.items() if field == name]
-    best, score = "", 0.0
-    for header in headers:
-        folded = fold(header)
-        ratio = max(difflib.SequenceMatcher(None, folded, key).ratio() for key in keys)
-        if ratio > score:
-            best, score = header, ratio
-    return f'closest header: "{best}"' if score >= 0.6 else "no similar header in the file"
+def _described(name: str, table: Table, shown: list[str], repeats: Mapping[str, str]) -> str:
+    """Return `smtp_server (the second 'Host' repeats the first and is ignored)`, `email
+    (closest header: 'E-Mail Adress')` or `email` for a missing required column."""
+    if name in repeats:
+        return f"{name} (the second {repeats[name]} repeats the first and is ignored)"
+    near = next(
+        (
+            h
+            for h, f, s in zip(table.headers, table.fields, shown, strict=False)
+            if f is None and s and near_field(h) == name
+        ),
+        None,
+    )
+    return f"{name} (closest header: {quoted(near)})" if near is not None else name
+
+
+def _smtp_repeats(table: Table, shown: list[str]) -> dict[str, str]:
+    """Return, for each SMTP field the sheet lacks, the described repeat of its incoming twin
+    that was ignored: {"smtp_server": "'Host'", "smtp_port": "'Port'"}."""
+    repeats: dict[str, str] = {}
+    for header, field, quote in zip(table.headers, table.fields, shown, strict=False):
+        named = ALIASES.get(fold(header)) if field is None else None
+        twin = SMTP_TWINS.get(named or "")
+        if named is not None and twin is not None and table.column_of(twin) is None:
+            repeats.setdefault(twin, quoted(quote) if quote else f"{named} column")
+    return repeats
 
 
 def validate(
@@ -187,13 +211,15 @@ def _duplicate(
     first = seen.setdefault((owner.lower(), email.lower()), number)
     if first == number:
         return None
-    whose = f"portal user {owner}" if owner else "the run's portal user"
+    # Cells from the file: printable, so the report and the console show them on one line.
+    whose = f"portal user {printable(owner)}" if owner else "the run's portal user"
     code = Code.DUPLICATE_ACCOUNT
     return Problem(
         number,
         "email",
         code,
         code.severity,
-        f"{email} is the same mailbox as row {first} for {whose}: the portal would overwrite it",
+        f"{printable(email)} is the same mailbox as row {first} for {whose}: "
+        "the portal would overwrite it",
         f"delete this row or merge it into row {first}",
     )

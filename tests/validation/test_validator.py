@@ -489,6 +489,16 @@ def test_duplicates_across_rows() -> None:
     ]
 
 
+def test_a_duplicate_quotes_its_cells_printable() -> None:
+    email, owner = "anna\x1b[2J@example.org", "boss\n@example.org"
+    rows = [[owner, "Pb-1", email, "p1", "imap.example.org", "smtp.example.org", ""]]
+    checked = list(validate(table(HEADERS, rows * 2)))
+    assert [p.message for p in checked[1].problems if p.code == "duplicate-account"] == [
+        "anna\\x1b[2J@example.org is the same mailbox as row 2 for portal user "
+        "boss\\n@example.org: the portal would overwrite it"
+    ]
+
+
 def test_duplicates_without_a_portal_user() -> None:
     rows = [["anna@example.org", "p1", "imap.example.org", "smtp.example.org"]] * 2
     checked = list(validate(table(["email", "password", "server", "smtp_server"], rows)))
@@ -648,9 +658,9 @@ def test_check_columns_names_missing_columns_and_closest_headers() -> None:
     with pytest.raises(InputError) as caught:
         check_columns(sheet, {"smtp_server": "smtp.example.org"})
     assert str(caught.value) == (
-        'in/accounts.xlsx: missing required columns: email (closest header: "E-Mail Adress"), '
-        'server (closest header: "IMAP Servr") (rename the header to the column\'s name, or '
-        "give every row one with --set server=HOST)"
+        "in/accounts.xlsx: missing required columns in the header (row 1): email (closest "
+        "header: 'E-Mail Adress'), server (closest header: 'IMAP Servr') (rename the header "
+        "to the column's name, or give every row one with --set server=HOST)"
     )
 
 
@@ -665,9 +675,9 @@ def test_check_columns_never_quotes_a_header_that_could_be_a_password() -> None:
     with pytest.raises(InputError) as caught:
         check_columns(sheet, {})
     assert "Password1!" not in str(caught.value)
-    assert caught.value.message.startswith(
-        "in.csv: missing required columns: email (no similar header in the file), "
-        "password (no similar header in the file)"
+    assert caught.value.message == (
+        "in.csv: missing required columns in the header (row 1): email, password, server, "
+        "smtp_server"
     )
 
 
@@ -676,7 +686,7 @@ def test_check_columns_without_similar_header_or_with_defaults() -> None:
     with pytest.raises(InputError) as caught:
         check_columns(sheet, {"smtp_server": "  "})
     assert caught.value.message == (
-        "accounts.csv: missing required column: smtp_server (no similar header in the file)"
+        "accounts.csv: missing required column in the header (row 1): smtp_server"
     )
     with pytest.raises(InputError) as secret:
         check_columns(table(["email", "server", "smtp_server"], []), {})

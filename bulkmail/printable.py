@@ -1,0 +1,70 @@
+"""Text that came from a file, made fit for a message a person reads on one line.
+
+A header, a cell or a sheet name may hold anything: line breaks (a header cell with Alt+Enter),
+tabs, terminal escape sequences, bidi overrides that reorder the line, invisible format
+characters, lone surrogates that would make printing fail, or 90,000 characters. Every
+message that quotes such a text goes through `printable` (or `quoted`, `listing`), and the
+command line passes each line it prints through `printable` once more, so no message of any
+origin breaks the one-line rule or reaches the terminal raw.
+
+The rule: a character `str.isprintable` accepts is kept, any other is written as its escape
+(`\\n`, `\\t`, `\\x1b`, `\\u202e`). Escapes are printable ASCII, so escaping twice changes
+nothing; a backslash is kept as it is for the same reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Final
+
+__all__ = ["QUOTE_LIMIT", "listing", "printable", "quoted"]
+
+QUOTE_LIMIT: Final = 40
+"""Characters of a quoted text shown before it is cut with an ellipsis."""
+
+_NAMED: Final = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def printable(text: str, limit: int | None = None) -> str:
+    """Return `text` with every non-printable character escaped, cut to `limit` characters.
+
+    `printable("a\\x1b[31mb")` -> `"a\\\\x1b[31mb"`; with `limit`, a longer result ends with
+    "…" within `limit` characters, never inside an escape.
+    """
+    if text.isprintable() and (limit is None or len(text) <= limit):
+        return text
+    # Escaping only lengthens: what lies past `limit` characters is never shown.
+    cut = limit is not None and len(text) > limit
+    parts = [char if char.isprintable() else _escape(char) for char in text[:limit]]
+    whole = "".join(parts)
+    if limit is None or (not cut and len(whole) <= limit):
+        return whole
+    kept, size = [], 0
+    for part in parts:
+        if size + len(part) > limit - 1:
+            break
+        kept.append(part)
+        size += len(part)
+    return "".join(kept) + "…"
+
+
+def quoted(text: str, limit: int = QUOTE_LIMIT) -> str:
+    """Return `'text'`, made printable and cut to `limit` characters inside the quotes."""
+    return f"'{printable(text, limit)}'"
+
+
+def listing(items: Sequence[str], shown: int = 5) -> str:
+    """Return "A, B, C and 9,071 more" for ready-made items: the first `shown` of them."""
+    head = ", ".join(items[:shown])
+    rest = len(items) - shown
+    return f"{head} and {rest:,} more" if rest > 0 else head
+
+
+def _escape(char: str) -> str:
+    named = _NAMED.get(char)
+    if named is not None:
+        return named
+    point = ord(char)
+    if point < 0x100:
+        return f"\\x{point:02x}"
+    return f"\\u{point:04x}" if point < 0x10000 else f"\\U{point:08x}"

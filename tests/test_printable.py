@@ -1,0 +1,57 @@
+"""The one escaping of file text for messages: printable, one line, short, and stable."""
+
+from __future__ import annotations
+
+import pytest
+
+from bulkmail.printable import listing, printable, quoted
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("Email", "Email"),
+        ("Электронная почта", "Электронная почта"),
+        ("back\\slash", "back\\slash"),  # kept: escaping twice must change nothing
+        ("E-mail\naddress", "E-mail\\naddress"),
+        ("a\r\nb\tc", "a\\r\\nb\\tc"),
+        ("\x1b[31mred\x1b[0m", "\\x1b[31mred\\x1b[0m"),  # an ANSI colour
+        ("\x00\x7f\x85", "\\x00\\x7f\\x85"),  # NUL, DEL, a C1 control (NEL)
+        ("\u00a0", "\\xa0"),  # a no-break space: visible at last
+        ("x\u2028y\u2029z", "x\\u2028y\\u2029z"),  # line and paragraph separators
+        ("abc\u202edcba", "abc\\u202edcba"),  # a right-to-left override reordering the line
+        ("\u200bvera@x.org", "\\u200bvera@x.org"),  # a zero-width space
+        ("\ufeffemail", "\\ufeffemail"),  # a BOM
+        ("bad\udcff", "bad\\udcff"),  # a lone surrogate (undecodable byte): printing would fail
+        ("\U000e0041", "\\U000e0041"),  # a tag character beyond the BMP
+    ],
+)
+def test_printable_escapes_what_a_terminal_would_not_show_as_it_is(text: str, shown: str) -> None:
+    assert printable(text) == shown
+    assert printable(shown) == shown
+    assert shown.isprintable()
+
+
+@pytest.mark.parametrize(
+    ("text", "limit", "shown"),
+    [
+        ("abcdef", 6, "abcdef"),
+        ("abcdefg", 6, "abcde…"),
+        ("ab\ncdef", 6, "ab\\nc…"),
+        ("ab\ncd", 5, "ab\\n…"),  # never cut inside an escape
+        ("a\x1bbcdef", 5, "a…"),
+        ("x" * 100_000, 10, "xxxxxxxxx…"),
+    ],
+)
+def test_printable_cuts_to_the_limit_with_an_ellipsis(text: str, limit: int, shown: str) -> None:
+    assert printable(text, limit) == shown
+    assert len(shown) <= limit
+
+
+def test_quoted_and_listing() -> None:
+    assert quoted("Old\npassword") == "'Old\\npassword'"
+    assert quoted("y" * 50) == "'" + "y" * 39 + "…'"
+    assert listing(["'a'", "'b'"]) == "'a', 'b'"
+    items = [f"'{n}'" for n in range(10_000)]
+    assert listing(items) == "'0', '1', '2', '3', '4' and 9,995 more"
+    assert listing(items, 2) == "'0', '1' and 9,998 more"
