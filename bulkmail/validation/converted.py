@@ -53,11 +53,10 @@ def _problem(fact: CellFact, field: str | None, number: int) -> Problem | None:
         return None
     if state is CellState.MERGED:
         code = Code.MERGED_CELL
-        return Problem(
+        return _found(
+            code,
             number,
             field,
-            code,
-            code.severity,
             f"{field} ({fact.cell}) read as the value of merged cells {fact.shown}",
         )
     if field not in TEXT_FIELDS:
@@ -87,11 +86,10 @@ def _error_cell(fact: CellFact, field: str | None, number: int) -> Problem:
 def _digits_lost(fact: CellFact, field: str, number: int) -> Problem:
     shown = f"a number of {len(fact.shown)} digits" if field in SECRET_FIELDS else fact.shown
     code = Code.DIGITS_LOST
-    return Problem(
+    return _found(
+        code,
         number,
         field,
-        code,
-        code.severity,
         f"{field} ({fact.cell}) is {shown}: a spreadsheet keeps 15 significant digits, so "
         "what was typed after the 15th became zeros",
         _RETYPE,
@@ -104,15 +102,19 @@ def _converted(fact: CellFact, field: str, number: int) -> Problem:
     if fact.state is CellState.FORMATTED and field in SECRET_FIELDS:
         shown = f"a number shown as {fact.shown.partition(', ')[2]}"
     code = Code.VALUE_CONVERTED
-    return Problem(
+    return _found(
+        code,
         number,
         field,
-        code,
-        code.severity,
         f"{field} ({fact.cell}) is {shown}: the spreadsheet converted what was typed, so it "
         "is not the text to send",
         _RETYPE,
     )
+
+
+def _found(code: Code, number: int, field: str, message: str, hint: str = "") -> Problem:
+    """Return the problem `code` of row `number`'s `field`, at the code's severity."""
+    return Problem(number, field, code, code.severity, message, hint)
 
 
 def shown_forms(fields: Sequence[str | None]) -> Callable[[Row], list[Problem]] | None:
@@ -152,20 +154,18 @@ def _shown_problem(field: str, text: str, number: int) -> Problem:
     quoted = "the value" if field in SECRET_FIELDS else f'"{text}"'
     if text.startswith(("#", "Err:")):
         code = Code.CELL_ERROR
-        return Problem(
+        return _found(
+            code,
             number,
             field,
-            code,
-            code.severity,
             f"{field} is {quoted}: a spreadsheet's error value, not a value",
             "fix the formula in the spreadsheet, then save the CSV again",
         )
     code = Code.VALUE_CONVERTED
-    return Problem(
+    return _found(
+        code,
         number,
         field,
-        code,
-        code.severity,
         f"{field} is {quoted} in scientific notation: a spreadsheet showed a long number this "
         "way and saved it so; the digits typed are lost",
         f"{_RETYPE}, then save the CSV again",
