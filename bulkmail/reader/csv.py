@@ -16,7 +16,7 @@ from typing import Final
 
 from bulkmail.errors import ConfigError, InputError
 from bulkmail.models import InputInfo
-from bulkmail.reader.encoding import decode_head, detect, first_bad_byte, undecodable
+from bulkmail.reader.encoding import Detected, decode_head, detect, first_bad_byte, undecodable
 from bulkmail.schema import ALIASES, fold
 
 Records = Iterator[tuple[int, list[str]]]
@@ -47,24 +47,29 @@ def open_csv(
 ) -> tuple[InputInfo, Records]:
     """Return what was settled about a CSV/TSV file and a lazy stream of its records."""
     forced = _delimiter_option(delimiter) if delimiter is not None else None
-    codec = _encoding_option(encoding) if encoding is not None else None
     with path.open("rb") as f:
         head = f.read(SAMPLE)
         _check_is_text(head, path.name)
-        codec = codec or detect(head, f, path.name)
-    text = decode_head(head, codec, path.name)
+        if encoding is not None:
+            found = Detected(_encoding_option(encoding), "--encoding")
+        else:
+            found = detect(head, f, path.name)
+    text = decode_head(head, found.codec, path.name)
     if len(head) == SAMPLE:  # drop the last line: the sample may have cut it
         text = text[: text.rfind("\n") + 1] or text
     chosen = forced or ("\t" if fmt == "tsv" else sniff_delimiter(text))
     info = InputInfo(
         path=str(path),
         format=fmt,
-        encoding=codec,
+        encoding=found.codec,
         delimiter=chosen,
         encoding_detected=encoding is None,
         delimiter_detected=delimiter is None,
+        encoding_sure=found.sure,
+        encoding_basis=found.basis,
+        encoding_rivals=found.rivals,
     )
-    return info, _records(path, codec, chosen)
+    return info, _records(path, found.codec, chosen)
 
 
 def sniff_delimiter(text: str) -> str:
