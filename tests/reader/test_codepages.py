@@ -240,29 +240,57 @@ def test_words_two_code_pages_read_alike_are_refused(
 
 
 @pytest.mark.parametrize(
-    ("text", "saved"),
+    ("text", "saved", "reported"),
     [
-        ("email,name\na@x.example,דנה כהן\nb@x.example,אבי לוי\n", "cp1255"),
-        ("email,name\na@x.example,محمد علي\nb@x.example,فاطمة حسن\n", "cp1256"),
-        ("email,name\na@x.example,สมชาย ใจดี\nb@x.example,สมหญิง รักไทย\n", "cp874"),
-        ("email,name\na@x.example,王小明\nb@x.example,李华（销售部）\n", "gbk"),
-        ("email,name\na@x.example,김민수\nb@x.example,이영희\n", "cp949"),
-        ("email,name\na@x.example,Иван Петров\nb@x.example,Ольга Смирнова\n", "iso8859-5"),
+        ("email,name\na@x.example,محمد علي\nb@x.example,فاطمة حسن\n", "cp1256", "cp1256"),
+        ("email,name\na@x.example,王小明\nb@x.example,李华（销售部）\n", "gbk", "gb18030"),
+        ("email,name\na@x.example,김민수\nb@x.example,이영희\n", "cp949", "cp949"),
+        (
+            "email,name\na@x.example,Иван Петров\nb@x.example,Ольга Смирнова\n",
+            "iso8859-5",
+            "iso8859-5",
+        ),
     ],
 )
-def test_other_scripts_are_read_right_or_refused(tmp_path: Path, text: str, saved: str) -> None:
+def test_scripts_not_modelled_are_read_on_charset_normalizers_guess_not_sure(
+    tmp_path: Path, text: str, saved: str, reported: str
+) -> None:
     path = tmp_path / "in.csv"
     path.write_bytes(text.encode(saved))
-    try:
-        table = read(path)
-    except InputError as err:
-        assert "--encoding" in err.hint
-        return
-    assert read_back(path) == [line.split(",") for line in text.splitlines()]
-    assert (table.info.encoding_sure, table.info.encoding_basis) == (
+    info = read(path).info
+    assert (info.encoding, info.encoding_sure, info.encoding_basis) == (
+        reported,
         False,
         "charset-normalizer's guess",
     )
+    assert read_back(path) == [line.split(",") for line in text.splitlines()]
+
+
+@pytest.mark.parametrize(
+    ("text", "saved", "message"),
+    [
+        # Hebrew letters are koi8-r's capitals: ЦПД КДО ЮАИ ЛЕИ spells, as abbreviations do.
+        (
+            "email,name\na@x.example,דנה כהן\nb@x.example,אבי לוי\n",
+            "cp1255",
+            "its words read as koi8-r or cp1255 equally well",
+        ),
+        (
+            "email,name\na@x.example,สมชาย ใจดี\nb@x.example,สมหญิง รักไทย\n",
+            "cp874",
+            "no code page bulkmail knows reads its words",
+        ),
+    ],
+)
+def test_other_scripts_are_refused_rather_than_read_wrong(
+    tmp_path: Path, text: str, saved: str, message: str
+) -> None:
+    path = tmp_path / "in.csv"
+    path.write_bytes(text.encode(saved))
+    with pytest.raises(InputError) as caught:
+        read(path)
+    assert caught.value.message == f"cannot tell the text encoding of in.csv: {message}"
+    assert "--encoding" in caught.value.hint
 
 
 def test_a_lone_nul_byte_does_not_make_a_file_utf16(tmp_path: Path) -> None:
@@ -293,6 +321,18 @@ def test_latin_files_are_not_read_as_another_script(tmp_path: Path, name: str) -
     assert read_back(path) == [["email", "name"], ["a@x.example", name]]
 
 
+def test_letters_tell_lower_case_koi8r_from_the_capitals_cp1251_makes_of_it(
+    tmp_path: Path,
+) -> None:
+    # Both readings spell: koi8-r's lower case is cp1251's capitals (ИВАН ПЕТРОВ ...), an
+    # abbreviation's case; only how common the letters are in Russian tells them apart.
+    text = "email;name;password\r\na@x.ru;иван петров;весна2024\r\nb@x.ru;иванова;ключ99\r\n"
+    path = tmp_path / "in.csv"
+    path.write_bytes(text.encode("koi8-r"))
+    assert read(path).info.encoding == "koi8-r"
+    assert read_back(path) == cells(text)
+
+
 def test_a_guess_other_code_pages_share_is_not_sure() -> None:
     # Müller saved on a Mac: mac-roman's ü is cp1250's ź (Mźller), also a plausible word.
     found = guess("email;name\na@x.example;Müller\n".encode("mac-roman"), "in.csv")
@@ -319,6 +359,8 @@ def test_a_guess_other_code_pages_share_is_not_sure() -> None:
         ("€", True),
         ("Verгo", False),  # cp1252's ã read as cp1251: Latin and Cyrillic in one word
         ("Èâàíîâ", False),  # cp1251's Иванов read as cp1252: a run of Latin-1 letters
+        ("âîëê", False),  # cp1251's волк read as cp1252: all French letters, but four in a row
+        ("áàê", False),  # cp1251's бак: all Portuguese letters, three in a row
         ("Ðiauliø", False),  # cp1257's Šiaulių read as cp1252: letters of no one language
         ("хБЮМНБ", False),  # cp1251's Иванов read as koi8-r: case jumps
         ("ЯблокоЗима", False),  # Cyrillic words have no humps (koi8-r/cp1251 garbage has)
