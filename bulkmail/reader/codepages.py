@@ -14,15 +14,19 @@ asked, last, about scripts this module does not model (Hebrew, Arabic, Thai, Kor
 from __future__ import annotations
 
 import codecs
+import math
 import re
+from collections import Counter
 from dataclasses import dataclass
-from itertools import islice
+from functools import cache
+from itertools import combinations, islice
 from typing import Final
 
 from charset_normalizer import from_bytes
 
 from bulkmail.errors import InputError
-from bulkmail.reader.words import Judged, Verdict, judge, tally
+from bulkmail.reader.alphabets import FOREIGN, LANGUAGES, RARE
+from bulkmail.reader.words import Judged, judge
 
 COMMON: Final = ("cp1251", "cp1252", "koi8-r", "koi8-u", "cp866", "mac-cyrillic", "mac-roman")
 """What Russian, Ukrainian and Western tools save, most common first (cp1252 reads latin-1)."""
@@ -53,6 +57,25 @@ class Guess:
     @property
     def sure(self) -> bool:
         return not self.rivals and self.basis == "its words"
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """How one reading of a file's words reads.
+
+    - `words`, `bad`: its words that tell something, and the implausible ones among them;
+    - `languages`: how many languages it takes to write the plausible ones (4 = four or more);
+    - `letters`, `loglik`: their non-ASCII letters, and the sum of the natural logs of those
+      letters' shares in the language that fits them best (0.0 for none);
+    - `capitals`: every plausible word is in capitals, which case rules cannot check.
+    """
+
+    words: int
+    bad: int
+    languages: int
+    letters: int
+    loglik: float
+    capitals: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,10 +159,22 @@ def _readings(words: list[bytes], candidates: tuple[str, ...]) -> list[_Reading]
         _Reading(
             tuple(found),
             order.index(found[0]) if found[0] in order else len(order),
-            tally([j for i in telling if (j := judged[texts][i]) is not None]),
+            _tally([j for i in telling if (j := judged[texts][i]) is not None]),
         )
         for texts, found in decoded.items()
     ]
+
+
+def _tally(judged: list[Judged]) -> Verdict:
+    """Sum up the judged words of one reading."""
+    good = [j for j in judged if j.plausible]
+    letters = Counter("".join(j.letters for j in good))
+    scripts = frozenset().union(*(j.scripts for j in good))
+    languages = _languages(frozenset(letters), len(scripts))
+    capitals = bool(good) and all(j.capitals for j in good)
+    return Verdict(
+        len(judged), len(judged) - len(good), languages, letters.total(), _loglik(letters), capitals
+    )
 
 
 def _plausible(verdict: Verdict) -> bool:
@@ -190,6 +225,29 @@ def _normalizer(data: bytes, words: list[bytes]) -> str | None:
             judged = [judge(w.decode(codec)) for w in words]
         except UnicodeDecodeError:
             continue
-        if _plausible(tally([j for j in judged if j is not None])):
+        if _plausible(_tally([j for j in judged if j is not None])):
             return codec
     return None
+
+
+def _loglik(letters: Counter[str]) -> float:
+    """Return the log likelihood of `letters` in the language whose shares fit them best."""
+    if not letters:
+        return 0.0
+    return max(sum(n * _log_share(lang, ch) for ch, n in letters.items()) for lang in LANGUAGES)
+
+
+@cache
+def _log_share(lang: str, ch: str) -> float:
+    language = LANGUAGES[lang]
+    share = language.shares.get(ch, RARE if ch in language.letters else FOREIGN)
+    return math.log(share / 100)
+
+
+def _languages(letters: frozenset[str], scripts: int) -> int:
+    """Return how many languages write `letters`, plus `scripts` (4 for four or more)."""
+    alphabets = tuple(lang.letters for lang in LANGUAGES.values())
+    for n in range(max(0, 4 - scripts)):
+        if any(letters <= frozenset().union(*group) for group in combinations(alphabets, n)):
+            return n + scripts
+    return 4

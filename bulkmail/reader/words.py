@@ -4,29 +4,17 @@ Part of the encoding guess (`reader.codepages`). The wrong code page turns words
 things nobody types: Latin and Cyrillic letters in one word (`Verгo`), a symbol inside a
 word (`Ver‹o`, `‘тепанов`), case that jumps about (`хБЮМНБ`), letters of two languages in
 one word (`Ðiauliø`), letter pairs Slavic words do not have (`ь` first, five consonants in
-a row). `judge` tells such words; `tally` sums a reading up, with the number of languages
-its words need and how likely its letters are in the language that fits them best.
+a row). `judge` tells such words; `reader.codepages` sums up each reading's.
 """
 
 from __future__ import annotations
 
-import math
 import re
 import unicodedata
-from collections import Counter
-from dataclasses import dataclass
 from functools import cache
-from itertools import combinations
 from typing import Final, NamedTuple
 
-from bulkmail.reader.alphabets import (
-    CYRILLIC_VOWELS,
-    FOREIGN,
-    GREEK_TONOS,
-    GREEK_VOWELS,
-    LANGUAGES,
-    RARE,
-)
+from bulkmail.reader.alphabets import CYRILLIC_VOWELS, GREEK_TONOS, GREEK_VOWELS, LANGUAGES
 
 # A word: a run of characters other than ASCII non-letters, spaces and the punctuation
 # that stands between words (dashes, CJK and full-width punctuation, full-width digits).
@@ -75,25 +63,6 @@ class Judged(NamedTuple):
     capitals: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class Verdict:
-    """How one reading of a file's words reads.
-
-    - `words`, `bad`: its words that tell something, and the implausible ones among them;
-    - `languages`: how many languages it takes to write the plausible ones (4 = four or more);
-    - `letters`, `loglik`: their non-ASCII letters, and the sum of the natural logs of those
-      letters' shares in the language that fits them best (0.0 for none);
-    - `capitals`: every plausible word is in capitals, which case rules cannot check.
-    """
-
-    words: int
-    bad: int
-    languages: int
-    letters: int
-    loglik: float
-    capitals: bool = False
-
-
 _IMPLAUSIBLE: Final = Judged(False)
 _SYMBOL: Final = Judged(True)
 
@@ -138,18 +107,6 @@ def _judge_part(text: str, match: re.Match[str]) -> Judged | None:
     if not letters:
         return None  # O’Neil: its apostrophe is the same in every Windows code page
     return Judged(True, letters, capitals=core.upper() == core)
-
-
-def tally(judged: list[Judged]) -> Verdict:
-    """Sum up the judged words of one reading."""
-    good = [j for j in judged if j.plausible]
-    letters = Counter("".join(j.letters for j in good))
-    scripts = frozenset().union(*(j.scripts for j in good))
-    languages = _languages(frozenset(letters), len(scripts))
-    capitals = bool(good) and all(j.capitals for j in good)
-    return Verdict(
-        len(judged), len(judged) - len(good), languages, letters.total(), _loglik(letters), capitals
-    )
 
 
 def _among_ascii(text: str, start: int, end: int) -> bool:
@@ -291,26 +248,3 @@ _RULES: Final = {
     "halfwidth": _halfwidth,
     "other": _any,
 }
-
-
-def _loglik(letters: Counter[str]) -> float:
-    """Return the log likelihood of `letters` in the language whose shares fit them best."""
-    if not letters:
-        return 0.0
-    return max(sum(n * _log_share(lang, ch) for ch, n in letters.items()) for lang in LANGUAGES)
-
-
-@cache
-def _log_share(lang: str, ch: str) -> float:
-    language = LANGUAGES[lang]
-    share = language.shares.get(ch, RARE if ch in language.letters else FOREIGN)
-    return math.log(share / 100)
-
-
-def _languages(letters: frozenset[str], scripts: int) -> int:
-    """Return how many languages write `letters`, plus `scripts` (4 for four or more)."""
-    alphabets = tuple(lang.letters for lang in LANGUAGES.values())
-    for n in range(max(0, 4 - scripts)):
-        if any(letters <= frozenset().union(*group) for group in combinations(alphabets, n)):
-            return n + scripts
-    return 4
