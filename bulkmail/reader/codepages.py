@@ -34,9 +34,12 @@ OTHERS: Final = ("cp1250", "cp1257", "cp1253", "cp1254", "cp932")
 """Central European, Baltic, Greek, Turkish and Japanese Windows code pages."""
 
 # Log likelihood ratios of two readings' letters: below _MARGIN (20 to 1) they say nothing;
-# from _SURE (3000 to 1) they settle it, even against the commoner code page.
+# from _SURE (3000 to 1) they settle it, and against a common code page from _SURE + _PRIOR
+# (a less common one is that much rarer: French FRANÇOIS BENOÎT is Latvian FRANĒOIS BENOĪT
+# by 20,000 to 1 on letters alone, and refused, not read as cp1257).
 _MARGIN: Final = 3.0
 _SURE: Final = 8.0
+_PRIOR: Final = 4.0
 _WORDS: Final = re.compile(rb"[\x40-\xff]*[\x80-\xff][\x40-\xff]*")  # Shift-JIS trails >= 0x40
 _SAMPLE_WORDS: Final = 1000
 _NOTHING: Final = Judged(False)
@@ -188,14 +191,14 @@ def _best(readings: list[_Reading]) -> tuple[_Reading, list[_Reading], bool]:
     Fewer implausible words first, then fewer languages to write the words in. Among what
     still ties, the commoner code page, unless another's letters are overwhelmingly
     likelier; a toss-up when letters cannot tell two equally common code pages apart, or
-    clearly favour a less common one without settling it.
+    clearly favour another without settling it.
     """
     fewest = min((r.verdict.bad, r.verdict.languages) for r in readings)
     tied = [r for r in readings if (r.verdict.bad, r.verdict.languages) == fewest]
     tied.sort(key=lambda r: r.rank)
     best = tied[0]
     for reading in tied[1:]:
-        if _evidence(reading, best) >= _SURE:
+        if _evidence(reading, best) >= _SURE + (_PRIOR if best.common > reading.common else 0):
             best = reading
     others = [(r, _evidence(best, r)) for r in tied if r is not best]
     toss_up = any(e <= -_MARGIN or (e < _MARGIN and r.common == best.common) for r, e in others)

@@ -224,6 +224,13 @@ def test_unicode_is_read_exactly(
         ("email;name\na@x.example;é\n", "cp1252", "cp1251 or cp1252 or koi8-r or mac-roman"),
         # дом in cp1251 is ДНЛ in koi8-r: capitals, as an abbreviation may be.
         ("email;name\na@x.example;дом\n", "cp1251", "cp1251 or koi8-r"),
+        # Latvian's ē and ī are far more common than French ç and î: letters alone would
+        # take this for cp1257 (FRANĒOIS BENOĪT), but cp1252 is far more often saved.
+        (
+            "email;name;password\na@x.example;FRANÇOIS BENOÎT;Benoît67!\n",
+            "cp1252",
+            "cp1252 or cp1257",
+        ),
     ],
 )
 def test_words_two_code_pages_read_alike_are_refused(
