@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 
 from bulkmail.cli import main
+from bulkmail.cli.output import describe_input
+from bulkmail.models import InputInfo
 
 ADMIN = "admin@corp.example"
 PORTUGUESE = (
@@ -160,3 +162,66 @@ def test_a_file_bulkmail_cannot_read_right_is_one_line_exit_2(
     (here / "in.csv").write_bytes(data)
     assert main(["validate", "in.csv", "--user", ADMIN]) == 2
     assert capsys.readouterr() == ("", f"bulkmail: error: {error}\n")
+
+
+@pytest.mark.parametrize(
+    ("info", "shown"),
+    [
+        (
+            InputInfo(
+                "a.csv",
+                "csv",
+                encoding="cp1251",
+                delimiter=";",
+                encoding_detected=True,
+                delimiter_detected=True,
+                encoding_sure=True,
+                encoding_basis="its words",
+            ),
+            "a.csv (csv, cp1251 detected, ';' detected)",
+        ),
+        (
+            InputInfo(
+                "a.csv",
+                "csv",
+                encoding="cp1251",
+                delimiter=";",
+                encoding_detected=True,
+                encoding_sure=False,
+                encoding_basis="its words, all in capitals",
+            ),
+            "a.csv (csv, cp1251 guessed, not sure (its words, all in capitals), ';')",
+        ),
+        (
+            InputInfo(
+                "a.csv",
+                "csv",
+                encoding="cp1252",
+                delimiter="\t",
+                encoding_detected=True,
+                delimiter_detected=True,
+                encoding_sure=False,
+                encoding_basis="its words",
+                encoding_rivals=("cp1250", "cp1257"),
+            ),
+            "a.csv (csv, cp1252 guessed, not sure (cp1250 and cp1257 read it too), tab detected)",
+        ),
+        (
+            InputInfo(
+                "a.csv",
+                "csv",
+                encoding="koi8-r",
+                delimiter="|",
+                encoding_detected=False,
+                delimiter_detected=True,
+                encoding_sure=True,
+                encoding_basis="--encoding",
+                sep_line=True,
+            ),
+            "a.csv (csv, koi8-r, '|' from sep=)",
+        ),
+        (InputInfo("a.xlsx", "xlsx", sheet="Accounts"), "a.xlsx (xlsx, sheet 'Accounts')"),
+    ],
+)
+def test_the_console_line_says_how_the_input_was_read(info: InputInfo, shown: str) -> None:
+    assert describe_input(info) == shown
