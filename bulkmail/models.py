@@ -48,9 +48,18 @@ class InputInfo:
     delimiter: str | None = None  # CSV only
     encoding_detected: bool = False  # False when --encoding forced it
     delimiter_detected: bool = False
+    # CSV only: whether the encoding is certain, what told it ("byte order mark", "valid
+    # UTF-8", "its words", "--encoding" ...), and the code pages that read it about as well
+    # (a guess is sure only without them).
+    encoding_sure: bool | None = None
+    encoding_basis: str | None = None
+    encoding_rivals: tuple[str, ...] = ()
+    sep_line: bool = False  # CSV only: a first line `sep=;` set the delimiter (not a row)
 
     def as_dict(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+        """Return the fields as JSON values (a tuple as a list)."""
+        data = {k: getattr(self, k) for k in self.__dataclass_fields__}
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in data.items()}
 
 
 class CellState(StrEnum):

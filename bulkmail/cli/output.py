@@ -28,16 +28,34 @@ _ORDER = (
 
 
 def describe_input(info: InputInfo) -> str:
-    """Return e.g. `accounts.csv (csv, cp1251 detected, ';' detected)`."""
+    """Return e.g. `accounts.csv (csv, cp1251 detected, ';' detected)`.
+
+    A guessed encoding says so and names what else read the file: `cp1252 guessed, not
+    sure (cp1250 reads it too)`; a delimiter from Excel's hint line says `';' from sep=`.
+    """
     parts = [info.format]
     if info.sheet:
         parts.append(f"sheet {quoted(info.sheet)}")
     if info.encoding:
-        parts.append(info.encoding + (" detected" if info.encoding_detected else ""))
+        parts.append(_encoding(info))
     if info.delimiter:
         shown = "tab" if info.delimiter == "\t" else repr(info.delimiter)
-        parts.append(shown + (" detected" if info.delimiter_detected else ""))
+        how = " from sep=" if info.sep_line else " detected" if info.delimiter_detected else ""
+        parts.append(shown + how)
     return f"{info.path} ({', '.join(parts)})"
+
+
+def _encoding(info: InputInfo) -> str:
+    """Return `cp1251` (forced), `cp1251 detected`, or a guess that is not sure, and why."""
+    if not info.encoding_detected:
+        return str(info.encoding)
+    if info.encoding_sure is not False:
+        return f"{info.encoding} detected"
+    rivals = info.encoding_rivals
+    if rivals:
+        verb = "reads" if len(rivals) == 1 else "read"
+        return f"{info.encoding} guessed, not sure ({' and '.join(rivals)} {verb} it too)"
+    return f"{info.encoding} guessed, not sure ({info.encoding_basis})"
 
 
 def _line(item: Problem | Outcome) -> str:

@@ -1,7 +1,12 @@
 """CSV and TSV: settle the encoding and delimiter, then stream the records.
 
 Part of the reader. Records stream from the open file through the `csv` module, so a
-million-row file is read in flat memory; only the first bytes are sampled up front.
+million-row file is read in flat memory; only the first bytes are sampled up front. A row
+is read only up to MAX_ROW_CHARS characters, so no line, however long, is held whole: the
+reader looks ahead at a thousand rows, and each is bounded.
+
+Excel's delimiter hint, a first line `sep=;`, sets the delimiter and is no row: Excel does
+not show it, so the header stays row 1 and every row keeps the number Excel gives it.
 """
 
 from __future__ import annotations
@@ -9,20 +14,30 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 from collections.abc import Iterator
 from itertools import islice
 from pathlib import Path
-from typing import Final
+from typing import Final, TextIO
 
 from bulkmail.errors import ConfigError, InputError
 from bulkmail.models import InputInfo
-from bulkmail.reader.encoding import decode_head, detect, first_bad_byte, undecodable
+from bulkmail.reader.encoding import Detected, decode_head, detect, first_bad_byte, undecodable
 from bulkmail.schema import ALIASES, fold
 
 Records = Iterator[tuple[int, list[str]]]
 """(row number as a spreadsheet shows it, cells) per CSV record, blank records included."""
 
 SAMPLE: Final = 256 * 1024
+MAX_COLUMNS: Final = 1_024
+"""Cells in one row (A to AMJ): a sheet of mailboxes needs about twenty."""
+MAX_CELL_CHARS: Final = 32_767
+"""Characters in one cell: Excel's own limit."""
+MAX_ROW_CHARS: Final = 65_536
+"""Characters in one row, line breaks inside quoted cells included (two full cells).
+
+With the thousand rows the reader looks ahead at, these bound what a CSV can make it hold
+to about 200 MB, whatever the file holds."""
 _SNIFF_RECORDS: Final = 50
 _CANDIDATES: Final = (",", ";", "\t", "|")  # order breaks ties
 DELIMITERS: Final[dict[str, str]] = {
@@ -40,6 +55,8 @@ _SIGNATURES: Final = (
     (b"PK\x03\x04", "a zip archive (an .xlsx or .ods workbook?)", ".xlsx or .ods"),
     (b"\xd0\xcf\x11\xe0", "an Office binary file (an .xls workbook?)", ".xls"),
 )
+# Excel's delimiter hint: any one character but a quote or a line break, alone on line 1.
+_SEP_LINE: Final = re.compile(r'\ufeff?sep=([^"\r\n])(?:\r\n|\r|\n|$)', re.IGNORECASE)
 
 
 def open_csv(
@@ -47,24 +64,33 @@ def open_csv(
 ) -> tuple[InputInfo, Records]:
     """Return what was settled about a CSV/TSV file and a lazy stream of its records."""
     forced = _delimiter_option(delimiter) if delimiter is not None else None
-    codec = _encoding_option(encoding) if encoding is not None else None
     with path.open("rb") as f:
         head = f.read(SAMPLE)
         _check_is_text(head, path.name)
-        codec = codec or detect(head, f, path.name)
-    text = decode_head(head, codec, path.name)
+        if encoding is not None:
+            found = Detected(_encoding_option(encoding), "--encoding")
+        else:
+            found = detect(head, f, path.name)
+    text = decode_head(head, found.codec, path.name)
+    hint = _SEP_LINE.match(text)
+    if hint:
+        text = text[hint.end() :]
     if len(head) == SAMPLE:  # drop the last line: the sample may have cut it
         text = text[: text.rfind("\n") + 1] or text
-    chosen = forced or ("\t" if fmt == "tsv" else sniff_delimiter(text))
+    chosen = forced or (hint and hint[1]) or ("\t" if fmt == "tsv" else sniff_delimiter(text))
     info = InputInfo(
         path=str(path),
         format=fmt,
-        encoding=codec,
+        encoding=found.codec,
         delimiter=chosen,
         encoding_detected=encoding is None,
         delimiter_detected=delimiter is None,
+        encoding_sure=found.sure,
+        encoding_basis=found.basis,
+        encoding_rivals=found.rivals,
+        sep_line=hint is not None,
     )
-    return info, _records(path, codec, chosen)
+    return info, _records(path, found.codec, chosen, skip_line=hint is not None)
 
 
 def sniff_delimiter(text: str) -> str:
@@ -120,17 +146,55 @@ def _check_is_text(head: bytes, name: str) -> None:
             raise InputError(f"{name} is {what}, not CSV text", f"rename it to {extension}")
 
 
-def _records(path: Path, codec: str, delimiter: str) -> Records:
+class _Lines:
+    """The lines of a text file for `csv.reader`, each read only up to MAX_ROW_CHARS.
+
+    `taken` counts the characters handed out since the caller last set it to 0 (at each
+    record), so a record that runs past MAX_ROW_CHARS stops the reading there.
+    """
+
+    __slots__ = ("_readline", "taken")
+
+    def __init__(self, text: TextIO) -> None:
+        self._readline = text.readline
+        self.taken = 0
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        line = self._readline(MAX_ROW_CHARS + 1)
+        if not line:
+            raise StopIteration
+        self.taken += len(line)
+        if self.taken > MAX_ROW_CHARS:
+            raise _RowTooLong
+        return line
+
+
+class _RowTooLong(Exception):
+    """A record ran past MAX_ROW_CHARS characters (raised through csv.reader)."""
+
+
+def _records(path: Path, codec: str, delimiter: str, skip_line: bool = False) -> Records:
     number = 0
     with path.open("rb") as raw:
         # newline="" hands line ends to csv, so a quoted cell may hold a line break.
         text = io.TextIOWrapper(raw, encoding=codec, newline="")
-        reader = csv.reader(text, delimiter=delimiter)
+        lines = _Lines(text)
         try:
-            for number, record in enumerate(reader, 1):
+            if skip_line:
+                next(lines, None)  # the sep= line: no row in Excel
+                lines.taken = 0
+            for number, record in enumerate(csv.reader(lines, delimiter=delimiter), 1):
                 if number == 1 and record and record[0].startswith("\ufeff"):
                     record[0] = record[0][1:]  # a BOM the chosen codec kept
+                if len(record) > MAX_COLUMNS or lines.taken > MAX_CELL_CHARS:
+                    _check_limits(path.name, number, record)
+                lines.taken = 0
                 yield number, record
+        except _RowTooLong:
+            raise _too_long(path.name, number + 1) from None
         except UnicodeDecodeError:
             # The wrapper decodes ahead of the csv reader: find the byte (and line) anew.
             raise undecodable(path.name, codec, first_bad_byte(str(path), codec)) from None
@@ -139,3 +203,28 @@ def _records(path: Path, codec: str, delimiter: str) -> Records:
                 f"{path.name} row {number + 1} cannot be read as CSV: {err}",
                 "check the quotes on that row, or save the sheet again as CSV",
             ) from None
+
+
+def _check_limits(name: str, number: int, record: list[str]) -> None:
+    """Raise InputError for a record beyond MAX_COLUMNS cells or MAX_CELL_CHARS in a cell."""
+    if len(record) > MAX_COLUMNS:
+        raise InputError(
+            f"{name} row {number} has {len(record):,} cells: more than bulkmail reads in a "
+            f"row ({MAX_COLUMNS:,} columns, A to AMJ)",
+            "keep only the columns bulkmail needs and save the file again",
+        )
+    longest = max(map(len, record))
+    if longest > MAX_CELL_CHARS:
+        raise InputError(
+            f"{name} row {number} has a cell of {longest:,} characters: more than a cell can "
+            f"hold ({MAX_CELL_CHARS:,})",
+            "shorten it, or close the quote that runs on from that cell",
+        )
+
+
+def _too_long(name: str, number: int) -> InputError:
+    return InputError(
+        f"{name} row {number} runs past {MAX_ROW_CHARS:,} characters: more than bulkmail "
+        "reads in a row",
+        "keep only the columns bulkmail needs, or close the quote that runs on from that row",
+    )

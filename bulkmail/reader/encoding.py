@@ -1,19 +1,20 @@
 """Tell the encoding of a CSV from its bytes, and find where a file stops decoding.
 
-Part of the reader: what Excel and LibreOffice really write is UTF-8 (with or without a BOM),
-UTF-16 with a BOM ("Unicode text") and, on Russian Windows, cp1251. charset-normalizer is the
-last resort, because on a few short lines of cp1251 it guesses big5 or mac_cyrillic.
+Part of the reader. What Excel and LibreOffice really write is UTF-8 (with or without a
+BOM), UTF-16 with a BOM ("Unicode text") and, on Windows, the system's legacy code page:
+cp1251 in Russia, cp1252 in Western Europe. BOMs, UTF-16's zero bytes and UTF-8's strict
+syntax are certain; a legacy code page is guessed from the words it spells
+(`reader.codepages`), and the guess says whether it is sure.
 """
 
 from __future__ import annotations
 
 import codecs
 import re
-from typing import BinaryIO, Final
-
-from charset_normalizer import from_bytes
+from typing import BinaryIO, Final, NamedTuple
 
 from bulkmail.errors import InputError
+from bulkmail.reader.codepages import guess
 
 _BOMS: Final = (
     (codecs.BOM_UTF8, "utf-8-sig"),
@@ -21,45 +22,40 @@ _BOMS: Final = (
     (codecs.BOM_UTF16_BE, "utf-16-be"),
 )
 _CHUNK: Final = 1 << 20
-_WINDOW: Final = 64 * 1024  # enough text for a guess; charset-normalizer slows with more
+_WINDOW: Final = 64 * 1024  # enough words for a guess
 _NON_ASCII: Final = re.compile(rb"[\x80-\xff]")
-_HIGH_BYTES: Final = bytes(range(0x80, 0x100))
-# Cyrillic letters in cp1251 (Ё, ё, А..я) in runs of two or more: Russian words are such
-# runs, while accented letters in Western text sit alone between ASCII letters.
-_CP1251_RUN: Final = re.compile(rb"[\xa8\xb8\xc0-\xff]{2,}")
-_CYRILLIC_CODECS: Final = frozenset(
-    {
-        "cp1251",
-        "koi8-r",
-        "koi8-u",
-        "mac-cyrillic",
-        "cp1125",
-        "cp866",
-        "iso8859-5",
-        "kz1048",
-        "ptcp154",
-    }
-)
 
 
-def detect(head: bytes, rest: BinaryIO, name: str) -> str:
-    """Return the codec of a text file from its first bytes (`rest` reads on from there)."""
+class Detected(NamedTuple):
+    """The codec of a text file, what told it, and the code pages that read it as well."""
+
+    codec: str
+    basis: str  # "byte order mark", "UTF-16 zero bytes", "ASCII only", "valid UTF-8", ...
+    rivals: tuple[str, ...] = ()
+    sure: bool = True
+
+
+def detect(head: bytes, rest: BinaryIO, name: str) -> Detected:
+    """Return the codec of a text file from its first bytes (`rest` reads on from there).
+
+    Raises InputError naming `--encoding` when a legacy code page cannot be told.
+    """
     for bom, codec in _BOMS:
         if head.startswith(bom):
-            return codec
-    if b"\0" in head[:_WINDOW]:
-        return _utf16_without_bom(head[:_WINDOW], name)
+            return Detected(codec, "byte order mark")
+    utf16 = _utf16_without_bom(head[:_WINDOW], name)
+    if utf16:
+        return Detected(utf16, "UTF-16 zero bytes")
     if head.isascii():
         # An ASCII start says nothing: look where the first non-ASCII byte is, so that a
         # cp1251 name on line 50,000 is not read as broken UTF-8.
         head = _non_ascii_window(rest)
         if not head:
-            return "utf-8"
+            return Detected("utf-8", "ASCII only")
     if _is_utf8(head):
-        return "utf-8"
-    if _looks_cp1251(head[:_WINDOW]):
-        return "cp1251"
-    return _normalizer_guess(head[:_WINDOW], name)
+        return Detected("utf-8", "valid UTF-8")
+    found = guess(head[:_WINDOW], name)
+    return Detected(found.codec, found.basis, found.rivals, found.sure)
 
 
 def decode_head(head: bytes, codec: str, name: str) -> str:
@@ -105,9 +101,16 @@ def first_bad_byte(path: str, codec: str) -> tuple[int, int, int] | None:
             offset += len(chunk)
 
 
-def _utf16_without_bom(head: bytes, name: str) -> str:
-    """Tell UTF-16 LE from BE by where the zero bytes of ASCII characters fall."""
+def _utf16_without_bom(head: bytes, name: str) -> str | None:
+    """Tell UTF-16 LE or BE without a BOM by where ASCII characters put their zero bytes.
+
+    A stray NUL in 8-bit text is no such pattern (csvkit's null_byte.csv): zero bytes must
+    fill one in ten code units, nearly all on one side.
+    """
     even, odd = head[0::2].count(0), head[1::2].count(0)
+    units = len(head) // 2
+    if max(even, odd) * 10 < units:
+        return None
     if odd > 4 * even:
         return "utf-16-le"
     if even > 4 * odd:
@@ -131,34 +134,6 @@ def _is_utf8(data: bytes) -> bool:
     try:
         # final=False: the sample may end inside a multi-byte character.
         codecs.getincrementaldecoder("utf-8")().decode(data, final=False)
-    except UnicodeDecodeError:
-        return False
-    return True
-
-
-def _looks_cp1251(data: bytes) -> bool:
-    high = len(data) - len(data.translate(None, _HIGH_BYTES))
-    in_runs = sum(len(run) for run in _CP1251_RUN.findall(data))
-    return high > 0 and in_runs >= 0.6 * high and _decodes(data, "cp1251")
-
-
-def _normalizer_guess(data: bytes, name: str) -> str:
-    best = from_bytes(data).best()
-    if best is None:
-        raise InputError(
-            f"cannot tell the text encoding of {name}",
-            "pass it with --encoding (utf-8, cp1251, utf-16 ...)",
-        )
-    codec = codecs.lookup(best.encoding).name
-    # Russian Excel saves cp1251; the other Cyrillic codecs are near-misses of the guesser.
-    if codec in _CYRILLIC_CODECS and _decodes(data, "cp1251"):
-        return "cp1251"
-    return codec
-
-
-def _decodes(data: bytes, codec: str) -> bool:
-    try:
-        data.decode(codec)
     except UnicodeDecodeError:
         return False
     return True
