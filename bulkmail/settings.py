@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final, Literal
 
+from bulkmail.errors import ConfigError
+
 DEFAULT_CONCURRENCY: Final = 8
 """Creates in flight at once (and as many connections logging in and listing ahead)."""
 DEFAULT_TIMEOUT: Final = 180.0
@@ -17,6 +19,11 @@ DEFAULT_TIMEOUT: Final = 180.0
 docs/portal-api.md §10)."""
 DEFAULT_RETRIES: Final = 3
 """Retries of a transient failure, after the first attempt."""
+MAX_CONCURRENCY: Final = 1000
+"""More creates in flight than any portal serves at once (each holds a portal worker for
+seconds): a larger --concurrency is a typing slip."""
+MAX_TIMEOUT: Final = 3600.0
+"""Seconds: past the portal's own proxy limits (nginx: 600 s), an answer never comes."""
 DEFAULT_STATE: Final = Path(".bulkmail/journal.sqlite")
 """The journal, relative to the working directory."""
 
@@ -49,3 +56,12 @@ class PortalSettings:
     fresh: bool = False
     grace: float = 10.0  # seconds in-flight creates may finish after an interrupt
     progress: bool = True  # a progress bar when stderr is a terminal
+
+    def __post_init__(self) -> None:
+        # The command line checks these with friendlier words; a library caller gets these.
+        if not 1 <= self.concurrency <= MAX_CONCURRENCY:
+            raise ConfigError(f"concurrency must be from 1 to {MAX_CONCURRENCY:,}")
+        if not 0 < self.timeout <= MAX_TIMEOUT:  # NaN fails too
+            raise ConfigError(f"timeout must be above 0 and at most {MAX_TIMEOUT:g} seconds")
+        if self.retries < 0:
+            raise ConfigError("retries must be 0 or more")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
 
 from bulkmail.reader.defaults import load_defaults, merge, parse_set
@@ -23,7 +24,9 @@ def add_input_options(parser: argparse.ArgumentParser) -> None:
         type=Path,
         help=".xlsx/.xlsm/.xls/.ods/.csv/.tsv file of mail settings",
     )
-    parser.add_argument("--sheet", metavar="NAME", help="sheet to read (default: the first)")
+    parser.add_argument(
+        "--sheet", metavar="NAME", help="sheet to read (default: the first visible one)"
+    )
     parser.add_argument(
         "--encoding",
         metavar="NAME",
@@ -93,3 +96,34 @@ def input_settings(args: argparse.Namespace) -> InputSettings:
         defaults=merge(file_defaults, parse_set(args.set_values)),
         secrets_from=args.secrets_from,
     )
+
+
+def whole_number(low: int, high: int | None = None) -> Callable[[str], int]:
+    """Return an argparse type: a whole number from `low` to `high` (None: no upper bound)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a whole number, not {text!r}") from None
+        if value < low or (high is not None and value > high):
+            within = f"{low} or more" if high is None else f"from {low} to {high:,}"
+            raise argparse.ArgumentTypeError(f"must be {within}, not {value}")
+        return value
+
+    return parse
+
+
+def seconds(high: float) -> Callable[[str], float]:
+    """Return an argparse type: a number of seconds above 0 and at most `high`."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a number of seconds, not {text!r}") from None
+        if not 0 < value <= high:  # NaN fails both comparisons
+            raise argparse.ArgumentTypeError(f"must be above 0 and at most {high:g}, not {text}")
+        return value
+
+    return parse

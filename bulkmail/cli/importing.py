@@ -15,10 +15,13 @@ from bulkmail.cli.common import (
     add_input_options,
     add_output_options,
     input_settings,
+    seconds,
     start,
+    whole_number,
 )
 from bulkmail.cli.output import print_result
 from bulkmail.errors import ConfigError
+from bulkmail.printable import printable
 from bulkmail.secrets import SECRET_FIELDS
 from bulkmail.secrets import register as register_secret
 from bulkmail.settings import (
@@ -26,6 +29,8 @@ from bulkmail.settings import (
     DEFAULT_RETRIES,
     DEFAULT_STATE,
     DEFAULT_TIMEOUT,
+    MAX_CONCURRENCY,
+    MAX_TIMEOUT,
     PortalSettings,
 )
 
@@ -72,14 +77,14 @@ def add_portal_options(parser: argparse.ArgumentParser) -> None:
         "--concurrency",
         "-c",
         metavar="N",
-        type=_positive_int,
+        type=whole_number(1, MAX_CONCURRENCY),
         default=DEFAULT_CONCURRENCY,
         help=CONCURRENCY_HELP,
     )
     g.add_argument(
         "--timeout",
         metavar="SECONDS",
-        type=float,
+        type=seconds(MAX_TIMEOUT),
         default=DEFAULT_TIMEOUT,
         help="per request (default %(default)g: the portal tests both mail servers before "
         "it answers)",
@@ -87,7 +92,7 @@ def add_portal_options(parser: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--retries",
         metavar="N",
-        type=int,
+        type=whole_number(0),
         default=DEFAULT_RETRIES,
         help="retries of a transient failure (default %(default)s)",
     )
@@ -115,16 +120,6 @@ def add_portal_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number, not {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
-    return value
-
-
 def check_url(url: str) -> str:
     """Return the portal URL without a trailing slash, or raise ConfigError.
 
@@ -138,12 +133,20 @@ def check_url(url: str) -> str:
             "give the portal root only, e.g. https://portal.example.org, the login with --user "
             f"and its password in {PASSWORD_ENV} or --password-file",
         )
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ConfigError(
-            f"--portal {url!r} is not an http(s) URL",
-            "give the portal root, e.g. https://portal.example.org",
-        )
+    root = "give the portal root, e.g. https://portal.example.org"
+    if not url.isprintable() or any(c.isspace() for c in url):
+        raise ConfigError("--portal holds a space or a control character", root)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number in range
+    except ValueError as err:
+        raise ConfigError(f"--portal is not a usable URL ({err})", root) from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"--portal {printable(url)!r} is not an http(s) URL", root)
+    if parts.query or parts.fragment:
+        # A browser's address (a token in the query string) is not the API root, and what
+        # follows the ? would be written to logs and summary.json.
+        raise ConfigError("--portal has a ?query or #fragment: it is not the portal root", root)
     return url.rstrip("/")
 
 

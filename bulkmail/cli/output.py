@@ -65,13 +65,14 @@ def _line(item: Problem | Outcome) -> str:
     return text + (f" ({item.hint})" if item.hint else "")
 
 
-def print_result(result: RunResult, out: TextIO) -> None:
-    """Print counts, a few problems and where the report is, every line scrubbed of secrets."""
-    for line in _summary_lines(result):
+def print_result(result: RunResult, out: TextIO, *, exit_code: int | None = None) -> None:
+    """Print counts, a few problems, where the report is and the exit code (the run's, unless
+    the command exits with another), every line scrubbed of secrets."""
+    for line in _summary_lines(result, exit_code):
         print(printable(scrub(line)), file=out)
 
 
-def _summary_lines(result: RunResult) -> list[str]:
+def _summary_lines(result: RunResult, exit_code: int | None) -> list[str]:
     s = result.summary
     rows = f"{s.total} row{'' if s.total == 1 else 's'}"
     counts = ", ".join(
@@ -87,5 +88,6 @@ def _summary_lines(result: RunResult) -> list[str]:
         lines += [f"    {_line(item)}" for item in result.preview]
     elif s.problems:
         lines.append("  no errors; the report lists the rows' warnings and notes")
-    lines += [f"report: {os.path.relpath(result.paths.xlsx)}", f"exit code {s.exit_code}"]
+    code = s.exit_code if exit_code is None else exit_code
+    lines += [f"report: {os.path.relpath(result.paths.xlsx)}", f"exit code {code}"]
     return lines

@@ -183,6 +183,7 @@ def test_demo_runs_the_bundled_sheet_against_the_embedded_simulator(
     out = capsys.readouterr().out
     assert out.startswith("demo: portal simulator at http://127.0.0.1:")
     assert "  created 23, failed 7\n" in out
+    assert "\nexit code 0\n" in out  # what the demo exits with, not the import's 1
     summary = json.loads(next((here / "reports").glob("*/summary.json")).read_text())
     assert (summary["counts"]["created"], summary["counts"]["failed"]) == (23, 7)
 
@@ -215,3 +216,56 @@ def test_a_password_given_as_a_default_is_masked_like_the_portal_password(
     defaults = ["--set", "password=Dflt-S3cret-1", "--retries", "0", "--quiet"]
     assert main([*args, *defaults]) in (1, 3)  # nothing listens on port 9
     assert scrub("Dflt-S3cret-1 and Env-S3cret-2") == "******** and ********"
+
+
+IMPORT = ["import", "accounts.xlsx", "--user", "me@x.org"]
+
+
+@pytest.mark.parametrize(
+    ("option", "said"),
+    [
+        (["--timeout", "nan"], "argument --timeout: must be above 0 and at most 3600, not nan"),
+        (["--timeout", "0"], "argument --timeout: must be above 0 and at most 3600, not 0"),
+        (["--timeout", "-1"], "argument --timeout: must be above 0 and at most 3600, not -1"),
+        (["--retries", "-5"], "argument --retries: must be 0 or more, not -5"),
+        (["-c", "100000"], "argument --concurrency/-c: must be from 1 to 1,000, not 100000"),
+    ],
+)
+def test_odd_option_values_are_one_line_and_exit_2(
+    here: Path, capsys: pytest.CaptureFixture[str], option: list[str], said: str
+) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        main([*IMPORT, "--portal", "http://127.0.0.1:9", *option])
+    err = capsys.readouterr().err
+    assert stopped.value.code == 2
+    assert err.startswith(f"bulkmail: error: {said}") and err.count("\n") == 1, err
+    assert not (here / "reports").exists()
+
+
+@pytest.mark.parametrize(
+    ("portal", "said"),
+    [
+        ("http://[::1", "--portal is not a usable URL (Invalid IPv6 URL)"),
+        ("http://portal.example.org/\nx", "--portal holds a space or a control character"),
+        ("http://p.example.org/?token=zzTOP", "--portal has a ?query or #fragment"),
+        ("http://p.example.org/#zzTOP", "--portal has a ?query or #fragment"),
+        ("http://p.example.org:99999", "--portal is not a usable URL (Port out of range"),
+    ],
+)
+def test_a_portal_that_is_no_portal_root_is_one_line_and_exit_2(
+    here: Path, capsys: pytest.CaptureFixture[str], portal: str, said: str
+) -> None:
+    assert main([*IMPORT, "--portal", portal]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"bulkmail: error: {said}") and err.count("\n") == 1, err
+    assert "zzTOP" not in err and not (here / "reports").exists()
+
+
+@pytest.mark.parametrize(
+    "changes", [{"concurrency": 0}, {"timeout": float("nan")}, {"timeout": -1.0}, {"retries": -1}]
+)
+def test_portal_settings_refuse_values_a_run_cannot_use(changes: dict[str, float]) -> None:
+    from bulkmail.errors import ConfigError
+
+    with pytest.raises(ConfigError):
+        PortalSettings(url="https://portal.example.org", **changes)  # type: ignore[arg-type]
