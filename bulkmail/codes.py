@@ -453,6 +453,10 @@ class Code(StrEnum):
     RESUMED = _Entry(
         "resumed", INFO, JOURNAL,
         "created: a create cut short by an earlier run had reached the portal")
+    FOUND_AFTER_LOSS = _Entry(
+        "found-after-loss", INFO, RUN,
+        "created: the create's answer was lost (a timeout, a dropped connection) and a look-up "
+        "found the account on the portal, so it was not sent again")
     NOT_ATTEMPTED = _Entry(
         "not-attempted", ERROR, RUN,
         "the run stopped (interrupt, fatal answer) before this row was sent",

@@ -214,7 +214,14 @@ class Runner:
                     self._settings.retries,
                 )
                 if isinstance(found, int):
-                    return outcomes.done(job, created, found, attempts=attempts)
+                    return outcomes.done(
+                        job,
+                        created,
+                        found,
+                        attempts=attempts,
+                        code=Code.FOUND_AFTER_LOSS,
+                        message=f"its answer was lost ({answer.message}); the portal has it",
+                    )
             if not answer.retryable or attempts > self._settings.retries:
                 return outcomes.failed(job, answer, attempts)
             if self._stopping.is_set():

@@ -293,6 +293,9 @@ async def test_a_dropped_answer_after_the_create_is_found_not_sent_again() -> No
     assert outcomes[0].status is Status.CREATED
     assert outcomes[0].mailbox_id == portal.existing["u@corp.test"]["a@mail.test"]
     assert portal.creates[("u@corp.test", "a@mail.test")] == 1
+    # The report says how it was found: the answer was lost, the look-up found the account.
+    assert outcomes[0].code == "found-after-loss"
+    assert outcomes[0].message.startswith("its answer was lost (the connection to the portal")
 
 
 async def test_a_refused_mailbox_login_is_not_retried() -> None:
