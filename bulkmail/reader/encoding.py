@@ -109,7 +109,7 @@ def _utf16_without_bom(head: bytes, name: str) -> str | None:
     """
     even, odd = head[0::2].count(0), head[1::2].count(0)
     units = len(head) // 2
-    if max(even, odd) * 10 < units:
+    if not (even or odd) or max(even, odd) * 10 < units:
         return None
     if odd > 4 * even:
         return "utf-16-le"

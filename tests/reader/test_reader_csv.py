@@ -207,3 +207,12 @@ def test_large_csv_streams_in_flat_memory(big_csv: Path) -> None:
     count, peak = _peak_bytes(big_csv, None)
     assert count == 200_000
     assert peak < 3_000_000
+
+
+@pytest.mark.parametrize("data", [b"x", b"e", b"\xe9"])
+def test_a_one_byte_file_is_text_without_a_header_not_binary(tmp_path: Path, data: bytes) -> None:
+    path = tmp_path / "one.csv"
+    path.write_bytes(data)
+    with pytest.raises(InputError) as caught:
+        read(path)
+    assert "binary" not in str(caught.value)
