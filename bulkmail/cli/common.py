@@ -7,12 +7,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bulkmail.reader.defaults import load_defaults, merge, parse_set
-from bulkmail.settings import InputSettings
+from bulkmail.settings import MAX_CONCURRENCY, InputSettings
 
 # argparse fills in %(default)s from the option's default: bulkmail.settings' value.
 CONCURRENCY_HELP = (
-    "accounts created at once (default %(default)s); as many connections log in and list the "
-    "users of the rows ahead"
+    f"accounts created at once (default %(default)s); at most {MAX_CONCURRENCY:,}; as many "
+    "connections log in "
+    "and list the users of the rows ahead"
 )
 
 

@@ -59,7 +59,8 @@ def add_portal_options(parser: argparse.ArgumentParser) -> None:
         "--portal",
         metavar="URL",
         required=True,
-        help="portal root, e.g. https://portal.example.org",
+        help="portal root, e.g. https://portal.example.org (no user name, password, ?query "
+        "or #fragment)",
     )
     g.add_argument(
         "--user",
@@ -87,7 +88,7 @@ def add_portal_options(parser: argparse.ArgumentParser) -> None:
         type=seconds(MAX_TIMEOUT),
         default=DEFAULT_TIMEOUT,
         help="per request (default %(default)g: the portal tests both mail servers before "
-        "it answers)",
+        f"it answers); bounds the whole answer, however slowly it comes; at most {MAX_TIMEOUT:g}",
     )
     g.add_argument(
         "--retries",
