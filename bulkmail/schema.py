@@ -1,7 +1,7 @@
 """The sheet's vocabulary: canonical columns, their aliases, enums and protocol defaults.
 
 One table that the reader (header matching), the validator (rules), the template (dropdowns
-and help) and the reporter (secret columns) all read, so a column is described once.
+and help) and the report (its own columns) all read, so a column is described once.
 """
 
 from __future__ import annotations
@@ -314,10 +314,12 @@ API_FIELDS: Final[tuple[str, ...]] = tuple(
 SECRET_FIELDS: Final[frozenset[str]] = frozenset(f.name for f in FIELDS if f.kind == "secret")
 # Columns whose values are text by nature: a spreadsheet that turned one into a number or a
 # date changed what was typed (a 16-digit password kept to 15 digits, a login read as a date).
-TEXT_FIELDS: Final[frozenset[str]] = frozenset(
-    {"password", "smtp_password", "portal_password", "account", "smtp_account", "email"}
-    | {"portal_user"}
-)
+TEXT_FIELDS: Final[frozenset[str]] = SECRET_FIELDS | {
+    "account",
+    "smtp_account",
+    "email",
+    "portal_user",
+}
 # Columns without which no row can be sent (unless a default fills them).
 REQUIRED_FIELDS: Final[tuple[str, ...]] = ("email", "password", "server", "smtp_server")
 
@@ -452,3 +454,7 @@ def near_field(header: str) -> str | None:
         if fields:
             return next(iter(fields)) if len(fields) == 1 else None
     return None
+
+
+REPORT_KEYS: Final = frozenset(fold(name) for name in REPORT_FIELDS)
+"""The report's own columns, folded as headers are for matching."""

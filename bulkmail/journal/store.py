@@ -184,7 +184,8 @@ class Journal:
         """Record an outcome; committed with the next batch (<= 100 rows or ~0.2 s) or flush()."""
         if state not in STATES or state == "in-flight":
             raise ValueError(f"record() takes a final state, not {state!r}")
-        message = scrub(message, secret_values(cells) if cells else ())
+        if message:  # most outcomes have none: nothing to scrub
+            message = scrub(message, secret_values(cells) if cells else ())
         outcome = (state, mailbox_id, code, message, int(permanent), digest, row, attempts)
         self._upsert(portal_user, email, outcome, cells)
         self._pending += 1

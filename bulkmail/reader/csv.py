@@ -22,6 +22,7 @@ from typing import Final, TextIO
 
 from bulkmail.errors import ConfigError, InputError
 from bulkmail.models import InputInfo
+from bulkmail.reader import limits
 from bulkmail.reader.encoding import Detected, decode_head, detect, first_bad_byte, undecodable
 from bulkmail.schema import ALIASES, fold
 
@@ -29,9 +30,10 @@ Records = Iterator[tuple[int, list[str]]]
 """(row number as a spreadsheet shows it, cells) per CSV record, blank records included."""
 
 SAMPLE: Final = 256 * 1024
-MAX_COLUMNS: Final = 1_024
-"""Cells in one row (A to AMJ): a sheet of mailboxes needs about twenty."""
-MAX_CELL_CHARS: Final = 32_767
+MAX_COLUMNS: Final = limits.SPARSE_COLUMNS
+"""Cells in one row (A to AMJ), as read from a sparse sheet: a sheet of mailboxes needs about
+twenty."""
+MAX_CELL_CHARS: Final = limits.MAX_CELL_LENGTH
 """Characters in one cell: Excel's own limit."""
 MAX_ROW_CHARS: Final = 65_536
 """Characters in one row, line breaks inside quoted cells included (two full cells).

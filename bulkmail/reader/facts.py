@@ -15,7 +15,7 @@ from operator import itemgetter
 from typing import Any, Final
 
 from bulkmail.models import CellFact, CellState
-from bulkmail.reader.xlsx import column_letters
+from bulkmail.reader.refs import cell_ref
 from bulkmail.schema import TEXT_FIELDS
 
 FactsOf = Callable[[int, list[Any]], dict[int, CellFact] | None]
@@ -55,13 +55,9 @@ def _typed(value: Any, column: int, number: int) -> CellFact | None:
     kind = type(value)
     if kind is float or kind is int:
         if math.isfinite(value) and value == int(value) and abs(value) >= _DIGITS_15:
-            return CellFact(CellState.DIGITS, _ref(column, number), str(int(value)))
+            return CellFact(CellState.DIGITS, cell_ref(column, number), str(int(value)))
         return None
     if isinstance(value, _DATES):
         shown = value.isoformat() if not isinstance(value, datetime.timedelta) else str(value)
-        return CellFact(CellState.DATE, _ref(column, number), shown)
+        return CellFact(CellState.DATE, cell_ref(column, number), shown)
     return None
-
-
-def _ref(column: int, number: int) -> str:
-    return f"{column_letters(column)}{number}"

@@ -18,9 +18,10 @@ from bulkmail.codes import Code
 from bulkmail.models import InputInfo, Problem
 from bulkmail.printable import listing, quoted
 from bulkmail.reader.header_errors import data_above, empty, no_known_column
+from bulkmail.reader.refs import column_letter
 from bulkmail.schema import (
     ALIASES,
-    REPORT_FIELDS,
+    REPORT_KEYS,
     REQUIRED_FIELDS,
     SMTP_TWINS,
     fold,
@@ -36,7 +37,6 @@ LISTED: Final = 20
 Texts = tuple[str, ...]
 Side = Literal["in", "out"] | None
 
-_REPORT_KEYS: Final = frozenset(fold(name) for name in REPORT_FIELDS)
 _OUTGOING: Final = re.compile(r"outgoing|smtp|send|исходящ|отправ")
 _INCOMING: Final = re.compile(r"incoming|imap|pop|receiv|входящ|получ")
 
@@ -101,7 +101,7 @@ def map_headers(
             field = None
         elif field is not None:
             seen[field] = index
-        elif (key := fold(headers[index])) and key not in _REPORT_KEYS:
+        elif (key := fold(headers[index])) and key not in REPORT_KEYS:
             unknown.append(index)
             if len(unknown) <= LISTED:
                 letter = column_letter(index + first_column)
@@ -110,16 +110,6 @@ def map_headers(
     if len(unknown) > LISTED:
         problems.append(_more_unknown(unknown[LISTED:], row, first_column))
     return tuple(fields), problems
-
-
-def column_letter(index: int) -> str:
-    """Return the spreadsheet letter of a 0-based column index: 0 -> "A", 27 -> "AB"."""
-    letters = ""
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(ord("A") + rest) + letters
-    return letters
 
 
 def _score(texts: Texts) -> int:

@@ -13,6 +13,7 @@ from typing import Final
 
 from bulkmail.errors import InputError
 from bulkmail.reader import xlsx
+from bulkmail.reader.refs import column_letter
 
 MAX_ROWS: Final = 1_048_576  # the most a sheet can have (Excel, LibreOffice)
 MAX_COLUMNS: Final = 16_384  # column XFD
@@ -64,7 +65,7 @@ def refuse_long_cell(cells: list[str], number: int) -> None:
     """Raise InputError naming the row's first cell longer than MAX_CELL_LENGTH characters."""
     index = next(i for i, c in enumerate(cells) if len(c) > MAX_CELL_LENGTH)
     raise InputError(
-        f"row {number}: cell {xlsx.column_letters(index)} holds {len(cells[index]):,} "
+        f"row {number}: cell {column_letter(index)} holds {len(cells[index]):,} "
         f"characters: more than a cell can hold ({MAX_CELL_LENGTH:,})",
         "shorten it: no mail setting is that long",
     )

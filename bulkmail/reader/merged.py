@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from bulkmail.models import CellFact, CellState
-from bulkmail.reader.xlsx import column_letters
+from bulkmail.reader.refs import cell_ref
 
 Ranges = list[tuple[tuple[int, int], tuple[int, int]]]
 """((first row, first column), (last row, last column)), 0-based, as python-calamine gives."""
@@ -36,7 +36,7 @@ def fill_merged(
     starts: dict[int, list[_Span]] = {}
     for (top, left), (bottom, right) in ranges:
         if bottom > top:
-            ref = f"{_name(left, top + 1)}:{_name(right, bottom + 1)}"
+            ref = f"{cell_ref(left, top + 1)}:{cell_ref(right, bottom + 1)}"
             starts.setdefault(top + 1, []).append((top + 1, left, right, bottom + 1, ref))
     # No generator in between when there is nothing to fill: the rows stream as they are.
     return _filled(records, starts, first_column, facts) if starts else iter(records)
@@ -78,9 +78,5 @@ def _fill(
                 raw.append("")
             raw[index] = value
             facts.setdefault(number, {})[column] = CellFact(
-                CellState.MERGED, _name(column, number), ref
+                CellState.MERGED, cell_ref(column, number), ref
             )
-
-
-def _name(column: int, row: int) -> str:
-    return f"{column_letters(column)}{row}"

@@ -155,6 +155,11 @@ def _empty(book: CalamineWorkbook, name: str, path: Path, scan: xlsx.Scan | None
             "open it in Excel or LibreOffice, fix the formulas, and save it again",
         )
     others = [n for n in book.sheet_names if n != name and _has_data(book, n, path, scan)]
+    return empty_sheet(name, path, others)
+
+
+def empty_sheet(name: str, path: Path, others: list[str]) -> InputError:
+    """Return the error for an empty sheet `name`, naming `others`, the sheets with data."""
     if others:
         return InputError(
             f"sheet '{name}' of {path.name} is empty; the data is on sheet {_listing(others)}",

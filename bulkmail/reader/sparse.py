@@ -18,13 +18,14 @@ from bulkmail.errors import InputError
 from bulkmail.models import InputInfo, Problem
 from bulkmail.reader import limits
 from bulkmail.reader.merged import fill_merged
+from bulkmail.reader.refs import cell_ref
 from bulkmail.reader.sheet import Sheet
-from bulkmail.reader.xlsx import Scan, column_letters
+from bulkmail.reader.xlsx import Scan
 
 
 def open_sparse(path: Path, info: InputInfo, scan: Scan) -> Sheet:
     """Open the sheet `info.sheet` of `path` for streaming; warn about its far corner."""
-    corner = f"{column_letters(scan.last_column)}{scan.last_row}"
+    corner = cell_ref(scan.last_column, scan.last_row)
     try:
         rows = _parsed_rows(path, info.sheet or "")
     except Exception as err:  # openpyxl's internals moved: refuse rather than read wrong

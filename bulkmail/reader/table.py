@@ -1,6 +1,6 @@
 """Any real spreadsheet -> a Table: headers matched to fields, rows streamed as text.
 
-The only module (with its reader_* helpers) that knows file formats, calamine and encodings.
+With the other modules of `bulkmail/reader/`, the only code that knows file formats and encodings.
 Cells come out as the text a user sees in the spreadsheet: `993.0` -> "993", dates as ISO
 text, surrounding spaces trimmed except in secret columns, which are kept byte for byte.
 """
@@ -11,7 +11,7 @@ import datetime
 from collections.abc import Callable, Iterable, Iterator
 from itertools import chain, islice
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from bulkmail.codes import Code
 from bulkmail.errors import InputError
@@ -19,10 +19,11 @@ from bulkmail.models import Problem, Row, Severity, Table
 from bulkmail.reader import limits
 from bulkmail.reader.csv import open_csv
 from bulkmail.reader.facts import FactsOf, cell_facts
-from bulkmail.reader.header import SEARCHED, column_letter, find_header, map_headers
+from bulkmail.reader.header import SEARCHED, find_header, map_headers
+from bulkmail.reader.refs import column_letter
 from bulkmail.reader.sheet import open_sheet
 from bulkmail.report.escaping import csv_unescape
-from bulkmail.schema import REPORT_FIELDS, SECRET_FIELDS, fold
+from bulkmail.schema import REPORT_KEYS, SECRET_FIELDS, fold
 
 __all__ = ["cell_text", "column_letter", "map_headers", "read"]
 
@@ -30,8 +31,6 @@ SHEET_FORMATS: Final = ("xlsx", "xlsm", "xls", "ods")
 TEXT_FORMATS: Final = ("csv", "tsv")
 LOOKAHEAD: Final = 1000
 """Data rows checked for cells beyond the last header before the stream is handed over."""
-
-_REPORT_KEYS: Final = frozenset(fold(name) for name in REPORT_FIELDS)
 
 
 def read(
@@ -63,13 +62,16 @@ def read(
     problems.extend(found)
     secrets = tuple(i for i, f in enumerate(fields) if f in SECRET_FIELDS)
     to_cells = _texts if fmt in TEXT_FORMATS else _values
-    if fmt in TEXT_FORMATS and any(fold(h) in _REPORT_KEYS for h in headers):
+    if fmt in TEXT_FORMATS and any(fold(h) in REPORT_KEYS for h in headers):
         # A re-fed bulkmail report: its CSV cells carry the `'` that kept Excel from
         # evaluating them; take it off so the values are the ones the user wrote.
         to_cells = _unescaped
     facts_of = None if facts is None else cell_facts(facts, first_column, fields)
     mapped = frozenset(i for i, f in enumerate(fields) if f is not None)
-    rows = _rows(chain(ahead, records), len(headers), secrets, to_cells, facts_of, mapped)
+    # A secret keeps its spaces (they may be part of it); a re-fed report's loses its guard.
+    secret_text = csv_unescape if to_cells is _unescaped else _as_typed
+    shape = _Shape(len(headers), secrets, to_cells, secret_text, fmt not in TEXT_FORMATS)
+    rows = _rows(chain(ahead, records), shape, facts_of, mapped)
     # Blank rows count too, so this is an upper bound: enough for a progress bar.
     size = last_row - number if last_row is not None else None
     return Table(headers, fields, info, rows, tuple(problems), size_hint=size, header_row=number)
@@ -148,32 +150,44 @@ def _extra_cells(ahead: list[tuple[int, list[Any]]], width: int, offset: int) ->
     return []
 
 
+class _Shape(NamedTuple):
+    """How a table's records become its rows, settled once per read."""
+
+    width: int  # cells per row: the header's
+    secrets: tuple[int, ...]  # columns whose cells are kept as typed
+    to_cells: Callable[[list[Any]], list[str]]
+    secret_text: Callable[[str], str]
+    check_length: bool  # workbooks: the CSV reader bounds its cells itself
+
+
 def _rows(
     records: Iterable[tuple[int, list[Any]]],
-    width: int,
-    secrets: tuple[int, ...],
-    to_cells: Callable[[list[Any]], list[str]],
+    shape: _Shape,
     facts_of: FactsOf | None = None,
     mapped: frozenset[int] = frozenset(),
 ) -> Iterator[Row]:
-    """Yield the non-blank records as Rows of `width` text cells (with their cells' facts).
+    """Yield the non-blank records as Rows of `shape.width` text cells (with their facts).
 
     A row whose only non-blank cells are error values in `mapped` columns is yielded too:
     blank is not what the sheet shows there.
     """
+    width, secrets, to_cells, secret_text, check_length = shape
     for number, raw in records:
         cells = to_cells(raw[:width])
         for i in secrets:
             if i < len(raw) and type(raw[i]) is str:
-                # A secret keeps its spaces: they may be part of it.
-                cells[i] = csv_unescape(raw[i]) if to_cells is _unescaped else raw[i]
+                cells[i] = secret_text(raw[i])
         if len(cells) < width:
             cells.extend([""] * (width - len(cells)))
-        elif cells and max(map(len, cells)) > limits.MAX_CELL_LENGTH:
+        elif check_length and cells and max(map(len, cells)) > limits.MAX_CELL_LENGTH:
             limits.refuse_long_cell(cells, number)
         facts = facts_of(number, raw) if facts_of is not None else None
         if any(cells) or (facts and not mapped.isdisjoint(facts)):
             yield Row(number, tuple(cells), facts)
+
+
+def _as_typed(text: str) -> str:
+    return text
 
 
 def _unescaped(raw: list[str]) -> list[str]:

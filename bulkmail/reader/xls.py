@@ -18,8 +18,9 @@ from bulkmail.errors import InputError
 from bulkmail.models import CellFact, CellState, InputInfo
 from bulkmail.reader import filekind
 from bulkmail.reader.merged import fill_merged
-from bulkmail.reader.sheet import Facts, Sheet
-from bulkmail.reader.xlsx import BUILTIN_FORMATS, column_letters, format_kind, shown_as
+from bulkmail.reader.refs import cell_ref
+from bulkmail.reader.sheet import Facts, Sheet, empty_sheet
+from bulkmail.reader.xlsx import BUILTIN_FORMATS, format_kind, shown_as
 
 Pick = Callable[[list[str], list[str], str | None, str], str]
 
@@ -50,14 +51,7 @@ def open_xls(path: Path, wanted: str | None, pick: Pick) -> Sheet:
 
 
 def _empty(book: Any, name: str, path: Path) -> InputError:
-    others = [s.name for s in book.sheets() if s.name != name and s.nrows]
-    if others:
-        listing = ", ".join(f"'{n}'" for n in others)
-        return InputError(
-            f"sheet '{name}' of {path.name} is empty; the data is on sheet {listing}",
-            f"pick it with --sheet '{others[0]}'",
-        )
-    return InputError(f"sheet '{name}' of {path.name} is empty", "put the column names in row 1")
+    return empty_sheet(name, path, [s.name for s in book.sheets() if s.name != name and s.nrows])
 
 
 def _records(book: Any, sheet: Any, facts: Facts) -> Iterator[tuple[int, list[Any]]]:
@@ -114,5 +108,5 @@ def _date(value: float, mode: int) -> datetime.date | datetime.time | datetime.d
 
 
 def _add(facts: Facts, number: int, column: int, state: CellState, shown: str) -> None:
-    ref = f"{column_letters(column)}{number}"
+    ref = cell_ref(column, number)
     facts.setdefault(number, {})[column] = CellFact(state, ref, shown)

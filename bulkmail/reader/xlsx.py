@@ -21,6 +21,7 @@ from typing import Final, NamedTuple
 from xml.etree import ElementTree
 
 from bulkmail.models import CellFact, CellState
+from bulkmail.reader.refs import column_letter
 
 _MAIN: Final = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _RELS: Final = "{http://schemas.openxmlformats.org/package/2006/relationships}"
@@ -180,7 +181,7 @@ def _beyond(last: int) -> re.Pattern[bytes]:
     """Return a pattern matching the reference of a cell right of 0-based column `last`."""
     if last < 0:
         return re.compile(rb'<c r="[A-Z]')
-    letters = column_letters(last)
+    letters = column_letter(last)
     longer = rf"[A-Z]{{{len(letters) + 1},}}"
     same = [
         letters[:i] + (f"[{chr(ord(letters[i]) + 1)}-Z]" if letters[i] != "Z" else "(?!)")
@@ -188,16 +189,6 @@ def _beyond(last: int) -> re.Pattern[bytes]:
         for i in range(len(letters))
     ]  # fmt: skip
     return re.compile(rf'<c r="(?:{longer}|{"|".join(same)})[0-9]'.encode())
-
-
-def column_letters(index: int) -> str:
-    """Return the letters of a 0-based column index: 0 -> "A", 27 -> "AB"."""
-    letters = ""
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
 
 
 _ERROR_CELL = re.compile(rb'<c r="([A-Z]+)(\d+)"[^>]*? t="e"[^>]*>(?:<f[^>]*(?:/>|>[^<]*</f>))?'

@@ -1,6 +1,6 @@
 """Outcome -> report row: the report's own columns, masked originals, CSV formula escaping.
 
-Pure functions, no I/O: the reporter streams what these return into the CSVs, and the XLSX
+Pure functions, no I/O: `report/writer.py` streams what these return into the CSVs, and the XLSX
 writer turns the CSV text back into typed cells with `row_typer` (`typed_cell`, one cell).
 These run once per row or cell of runs of a million rows, so the per-row paths work out
 what they can once per run (`RowShape`, `row_typer`) and keep the common case cheap.
@@ -14,7 +14,7 @@ from typing import Final
 
 from bulkmail.models import Outcome, Problem, Severity
 from bulkmail.report.escaping import csv_unescape
-from bulkmail.schema import REPORT_FIELDS, fold
+from bulkmail.schema import REPORT_KEYS, fold
 from bulkmail.secrets import MASK, scrub_texts, secret_columns
 
 SUCCEEDED_COLUMNS: Final = ("row", "outcome", "mailbox_id", "done_at", "notes", "elapsed")
@@ -32,7 +32,6 @@ INT_COLUMNS: Final = frozenset({"row", "mailbox_id", "attempts", "http_status"})
 FLOAT_COLUMNS: Final = frozenset({"elapsed"})
 TypedCell = str | int | float | None
 
-_REPORT_FOLDED: Final = frozenset(fold(name) for name in REPORT_FIELDS)
 _SEVERITY: Final = attrgetter("severity")
 
 
@@ -41,8 +40,7 @@ def kept_columns(headers: Sequence[str], fields: Sequence[str | None]) -> tuple[
     return tuple(
         i
         for i, header in enumerate(headers)
-        if (fields[i] if i < len(fields) else None) is not None
-        or fold(header) not in _REPORT_FOLDED
+        if (fields[i] if i < len(fields) else None) is not None or fold(header) not in REPORT_KEYS
     )
 
 

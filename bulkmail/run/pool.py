@@ -72,7 +72,7 @@ class Runner:
 
     async def run(self, jobs: Iterable[Job]) -> RunState:
         """Send `jobs` and return when every one has an outcome (or the run was stopped)."""
-        concurrency = max(1, self._settings.concurrency)
+        concurrency = self._settings.concurrency  # 1 or more: PortalSettings checks it
         send, receive = anyio.create_memory_object_stream[Job](concurrency)
         # Portal users of the rows handed out, for warmers to log in and list before a worker
         # needs them. The feeder runs at most a stream's length ahead of the workers, so few

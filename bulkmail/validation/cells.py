@@ -1,6 +1,6 @@
 """Cell rules of the validator: one parser per kind of cell, each recording what it finds.
 
-Split from the validator: row_rules.py combines cells into a row, validator.py rows into a
+`rows.py` combines cells into a row, `table.py` rows into a
 file; nothing here looks at a second cell except through its arguments. Pure: no I/O, no
 logging, no clock.
 """
@@ -38,7 +38,7 @@ SPACE = re.compile(r"\s")
 # Four groups of four lowercase letters or digits, single spaces between, at least one letter.
 _APP_PASSWORD = re.compile(r"(?=.*[a-z])[a-z0-9]{4}(?: [a-z0-9]{4}){3}")
 # The mail servers' passwords, where an app password goes; not the portal's own.
-_MAILBOX_SECRETS = frozenset({"password", "smtp_password"})
+_MAILBOX_SECRETS = SECRET_FIELDS - {"portal_password"}
 
 _ENCRYPTION_WORDS = {
     "none": 0,

@@ -2,7 +2,7 @@
 
 Cells arrive already merged with the defaults (a blank cell is absent or ""). This module
 owns the mailbox, login and portal-identity cells and assembles the Account; the server
-settings are `connection_rules`'. Pure: no I/O, no logging, no clock.
+settings are `servers.py`'s. Pure: no I/O, no logging, no clock.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 What a blank port, encryption or protocol means given the other cells, and settings that
 contradict each other (port vs encryption, port vs protocol). Pure: no I/O, no logging, no
-clock. The logins and passwords are `row_rules`'.
+clock. The logins and passwords are `rows.py`'s.
 
 A side's settings cells repeat across most rows of a sheet (one mail server, one port, one
 encryption), so each distinct combination is checked once and its notes, which carry no row

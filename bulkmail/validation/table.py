@@ -1,7 +1,7 @@
 """Rows -> Checked: every problem of every cell in one pass, and the account to send.
 
 Pure: no I/O, no logging, no clock. Defaults fill blank cells before the rules run (a cell
-wins). Cell rules live in `cell_rules`, rules across a row's cells in `row_rules`; this
+wins). Cell rules live in `cells.py`, rules across a row's cells in `rows.py`; this
 module checks the columns and finds duplicate mailboxes across rows.
 """
 
