@@ -10,22 +10,25 @@ Rows stream: read, checked, sent and written one by one.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import signal
 import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
-from bulkmail.errors import ConfigError
+from bulkmail.errors import AbortError, ConfigError
+from bulkmail.files import ACCESS, ReportMode
 from bulkmail.logs import get_logger
 from bulkmail.models import Table
 from bulkmail.reader.refeed import fill_secrets
 from bulkmail.reader.table import read
 from bulkmail.report.collector import Collector, RunResult
-from bulkmail.report.writer import ReportWriter, new_report_folder
+from bulkmail.report.writer import ReportWriteError, ReportWriter, new_report_folder
 from bulkmail.run import outcomes
 from bulkmail.run.outcomes import Ledger
 from bulkmail.secrets import SECRET_FIELDS, register
@@ -62,14 +65,24 @@ def load(inp: InputSettings) -> Table:
 
 
 def validate_file(
-    inp: InputSettings, report_dir: Path, *, run_user: str | None = None, now: Now = utcnow
+    inp: InputSettings,
+    report_dir: Path,
+    *,
+    run_user: str | None = None,
+    report_mode: ReportMode = "owner",
+    now: Now = utcnow,
 ) -> RunResult:
-    """Read and validate `inp`, write the report, send nothing."""
+    """Read and validate `inp`, write the report, send nothing.
+
+    `report_mode`: "owner" makes the report folder 0700 and its files 0600, "group" 0750
+    and 0640 (bulkmail.files).
+    """
     log = get_logger()
     started, t0 = now(), time.perf_counter()
     table = load(inp)
-    folder = new_report_folder(report_dir, "validate", started)
-    with ReportWriter(folder, table.headers, table.fields) as writer:
+    access = ACCESS[report_mode]
+    folder = new_report_folder(report_dir, "validate", started, access)
+    with ReportWriter(folder, table.headers, table.fields, access=access) as writer:
         collect = Collector(writer, log, command="validate")
         ledger = Ledger(collect)
         rows = 0
@@ -98,11 +111,15 @@ async def import_async(
     client_factory: Callable[[], httpx.AsyncClient] | None = None,
     handle_signals: bool = False,
     backoff: Backoff | None = None,
+    report_mode: ReportMode = "owner",
     now: Now = utcnow,
 ) -> RunResult:
     """Validate `inp` and create its accounts on the portal; write the report.
 
     For callers that already run an event loop; `import_file` is the blocking form.
+    `report_mode` as for `validate_file`. A journal that fails part-way stops the run
+    (exit 3) and is the result's `error`; a report that cannot be written raises AbortError
+    saying that the journal holds every outcome and a re-run writes the report.
     """
     # The HTTP stack and the progress bar: loaded by the command that uses them.
     from bulkmail.portal.http import make_client_factory
@@ -121,35 +138,66 @@ async def import_async(
         )
     journal = _open_journal(portal, inp, log)
     try:
-        folder = new_report_folder(report_dir, "import", started)
+        access = ACCESS[report_mode]
+        folder = new_report_folder(report_dir, "import", started, access)
         bar = portal.progress and sys.stderr.isatty()
         with (
-            ReportWriter(folder, table.headers, table.fields) as writer,
+            ReportWriter(folder, table.headers, table.fields, access=access) as writer,
             RunProgress(log, total=table.size_hint, bar=bar) as progress,
         ):
             collect = Collector(writer, log, command="import", progress=progress)
             ledger = Ledger(collect)
             factory = client_factory or make_client_factory(portal)
             runner = Runner(portal, factory, ledger.settle, journal=journal, backoff=backoff)
+            writer.on_failure = runner.abort  # no more creates that no report would show
             _log_start(log, inp, portal)
-            route = _Router(table, inp, portal, journal, ledger)
+            route = _Router(table, inp, portal, journal, ledger, runner.abort)
             jobs = route.jobs()
             await _drive(runner, jobs, progress, portal.grace, handle_signals, log)
             for job in jobs:  # rows the run never reached
                 ledger.settle(job.index, outcomes.not_attempted(job))
             ledger.close(route.rows)
-            return collect.finish(
-                info=table.info,
-                started=started,
-                finished=now(),
-                seconds=time.perf_counter() - t0,
-                aborted=runner.state.aborted or runner.state.interrupted,
-                header_problems=table.problems,
-                extra=_run_facts(portal, runner.state),
-            )
+            _commit(journal, runner)  # before the report says what the journal holds
+            with _report_lost_says(journal):
+                result = collect.finish(
+                    info=table.info,
+                    started=started,
+                    finished=now(),
+                    seconds=time.perf_counter() - t0,
+                    aborted=runner.state.aborted or runner.state.interrupted,
+                    header_problems=table.problems,
+                    extra=_run_facts(portal, runner.state),
+                )
+            return replace(result, error=journal.failure if journal else None)
     finally:
         if journal is not None:
             journal.close()
+
+
+def _commit(journal: Journal | None, runner: Runner) -> None:
+    """Commit the journal's last outcomes; if it cannot, the run ends aborted (exit 3)."""
+    if journal is None:
+        return
+    with contextlib.suppress(AbortError):  # kept in journal.failure
+        journal.flush()
+    if journal.failure is not None:
+        runner.abort(journal.failure.message)
+
+
+@contextlib.contextmanager
+def _report_lost_says(journal: Journal | None) -> Iterator[None]:
+    """Turn a report that could not be written into the run's one line: where the outcomes
+    are, and that running the same command again writes the report."""
+    try:
+        yield
+    except ReportWriteError as err:
+        if journal is None or journal.failure is not None:
+            raise
+        raise AbortError(
+            f"{err.message}; the journal {journal.path} holds every outcome",
+            "free some space or fix the folder, then run the same command again: "
+            "it writes the report",
+        ) from None
 
 
 def _log_start(log: Any, inp: InputSettings, portal: PortalSettings) -> None:
@@ -207,9 +255,10 @@ class _Router:
         portal: PortalSettings,
         journal: Journal | None,
         ledger: Ledger,
+        abort: Callable[[str], None],
     ) -> None:
         self._table, self._inp, self._portal = table, inp, portal
-        self._journal, self._ledger = journal, ledger
+        self._journal, self._ledger, self._abort = journal, ledger, abort
         self.rows = 0  # rows read so far
 
     def jobs(self) -> Iterator[Job]:
@@ -223,7 +272,12 @@ class _Router:
             if not checked.ok:
                 ledger.settle(index, outcomes.invalid(checked))
                 continue
-            job, step = plan_row(index, checked, table, self._portal, self._journal)
+            try:
+                job, step = plan_row(index, checked, table, self._portal, self._journal)
+            except AbortError as err:  # the journal cannot be read: nothing more is sent
+                self._abort(str(err))
+                self._journal = None
+                job, step = plan_row(index, checked, table, self._portal, None)
             if step.entry is not None and step.action == "done":
                 ledger.settle(index, outcomes.done_earlier(job, step.entry))
             elif step.entry is not None and step.action == "failed":
@@ -242,6 +296,17 @@ def _open_journal(portal: PortalSettings, inp: InputSettings, log: Any) -> Journ
     )
     if journal.took_over_from:
         log.warning("journal.lock_taken_over", previous=journal.took_over_from)
+    if journal.started_empty:
+        log.warning(
+            "journal.empty",
+            path=str(journal.path),
+            note="the file was empty (0 bytes), so it is used as a new journal: accounts "
+            "that earlier runs created are found on the portal's own list",
+        )
+    if journal.set_aside is not None:
+        log.warning(
+            "journal.damaged_set_aside", path=str(journal.path), moved_to=str(journal.set_aside)
+        )
     return journal
 
 

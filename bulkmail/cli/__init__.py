@@ -12,16 +12,17 @@ from collections.abc import Sequence
 
 from bulkmail._version import __version__
 from bulkmail.cli import demo, importing, simulate, template, validate
+from bulkmail.cli.output import error_line
 from bulkmail.errors import BulkmailError
 from bulkmail.printable import printable
-from bulkmail.secrets import scrub
 
 EPILOG = """\
 exit codes:
   0  every row was valid / created / skipped
   1  some rows failed (validation or portal); see the report's Failed sheet
   2  nothing was attempted: the input, options or configuration are unusable
-  3  the run was aborted (fatal portal answer, interrupt); the report covers what happened
+  3  the run was aborted (fatal portal answer, interrupt, a disk or journal that failed);
+     the report covers what happened, or the journal does and a re-run writes the report
 """
 
 
@@ -81,8 +82,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: int = args.func(args)
     except BulkmailError as err:
-        # One line whatever the message quotes: a header cell may hold line breaks.
-        print(f"bulkmail: error: {printable(scrub(str(err)))}", file=sys.stderr)
+        print(error_line(err), file=sys.stderr)
         return err.exit_code
     except KeyboardInterrupt:
         print("bulkmail: interrupted", file=sys.stderr)

@@ -76,6 +76,13 @@ def add_output_options(parser: argparse.ArgumentParser) -> None:
         default="console",
         help="stderr log lines for people (console) or machines (json)",
     )
+    parser.add_argument(
+        "--report-mode",
+        choices=("owner", "group"),
+        default="owner",
+        help="who may read the report, which holds names, emails and logins: owner (default: "
+        "folder 0700, files 0600) or group (0750, 0640: the folder's group, e.g. monitoring)",
+    )
     parser.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
 
 

@@ -74,7 +74,12 @@ def run(args: argparse.Namespace) -> int:
         inp = InputSettings(path=args.input or bundled)
         # Short backoff: the demo shows retries happening without making people wait.
         result = import_file(
-            inp, portal, args.report_dir, handle_signals=True, backoff=Backoff(base=0.2)
+            inp,
+            portal,
+            args.report_dir,
+            handle_signals=True,
+            backoff=Backoff(base=0.2),
+            report_mode=args.report_mode,
         )
     # The demo's failed rows are deliberate: it exits 0 when it ran, 2 or 3 when it could not.
     code = 0 if result.summary.exit_code in (0, 1) else result.summary.exit_code

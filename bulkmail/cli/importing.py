@@ -19,7 +19,7 @@ from bulkmail.cli.common import (
     start,
     whole_number,
 )
-from bulkmail.cli.output import print_result
+from bulkmail.cli.output import error_line, print_result
 from bulkmail.errors import ConfigError
 from bulkmail.printable import printable
 from bulkmail.secrets import SECRET_FIELDS
@@ -209,7 +209,11 @@ def run(args: argparse.Namespace) -> int:
     inp = input_settings(args)
     # A password given with --set or --defaults fills blank cells: a secret of every row.
     register_secret(*(v for k, v in inp.defaults.items() if k in SECRET_FIELDS))
-    result = import_file(inp, portal, args.report_dir, handle_signals=True)
+    result = import_file(
+        inp, portal, args.report_dir, handle_signals=True, report_mode=args.report_mode
+    )
     if not args.quiet:
         print_result(result, sys.stdout)
+    if result.error is not None:  # a journal that failed part-way: what happened, what to do
+        print(error_line(result.error), file=sys.stderr)
     return result.summary.exit_code

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, TextIO
 
+from bulkmail.errors import BulkmailError
 from bulkmail.models import InputInfo, Outcome, Problem, Status
 from bulkmail.printable import printable, quoted
 from bulkmail.secrets import scrub
@@ -63,6 +64,12 @@ def _line(item: Problem | Outcome) -> str:
         return str(item)
     text = f"row {item.row.number}: {item.code}: {item.message}"
     return text + (f" ({item.hint})" if item.hint else "")
+
+
+def error_line(err: BulkmailError) -> str:
+    """Return the one line that says what stopped a run and what to do, scrubbed and
+    printable whatever it quotes (a header cell may hold line breaks)."""
+    return f"bulkmail: error: {printable(scrub(str(err)))}"
 
 
 def print_result(result: RunResult, out: TextIO, *, exit_code: int | None = None) -> None:

@@ -30,7 +30,9 @@ def run(args: argparse.Namespace) -> int:
     from bulkmail.pipeline import validate_file  # imported on use: --help stays quick
 
     start(args)
-    result = validate_file(input_settings(args), args.report_dir, run_user=args.user)
+    result = validate_file(
+        input_settings(args), args.report_dir, run_user=args.user, report_mode=args.report_mode
+    )
     if not args.quiet:
         print_result(result, sys.stdout)
     return result.summary.exit_code

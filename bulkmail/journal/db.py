@@ -5,13 +5,17 @@ Split from journal.py so that file reads as the API; nothing here knows about ou
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import sqlite3
 from pathlib import Path
 from typing import Final
 from urllib.parse import urlsplit
 
+from bulkmail import files
 from bulkmail.errors import ConfigError
+from bulkmail.journal import failures
 
 SCHEMA_VERSION: Final = 1
 APPLICATION_ID: Final = 0x626D6A6C  # "bmjl": marks the file as a bulkmail journal
@@ -70,32 +74,53 @@ ON CONFLICT (generation, portal_user, email) DO UPDATE SET
     cells = coalesce(excluded.cells, entries.cells), updated_at = excluded.updated_at
 """
 
-_MOVE_AWAY: Final = "move it away (--fresh cannot repair it), or use another --state PATH"
+_MOVE_AWAY: Final = failures.NOT_OURS
 
 
 def connect(path: Path) -> sqlite3.Connection:
-    """Open the journal file in WAL mode, creating the schema or checking its version."""
-    if not path.exists():
-        # Created 0600 before SQLite touches it: the -wal and -shm files copy its mode.
-        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o600))
+    """Open the journal file in WAL mode, creating it and its schema, or checking both.
+
+    Raises ConfigError naming the file, what is wrong and the fix (DamagedError for a file
+    SQLite finds damaged: `PRAGMA quick_check` reads every page, ~0.1 s for 300,000 entries).
+    """
     try:
-        # isolation_level=None: journal.py opens and commits its batches itself.
+        _prepare(path)
+        # isolation_level=None: store.py opens and commits its batches itself.
         conn = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
-    except sqlite3.Error as err:
-        raise ConfigError(f"journal {path} cannot be opened: {err}", _MOVE_AWAY) from None
+    except (OSError, sqlite3.Error) as err:
+        raise failures.opening(path, err) from None
     try:
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         conn.execute("PRAGMA journal_mode = WAL")
         # NORMAL in WAL mode: each commit is in the WAL file when it returns (it survives a
         # process kill); fsync happens at checkpoints, so only a power loss can lose the tail.
         conn.execute("PRAGMA synchronous = NORMAL")
+        found = conn.execute("PRAGMA quick_check(1)").fetchone()[0]
+        if found != "ok":
+            raise failures.DamagedError(f"journal {path} is damaged ({found})", failures.FRESH)
         _check_schema(conn, path)
     except BaseException as err:
         conn.close()
-        if isinstance(err, sqlite3.DatabaseError):
-            raise ConfigError(f"journal {path} is not usable: {err}", _MOVE_AWAY) from None
+        if isinstance(err, sqlite3.Error):
+            raise failures.opening(path, err) from None
         raise
     return conn
+
+
+def _prepare(path: Path) -> None:
+    """Create the journal owner-only before SQLite does (its -wal and -shm copy the mode),
+    and refuse a symbolic link where any of the three files goes."""
+    for name in (path, beside(path, "-wal"), beside(path, "-shm")):
+        files.refuse_link(name)
+    if path.is_dir():
+        raise IsADirectoryError(errno.EISDIR, "it is a folder: give --state a file's path")
+    with contextlib.suppress(FileExistsError):  # then SQLite checks what it is
+        os.close(files.create(path))
+
+
+def beside(path: Path, suffix: str) -> Path:
+    """Return the path of a file beside the journal: `journal.sqlite` + `suffix`."""
+    return path.with_name(path.name + suffix)
 
 
 def _check_schema(conn: sqlite3.Connection, path: Path) -> None:

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from bulkmail import files
 from bulkmail.errors import LockedError
 
 # The holder writes its details just after taking the flock; a rival that reads in between
@@ -43,7 +44,7 @@ class RunLock:
         `argv` is written into the lock for the rival's message: pass only the sub-command
         and the input path, never an option that could carry a secret.
         """
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        fd = files.open_or_create(path)  # owner-only; a link planted there is refused
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -94,7 +95,7 @@ def describe(holder: dict[str, Any]) -> str:
 def _locked_error(path: Path, journal: Path) -> LockedError:
     holder: dict[str, Any] = {}
     with contextlib.suppress(OSError):
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
         try:
             for _ in range(_READ_TRIES):
                 holder = _parse(_read(fd))

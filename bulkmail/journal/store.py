@@ -7,7 +7,10 @@ at worst re-sends rows that the portal upserts anyway. Entries are keyed by (por
 portal user, email) and never hold a secret: secret cells are masked, and the row digest is
 an HMAC whose key lives beside the journal in `<journal>.key`, not in it.
 
-Beside the journal: `<journal>.key` (the digest key, 0600) and `<journal>.lock` (the run lock).
+Beside the journal: `<journal>.key` (the digest key) and `<journal>.lock` (the run lock), all
+owner-only (0600, in a folder made 0700), none opened through a symbolic link (bulkmail.files).
+A journal that fails once a run has started (a full disk, a damaged page, another program's
+lock) fails every later call with the same AbortError (exit 3), kept in `failure`.
 """
 
 from __future__ import annotations
@@ -16,7 +19,6 @@ import hashlib
 import hmac
 import json
 import os
-import secrets
 import sqlite3
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -25,9 +27,11 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Final
 
-from bulkmail.errors import AbortError, ConfigError
-from bulkmail.journal import db
-from bulkmail.journal.db import normalise_portal
+from bulkmail import files
+from bulkmail.errors import AbortError
+from bulkmail.journal import db, failures
+from bulkmail.journal.db import beside, normalise_portal
+from bulkmail.journal.key import load_key
 from bulkmail.journal.lock import RunLock
 from bulkmail.secrets import masked_cells, scrub, secret_values
 from bulkmail.settings import DEFAULT_STATE
@@ -38,7 +42,6 @@ DEFAULT_PATH: Final = DEFAULT_STATE  # declared with the run settings
 STATES: Final = frozenset({"in-flight", "created", "updated", "skipped", "failed"})
 BATCH_ROWS: Final = 100  # commit after this many records ...
 BATCH_SECONDS: Final = 0.2  # ... or when the oldest uncommitted one is this old
-_KEY_BYTES: Final = 32
 _HOLDER_KEYS: Final = ("pid", "started_at", "host", "argv")
 
 
@@ -88,6 +91,12 @@ class Journal:
         self._pending = 0
         self._clock = clock  # seconds; tests pass their own to age a batch at will
         self._oldest = 0.0  # clock time of the first uncommitted record
+        self.failure: AbortError | None = None
+        """What made the journal fail part-way (then every later call raises it), else None."""
+        self.started_empty = False
+        """Whether open() found a 0-byte file where the journal was, and started it anew."""
+        self.set_aside: Path | None = None
+        """Where open(fresh=True) moved a damaged journal, else None."""
 
     @classmethod
     def open(
@@ -108,27 +117,25 @@ class Journal:
         """
         path = Path(path)
         portal = normalise_portal(portal)
+        lock = _take_lock(path, argv)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            lock = RunLock.acquire(_beside(path, ".lock"), journal=path, argv=argv)
-        except OSError as err:
-            raise ConfigError(
-                f"journal {path} cannot be opened: {err.strerror or err}",
-                "check the folder's permissions, or use --state PATH elsewhere",
-            ) from None
-        try:
-            key = _load_key(_beside(path, ".key"))
-            conn = db.connect(path)
+            key = load_key(beside(path, ".key"))
+            empty = _is_empty(path)
+            conn, set_aside = _connect(path, fresh)
         except BaseException:
             lock.release()
             raise
         try:
             start = db.new_generation if fresh else db.current_generation
-            return cls(path, portal, conn, lock, key, start(conn, portal), clock)
-        except BaseException:
+            journal = cls(path, portal, conn, lock, key, start(conn, portal), clock)
+        except BaseException as err:
             conn.close()
             lock.release()
+            if isinstance(err, sqlite3.Error):
+                raise failures.opening(path, err) from None
             raise
+        journal.started_empty, journal.set_aside = empty and set_aside is None, set_aside
+        return journal
 
     @property
     def digest_key(self) -> bytes:
@@ -145,8 +152,8 @@ class Journal:
     def lookup(self, portal_user: str, email: str) -> Entry | None:
         """Return the entry of (portal_user, email) in this portal, case-insensitively."""
         args = (self.generation, portal_user.lower(), email.lower())
-        found = self._conn.execute(db.SELECT_ONE, args).fetchone()
-        return None if found is None else _entry(found)
+        found = self._read(db.SELECT_ONE, args)
+        return None if not found else _entry(found[0])
 
     def mark_in_flight(
         self,
@@ -193,29 +200,35 @@ class Journal:
             self.flush()
 
     def flush(self) -> None:
-        """Commit what has been recorded so far."""
+        """Commit what has been recorded so far; AbortError if the journal failed."""
+        self._check()
         if self._conn.in_transaction:
             try:
                 self._conn.commit()
-            except sqlite3.OperationalError as err:
-                raise _write_error(self.path, err) from None
+            except sqlite3.Error as err:
+                raise self._fail(err) from None
         self._pending = 0
 
     def in_flight(self) -> list[Entry]:
         """Return this portal's entries left in flight (by a kill), in row order."""
-        found = self._conn.execute(db.SELECT_STATE, (self.generation, "in-flight"))
-        return [_entry(values) for values in found]
+        return [
+            _entry(values) for values in self._read(db.SELECT_STATE, (self.generation, "in-flight"))
+        ]
 
     def stats(self) -> dict[str, int]:
         """Return how many entries of this portal are in each state (absent states left out)."""
-        return dict(self._conn.execute(db.COUNT_STATES, (self.generation,)).fetchall())
+        return dict(self._read(db.COUNT_STATES, (self.generation,)))
 
     def close(self) -> None:
-        """Commit, close the file and release the run lock; a second call does nothing."""
+        """Commit, close the file and release the run lock; a second call does nothing.
+
+        After a failure nothing more is committed: what the file holds stays as it was.
+        """
         if not self._lock.held:
             return
         try:
-            self.flush()
+            if self.failure is None:
+                self.flush()
         finally:
             self._conn.close()
             self._lock.release()
@@ -236,6 +249,7 @@ class Journal:
         cells: Mapping[str, str] | None,
     ) -> None:
         """Write one entry in the open batch; outcome is state .. attempts in UPSERT's order."""
+        self._check()
         safe = None if cells is None else _safe_cells(cells)
         args = (self.generation, portal_user.lower(), email.lower(), *outcome, safe, _now())
         try:
@@ -243,8 +257,26 @@ class Journal:
                 self._conn.execute("BEGIN")
                 self._oldest = self._clock()
             self._conn.execute(db.UPSERT, args)
-        except sqlite3.OperationalError as err:
-            raise _write_error(self.path, err) from None
+        except sqlite3.Error as err:
+            raise self._fail(err) from None
+
+    def _read(self, sql: str, args: tuple[object, ...]) -> list[tuple[Any, ...]]:
+        self._check()
+        try:
+            return self._conn.execute(sql, args).fetchall()
+        except sqlite3.Error as err:
+            raise self._fail(err) from None
+
+    def _check(self) -> None:
+        """Raise the journal's failure again, if it failed."""
+        if self.failure is not None:
+            raise AbortError(self.failure.message, self.failure.hint)
+
+    def _fail(self, err: sqlite3.Error) -> AbortError:
+        """Remember the first failure, and return it to raise."""
+        if self.failure is None:
+            self.failure = failures.failing(self.path, err)
+        return AbortError(self.failure.message, self.failure.hint)
 
 
 def _entry(values: tuple[Any, ...]) -> Entry:
@@ -258,43 +290,41 @@ def _safe_cells(cells: Mapping[str, str]) -> str:
     return json.dumps(masked_cells(cells), ensure_ascii=False)
 
 
-def _load_key(path: Path) -> bytes:
-    """Read the digest key, creating it (0600, written whole) on first use."""
+def _take_lock(path: Path, argv: Sequence[str]) -> RunLock:
+    """Make the journal's folder (0700) if it is missing and take the run lock in it."""
     try:
-        text = path.read_text(encoding="ascii").strip()
+        files.make_folder(path.parent, exist_ok=True)
+        return RunLock.acquire(beside(path, ".lock"), journal=path, argv=argv)
+    except OSError as err:
+        raise failures.opening(path, err) from None
+
+
+def _is_empty(path: Path) -> bool:
+    """Return whether the journal is a 0-byte file (and no WAL holds its content)."""
+    try:
+        if path.lstat().st_size:
+            return False
+        wal = beside(path, "-wal")
+        return not wal.exists() or wal.lstat().st_size == 0
     except FileNotFoundError:
-        key = secrets.token_bytes(_KEY_BYTES)
-        temp = _beside(path, ".tmp")
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
-        with os.fdopen(fd, "w", encoding="ascii") as out:
-            out.write(key.hex() + "\n")
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temp, path)  # a kill mid-write never leaves a half key under the real name
-        return key
-    except (OSError, UnicodeDecodeError) as err:
-        raise ConfigError(f"journal key {path} cannot be read: {err}", _MOVE_AWAY) from None
+        return False
+
+
+def _connect(path: Path, fresh: bool) -> tuple[sqlite3.Connection, Path | None]:
+    """Return the open journal, and where --fresh moved a damaged one (else None)."""
     try:
-        key = bytes.fromhex(text)
-    except ValueError:
-        key = b""
-    if len(key) != _KEY_BYTES:
-        raise ConfigError(f"journal key {path} is damaged", _MOVE_AWAY)
-    return key
-
-
-_MOVE_AWAY: Final = "move the journal and its .key file away, or use another --state PATH"
-
-
-def _write_error(path: Path, err: sqlite3.OperationalError) -> AbortError:
-    return AbortError(
-        f"journal {path} could not be written: {err}",
-        "free disk space or fix the folder, then run the same command again to finish",
-    )
-
-
-def _beside(path: Path, suffix: str) -> Path:
-    return path.with_name(path.name + suffix)
+        return db.connect(path), None
+    except failures.DamagedError:
+        if not fresh:
+            raise
+    aside = beside(path, time.strftime(".damaged-%Y%m%dT%H%M%SZ", time.gmtime()))
+    try:
+        for suffix in ("-wal", "-shm", ""):  # the WAL goes with the file it belongs to
+            if os.path.lexists(beside(path, suffix)):
+                os.replace(beside(path, suffix), beside(aside, suffix))
+    except OSError as err:
+        raise failures.opening(path, err) from None
+    return db.connect(path), aside
 
 
 def _now() -> str:

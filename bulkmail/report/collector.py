@@ -6,6 +6,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, TypeVar
 
+from bulkmail.errors import BulkmailError
 from bulkmail.models import InputInfo, Outcome, Problem, Severity, Stage, Status, Summary
 from bulkmail.report.writer import ReportPaths, ReportWriter
 from bulkmail.run.progress import RunProgress
@@ -23,6 +24,8 @@ class RunResult:
     paths: ReportPaths
     preview: tuple[Problem | Outcome, ...]
     header_problems: tuple[Problem, ...]
+    error: BulkmailError | None = None
+    """What stopped the run part-way, for the command line's last line (a failed journal)."""
 
 
 class Collector:
@@ -106,7 +109,7 @@ class Collector:
         """Write the report's last files and return the run's result."""
         counts = dict(self._writer.counts)
         failed = counts.get(Status.FAILED.value, 0)
-        exit_code = 3 if aborted else (1 if failed else 0)
+        exit_code = 3 if aborted or self._writer.failure else (1 if failed else 0)
         problems = dict(self._writer.problem_counts)
         for p in header_problems:
             problems[p.code] = problems.get(p.code, 0) + 1

@@ -3,22 +3,32 @@
 Rows stream to the two CSVs as outcomes arrive, so a run of a million rows keeps flat memory;
 `finish` closes them and builds report.xlsx by re-reading them. Secret cells are written as
 MASK, and every message and summary value is scrubbed of secrets (`bulkmail.secrets`).
+
+The folder and its files are owner-only (0700, 0600) or, for `--report-mode group`, group
+readable (0750, 0640), whatever the umask (`bulkmail.files`); report.xlsx and summary.json
+appear whole, renamed from a private temporary file. A cell longer than a spreadsheet cell
+holds (32,767 characters) is cut, with a marker saying how long it was. A file that cannot be
+written part-way (a full disk) does not stop the caller: the rows are still counted,
+`on_failure` is told once, and `finish` raises ReportWriteError (exit 3).
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
-import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any, Final
+from typing import IO, Any, Final, NoReturn
 
-from bulkmail.errors import ConfigError
+from bulkmail import files
+from bulkmail.errors import AbortError, ConfigError
+from bulkmail.files import OWNER, Access
 from bulkmail.models import Outcome, Severity, Status, Summary
+from bulkmail.reader.limits import MAX_CELL_LENGTH
 from bulkmail.report.escaping import escape_row, plain_line
 from bulkmail.report.rows import (
     FAILED_COLUMNS,
@@ -41,6 +51,11 @@ _REPORT_FILES: Final = {
     "summary_json": SUMMARY_JSON,
 }
 _FIX = "make it writable, free some space, or choose another --report-dir"
+_AGAIN = "free some space or fix the folder, then run the same command again"
+
+
+class ReportWriteError(AbortError):
+    """A report file could not be written once the run had started (exit 3)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,64 +69,77 @@ class ReportPaths:
     summary_json: Path
 
 
-def new_report_folder(report_dir: Path, command: str, now: datetime) -> Path:
-    """Create and return `report_dir/2026-11-23_19-30-05_validate[-2]`, unique per run."""
+def new_report_folder(
+    report_dir: Path, command: str, now: datetime, access: Access = OWNER
+) -> Path:
+    """Create and return `report_dir/2026-11-23_19-30-05_validate[-2]`, unique per run.
+
+    The folder gets `access.folder` exactly, and so does `report_dir` if this makes it.
+    """
     base = f"{now.strftime('%Y-%m-%d_%H-%M-%S')}_{command}"
+    if report_dir.exists() and not report_dir.is_dir():
+        raise ConfigError(
+            f"cannot create a report folder in {report_dir}: it is a file, not a folder",
+            "give --report-dir a folder's path",
+        )
     try:
-        report_dir.mkdir(parents=True, exist_ok=True)
+        files.make_folder(report_dir, access.folder, exist_ok=True)
         for n in range(1, 10_000):
             folder = report_dir / (base if n == 1 else f"{base}-{n}")
             try:
-                folder.mkdir()  # atomic: two runs in the same second get different folders
+                # atomic: two runs in the same second get different folders
+                files.make_folder(folder, access.folder)
             except FileExistsError:
                 continue
             return folder
     except OSError as err:
         raise ConfigError(
-            f"cannot create a report folder in {report_dir}: {err.strerror or err}", _FIX
-        ) from err
+            f"cannot create a report folder in {report_dir}: {files.reason(err)}", _FIX
+        ) from None
     raise ConfigError(f"too many report folders named {base}* in {report_dir}", _FIX)
 
 
 class _CsvSink:
     """One report CSV: UTF-8 with BOM so Excel opens it right, `,` and CRLF, escaped cells."""
 
-    def __init__(self, path: Path, header: Sequence[str]) -> None:
+    def __init__(self, path: Path, header: Sequence[str], mode: int) -> None:
         self.path = path
         self.rows = 0
         try:
+            fd = files.create(path, mode)  # a new file, never through a planted link
             # The BOM by hand: the "utf-8-sig" codec encodes each write in Python, the plain
             # UTF-8 one in C; the bytes are the same.
-            self._handle: IO[str] = path.open("w", encoding="utf-8", newline="")
+            self._handle: IO[str] = open(fd, "w", encoding="utf-8", newline="")  # noqa: SIM115
             self._handle.write("\ufeff")
         except OSError as err:
-            raise _write_error(path, err) from err
+            why = files.reason(err)
+            raise ConfigError(f"cannot write the report file {path}: {why}", _FIX) from None
         self._writer = csv.writer(self._handle, lineterminator="\r\n")
         self.write(header)
         self.rows = 0  # data rows only
 
     def write(self, cells: Sequence[str]) -> None:
-        """Append one row, every cell escaped against formula evaluation."""
+        """Append one row, every cell escaped against formula evaluation and cut to fit a
+        spreadsheet cell; OSError if the file cannot be written."""
         line = plain_line(cells)
-        try:
-            if line is not None:
-                self._handle.write(line + "\r\n")
-            else:
-                self._writer.writerow(escape_row(cells))
-        except OSError as err:
-            raise _write_error(self.path, err) from err
+        if line is not None and len(line) <= MAX_CELL_LENGTH:  # nearly every row
+            self._handle.write(line + "\r\n")
+        else:
+            self._writer.writerow(list(map(fit_cell, escape_row(cells))))
         self.rows += 1
 
     def close(self) -> None:
-        """Flush and close; safe to call twice."""
-        try:
-            self._handle.close()
-        except OSError as err:
-            raise _write_error(self.path, err) from err
+        """Flush and close; safe to call twice. OSError if the last rows cannot be written."""
+        self._handle.close()
 
 
-def _write_error(path: Path, err: OSError) -> ConfigError:
-    return ConfigError(f"cannot write the report file {path}: {err.strerror or err}", _FIX)
+def fit_cell(text: str) -> str:
+    """Return `text` cut to MAX_CELL_LENGTH characters (Excel's limit for a cell; bulkmail's
+    reader takes no longer CSV cell either), ending with a marker that says it was cut."""
+    if len(text) <= MAX_CELL_LENGTH:
+        return text
+    marker = f" [... cut: {len(text):,} characters in all]"
+    return text[: MAX_CELL_LENGTH - len(marker)] + marker
 
 
 class ReportWriter:
@@ -121,15 +149,29 @@ class ReportWriter:
     CSVs, so the rows written so far are on disk.
     """
 
-    def __init__(self, folder: Path, headers: Sequence[str], fields: Sequence[str | None]) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        headers: Sequence[str],
+        fields: Sequence[str | None],
+        *,
+        access: Access = OWNER,
+    ) -> None:
         self.folder = folder
+        self._mode = access.file
+        self.failure: ReportWriteError | None = None
+        """The first file that could not be written part-way, else None."""
+        self.on_failure: Callable[[str], None] | None = None
+        """Called once with the failure's text: the pipeline stops the run with it."""
         self._shape = RowShape(headers, fields)
         originals = [headers[i] for i in self._shape.kept]
         self.counts: dict[str, int] = {status.value: 0 for status in Status}
         self.problem_counts: dict[str, int] = {}
         self.xlsx_engine = ""  # which writer made report.xlsx, once finished
-        self._succeeded = _CsvSink(folder / SUCCEEDED_CSV, [*SUCCEEDED_COLUMNS, *originals])
-        self._failed = _CsvSink(folder / FAILED_CSV, [*FAILED_COLUMNS, *originals])
+        self._succeeded = _CsvSink(
+            folder / SUCCEEDED_CSV, [*SUCCEEDED_COLUMNS, *originals], self._mode
+        )
+        self._failed = _CsvSink(folder / FAILED_CSV, [*FAILED_COLUMNS, *originals], self._mode)
 
     def __enter__(self) -> ReportWriter:
         return self
@@ -147,8 +189,13 @@ class ReportWriter:
         cells = outcome.row.cells
         status = str(outcome.status)  # its value; cheaper than `.value` for a StrEnum
         succeeded = outcome.status.succeeded
-        ours = succeeded_cells(outcome) if succeeded else failed_cells(outcome)
-        (self._succeeded if succeeded else self._failed).write(self._shape.row(ours, cells))
+        if self.failure is None:
+            ours = succeeded_cells(outcome) if succeeded else failed_cells(outcome)
+            sink = self._succeeded if succeeded else self._failed
+            try:
+                sink.write(self._shape.row(ours, cells))
+            except OSError as err:
+                self._fail(sink.path, err)
         self.counts[status] = self.counts.get(status, 0) + 1
         if outcome.problems or not succeeded:
             self._count_problems(outcome, succeeded)
@@ -170,13 +217,30 @@ class ReportWriter:
         if own_code:
             counts[own_code] = counts.get(own_code, 0) + 1
 
+    def _fail(self, path: Path, err: OSError) -> None:
+        """Remember the first file that could not be written, and say so once."""
+        if self.failure is not None:
+            return
+        self.failure = ReportWriteError(
+            f"the report could not be written ({path}: {files.reason(err)})", _AGAIN
+        )
+        if self.on_failure is not None:
+            self.on_failure(self.failure.message)
+
     def close(self) -> None:
-        """Close both CSVs (idempotent)."""
-        self._succeeded.close()
-        self._failed.close()
+        """Close both CSVs (idempotent); a failure to write their last rows is remembered."""
+        for sink in (self._succeeded, self._failed):
+            try:
+                sink.close()
+            except OSError as err:
+                self._fail(sink.path, err)
 
     def finish(self, summary: Summary) -> ReportPaths:
-        """Close the CSVs, write report.xlsx from them and summary.json; return the paths."""
+        """Close the CSVs, write report.xlsx from them and summary.json; return the paths.
+
+        Raises ReportWriteError if any file could not be written (then summary.json, saying
+        so, is still tried: monitoring reads it).
+        """
         self.close()
         paths = ReportPaths(
             folder=self.folder,
@@ -186,17 +250,37 @@ class ReportWriter:
             summary_json=self.folder / SUMMARY_JSON,
         )
         data = summary_dict(summary)
+        if self.failure is not None:
+            self._last_word(paths.summary_json, data)
         sources = [
             SheetSource("Succeeded", paths.succeeded_csv, len(SUCCEEDED_COLUMNS)),
             SheetSource("Failed", paths.failed_csv, len(FAILED_COLUMNS)),
         ]
         rows = summary_rows(data) + self._truncation_notes()
         try:
-            self.xlsx_engine = write_xlsx(paths.xlsx, rows, sources)
-            _write_json(paths.summary_json, data)
+            with files.replacing(paths.xlsx, self._mode) as temporary:
+                self.xlsx_engine = write_xlsx(temporary, rows, sources)
+        except Exception as err:
+            cause = _os_error(err)
+            if cause is None:
+                raise  # not the disk: a bug
+            self._fail(paths.xlsx, cause)
+            self._last_word(paths.summary_json, data)
+        try:
+            _write_json(paths.summary_json, data, self._mode)
         except OSError as err:
-            raise _write_error(Path(err.filename or self.folder), err) from err
+            self._fail(paths.summary_json, err)
+            self._last_word(paths.summary_json, data)  # the failure, said once more
         return paths
+
+    def _last_word(self, path: Path, data: dict[str, Any]) -> NoReturn:
+        """Try to write summary.json with exit code 3 and why, then raise the failure."""
+        failure = self.failure
+        assert failure is not None  # called once a file failed
+        data |= {"exit_code": 3, "report_error": failure.message}
+        with contextlib.suppress(OSError):
+            _write_json(path, data, self._mode)
+        raise failure
 
     def _truncation_notes(self) -> list[tuple[str, Cell]]:
         notes: list[tuple[str, Cell]] = []
@@ -212,12 +296,19 @@ class ReportWriter:
         return notes
 
 
-def _write_json(path: Path, data: Mapping[str, Any]) -> None:
+def _write_json(path: Path, data: Mapping[str, Any], mode: int) -> None:
     """Write atomically: monitoring that reads summary.json never sees half a file."""
-    temporary = path.with_suffix(".json.tmp")
     text = json.dumps(data, indent=2, ensure_ascii=False, default=str)
-    temporary.write_text(text + "\n", encoding="utf-8")
-    os.replace(temporary, path)
+    files.replace(path, (text + "\n").encode("utf-8"), mode)
+
+
+def _os_error(err: Exception) -> OSError | None:
+    """Return the OS error behind an XLSX engine's failure (xlsxwriter wraps it in its
+    FileCreateError), or None when the failure is not the disk's."""
+    if isinstance(err, OSError):
+        return err
+    inner = err.args[0] if err.args else None
+    return inner if isinstance(inner, OSError) else None
 
 
 def summary_dict(summary: Summary) -> dict[str, Any]:
@@ -266,6 +357,8 @@ def _cell(value: Any) -> Cell:
         return "true" if value else "false"
     if value == "\t":
         return "tab"
-    if value is None or isinstance(value, str | int | float):
+    if isinstance(value, str):
+        return fit_cell(value)
+    if value is None or isinstance(value, int | float):
         return value
-    return json.dumps(value, ensure_ascii=False, default=str)
+    return fit_cell(json.dumps(value, ensure_ascii=False, default=str))

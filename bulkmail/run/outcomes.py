@@ -19,6 +19,7 @@ if TYPE_CHECKING:  # types only: `bulkmail validate` builds outcomes without the
     from bulkmail.run.jobs import Job
 
 NOT_SENT = "the run stopped before this row was sent"
+JOURNAL_FAILED = "the journal could not be written, so the run stopped before sending this row"
 CUT_SHORT = (
     "the create was in flight when the run was cut short; "
     "a re-run checks the portal before sending it again"

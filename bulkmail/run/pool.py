@@ -20,6 +20,7 @@ import httpx
 from anyio.streams.memory import MemoryObjectReceiveStream
 
 from bulkmail.codes import Code
+from bulkmail.errors import AbortError
 from bulkmail.journal.store import Journal
 from bulkmail.models import Outcome, Status
 from bulkmail.portal.client import Created, Identity, PortalClient, Token, Verdict
@@ -182,16 +183,13 @@ class Runner:
         self, portal: PortalClient, job: Job, token: Token, before: int | None
     ) -> Outcome:
         created = Status.UPDATED if before is not None else Status.CREATED
-        attempts, relogged = 0, False
+        attempts, relogged, answer = 0, False, None
         while True:
             attempts += 1
-            if self._journal is not None:
-                self._journal.mark_in_flight(
-                    job.identity.login,
-                    job.account.email,
-                    row=job.row.number,
-                    digest=job.digest,
-                )
+            if not self._mark_in_flight(job):  # the journal failed: send nothing more
+                if isinstance(answer, Verdict):  # a retry's: the earlier answer stands
+                    return outcomes.failed(job, answer, attempts - 1)
+                return outcomes.not_attempted(job, outcomes.JOURNAL_FAILED)
             answer = await portal.create(token, job.account.payload())
             if isinstance(answer, Created):
                 return outcomes.done(job, created, answer.mailbox_id, attempts=attempts)
@@ -204,8 +202,7 @@ class Runner:
                 token = fresh
                 continue
             if answer.fatal:
-                self.state.aborted = True
-                self.stop(answer.message)
+                self.abort(answer.message)
                 return outcomes.failed(job, answer, attempts)
             if answer.ambiguous and before is None:
                 found = await with_retries(
@@ -228,27 +225,50 @@ class Runner:
                 return outcomes.failed(job, answer, attempts)
             await anyio.sleep(self._backoff.delay(attempts, answer.retry_after))
 
+    def _mark_in_flight(self, job: Job) -> bool:
+        """Journal the create about to be sent; False (and the run stops) if it cannot be."""
+        if self._journal is None:
+            return True
+        try:
+            self._journal.mark_in_flight(
+                job.identity.login, job.account.email, row=job.row.number, digest=job.digest
+            )
+        except AbortError as err:
+            self.abort(str(err))
+            return False
+        return True
+
+    def abort(self, reason: str) -> None:
+        """Stop the run for good (exit 3), as a fatal answer does: no more rows are sent;
+        the creates in flight finish."""
+        self.state.aborted = True
+        self.stop(reason)
+
     def _not_attempted(self, job: Job, message: str = outcomes.NOT_SENT) -> None:
         """Hand back `job` as never sent because the run stopped."""
         self._finish(job, outcomes.not_attempted(job, message))
 
     def _record(self, job: Job, outcome: Outcome) -> None:
-        if self._journal is None or self._settings.dry_run or outcome.status not in _JOURNALED:
+        journal = self._journal
+        if journal is None or self._settings.dry_run or outcome.status not in _JOURNALED:
             return
         permanent = outcome.status is Status.FAILED and not outcome.transient
-        self._journal.record(
-            job.identity.login,
-            job.account.email,
-            state=_JOURNALED[outcome.status],
-            row=job.row.number,
-            digest=job.digest,
-            mailbox_id=outcome.mailbox_id,
-            code=outcome.code,
-            message=outcome.message,
-            permanent=permanent,
-            attempts=outcome.attempts,
-            cells=job.cells,
-        )
+        try:
+            journal.record(
+                job.identity.login,
+                job.account.email,
+                state=_JOURNALED[outcome.status],
+                row=job.row.number,
+                digest=job.digest,
+                mailbox_id=outcome.mailbox_id,
+                code=outcome.code,
+                message=outcome.message,
+                permanent=permanent,
+                attempts=outcome.attempts,
+                cells=job.cells,
+            )
+        except AbortError as err:  # the outcome stands; the row's in-flight mark is journaled
+            self.abort(str(err))
 
 
 _JOURNALED = {
