@@ -2,16 +2,22 @@
 
 Written through on every change, so a rehearsal can be inspected while it runs and a killed
 simulator loses nothing. Passwords are not in it: users keep a salted digest, mailboxes none.
+It holds logins and mailbox settings all the same, so it is created owner-only (0600, and
+SQLite gives its -wal and -shm the same mode), never through a symbolic link planted at its
+name (bulkmail.files); the folder it is in may be a link.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import astuple, fields
 from pathlib import Path
 from typing import Any
 
+from bulkmail import files
 from bulkmail.errors import ConfigError
 from bulkmail.simulator.facts import ENCRYPTION_NAMES
 from bulkmail.simulator.state import Mailbox, User
@@ -54,6 +60,17 @@ class StateFile:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        try:
+            for name in (
+                path,
+                path.with_name(f"{path.name}-wal"),
+                path.with_name(f"{path.name}-shm"),
+            ):
+                files.refuse_link(name)
+            with contextlib.suppress(FileExistsError):  # an existing one: SQLite checks it
+                os.close(files.create(path))
+        except OSError as err:
+            raise ConfigError(f"{path}: not a usable state file: {files.reason(err)}") from None
         try:
             # The server thread writes while the thread that built the app closes it.
             self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
