@@ -53,7 +53,9 @@ def make_folder(path: Path, mode: int = OWNER.folder, *, exist_ok: bool = False)
         if exist_ok and path.is_dir():
             return False  # made by someone else meanwhile
         raise
-    os.chmod(path, mode)  # mkdir's mode is cut by the umask
+    # mkdir's mode is cut by the umask. A set-group-ID bit inherited from the parent stays:
+    # it is how a group given to the report folder reaches every run's folder and file.
+    os.chmod(path, mode | (path.stat().st_mode & stat.S_ISGID))
     return True
 
 

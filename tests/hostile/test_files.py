@@ -128,6 +128,18 @@ def test_report_mode_group_lets_the_folder_s_group_read_whatever_the_umask(
     assert mode(tmp_path / "j.sqlite") == 0o600  # the journal stays the owner's
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="giving a folder another group needs root")
+def test_a_report_folder_s_group_reaches_every_run_s_folder_and_file(tmp_path: Path) -> None:
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    os.chown(reports, -1, 4242)  # "monitoring"
+    os.chmod(reports, 0o2750)  # set-group-ID: what is made inside gets the folder's group
+    folder = files.make_folder(reports / "run", files.GROUP.folder) and reports / "run"
+    os.close(files.create(folder / "succeeded.csv", files.GROUP.file))
+    assert (folder.stat().st_gid, (folder / "succeeded.csv").stat().st_gid) == (4242, 4242)
+    assert mode(folder) == 0o2750 and mode(folder / "succeeded.csv") == 0o640
+
+
 @pytest.mark.usefixtures("umask")
 def test_the_journal_its_wal_shm_key_and_lock_are_owner_only_while_it_is_open(
     tmp_path: Path,
