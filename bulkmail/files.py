@@ -129,7 +129,7 @@ def replacing(path: Path, mode: int = OWNER.file) -> Iterator[Path]:
 def reason(err: OSError) -> str:
     """Return why an OS call failed, in words: a planted link and a full disk say so."""
     if err.errno == errno.ELOOP:
-        return "it is a symbolic link, and bulkmail never writes through one"
+        return "it is a symbolic link, and bulkmail never follows one there"
     if err.errno == errno.EEXIST:
         return "something is already there under that name"
     return err.strerror or str(err)

@@ -55,13 +55,14 @@ def opening(path: Path, err: sqlite3.Error | OSError) -> ConfigError:
     return ConfigError(f"journal {path} cannot be used: {_which(path, err)}{cause}", fix)
 
 
-def failing(path: Path, err: sqlite3.Error | OSError) -> AbortError:
-    """Return the error (exit 3) for a journal that failed while rows were being sent."""
+def failing(path: Path, err: sqlite3.Error | OSError, done: str = "written") -> AbortError:
+    """Return the error (exit 3) for a journal that could not be `done` ("written", "read")
+    while rows were being sent."""
     if isinstance(err, sqlite3.Error) and is_damaged(err):
         return AbortError(f"journal {path} is damaged ({err}); the run stopped", FRESH)
     cause, fix = _cause(err)
     return AbortError(
-        f"journal {path} could not be written: {cause}; the run stopped", f"{fix}, {_RESUME}"
+        f"journal {path} could not be {done}: {cause}; the run stopped", f"{fix}, {_RESUME}"
     )
 
 

@@ -265,17 +265,17 @@ class Journal:
         try:
             return self._conn.execute(sql, args).fetchall()
         except sqlite3.Error as err:
-            raise self._fail(err) from None
+            raise self._fail(err, "read") from None
 
     def _check(self) -> None:
         """Raise the journal's failure again, if it failed."""
         if self.failure is not None:
             raise AbortError(self.failure.message, self.failure.hint)
 
-    def _fail(self, err: sqlite3.Error) -> AbortError:
+    def _fail(self, err: sqlite3.Error, done: str = "written") -> AbortError:
         """Remember the first failure, and return it to raise."""
         if self.failure is None:
-            self.failure = failures.failing(self.path, err)
+            self.failure = failures.failing(self.path, err, done)
         return AbortError(self.failure.message, self.failure.hint)
 
 

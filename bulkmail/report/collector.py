@@ -109,7 +109,7 @@ class Collector:
         """Write the report's last files and return the run's result."""
         counts = dict(self._writer.counts)
         failed = counts.get(Status.FAILED.value, 0)
-        exit_code = 3 if aborted or self._writer.failure else (1 if failed else 0)
+        exit_code = 3 if aborted else (1 if failed else 0)
         problems = dict(self._writer.problem_counts)
         for p in header_problems:
             problems[p.code] = problems.get(p.code, 0) + 1

@@ -251,6 +251,62 @@ def test_a_journal_that_fills_mid_run_reports_what_happened_and_exits_3(
     assert (counters["creates"], counters["overwrites"]) == (400, 0)
 
 
+def journal_unreadable_after(lookups: int) -> Callable[[Path], sqlite3.Connection]:
+    """Return db.connect giving a journal whose reads fail after `lookups` row look-ups, as a
+    page that goes bad part-way would (SQLite interrupts the statement)."""
+    connect = db.connect
+
+    def failing(path: Path) -> sqlite3.Connection:
+        conn = connect(path)
+        seen = [0]
+
+        def trace(sql: str) -> None:
+            seen[0] += sql.startswith("SELECT portal_user")
+            if seen[0] > lookups:
+                conn.set_progress_handler(lambda: 1, 1)
+
+        conn.set_trace_callback(trace)
+        return conn
+
+    return failing
+
+
+@pytest.mark.slow
+def test_a_journal_that_cannot_be_read_part_way_stops_the_run_with_exit_3(
+    tmp_path: Path, sim: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sheet = write_sheet(tmp_path / "in.csv", 300)
+    monkeypatch.setattr(db, "connect", journal_unreadable_after(100))
+    assert run_cli(tmp_path, sheet, sim) == 3
+    assert last_line(capsys.readouterr().err) == (
+        f"bulkmail: error: journal {tmp_path}/journal.sqlite could not be read: interrupted; "
+        "the run stopped (fix the file or its folder, or use another --state PATH, then run "
+        "the same command again: it finishes the rest)"
+    )
+    summary, succeeded, failed = newest_report(tmp_path / "reports")
+    assert summary["exit_code"] == 3 and sum(summary["counts"].values()) == 300
+    mailboxes = {m["email"] for m in httpx.get(f"{sim}/_sim/mailboxes").json()}
+    assert mailboxes == emails(succeeded, "created") and len(mailboxes) <= 100
+    assert {r["outcome"] for r in failed} == {"not attempted"}
+
+    monkeypatch.undo()
+    assert run_cli(tmp_path, sheet, sim) == 0
+    assert (stats(sim)["creates"], stats(sim)["overwrites"]) == (300, 0)
+
+
+def test_a_validate_report_that_fills_is_exit_3_saying_to_run_it_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sheet = write_sheet(tmp_path / "in.csv", 500)
+    fill_report_disk_after(monkeypatch, 6000)
+    assert main(["validate", str(sheet), "--report-dir", str(tmp_path / "r"), "-q"]) == 3
+    folder = next((tmp_path / "r").iterdir())
+    assert capsys.readouterr().err == (
+        f"bulkmail: error: the report could not be written ({folder}/succeeded.csv: No space "
+        "left on device) (free some space or fix the folder, then run the same command again)\n"
+    )
+
+
 class _FillingFile:
     """A text file whose disk fills after `room` characters: then every write fails."""
 

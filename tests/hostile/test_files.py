@@ -185,7 +185,7 @@ def test_a_link_planted_beside_the_journal_is_refused_and_its_target_untouched(
     assert code == 2
     err = capsys.readouterr().err
     expected = message.format(journal=state / "j.sqlite", planted=state / planted)
-    assert err.startswith(f"bulkmail: error: {expected}, and bulkmail never writes through one")
+    assert err.startswith(f"bulkmail: error: {expected}, and bulkmail never follows one there")
     assert target.read_text() == SECRET and (state / planted).is_symlink()
     assert not (tmp_path / "r").exists()  # refused before anything else
 
@@ -282,7 +282,7 @@ def test_create_and_open_never_follow_a_link(tmp_path: Path) -> None:
         files.open_or_create(tmp_path / "link")
     assert caught.value.errno == errno.ELOOP
     assert (
-        files.reason(caught.value) == "it is a symbolic link, and bulkmail never writes through one"
+        files.reason(caught.value) == "it is a symbolic link, and bulkmail never follows one there"
     )
     os.mkfifo(tmp_path / "fifo")
     with pytest.raises(OSError, match="not a regular file"):
