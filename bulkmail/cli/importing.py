@@ -117,7 +117,10 @@ def add_portal_options(parser: argparse.ArgumentParser) -> None:
         help="journal of outcomes (default %(default)s)",
     )
     g.add_argument(
-        "--fresh", action="store_true", help="ignore what the journal says earlier runs did"
+        "--fresh",
+        action="store_true",
+        help="ignore what the journal says earlier runs did; a damaged journal is set aside "
+        "(renamed <journal>.damaged-TIME) and a new one started",
     )
 
 
