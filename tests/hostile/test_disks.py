@@ -594,3 +594,26 @@ def test_a_report_cell_longer_than_a_spreadsheet_cell_is_cut_with_a_marker(
         f" [... cut: {len(message):,} characters in all]"
     )
     assert json.loads(paths.summary_json.read_text())["abort_reason"] == message  # JSON: whole
+
+
+@pytest.mark.slow
+def test_a_journal_another_program_holds_locked_stops_the_run_saying_so(
+    tmp_path: Path, sim: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sheet = write_sheet(tmp_path / "in.csv", 3)
+    Journal.open(tmp_path / "journal.sqlite", sim).close()  # it exists, for this portal
+    shell = sqlite3.connect(tmp_path / "journal.sqlite", isolation_level=None)
+    shell.execute("BEGIN IMMEDIATE")  # an sqlite3 shell in the middle of a write
+    try:
+        code = run_cli(tmp_path, sheet, sim)  # waits the busy timeout (5 s), then gives up
+    finally:
+        shell.close()
+    assert code == 3
+    assert last_line(capsys.readouterr().err) == (
+        f"bulkmail: error: journal {tmp_path}/journal.sqlite could not be written: another "
+        "program holds it locked (an sqlite3 shell?); the run stopped (close that program, "
+        "then run the same command again: it finishes the rest)"
+    )
+    _, succeeded, failed = newest_report(tmp_path / "reports")
+    assert succeeded == [] and [r["outcome"] for r in failed] == ["not attempted"] * 3
+    assert stats(sim)["creates"] == 0  # nothing is sent that the journal cannot record
