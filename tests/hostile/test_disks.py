@@ -210,6 +210,39 @@ def test_a_report_disk_that_fills_mid_run_ends_exit_3_and_a_re_run_writes_the_re
     assert (counters["creates"], counters["overwrites"]) == (300, 0)
 
 
+@pytest.mark.slow
+@small_disk
+@pytest.mark.parametrize("where", ["journal", "report"])
+def test_a_read_only_disk_is_refused_before_anything_is_sent(
+    tmp_path: Path, sim: str, where: str
+) -> None:
+    sheet = write_sheet(tmp_path / "in.csv", 3)
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    state = disk / "j.sqlite" if where == "journal" else tmp_path / "j.sqlite"
+    reports = disk / "reports" if where == "report" else tmp_path / "reports"
+    run = (
+        f'mount -t tmpfs -o ro tmpfs "{disk}" || exit 99\n'
+        f'{sys.executable} -m bulkmail import "{sheet}" --portal {sim} --state "{state}" '
+        f'--report-dir "{reports}" --quiet'
+    )
+    done = subprocess.run(
+        ["unshare", "--user", "--map-root-user", "--mount", "sh", "-c", run],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr == (
+        f"bulkmail: error: journal {state} cannot be used: {state}.lock: Read-only file system "
+        "(fix the file or its folder, or use another --state PATH)\n"
+        if where == "journal"
+        else f"bulkmail: error: cannot create a report folder in {reports}: Read-only file "
+        "system (make it writable, free some space, or choose another --report-dir)\n"
+    )
+    assert stats(sim)["creates"] == 0
+
+
 # --- the same paths, with the failure injected -------------------------------------------
 
 
