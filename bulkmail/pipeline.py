@@ -119,6 +119,8 @@ async def import_async(
             "the sheet has no portal_user column and no --user was given",
             "add a portal_user column, or run as one portal user with --user",
         )
+    # Before the journal and the report folder: a CA file that cannot be used stops here.
+    factory = client_factory or make_client_factory(portal)
     journal = _open_journal(portal, inp, log)
     try:
         folder = new_report_folder(report_dir, "import", started)
@@ -129,7 +131,6 @@ async def import_async(
         ):
             collect = Collector(writer, log, command="import", progress=progress)
             ledger = Ledger(collect)
-            factory = client_factory or make_client_factory(portal)
             runner = Runner(portal, factory, ledger.settle, journal=journal, backoff=backoff)
             _log_start(log, inp, portal)
             route = _Router(table, inp, portal, journal, ledger)

@@ -1,7 +1,8 @@
 """The httpx clients that talk to the portal: one connection each, no cookies, one TLS context.
 
-Client set-up is what a run pays per worker, so it is kept cheap: the TLS context (the CA
-bundle takes ~50 ms of CPU to load) is built once and shared, and no cookie jar is built.
+Client set-up is what a run pays per worker, so it is kept cheap: the TLS context (the system's
+CA bundle takes ~20 ms of CPU to load; `bulkmail.portal.tls` says whom it trusts) is built once
+and shared, and no cookie jar is built.
 """
 
 from __future__ import annotations
@@ -10,10 +11,10 @@ import ssl
 from collections.abc import Callable
 from typing import Any, Final
 
-import certifi
 import httpx
 
 from bulkmail._version import __version__
+from bulkmail.portal.tls import trust_context
 from bulkmail.settings import PortalSettings
 
 CONNECT_TIMEOUT: Final = 30.0
@@ -58,16 +59,17 @@ def make_client_factory(
 
     Each client is httpx's own: HTTP/1.1 keep-alive, proxies from the environment
     (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY, NO_PROXY), TLS verified, redirects never followed.
-    `tls` replaces the default context (the system's CA bundle via certifi), e.g. to trust a
-    private CA. The per-read timeout is `portal.timeout`; PortalClient bounds each whole
+    `tls` replaces the default context: the system's trust store, SSL_CERT_FILE and
+    SSL_CERT_DIR, and `portal.ca_bundle` (`trust_context`, which raises ConfigError for a CA
+    file it cannot use). The per-read timeout is `portal.timeout`; PortalClient bounds each whole
     exchange by it too.
     """
     timeout = httpx.Timeout(portal.timeout, connect=min(CONNECT_TIMEOUT, portal.timeout))
     limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
     headers = {"User-Agent": f"bulkmail/{__version__}", "Accept": "application/json"}
-    # One TLS context for every worker: building one loads the CA bundle (~50 ms of CPU),
-    # which at 50 workers would delay the first create by seconds.
-    context = tls or ssl.create_default_context(cafile=certifi.where())
+    # One TLS context for every worker: building one loads the CA bundle (~20 ms of CPU),
+    # which at 50 workers would delay the first create by a second (docs/performance.md §5).
+    context = tls or trust_context(portal.ca_bundle)
 
     def factory() -> httpx.AsyncClient:
         return CookielessClient(

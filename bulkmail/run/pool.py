@@ -151,10 +151,10 @@ class Runner:
     async def _process(self, portal: PortalClient, job: Job) -> Outcome:
         token = await self._sessions.token(portal, job.identity)
         if isinstance(token, Verdict):
-            return outcomes.failed(job, token, attempts=0)
+            return self._failed(job, token, attempts=0)
         existing = await self._sessions.existing(portal, job.identity, token)
         if isinstance(existing, Verdict):
-            return outcomes.failed(job, existing, attempts=0)
+            return self._failed(job, existing, attempts=0)
         email = job.account.email.casefold()
         before = existing.get(email)
         if before is not None and job.check_first:
@@ -204,9 +204,7 @@ class Runner:
                 token = fresh
                 continue
             if answer.fatal:
-                self.state.aborted = True
-                self.stop(answer.message)
-                return outcomes.failed(job, answer, attempts)
+                return self._failed(job, answer, attempts)
             if answer.ambiguous and before is None:
                 found = await with_retries(
                     partial(portal.find_account, token, job.account.email),
@@ -227,6 +225,14 @@ class Runner:
             if self._stopping.is_set():
                 return outcomes.failed(job, answer, attempts)
             await anyio.sleep(self._backoff.delay(attempts, answer.retry_after))
+
+    def _failed(self, job: Job, answer: Verdict, attempts: int) -> Outcome:
+        """Return `job` failed by `answer`; a fatal answer (a refused certificate, an unpaid
+        portal), whether to a login, a listing or a create, stops the whole run."""
+        if answer.fatal:
+            self.state.aborted = True
+            self.stop(answer.message)
+        return outcomes.failed(job, answer, attempts)
 
     def _not_attempted(self, job: Job, message: str = outcomes.NOT_SENT) -> None:
         """Hand back `job` as never sent because the run stopped."""

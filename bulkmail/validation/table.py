@@ -17,6 +17,7 @@ from bulkmail.printable import listing, printable, quoted
 from bulkmail.schema import ALIASES, REQUIRED_FIELDS, SMTP_TWINS, fold, near_field
 from bulkmail.secrets import quotable
 from bulkmail.validation.converted import fact_problems, shown_forms
+from bulkmail.validation.echoes import SecretEchoes
 from bulkmail.validation.identifiers import bare
 from bulkmail.validation.rows import check_row
 
@@ -104,10 +105,15 @@ def _checked_rows(
     seen: dict[tuple[str, str], int] = {}
     cells_of = _cells_reader(table)
     shown = shown_forms(table.fields)
+    echoes = SecretEchoes(table)
     for row in table.rows:
         cells = cells_of(row)
         values = {**filled, **cells} if filled else cells
         account, problems = check_row(values, row.number, run_user, portal_column)
+        row, echoed = echoes.check(row, values)
+        if echoed:
+            problems = [*problems, *echoed]
+            account = None
         if filled and problems:
             problems = _blame_defaults(problems, filled, cells)
         converted = shown(row) if shown is not None else []

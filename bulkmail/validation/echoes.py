@@ -1,0 +1,86 @@
+"""A row's password standing in another of its cells: a row shifted by an unquoted comma.
+
+A CSV row with one cell too many or too few moves every value after it one column over, and
+a password lands in `server` or `account`, where it is no longer masked and still looks like
+a value ("Summer2024" is a valid host name). So a cell outside the secret columns that holds
+exactly the row's password, smtp_password or portal_password (of MIN_ECHO characters or
+more: shorter ones are common words and numbers) is an error, and the cell is masked in the
+row the report writes. Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Final
+
+from bulkmail.codes import Code
+from bulkmail.models import Problem, Row, Table
+from bulkmail.reader.refs import column_letter
+from bulkmail.schema import MASK, SECRET_FIELDS
+from bulkmail.secrets import secret_columns
+
+__all__ = ["MIN_ECHO", "SecretEchoes"]
+
+MIN_ECHO: Final = 6
+"""Characters a secret needs before another cell equal to it is taken for the secret."""
+
+_ORDER: Final = tuple(sorted(SECRET_FIELDS))  # one message per cell names one secret, stably
+
+
+class SecretEchoes:
+    """Find, in each row of one table, the cells outside its secret columns that hold a secret."""
+
+    def __init__(self, table: Table) -> None:
+        secret = secret_columns(table.headers, table.fields)
+        self._secret = tuple(sorted(secret))
+        self._others = tuple(i for i in range(len(table.headers)) if i not in secret)
+        self._names = tuple(
+            field or f"column {column_letter(i)}"
+            for i, field in enumerate(
+                [*table.fields, *[None] * (len(table.headers) - len(table.fields))]
+            )
+        )
+
+    def check(self, row: Row, values: Mapping[str, str]) -> tuple[Row, list[Problem]]:
+        """Return `row` with each cell that holds a secret masked, and one error per such cell.
+
+        `values` are the row's cells by field, defaults filled in: a password given by
+        `--defaults` counts too.
+        """
+        secrets = {
+            text: field
+            for field in _ORDER
+            if len(text := values.get(field, "").strip()) >= MIN_ECHO
+        }
+        cells = row.cells
+        if not secrets or not self._echoed(cells, secrets):
+            return row, []
+        width = len(cells)
+        hits = [i for i in self._others if i < width and cells[i].strip() in secrets]
+        masked = list(cells)
+        problems = []
+        for i in hits:
+            masked[i] = MASK
+            field = secrets[cells[i].strip()]
+            problems.append(self._problem(row.number, i, field))
+        return replace(row, cells=tuple(masked)), problems
+
+    def _echoed(self, cells: tuple[str, ...], secrets: Mapping[str, str]) -> bool:
+        """Return whether a secret stands in more cells than the secret columns (C-speed)."""
+        width = len(cells)
+        own = [cells[i] for i in self._secret if i < width]
+        return any(cells.count(text) > own.count(text) for text in secrets)
+
+    def _problem(self, number: int, index: int, field: str) -> Problem:
+        name = self._names[index]
+        code = Code.PASSWORD_IN_COLUMN
+        return Problem(
+            number,
+            name if not name.startswith("column ") else "",
+            code,
+            code.severity,
+            f"{name} holds the same text as this row's {field} (masked here): the row's cells "
+            "are probably shifted",
+            code.hint,
+        )

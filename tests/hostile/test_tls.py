@@ -1,0 +1,268 @@
+"""TLS as organisations run it: a portal whose certificate comes from the organisation's own CA.
+
+The portal is the simulator served over HTTPS by uvicorn on 127.0.0.1, with a certificate
+from a CA made in the test (trustme), which no trust store on this machine knows. The CLI
+runs in this process, so SSL_CERT_FILE set with monkeypatch reaches OpenSSL as it would
+from a shell.
+"""
+
+from __future__ import annotations
+
+import csv
+import socket
+import ssl
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import structlog
+import trustme
+import uvicorn
+
+from bulkmail.cli import main
+from bulkmail.cli.importing import _warn_if_plaintext
+from bulkmail.errors import ConfigError
+from bulkmail.portal.tls import is_loopback, trust_context
+from bulkmail.simulator import SimConfig
+from bulkmail.simulator.app import create_app
+
+pytestmark = pytest.mark.slow
+
+HEADER = "portal_user,portal_password,email,password,server,smtp_server"
+
+
+def rows(user: str) -> list[str]:
+    """Three rows of `user`'s: each test its own user, as the portal outlives a test."""
+    return [
+        f"{user}@corp.example.org,Portal-pw-1,box{n}@mail.example.org,Mailbox-pw-{n},"
+        "imap.mail.example.org,smtp.mail.example.org"
+        for n in range(3)
+    ]
+
+
+@pytest.fixture(scope="module")
+def ca() -> trustme.CA:
+    return trustme.CA(organization_name="Corp internal CA")
+
+
+@pytest.fixture(scope="module")
+def ca_file(ca: trustme.CA, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("ca") / "corp-ca.pem"
+    ca.cert_pem.write_to_path(str(path))
+    return path
+
+
+def _serve_tls(cert: trustme.LeafCert, folder: Path) -> Iterator[str]:
+    """Serve the simulator over HTTPS with `cert`; yield its URL."""
+    keyfile, certfile = folder / "key.pem", folder / "cert.pem"
+    cert.private_key_pem.write_to_path(str(keyfile))
+    cert.cert_chain_pems[0].write_to_path(str(certfile))
+    config = uvicorn.Config(
+        create_app(SimConfig()),
+        ssl_keyfile=str(keyfile),
+        ssl_certfile=str(certfile),
+        log_level="warning",
+        lifespan="on",
+    )
+    server = uvicorn.Server(config)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(64)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    while not server.started:  # the event is uvicorn's flag; a dead thread ends the wait
+        assert thread.is_alive(), "the TLS simulator did not start"
+        thread.join(0.01)
+    try:
+        yield f"https://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join()
+        sock.close()
+
+
+@pytest.fixture(scope="module")
+def portal(ca: trustme.CA, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A portal whose certificate (for 127.0.0.1) the organisation's CA signed."""
+    yield from _serve_tls(ca.issue_cert("127.0.0.1"), tmp_path_factory.mktemp("portal"))
+
+
+@pytest.fixture(scope="module")
+def misnamed(ca: trustme.CA, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A portal on 127.0.0.1 whose certificate names another host."""
+    yield from _serve_tls(ca.issue_cert("portal.example.org"), tmp_path_factory.mktemp("other"))
+
+
+def run_import(tmp_path: Path, url: str, *extra: str) -> int:
+    sheet = tmp_path / "accounts.csv"
+    user = "".join(filter(str.isalnum, tmp_path.name))
+    sheet.write_text("\n".join([HEADER, *rows(user)]) + "\n", encoding="utf-8")
+    return main(
+        [
+            "import",
+            str(sheet),
+            "--portal",
+            url,
+            "--report-dir",
+            str(tmp_path / "reports"),
+            "--state",
+            str(tmp_path / "journal.sqlite"),
+            *extra,
+        ]
+    )
+
+
+def outcomes(tmp_path: Path) -> list[tuple[str, str]]:
+    """Return (outcome, code) of every row of the run's report, in input order."""
+    (folder,) = (tmp_path / "reports").iterdir()
+    rows = []
+    for name in ("succeeded.csv", "failed.csv"):
+        with (folder / name).open(encoding="utf-8-sig", newline="") as f:
+            rows += [(int(r["row"]), r["outcome"], r.get("code", "")) for r in csv.DictReader(f)]
+    return [(outcome, code) for _, outcome, code in sorted(rows)]
+
+
+@pytest.fixture(autouse=True)
+def _no_ssl_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+
+
+def test_an_untrusted_certificate_stops_the_run_naming_the_fix(
+    tmp_path: Path, portal: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = run_import(tmp_path, portal)
+    out, err = capsys.readouterr()
+    assert code == 3
+    assert "Traceback" not in out + err
+    problem = next(line.strip() for line in out.splitlines() if "tls-certificate" in line)
+    assert problem == (
+        "row 2: tls-certificate: the portal's TLS certificate is not trusted (unable to get "
+        "local issuer certificate) (if the portal's certificate comes from your organisation's "
+        "own CA, give that CA's certificate with --ca-bundle FILE (or set SSL_CERT_FILE), or "
+        "add it to this machine's trust store)"
+    )
+    assert outcomes(tmp_path)[0] == ("failed", "tls-certificate")
+    assert {outcome for outcome, _ in outcomes(tmp_path)[1:]} <= {"failed", "not attempted"}
+
+
+def test_ca_bundle_trusts_the_organisations_ca(tmp_path: Path, portal: str, ca_file: Path) -> None:
+    assert run_import(tmp_path, portal, "--ca-bundle", str(ca_file), "--quiet") == 0
+    assert outcomes(tmp_path) == [("created", "")] * 3
+
+
+def test_ssl_cert_file_trusts_the_organisations_ca(
+    tmp_path: Path, portal: str, ca_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SSL_CERT_FILE", str(ca_file))
+    assert run_import(tmp_path, portal, "--quiet") == 0
+    assert outcomes(tmp_path) == [("created", "")] * 3
+
+
+def test_dry_run_uses_the_ca_bundle_too(tmp_path: Path, portal: str, ca_file: Path) -> None:
+    assert run_import(tmp_path, portal, "--ca-bundle", str(ca_file), "--dry-run", "-q") == 0
+    assert outcomes(tmp_path) == [("would create", "")] * 3
+
+
+def test_a_certificate_for_another_name_says_to_use_that_name(
+    tmp_path: Path, misnamed: str, ca_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run_import(tmp_path, misnamed, "--ca-bundle", str(ca_file)) == 3
+    out = capsys.readouterr().out
+    assert (
+        "row 2: tls-certificate: the portal's TLS certificate is for another name (IP address "
+        "mismatch, certificate is not valid for '127.0.0.1'.)"
+    ) in out
+    assert "(use in --portal the host name the portal's certificate was issued for)" in out
+
+
+@pytest.mark.parametrize(
+    ("content", "why"),
+    [
+        (None, "No such file or directory"),
+        ("not a certificate\n", "no PEM certificate"),
+    ],
+)
+def test_a_ca_bundle_that_cannot_be_used_is_one_line_and_exit_2(
+    tmp_path: Path,
+    portal: str,
+    capsys: pytest.CaptureFixture[str],
+    content: str | None,
+    why: str,
+) -> None:
+    bundle = tmp_path / "corp-ca.pem"
+    if content is not None:
+        bundle.write_text(content, encoding="utf-8")
+    assert run_import(tmp_path, portal, "--ca-bundle", str(bundle)) == 2
+    err = capsys.readouterr().err
+    assert err.splitlines()[-1] == (
+        f"bulkmail: error: --ca-bundle: cannot use {bundle} as CA certificates ({why}) "
+        "(give a file of PEM certificates (-----BEGIN CERTIFICATE-----): the CA that signed "
+        "the portal's certificate)"
+    )
+    assert not (tmp_path / "reports").exists()  # nothing was attempted, no report folder
+
+
+def test_ssl_cert_file_naming_no_file_is_said(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "missing.pem"))
+    with pytest.raises(ConfigError, match=r"^SSL_CERT_FILE: cannot use .*missing\.pem"):
+        trust_context()
+
+
+def test_ssl_cert_dir_that_is_not_a_folder_is_said(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SSL_CERT_DIR", str(tmp_path / "nowhere"))
+    with pytest.raises(ConfigError, match=r"SSL_CERT_DIR names .*nowhere, which is not a folder"):
+        trust_context()
+
+
+def test_the_system_store_is_loaded_without_any_option() -> None:
+    # On this Linux: the distribution's bundle, through OpenSSL's default paths.
+    context = trust_context()
+    assert context.verify_mode is ssl.CERT_REQUIRED and context.check_hostname
+    assert context.cert_store_stats()["x509_ca"] > 0
+
+
+@pytest.mark.parametrize(
+    ("url", "loopback"),
+    [
+        ("http://127.0.0.1:8080", True),
+        ("http://127.9.9.9", True),
+        ("http://localhost:8080", True),
+        ("http://portal.localhost", True),
+        ("http://[::1]:8080", True),
+        ("http://portal.example.org", False),
+        ("http://10.0.0.5", False),
+        ("http://localhost.example.org", False),
+        ("http://[::ffff:10.0.0.1]", False),
+    ],
+)
+def test_loopback_urls(url: str, loopback: bool) -> None:
+    assert is_loopback(url) is loopback
+
+
+@pytest.mark.parametrize(
+    ("url", "warned"),
+    [
+        ("http://portal.example.org", True),
+        ("HTTP://portal.example.org", True),
+        ("https://portal.example.org", False),
+        ("http://127.0.0.1:8080", False),
+    ],
+)
+def test_plain_http_beyond_this_machine_is_warned_about(url: str, warned: bool) -> None:
+    with structlog.testing.capture_logs() as logs:
+        _warn_if_plaintext(url)
+    expected = {
+        "event": "portal.plaintext",
+        "log_level": "warning",
+        "portal": url,
+        "message": "the portal is reached over plain http://: every portal and mailbox "
+        "password of this run travels in clear text on the network",
+        "hint": "use the portal's https:// address",
+    }
+    assert logs == ([expected] if warned else [])
