@@ -214,9 +214,9 @@ def run(args: argparse.Namespace) -> int:
     )
 
     start(args)
+    inp = input_settings(args)  # first: a password given with --set is refused before a prompt
     portal = portal_settings(args)
     _warn_if_plaintext(portal.url)
-    inp = input_settings(args)
     # A password given with --set or --defaults fills blank cells: a secret of every row.
     register_secret(*(v for k, v in inp.defaults.items() if k in SECRET_FIELDS))
     result = import_file(inp, portal, args.report_dir, handle_signals=True)

@@ -48,11 +48,11 @@ class SecretEchoes:
         `values` are the row's cells by field, defaults filled in: a password given by
         `--defaults` counts too.
         """
-        secrets = {
-            text: field
-            for field in _ORDER
-            if len(text := values.get(field, "").strip()) >= MIN_ECHO
-        }
+        secrets: dict[str, str] = {}  # text -> the first secret field holding it
+        for field in _ORDER:
+            text = values.get(field, "").strip()
+            if len(text) >= MIN_ECHO:
+                secrets.setdefault(text, field)
         cells = row.cells
         if not secrets or not self._echoed(cells, secrets):
             return row, []

@@ -266,3 +266,18 @@ def test_plain_http_beyond_this_machine_is_warned_about(url: str, warned: bool) 
         "hint": "use the portal's https:// address",
     }
     assert logs == ([expected] if warned else [])
+
+
+def test_an_import_over_plain_http_says_so_before_anything_is_sent(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Its only row is invalid: nothing is sent, so no server is needed to see the warning.
+    monkeypatch.setenv("BULKMAIL_PASSWORD", "Portal-pw-1")
+    sheet = tmp_path / "accounts.csv"
+    sheet.write_text("email,password,server,smtp_server\nnot-an-address,pw,imap.x,smtp.x\n")
+    args = ["--report-dir", str(tmp_path / "r"), "--state", str(tmp_path / "j.sqlite")]
+    portal = ["--portal", "http://portal.example.org", "--user", "me@example.org"]
+    assert main(["import", str(sheet), *portal, *args]) == 1
+    err = capsys.readouterr().err
+    assert "[warning  ] portal.plaintext " in err
+    assert "every portal and mailbox password of this run travels in clear text" in err
