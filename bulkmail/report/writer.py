@@ -19,7 +19,8 @@ from typing import IO, Any, Final
 
 from bulkmail.errors import ConfigError
 from bulkmail.models import Outcome, Severity, Status, Summary
-from bulkmail.report.escaping import escape_row, plain_line
+from bulkmail.printable import printable
+from bulkmail.report.escaping import escape_row, json_printable, plain_line
 from bulkmail.report.rows import (
     FAILED_COLUMNS,
     SUCCEEDED_COLUMNS,
@@ -215,7 +216,7 @@ class ReportWriter:
 def _write_json(path: Path, data: Mapping[str, Any]) -> None:
     """Write atomically: monitoring that reads summary.json never sees half a file."""
     temporary = path.with_suffix(".json.tmp")
-    text = json.dumps(data, indent=2, ensure_ascii=False, default=str)
+    text = json_printable(json.dumps(data, indent=2, ensure_ascii=False, default=str))
     temporary.write_text(text + "\n", encoding="utf-8")
     os.replace(temporary, path)
 
@@ -242,7 +243,8 @@ def summary_dict(summary: Summary) -> dict[str, Any]:
     for key, value in summary.extra.items():
         # extra comes from callers: a key that names a secret is never written
         if key not in data and not is_secret_name(key):
-            data[key] = value
+            # an abort reason quotes the portal, whose words may hold terminal escapes
+            data[key] = printable(value) if isinstance(value, str) else value
     # ... nor a secret inside a value (a portal URL with a password, an abort reason)
     scrubbed: dict[str, Any] = scrub_data(data)
     return scrubbed
@@ -266,6 +268,8 @@ def _cell(value: Any) -> Cell:
         return "true" if value else "false"
     if value == "\t":
         return "tab"
-    if value is None or isinstance(value, str | int | float):
+    if isinstance(value, str):
+        return printable(value)  # a sheet's name, a portal's message: escapes shown
+    if value is None or isinstance(value, int | float):
         return value
-    return json.dumps(value, ensure_ascii=False, default=str)
+    return printable(json.dumps(value, ensure_ascii=False, default=str))
