@@ -12,7 +12,8 @@ Every TLS connection bulkmail makes (the portal, through httpx) verifies the ser
   through a context loaded once (docs/performance.md §5). certifi's bundle is the last resort,
   for a system with no store at all;
 - `SSL_CERT_FILE` / `SSL_CERT_DIR`, read at the start of the run: on macOS and Windows they
-  are added to the system's trust; a name that does not exist stops the run (exit 2);
+  are added to the system's trust; a file that cannot be read or holds no PEM certificate,
+  or a folder that does not exist, stops the run (exit 2), where OpenSSL would say nothing;
 - `--ca-bundle FILE` (PEM): trusted besides all of the above.
 
 A certificate the context refuses is named with its fix by `certificate_problem`.
@@ -25,7 +26,6 @@ import os
 import re
 import ssl
 import sys
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Final
 from urllib.parse import urlsplit
@@ -50,32 +50,33 @@ _HASHED: Final = re.compile(r"[0-9a-fA-F]{8}\.\d+")  # how a CA directory names 
 _OS_VERIFIER: Final = sys.platform in ("darwin", "win32")
 
 
-def trust_context(
-    ca_bundle: Path | None = None, *, environ: Mapping[str, str] = os.environ
-) -> ssl.SSLContext:
+def trust_context(ca_bundle: Path | None = None) -> ssl.SSLContext:
     """Return a client context verifying servers against the system's store and `ca_bundle`.
 
     Build it once per run and share it (~20 ms of CPU on Linux). Raises ConfigError, naming
     the file and the fix, when `ca_bundle`, SSL_CERT_FILE or SSL_CERT_DIR cannot be used.
     """
-    if _OS_VERIFIER:
-        import truststore  # only where it asks the operating system
-
-        context: ssl.SSLContext = truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    else:
-        context = ssl.create_default_context()  # OpenSSL's defaults: honours SSL_CERT_*
-        if not _system_store_found():
-            _load(context, _first_bundle(), "the system's CA bundle")
-    cert_file, cert_dir = environ.get(CERT_FILE_ENV), environ.get(CERT_DIR_ENV)
-    if cert_file:  # loaded by hand too: a name that does not exist is said, not ignored
-        _load(context, Path(cert_file), CERT_FILE_ENV)
+    cert_file, cert_dir = os.environ.get(CERT_FILE_ENV), os.environ.get(CERT_DIR_ENV)
+    if cert_file:  # OpenSSL skips a file it cannot read without a word: say it instead
+        _check_pem(Path(cert_file), CERT_FILE_ENV)
     if cert_dir and not Path(cert_dir).is_dir():
         raise ConfigError(
             f"{CERT_DIR_ENV} names {cert_dir}, which is not a folder",
             f"point {CERT_DIR_ENV} at a folder of CA certificates, or unset it",
         )
-    if cert_dir and _OS_VERIFIER:
-        context.load_verify_locations(capath=cert_dir)
+    if _OS_VERIFIER:
+        import truststore  # only where it asks the operating system
+
+        context: ssl.SSLContext = truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        if cert_file:  # extra anchors beside the system's own
+            _load(context, Path(cert_file), CERT_FILE_ENV)
+        if cert_dir:
+            context.load_verify_locations(capath=cert_dir)
+    else:
+        # OpenSSL's defaults, SSL_CERT_FILE and SSL_CERT_DIR first: loaded here, once.
+        context = ssl.create_default_context()
+        if not _system_store_found():
+            _load(context, _first_bundle(), "the system's CA bundle")
     if ca_bundle is not None:
         _load(context, ca_bundle, "--ca-bundle")
     return context
@@ -102,6 +103,27 @@ def _first_bundle() -> Path:
     return Path(certifi.where())
 
 
+_PEM_CERTIFICATE: Final = re.compile(rb"-----BEGIN (?:TRUSTED )?CERTIFICATE-----")
+
+
+def _check_pem(path: Path, what: str) -> None:
+    """Raise ConfigError unless `path` is a readable file holding a PEM certificate."""
+    try:
+        found = _PEM_CERTIFICATE.search(path.read_bytes()) is not None
+    except OSError as err:
+        raise _unusable(path, what, err.strerror or "cannot be read") from None
+    if not found:
+        raise _unusable(path, what, "no PEM certificate")
+
+
+def _unusable(path: Path, what: str, why: str) -> ConfigError:
+    return ConfigError(
+        f"{what}: cannot use {path} as CA certificates ({why})",
+        "give a file of PEM certificates (-----BEGIN CERTIFICATE-----): the CA that "
+        "signed the portal's certificate",
+    )
+
+
 def _load(context: ssl.SSLContext, path: Path, what: str) -> None:
     """Trust the PEM certificates in `path`, or raise ConfigError naming `what` and the fix."""
     try:
@@ -109,11 +131,7 @@ def _load(context: ssl.SSLContext, path: Path, what: str) -> None:
     except OSError as err:  # ssl.SSLError is one too: a file without a PEM certificate
         ssl_error = isinstance(err, ssl.SSLError)
         why = "no PEM certificate" if ssl_error or not err.strerror else err.strerror
-        raise ConfigError(
-            f"{what}: cannot use {path} as CA certificates ({why})",
-            "give a file of PEM certificates (-----BEGIN CERTIFICATE-----): the CA that "
-            "signed the portal's certificate",
-        ) from None
+        raise _unusable(path, what, why) from None
 
 
 # OpenSSL's verify results (x509_vfy.h) and what to do about each.

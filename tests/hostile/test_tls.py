@@ -9,8 +9,10 @@ from a shell.
 from __future__ import annotations
 
 import csv
+import shutil
 import socket
 import ssl
+import subprocess
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -204,12 +206,36 @@ def test_a_ca_bundle_that_cannot_be_used_is_one_line_and_exit_2(
     assert not (tmp_path / "reports").exists()  # nothing was attempted, no report folder
 
 
-def test_ssl_cert_file_naming_no_file_is_said(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs `openssl rehash`")
+def test_ssl_cert_dir_trusts_the_organisations_ca(
+    tmp_path: Path, portal: str, ca_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "missing.pem"))
-    with pytest.raises(ConfigError, match=r"^SSL_CERT_FILE: cannot use .*missing\.pem"):
+    folder = tmp_path / "certs"
+    folder.mkdir()
+    shutil.copy(ca_file, folder / "corp-ca.pem")
+    subprocess.run(["openssl", "rehash", str(folder)], check=True)  # names it by its hash
+    monkeypatch.setenv("SSL_CERT_DIR", str(folder))
+    assert run_import(tmp_path, portal, "--quiet") == 0
+    assert outcomes(tmp_path) == [("created", "")] * 3
+
+
+@pytest.mark.parametrize(
+    ("content", "why"),
+    [(None, "No such file or directory"), ("-----BEGIN NOTHING-----\n", "no PEM certificate")],
+)
+def test_an_ssl_cert_file_that_cannot_be_used_is_said(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, content: str | None, why: str
+) -> None:
+    # OpenSSL itself would skip it without a word, and every certificate would be refused.
+    path = tmp_path / "corp-ca.pem"
+    if content is not None:
+        path.write_text(content, encoding="utf-8")
+    monkeypatch.setenv("SSL_CERT_FILE", str(path))
+    with pytest.raises(ConfigError) as refused:
         trust_context()
+    assert str(refused.value).startswith(
+        f"SSL_CERT_FILE: cannot use {path} as CA certificates ({why})"
+    )
 
 
 def test_ssl_cert_dir_that_is_not_a_folder_is_said(
@@ -255,6 +281,7 @@ def test_loopback_urls(url: str, loopback: bool) -> None:
     ],
 )
 def test_plain_http_beyond_this_machine_is_warned_about(url: str, warned: bool) -> None:
+    structlog.reset_defaults()  # an earlier run in this process may have left --quiet's level
     with structlog.testing.capture_logs() as logs:
         _warn_if_plaintext(url)
     expected = {
