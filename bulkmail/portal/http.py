@@ -8,6 +8,7 @@ and shared, and no cookie jar is built.
 from __future__ import annotations
 
 import ssl
+import urllib.request
 from collections.abc import Callable
 from typing import Any, Final
 
@@ -58,7 +59,8 @@ def make_client_factory(
     """Return a factory of one-connection clients for the portal (one per worker).
 
     Each client is httpx's own: HTTP/1.1 keep-alive, proxies from the environment
-    (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY, NO_PROXY), TLS verified, redirects never followed.
+    (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY, NO_PROXY; one reached over TLS is verified with the
+    same context), TLS verified, redirects never followed.
     `tls` replaces the default context: the system's trust store, SSL_CERT_FILE and
     SSL_CERT_DIR, and `portal.ca_bundle` (`trust_context`, which raises ConfigError for a CA
     file it cannot use). The per-read timeout is `portal.timeout`; PortalClient bounds each whole
@@ -70,8 +72,15 @@ def make_client_factory(
     # One TLS context for every worker: building one loads the CA bundle (~20 ms of CPU),
     # which at 50 workers would delay the first create by a second (docs/performance.md §5).
     context = tls or trust_context(portal.ca_bundle)
+    proxies = tls_proxies()
 
     def factory() -> httpx.AsyncClient:
+        mounts: dict[str, httpx.AsyncBaseTransport | None] = {
+            pattern: httpx.AsyncHTTPTransport(
+                verify=context, limits=limits, proxy=httpx.Proxy(url, ssl_context=context)
+            )
+            for pattern, url in proxies
+        }
         return CookielessClient(
             base_url=portal.url,
             timeout=timeout,
@@ -79,6 +88,25 @@ def make_client_factory(
             headers=headers,
             follow_redirects=False,
             verify=context,
+            mounts=mounts or None,
         )
 
     return factory
+
+
+def tls_proxies() -> tuple[tuple[str, str], ...]:
+    """Return (httpx mount pattern, URL) of each proxy from the environment reached over TLS.
+
+    httpx verifies an `https://` proxy with httpcore's default context (certifi's bundle
+    alone, built anew per connection), not the client's: these are mounted with the run's
+    context instead. Other proxies, and NO_PROXY's exceptions, stay httpx's own; NO_PROXY=*
+    turns every proxy off, as httpx reads it.
+    """
+    found = urllib.request.getproxies()
+    if "*" in (host.strip() for host in found.get("no", "").split(",")):
+        return ()
+    return tuple(
+        (f"{scheme}://", found[scheme])
+        for scheme in ("http", "https", "all")
+        if found.get(scheme, "").lower().startswith("https://")
+    )

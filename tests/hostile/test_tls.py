@@ -25,6 +25,7 @@ import uvicorn
 from bulkmail.cli import main
 from bulkmail.cli.importing import _warn_if_plaintext
 from bulkmail.errors import ConfigError
+from bulkmail.portal.http import tls_proxies
 from bulkmail.portal.tls import is_loopback, trust_context
 from bulkmail.simulator import SimConfig
 from bulkmail.simulator.app import create_app
@@ -97,8 +98,9 @@ def misnamed(ca: trustme.CA, tmp_path_factory: pytest.TempPathFactory) -> Iterat
 
 
 def run_import(tmp_path: Path, url: str, *extra: str) -> int:
+    tmp_path.mkdir(exist_ok=True)
     sheet = tmp_path / "accounts.csv"
-    user = "".join(filter(str.isalnum, tmp_path.name))
+    user = "".join(filter(str.isalnum, str(tmp_path.relative_to(tmp_path.parent.parent))))
     sheet.write_text("\n".join([HEADER, *rows(user)]) + "\n", encoding="utf-8")
     return main(
         [
@@ -308,3 +310,41 @@ def test_an_import_over_plain_http_says_so_before_anything_is_sent(
     err = capsys.readouterr().err
     assert "[warning  ] portal.plaintext " in err
     assert "every portal and mailbox password of this run travels in clear text" in err
+
+
+@pytest.fixture
+def through_tls_proxy(portal: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Send plain-http portal requests through a proxy reached over TLS (the HTTPS
+    simulator, which serves the absolute-form requests a proxy receives itself)."""
+    for name in ("HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+    monkeypatch.setenv("HTTP_PROXY", portal)
+    monkeypatch.delenv("http_proxy", raising=False)
+
+
+@pytest.mark.usefixtures("through_tls_proxy")
+def test_a_proxy_reached_over_tls_is_verified_with_the_same_trust(
+    tmp_path: Path, ca_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = "http://portal.example.org"  # never resolved: the proxy answers for it
+    assert run_import(tmp_path / "trusted", url, "--ca-bundle", str(ca_file), "-q") == 0
+    assert outcomes(tmp_path / "trusted") == [("created", "")] * 3
+    assert run_import(tmp_path / "untrusted", url) == 3
+    assert "tls-certificate: the portal's TLS certificate is not trusted" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("no_proxy", "expected"),
+    [("", (("https://", "https://proxy.corp:3129"),)), ("intra.corp, *", ())],
+)
+def test_only_proxies_reached_over_tls_get_the_runs_context(
+    monkeypatch: pytest.MonkeyPatch, no_proxy: str, expected: tuple[tuple[str, str], ...]
+) -> None:
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"):
+        monkeypatch.delenv(name.lower(), raising=False)
+    monkeypatch.setenv("HTTP_PROXY", "http://proxy.corp:3128")
+    monkeypatch.setenv("HTTPS_PROXY", "https://proxy.corp:3129")
+    monkeypatch.setenv("ALL_PROXY", "")
+    monkeypatch.setenv("NO_PROXY", no_proxy)
+    assert tls_proxies() == expected
