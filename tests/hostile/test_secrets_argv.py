@@ -187,3 +187,21 @@ def test_which_cells_count_as_a_password_elsewhere(
 ) -> None:
     codes, last = checked(headers, cells, **defaults)
     assert (codes, last) == ((["password-in-column"], MASK) if flagged else ([], cells[-1]))
+
+
+def test_a_long_password_in_another_cell_is_not_quoted_cut_short(
+    here: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Quotes are cut at 40 characters, and what is left is no longer the secret that
+    # masking looks for: the cell's other problems (not a host name) are left out.
+    long = "Correct-Horse-Battery-Staple:and-more-words-2024!"
+    (here / "long.csv").write_text(
+        f"email,password,server,smtp_server\nanna@x.org,{long},{long},smtp.x.org\n"
+    )
+    assert main(["validate", "long.csv"]) == 1
+    out, err = capsys.readouterr()
+    (folder,) = (here / "reports").iterdir()
+    assert long[:12] not in out + err + report_texts(folder)
+    with (folder / "failed.csv").open(encoding="utf-8-sig", newline="") as f:
+        (failed,) = csv.DictReader(f)
+    assert (failed["code"], failed["server"]) == ("password-in-column", MASK)
