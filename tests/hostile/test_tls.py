@@ -261,6 +261,8 @@ def test_the_system_store_is_loaded_without_any_option() -> None:
     # On this Linux: the distribution's bundle, through OpenSSL's default paths.
     context = trust_context()
     assert context.verify_mode is ssl.CERT_REQUIRED and context.check_hostname
+    if ssl.get_default_verify_paths().cafile is None:  # a folder only: read as needed
+        pytest.skip("this system's OpenSSL keeps its CAs in a folder only")
     assert context.cert_store_stats()["x509_ca"] > 0
 
 
