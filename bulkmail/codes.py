@@ -210,6 +210,12 @@ class Code(StrEnum):
         "password-masked", ERROR, VALIDATION,
         "a ******** cell (a re-fed report), not a password",
         "fill in the real password, or feed the original sheet with --secrets-from")
+    PASSWORD_IN_COLUMN = _Entry(
+        "password-in-column", ERROR, VALIDATION,
+        "a cell outside the password columns holds the row's password (6 characters or more): "
+        "the row's cells are probably shifted; the cell is masked",
+        "check that the row's cells line up with the header: a comma inside an unquoted CSV "
+        "cell splits it in two (quote that cell); a password may not equal another cell")
     PORT_ENCRYPTION_MISMATCH = _Entry(
         "port-encryption-mismatch", WARNING, VALIDATION,
         "the port is a well-known one for another encryption (993 with None, 465 with StartTLS)",
@@ -433,6 +439,13 @@ class Code(StrEnum):
         "tls-failed", ERROR, NETWORK,
         "TLS with the portal failed",
         "check the --portal address (https:// or http://, port) and the portal's TLS certificate")
+    TLS_CERTIFICATE = _Entry(
+        "tls-certificate", ERROR, NETWORK,
+        "the portal's TLS certificate was refused (a CA this machine does not trust, expired, "
+        "another name): the run stops, exit 3",
+        "if the portal's certificate comes from your organisation's own CA, give that CA's "
+        "certificate with --ca-bundle FILE (or set SSL_CERT_FILE)",
+        fatal=True)
     NETWORK_ERROR = _Entry(
         "network-error", ERROR, NETWORK,
         "another network error between bulkmail and the portal (retried, unless the URL's scheme "

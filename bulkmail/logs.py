@@ -10,10 +10,11 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import MutableMapping
-from typing import Any, Literal, TextIO
+from typing import Any, Final, Literal, TextIO
 
 import structlog
 
+from bulkmail.printable import printable
 from bulkmail.secrets import MASK, is_secret_name, scrub, scrub_data
 
 
@@ -29,6 +30,25 @@ def scrub_event(
             event[key] = scrub(value)
         elif isinstance(value, dict | list | tuple):
             event[key] = scrub_data(value)
+    return event
+
+
+# structlog's ConsoleRenderer prints a string holding one of these as its repr(), which
+# escapes control characters itself; any other string it prints as it is (dev.py, `_repr`).
+_QUOTED_BY_RENDERER: Final = frozenset(" \t=\r\n\"'")
+
+
+def printable_event(
+    logger: Any, method: str, event: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """A structlog processor for console lines: escape the control characters
+    (`bulkmail.printable`) of each string value the console renderer would print raw.
+    JSON lines need none: JSON escapes them itself."""
+    for key, value in event.items():
+        if type(value) is not str or value.isprintable():
+            continue
+        if key == "event" or _QUOTED_BY_RENDERER.isdisjoint(value):
+            event[key] = printable(value)
     return event
 
 
@@ -55,9 +75,11 @@ def configure(
     out: Any = stream or _Stderr()
     level = logging.ERROR if quiet else logging.INFO
     renderer: Any
+    escape: list[Any] = []
     if fmt == "json":
         renderer = structlog.processors.JSONRenderer(sort_keys=False)
     else:
+        escape = [printable_event]
         renderer = structlog.dev.ConsoleRenderer(
             colors=out.isatty(), pad_event_to=0, exception_formatter=structlog.dev.plain_traceback
         )
@@ -67,6 +89,7 @@ def configure(
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             scrub_event,
+            *escape,
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(level),

@@ -136,6 +136,8 @@ async def import_async(
             "the sheet has no portal_user column and no --user was given",
             "add a portal_user column, or run as one portal user with --user",
         )
+    # Before the journal and the report folder: a CA file that cannot be used stops here.
+    factory = client_factory or make_client_factory(portal)
     journal = _open_journal(portal, inp, log)
     try:
         access = ACCESS[report_mode]
@@ -147,7 +149,6 @@ async def import_async(
         ):
             collect = Collector(writer, log, command="import", progress=progress)
             ledger = Ledger(collect)
-            factory = client_factory or make_client_factory(portal)
             runner = Runner(portal, factory, ledger.settle, journal=journal, backoff=backoff)
             writer.on_failure = runner.abort  # no more creates that no report would show
             _log_start(log, inp, portal)

@@ -56,6 +56,7 @@ class PortalSettings:
     fresh: bool = False
     grace: float = 10.0  # seconds in-flight creates may finish after an interrupt
     progress: bool = True  # a progress bar when stderr is a terminal
+    ca_bundle: Path | None = None  # PEM CA certificates trusted besides the system's store
 
     def __post_init__(self) -> None:
         # The command line checks these with friendlier words; a library caller gets these.

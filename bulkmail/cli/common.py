@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
+import os
+import stat
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from bulkmail.errors import ConfigError
 from bulkmail.reader.defaults import load_defaults, merge, parse_set
+from bulkmail.schema import SECRET_FIELDS
 from bulkmail.settings import MAX_CONCURRENCY, InputSettings
 
 # argparse fills in %(default)s from the option's default: bulkmail.settings' value.
@@ -44,13 +48,15 @@ def add_input_options(parser: argparse.ArgumentParser) -> None:
         metavar="FIELD=VALUE",
         action="append",
         default=[],
-        help="fill blank cells of FIELD with VALUE (repeatable); a cell in the sheet wins",
+        help="fill blank cells of FIELD with VALUE (repeatable); a cell in the sheet wins; "
+        "not for passwords, which the process list shows: put those in --defaults",
     )
     parser.add_argument(
         "--defaults",
         metavar="FILE.toml",
         type=Path,
-        help="org-wide defaults for blank cells, FIELD = VALUE per line",
+        help="org-wide defaults for blank cells, FIELD = VALUE per line (passwords too: "
+        "make it readable by you only)",
     )
     parser.add_argument(
         "--secrets-from",
@@ -94,16 +100,58 @@ def start(args: argparse.Namespace) -> None:
 
 
 def input_settings(args: argparse.Namespace) -> InputSettings:
-    """Build the input settings from the shared options (defaults merged, --set wins)."""
+    """Build the input settings from the shared options (defaults merged, --set wins).
+
+    Raises ConfigError for a secret field in `--set` (see `refuse_secrets`).
+    """
+    given = parse_set(args.set_values)
+    refuse_secrets(given)
     file_defaults = load_defaults(args.defaults) if args.defaults else {}
+    if args.defaults and SECRET_FIELDS & file_defaults.keys():
+        warn_if_readable(args.defaults)
     return InputSettings(
         path=args.input,
         sheet=args.sheet,
         encoding=args.encoding,
         delimiter=args.delimiter,
-        defaults=merge(file_defaults, parse_set(args.set_values)),
+        defaults=merge(file_defaults, given),
         secrets_from=args.secrets_from,
     )
+
+
+def refuse_secrets(given: Mapping[str, str]) -> None:
+    """Raise ConfigError for a password given with `--set`, never repeating it.
+
+    A command line is in the process list, readable by every user of the machine while the
+    run lasts, and in the shell's history: a password belongs in a file only its owner reads.
+    """
+    secret = sorted(SECRET_FIELDS & given.keys())
+    if secret:
+        raise ConfigError(
+            f"--set {secret[0]}=... puts a password on the command line, where every user "
+            "of this machine can read it (the process list) and the shell's history keeps it",
+            f'put `{secret[0]} = "..."` in a --defaults FILE that only you can read '
+            "(chmod 600 FILE)",
+        )
+
+
+def warn_if_readable(path: Path) -> None:
+    """Warn when a defaults file holding a password can be read by other users."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:  # load_defaults has just read it: gone since, nothing to warn about
+        return
+    if os.name == "posix" and mode & 0o077:
+        from bulkmail.logs import get_logger
+
+        get_logger().warning(
+            "defaults.readable",
+            file=str(path),
+            mode=f"{stat.S_IMODE(mode):04o}",
+            message="the defaults file holds a password and other users of this machine can "
+            "read it",
+            hint=f"chmod 600 {path}",
+        )
 
 
 def whole_number(low: int, high: int | None = None) -> Callable[[str], int]:

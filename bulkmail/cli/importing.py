@@ -75,6 +75,14 @@ def add_portal_options(parser: argparse.ArgumentParser) -> None:
         help="file whose first line is --user's portal password",
     )
     g.add_argument(
+        "--ca-bundle",
+        metavar="FILE",
+        type=Path,
+        help="PEM file of CA certificates to trust besides the system's store (and "
+        "SSL_CERT_FILE, SSL_CERT_DIR): your organisation's CA, if it signed the portal's "
+        "certificate",
+    )
+    g.add_argument(
         "--concurrency",
         "-c",
         metavar="N",
@@ -199,6 +207,7 @@ def portal_settings(args: argparse.Namespace) -> PortalSettings:
         state=args.state,
         fresh=args.fresh,
         progress=not args.quiet and args.log_format == "console",
+        ca_bundle=args.ca_bundle,
     )
 
 
@@ -208,8 +217,9 @@ def run(args: argparse.Namespace) -> int:
     )
 
     start(args)
+    inp = input_settings(args)  # first: a password given with --set is refused before a prompt
     portal = portal_settings(args)
-    inp = input_settings(args)
+    _warn_if_plaintext(portal.url)
     # A password given with --set or --defaults fills blank cells: a secret of every row.
     register_secret(*(v for k, v in inp.defaults.items() if k in SECRET_FIELDS))
     result = import_file(
@@ -220,3 +230,18 @@ def run(args: argparse.Namespace) -> int:
     if result.error is not None:  # a journal that failed part-way: what happened, what to do
         print(error_line(result.error), file=sys.stderr)
     return result.summary.exit_code
+
+
+def _warn_if_plaintext(url: str) -> None:
+    """Log a warning when the portal is reached over plain HTTP beyond this machine."""
+    from bulkmail.logs import get_logger
+    from bulkmail.portal.tls import is_loopback
+
+    if urlsplit(url).scheme == "http" and not is_loopback(url):
+        get_logger().warning(
+            "portal.plaintext",
+            portal=url,
+            message="the portal is reached over plain http://: every portal and mailbox "
+            "password of this run travels in clear text on the network",
+            hint="use the portal's https:// address",
+        )

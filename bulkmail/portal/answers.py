@@ -15,7 +15,7 @@ import json
 import math
 import ssl
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC
 from typing import Any, Final, Literal
 
@@ -24,6 +24,7 @@ import httpx
 from bulkmail.codes import Code
 from bulkmail.models import Stage
 from bulkmail.portal.server_messages import CleanMessage, clean_message, diagnose
+from bulkmail.portal.tls import certificate_problem
 
 __all__ = [
     "CleanMessage",
@@ -237,6 +238,10 @@ def classify_exception(exc: httpx.HTTPError, *, during: During) -> Verdict:
     if isinstance(exc, httpx.HTTPStatusError):
         return classify_response(exc.response, during=during)
     said = _one_line(f"{type(exc).__name__}: {exc}").rstrip(": ")
+    refused = _certificate_error(exc)
+    if refused is not None:  # the run cannot succeed: the same certificate every time
+        message, hint = certificate_problem(refused)
+        return replace(_verdict(Code.TLS_CERTIFICATE, during, message), hint=hint)
     if isinstance(exc, httpx.ConnectError) and _is_tls(exc):
         return _verdict(Code.TLS_FAILED, during, f"TLS with the portal failed ({said})")
     for types, code, lead in _NETWORK:
@@ -255,6 +260,16 @@ def classify_exception(exc: httpx.HTTPError, *, during: During) -> Verdict:
             ambiguous=True,
         )
     return _verdict(Code.HTTP_ERROR, during, f"the request failed ({said})")
+
+
+def _certificate_error(exc: BaseException) -> ssl.SSLCertVerificationError | None:
+    """Return the certificate verification error behind `exc`, if one caused it."""
+    seen: BaseException | None = exc
+    for _ in range(6):  # httpx wraps it twice: httpcore's error, then its own
+        if seen is None or isinstance(seen, ssl.SSLCertVerificationError):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 def _is_tls(exc: BaseException) -> bool:

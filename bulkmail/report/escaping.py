@@ -6,6 +6,7 @@ takes it off again when a report is fed back as input, so `csv_unescape(csv_esca
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 from typing import Final
@@ -61,3 +62,18 @@ def csv_unescape(text: str) -> str:
     if text[:1] == "'" and len(text) > 1 and text[1] in _AFTER_QUOTE:
         return text[1:]
     return text
+
+
+def json_printable(text: str) -> str:
+    """Return JSON `text` with each character `str.isprintable` refuses, but its line breaks,
+    written as a JSON escape (`\\u009b`, `\\u202e`): the same data to a parser, and nothing a
+    terminal obeys when a person runs `cat summary.json`.
+
+    `json.dumps(..., ensure_ascii=False)` escapes only what JSON must (below U+0020), so C1
+    controls and bidi overrides from a sheet name or a portal's message would stay raw.
+    """
+    if text.replace("\n", "").isprintable():
+        return text
+    return "".join(
+        char if char.isprintable() or char == "\n" else json.dumps(char)[1:-1] for char in text
+    )

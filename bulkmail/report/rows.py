@@ -1,5 +1,9 @@
 """Outcome -> report row: the report's own columns, masked originals, CSV formula escaping.
 
+The report's own texts (messages, hints, notes) go through `printable`: a portal or mail
+server may answer with terminal escapes, which `cat failed.csv` would otherwise obey. The
+original columns are the sheet's cells as given, so that a fixed Failed sheet feeds back.
+
 Pure functions, no I/O: `report/writer.py` streams what these return into the CSVs, and the XLSX
 writer turns the CSV text back into typed cells with `row_typer` (`typed_cell`, one cell).
 These run once per row or cell of runs of a million rows, so the per-row paths work out
@@ -13,6 +17,7 @@ from operator import attrgetter, itemgetter
 from typing import Final
 
 from bulkmail.models import Outcome, Problem, Severity
+from bulkmail.printable import printable
 from bulkmail.report.escaping import csv_unescape
 from bulkmail.schema import REPORT_KEYS, fold
 from bulkmail.secrets import MASK, scrub_texts, secret_columns
@@ -114,7 +119,7 @@ def succeeded_cells(outcome: Outcome) -> list[str]:
         str(outcome.status),
         "" if mailbox_id is None else str(mailbox_id),
         outcome.done_at,
-        "; ".join(notes),
+        printable("; ".join(notes)),
         str(round(elapsed, 3)) if elapsed else "",
     ]
 
@@ -130,8 +135,8 @@ def failed_cells(outcome: Outcome) -> list[str]:
         str(outcome.status),
         str(outcome.stage) if outcome.stage else "",
         code,
-        message,
-        hint,
+        printable(message),  # a portal's or mail server's words: escapes shown, not obeyed
+        printable(hint),
         str(outcome.attempts),
         "" if outcome.http_status is None else str(outcome.http_status),
     ]

@@ -28,8 +28,9 @@ from bulkmail import files
 from bulkmail.errors import AbortError, ConfigError
 from bulkmail.files import OWNER, Access
 from bulkmail.models import Outcome, Severity, Status, Summary
+from bulkmail.printable import printable
 from bulkmail.reader.limits import MAX_CELL_LENGTH
-from bulkmail.report.escaping import escape_row, plain_line
+from bulkmail.report.escaping import escape_row, json_printable, plain_line
 from bulkmail.report.rows import (
     FAILED_COLUMNS,
     SUCCEEDED_COLUMNS,
@@ -298,7 +299,7 @@ class ReportWriter:
 
 def _write_json(path: Path, data: Mapping[str, Any], mode: int) -> None:
     """Write atomically: monitoring that reads summary.json never sees half a file."""
-    text = json.dumps(data, indent=2, ensure_ascii=False, default=str)
+    text = json_printable(json.dumps(data, indent=2, ensure_ascii=False, default=str))
     files.replace(path, (text + "\n").encode("utf-8"), mode)
 
 
@@ -333,7 +334,8 @@ def summary_dict(summary: Summary) -> dict[str, Any]:
     for key, value in summary.extra.items():
         # extra comes from callers: a key that names a secret is never written
         if key not in data and not is_secret_name(key):
-            data[key] = value
+            # an abort reason quotes the portal, whose words may hold terminal escapes
+            data[key] = printable(value) if isinstance(value, str) else value
     # ... nor a secret inside a value (a portal URL with a password, an abort reason)
     scrubbed: dict[str, Any] = scrub_data(data)
     return scrubbed
@@ -358,7 +360,7 @@ def _cell(value: Any) -> Cell:
     if value == "\t":
         return "tab"
     if isinstance(value, str):
-        return fit_cell(value)
+        return fit_cell(printable(value))  # a sheet's name, a portal's message: escapes shown
     if value is None or isinstance(value, int | float):
         return value
-    return fit_cell(json.dumps(value, ensure_ascii=False, default=str))
+    return fit_cell(printable(json.dumps(value, ensure_ascii=False, default=str)))

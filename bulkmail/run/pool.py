@@ -152,10 +152,10 @@ class Runner:
     async def _process(self, portal: PortalClient, job: Job) -> Outcome:
         token = await self._sessions.token(portal, job.identity)
         if isinstance(token, Verdict):
-            return outcomes.failed(job, token, attempts=0)
+            return self._failed(job, token, attempts=0)
         existing = await self._sessions.existing(portal, job.identity, token)
         if isinstance(existing, Verdict):
-            return outcomes.failed(job, existing, attempts=0)
+            return self._failed(job, existing, attempts=0)
         email = job.account.email.casefold()
         before = existing.get(email)
         if before is not None and job.check_first:
@@ -202,8 +202,7 @@ class Runner:
                 token = fresh
                 continue
             if answer.fatal:
-                self.abort(answer.message)
-                return outcomes.failed(job, answer, attempts)
+                return self._failed(job, answer, attempts)
             if answer.ambiguous and before is None:
                 found = await with_retries(
                     partial(portal.find_account, token, job.account.email),
@@ -243,6 +242,13 @@ class Runner:
         the creates in flight finish."""
         self.state.aborted = True
         self.stop(reason)
+
+    def _failed(self, job: Job, answer: Verdict, attempts: int) -> Outcome:
+        """Return `job` failed by `answer`; a fatal answer (a refused certificate, an unpaid
+        portal), whether to a login, a listing or a create, stops the whole run."""
+        if answer.fatal:
+            self.abort(answer.message)
+        return outcomes.failed(job, answer, attempts)
 
     def _not_attempted(self, job: Job, message: str = outcomes.NOT_SENT) -> None:
         """Hand back `job` as never sent because the run stopped."""

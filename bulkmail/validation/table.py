@@ -17,6 +17,7 @@ from bulkmail.printable import listing, printable, quoted
 from bulkmail.schema import ALIASES, REQUIRED_FIELDS, SMTP_TWINS, fold, near_field
 from bulkmail.secrets import quotable
 from bulkmail.validation.converted import fact_problems, shown_forms
+from bulkmail.validation.echoes import SecretEchoes
 from bulkmail.validation.identifiers import bare
 from bulkmail.validation.rows import check_row
 
@@ -104,10 +105,15 @@ def _checked_rows(
     seen: dict[tuple[str, str], int] = {}
     cells_of = _cells_reader(table)
     shown = shown_forms(table.fields)
+    echoes = SecretEchoes(table)
     for row in table.rows:
         cells = cells_of(row)
         values = {**filled, **cells} if filled else cells
         account, problems = check_row(values, row.number, run_user, portal_column)
+        row, echoed = echoes.check(row, values)  # the row goes on with those cells masked
+        if echoed:
+            problems = _instead(problems, echoed)
+            account = None
         if filled and problems:
             problems = _blame_defaults(problems, filled, cells)
         converted = shown(row) if shown is not None else []
@@ -125,6 +131,16 @@ def _checked_rows(
 
 
 _UNREAD = (Code.CELL_ERROR, Code.FORMULA_UNCALCULATED)
+
+
+def _instead(problems: list[Problem], echoed: list[Problem]) -> list[Problem]:
+    """Add the password-in-column problems; drop what the others say of those cells.
+
+    "'Summer-2024…' is not a host name" would quote the password, and a quote cut short
+    (`printable`'s limit) is no longer the whole secret that masking looks for.
+    """
+    cells = {p.column for p in echoed if p.column}
+    return [*(p for p in problems if p.column not in cells), *echoed]
 
 
 def _with_converted(problems: list[Problem], converted: list[Problem]) -> list[Problem]:

@@ -213,7 +213,8 @@ def test_a_password_given_as_a_default_is_masked_like_the_portal_password(
     monkeypatch.setenv("BULKMAIL_PASSWORD", "Env-S3cret-2")
     (here / "in.csv").write_text("email,server,smtp_server\na@x.org,imap.x.org,smtp.x.org\n")
     args = ["import", "in.csv", "--portal", "http://127.0.0.1:9", "--user", "me@x.org"]
-    defaults = ["--set", "password=Dflt-S3cret-1", "--retries", "0", "--quiet"]
+    (here / "defaults.toml").write_text('password = "Dflt-S3cret-1"\n')
+    defaults = ["--defaults", "defaults.toml", "--retries", "0", "--quiet"]
     assert main([*args, *defaults]) in (1, 3)  # nothing listens on port 9
     assert scrub("Dflt-S3cret-1 and Env-S3cret-2") == "******** and ********"
 

@@ -181,11 +181,14 @@ async def test_tls_is_verified_with_one_given_context() -> None:
     async with scripted(answer, tls=server_context) as server:
         async with portal(server.url, tls=trusting) as client:
             assert await client.login(Identity("anna", "pw-123456")) == Token("t-1")
-        async with portal(server.url) as client:  # the default context: certifi's CAs
+        async with portal(server.url) as client:  # the default context: the system's CAs
             refused = await client.login(Identity("anna", "pw-123456"))
     assert isinstance(refused, Verdict)
-    assert refused.code == "tls-failed"
-    assert "CERTIFICATE_VERIFY_FAILED" in refused.message
+    assert (refused.code, refused.fatal) == ("tls-certificate", True)
+    assert refused.message == (
+        "the portal's TLS certificate is not trusted (unable to get local issuer certificate)"
+    )
+    assert "--ca-bundle FILE (or set SSL_CERT_FILE)" in refused.hint
 
 
 async def test_a_proxy_from_the_environment_is_used(monkeypatch: pytest.MonkeyPatch) -> None:

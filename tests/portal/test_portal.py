@@ -117,7 +117,7 @@ def assert_verdict(verdict: object, expected: tuple[Any, ...]) -> None:
     assert got == expected
     assert isinstance(verdict.code, Code)  # a registry member (test_codes.py)
     assert verdict.hint  # every verdict says what to do
-    assert verdict.fatal == (verdict.code == "portal-not-paid")
+    assert verdict.fatal == (verdict.code in ("portal-not-paid", "tls-certificate"))
 
 
 # A failed create byte for byte as the portal writes it (docs/portal-api.md §1, §11): the API
@@ -295,8 +295,8 @@ NETWORK_FAILURES = [
     case("broken-pipe", httpx.WriteError("Broken pipe"), "connection-dropped",
          "the connection to the portal was lost (WriteError: Broken pipe)", N,
          retryable=True, ambiguous=True),
-    case("tls-cause", tls_error(), "tls-failed", "TLS with the portal failed (ConnectError: "
-         "certificate verify failed: self-signed certificate)", N),
+    case("tls-cause", tls_error(), "tls-certificate", "the portal's TLS certificate was refused "
+         "([SSL: CERTIFICATE_VERIFY_FAILED])", N),
     case("tls-text", httpx.ConnectError("[SSL: WRONG_VERSION_NUMBER] wrong version number"),
          "tls-failed", "TLS with the portal failed (ConnectError: [SSL: WRONG_VERSION_NUMBER] "
          "wrong version number)", N),
