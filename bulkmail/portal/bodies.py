@@ -24,9 +24,9 @@ __all__ = ["ACCEPT_ENCODING", "MAX_ANSWER_BYTES", "Unreadable", "read_capped"]
 MAX_ANSWER_BYTES: Final = 4 * 1024 * 1024
 """The most bytes an answer's body may hold, as received and once decoded: 4 MiB.
 
-The API's answers are a few KB (docs/portal-api.md §15); the largest, a full page of the
-account list (1,000 MailAccountData items, §13), is about 0.6 MB. 4 MiB leaves room for long
-signatures and names, and 50 workers each holding one answer stay near 200 MB.
+The API's answers are a few KB (docs/portal-api.md §16); the largest, a full page of the
+account list (1,000 MailAccountData items, §13, §15), is about 0.6 MB. 4 MiB leaves room for
+long signatures and names, and 50 workers each holding one answer stay near 200 MB.
 """
 
 ACCEPT_ENCODING: Final = "identity"

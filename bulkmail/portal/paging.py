@@ -21,7 +21,8 @@ MAX_LIST_PAGES: Final = 100
 MAX_LIST_ITEMS: Final = 100_000
 """The most items (accounts, aliases, groups) one listing reads: 100 full pages' worth.
 
-A portal user holds a handful of accounts; 100,000 is far past any real one, and small enough
+A portal user holds a handful of accounts; 100,000 is far past any real one (docs/portal-api.md
+§16), and small enough
 that the listing's memory (about 10 MB) and its requests (100 at most) stay modest.
 """
 
