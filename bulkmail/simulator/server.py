@@ -16,6 +16,7 @@ import uvicorn
 from bulkmail.errors import ConfigError
 from bulkmail.simulator.app import create_app
 from bulkmail.simulator.config import SimConfig
+from bulkmail.simulator.exposure import exposure_warning
 
 # httptools parses HTTP several times faster than h11: the simulator must never be the
 # bottleneck of a benchmark. h11 still works when httptools is missing.
@@ -86,6 +87,8 @@ def serve(config: SimConfig, host: str = "127.0.0.1", port: int = 8080) -> None:
     sock = _listen(host, port)
     if config.log_requests:
         _log_to_stderr()
+    if warning := exposure_warning(*sock.getsockname()[:2]):
+        print(warning, file=sys.stderr, flush=True)
     print(f"bulkmail simulator serving {_url(sock)} (Ctrl-C to stop)", flush=True)
     try:
         server.run(sockets=[sock])
