@@ -37,29 +37,33 @@ class Pages:
 
     def after(self, start: int, items: list[Any], following: Any) -> int | Verdict | None:
         """Return where the page after the one at `start` begins, None at the list's end, or
-        the verdict that stops an endless or looping list (codes list-too-long, list-repeats)."""
+        the verdict that stops an endless or looping list (codes list-too-long, list-repeats).
+
+        A list goes on only while it moves forward, sends no page twice and stays within
+        MAX_LIST_PAGES requests and MAX_LIST_ITEMS items.
+        """
         self._pages += 1
         self._items += len(items)
-        if self._items > MAX_LIST_ITEMS or self._pages > MAX_LIST_PAGES:
-            return list_failure(
-                Code.LIST_TOO_LONG,
-                f"the portal's account list ran past {MAX_LIST_PAGES} pages or "
-                f"{MAX_LIST_ITEMS:,} items (page {self._pages} starts at {start:,})",
-            )
         digest = hashlib.blake2b(json.dumps(items, sort_keys=True).encode()).digest()
         if digest in self._seen:
-            return list_failure(
-                Code.LIST_REPEATS,
-                f"the portal's account list sent the same page again (at {start:,}, page "
-                f"{self._pages})",
-            )
+            return _repeats(f"sent the same page again (page {self._pages}, at {start:,})")
         self._seen.add(digest)
-        if not isinstance(following, int) or isinstance(following, bool):
+        more = isinstance(following, int) and not isinstance(following, bool)
+        if self._items > MAX_LIST_ITEMS or (more and self._pages >= MAX_LIST_PAGES):
+            return list_failure(
+                Code.LIST_TOO_LONG,
+                f"the portal's account list goes on past {MAX_LIST_PAGES} pages or "
+                f"{MAX_LIST_ITEMS:,} items (page {self._pages} started at {start:,})",
+            )
+        if not more:
             return None
         if following <= start:
-            return list_failure(
-                Code.LIST_REPEATS,
-                f"the portal's account list pointed back to a page already read (nextIndex "
-                f"{following:,} after a page at {start:,})",
+            return _repeats(
+                f"pointed back to a page already read (nextIndex {following:,} after "
+                f"a page at {start:,})"
             )
-        return following
+        return int(following)
+
+
+def _repeats(what: str) -> Verdict:
+    return list_failure(Code.LIST_REPEATS, f"the portal's account list {what}")
