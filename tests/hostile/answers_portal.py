@@ -101,9 +101,12 @@ def bomb(expanded_mib: int, status: int = 200, coding: str = "gzip") -> Answer:
     return write
 
 
-def endless(*, chunked: bool, status: int = 200, declared: int | None = None) -> Answer:
+def endless(
+    *, chunked: bool, status: int = 200, declared: int | None = None, mib: int | None = None
+) -> Answer:
     """A body that never ends: chunked, or read until the close (no length), or over a lying
-    Content-Length (`declared`). It stops when the client goes away."""
+    Content-Length (`declared`). It stops when the client goes away, or after `mib` MiB (then
+    closes), for a test whose client has no memory limit should the cap ever break."""
     fields = {"Content-Type": "application/json"}
     if chunked:
         fields["Transfer-Encoding"] = "chunked"
@@ -117,9 +120,12 @@ def endless(*, chunked: bool, status: int = 200, declared: int | None = None) ->
 
     async def write(request: Request) -> None:
         request.writer.write(head(status, fields) + framed(b'{"response": "'))
-        while not request.writer.is_closing():
+        sent = 0
+        while not request.writer.is_closing() and (mib is None or sent < mib):
             request.writer.write(piece)
             await request.writer.drain()
+            sent += 1
+        request.writer.close()
 
     return write
 
