@@ -4,7 +4,8 @@ Each call returns its result or a `Verdict` (see `bulkmail.portal.answers`); it 
 a bug or on what httpx considers misuse. The client passed in carries the portal's base URL
 and the timeout, which also bounds each whole exchange; this module adds the paths, the raw
 `Authorization: <token>` header (the documented style, docs/portal-api.md §3) and the reading
-of the `{"status", "response"}` envelope (§1).
+of the `{"status", "response"}` envelope (§1). Every answer is read capped
+(`bulkmail.portal.bodies`) and the account list's paging bounded (`bulkmail.portal.paging`).
 """
 
 from __future__ import annotations
