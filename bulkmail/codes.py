@@ -415,6 +415,24 @@ class Code(StrEnum):
         "the answer is not the portal API's JSON (a web page, a proxy, a login screen)",
         "this is not the portal API's JSON: --portal should be the portal root, e.g. "
         "https://portal.example.org, not a page, a proxy or a login screen")
+    ANSWER_TOO_LARGE = _Entry(
+        "answer-too-large", ERROR, PORTAL,
+        "the answer is larger than bulkmail reads (4 MiB, counted after decompression): "
+        "reading stopped there",
+        "the portal API's answers are a few KB: check that --portal is the portal itself, not a "
+        "proxy or a download; if the portal is right, see its logs")
+    LIST_TOO_LONG = _Entry(
+        "list-too-long", ERROR, PORTAL,
+        "the portal user's account list ran past 100 pages or 100,000 items: bulkmail stopped "
+        "listing",
+        "the portal keeps pointing to a next page: check that --portal is the portal itself "
+        "and not a proxy; a user with more accounts than that cannot be imported into")
+    LIST_REPEATS = _Entry(
+        "list-repeats", ERROR, PORTAL,
+        "the portal user's account list pointed back to a page already read, or sent one "
+        "again: bulkmail stopped listing",
+        "the portal's paging is broken (a proxy that drops startIndex does this): check that "
+        "--portal is the portal itself; else see the portal's logs")
 
     # -- network: no usable answer -------------------------------------------------------------
     CONNECT_FAILED = _Entry(

@@ -23,6 +23,7 @@ import httpx
 
 from bulkmail.codes import Code
 from bulkmail.models import Stage
+from bulkmail.portal.bodies import Unreadable
 from bulkmail.portal.server_messages import CleanMessage, clean_message, diagnose
 from bulkmail.portal.tls import certificate_problem
 
@@ -32,7 +33,9 @@ __all__ = [
     "Verdict",
     "classify_exception",
     "classify_response",
+    "classify_unreadable",
     "clean_message",
+    "list_failure",
     "parse_retry_after",
     "portal_message",
 ]
@@ -214,6 +217,27 @@ def _by_status(response: httpx.Response, text: str, during: During) -> Verdict:
         said += f", to {response.headers.get('location', '?')}"
     retry_after = parse_retry_after(response.headers.get("retry-after")) if code.retryable else None
     return _verdict(code, during, f"{lead} ({said})", retry_after=retry_after, http_status=status)
+
+
+def classify_unreadable(answer: Unreadable, *, during: During) -> Verdict:
+    """Classify an answer whose body was not read: over the cap, or in a coding not read.
+
+    A 2xx to a create may mean it was saved: the run looks the account up before saying so.
+    """
+    status = answer.response.status_code
+    code = Code.ANSWER_TOO_LARGE if answer.reason == "size" else Code.UNEXPECTED_ANSWER
+    return _verdict(
+        code,
+        during,
+        f"bulkmail stopped reading the portal's answer (HTTP {status}): {answer.detail}",
+        ambiguous=during == "create" and answer.response.is_success,
+        http_status=status,
+    )
+
+
+def list_failure(code: Code, message: str) -> Verdict:
+    """Return the verdict of a listing that was stopped (`bulkmail.portal.paging`)."""
+    return _verdict(code, "list", message)
 
 
 # First match wins, after TLS. Only a failure to connect proves the request never left.

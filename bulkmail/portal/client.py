@@ -4,7 +4,8 @@ Each call returns its result or a `Verdict` (see `bulkmail.portal.answers`); it 
 a bug or on what httpx considers misuse. The client passed in carries the portal's base URL
 and the timeout, which also bounds each whole exchange; this module adds the paths, the raw
 `Authorization: <token>` header (the documented style, docs/portal-api.md §3) and the reading
-of the `{"status", "response"}` envelope (§1).
+of the `{"status", "response"}` envelope (§1). Every answer is read capped
+(`bulkmail.portal.bodies`) and the account list's paging bounded (`bulkmail.portal.paging`).
 """
 
 from __future__ import annotations
@@ -24,9 +25,12 @@ from bulkmail.portal.answers import (
     Verdict,
     classify_exception,
     classify_response,
+    classify_unreadable,
     clean_message,
     portal_message,
 )
+from bulkmail.portal.bodies import ACCEPT_ENCODING, read_capped
+from bulkmail.portal.paging import Pages
 from bulkmail.secrets import SECRET_FIELDS, scrub, scrub_data
 
 __all__ = [
@@ -81,6 +85,7 @@ class PortalClient:
         # cookies; every call names its user by the token alone.
         client.cookies.jar.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
         client.cookies.clear()
+        client.headers["Accept-Encoding"] = ACCEPT_ENCODING  # see there why no gzip
         self._accounts_url = client.base_url.join(ACCOUNTS_PATH)
         self._create_headers = [
             *client.headers.multi_items(),
@@ -105,7 +110,7 @@ class PortalClient:
     async def list_accounts(self, token: Token) -> dict[str, int] | Verdict:
         """Return the user's accounts as {lower(email): mailboxId}, aliases and groups left out."""
         accounts: dict[str, int] = {}
-        start, secrets = 0, (token.value,)
+        start, secrets, pages = 0, (token.value,), Pages()
         while True:
             params = {"startIndex": start} if start else None
             response = await self._send(
@@ -118,9 +123,11 @@ class PortalClient:
             if not isinstance(items, list) or not _collect(items, accounts):
                 return _classified(response, "list", secrets)
             # The portal pages lists at 1,000 items and then says where to go on.
-            following = body.get("nextIndex") if body else None
-            if not isinstance(following, int) or following <= start:
+            following = pages.after(start, items, body.get("nextIndex") if body else None)
+            if following is None:
                 return accounts
+            if isinstance(following, Verdict):
+                return following
             start = following
 
     async def find_account(self, token: Token, email: str) -> int | Verdict | None:
@@ -188,12 +195,20 @@ class PortalClient:
         """Send `request` and read the whole answer within the client's read timeout.
 
         httpx bounds each read, so an answer that trickles a byte every few seconds would
-        never time out: the whole exchange gets the same bound (`--timeout`) here. A failure
-        is classified with the call's `secrets` masked.
+        never time out: the whole exchange gets the same bound (`--timeout`) here. The body
+        is read up to `bodies.MAX_ANSWER_BYTES`, decoded. A failure is classified with the
+        call's `secrets` masked.
         """
         try:
             with anyio.fail_after(self._total):
-                return await self._client.send(request)
+                response = await self._client.send(request, stream=True)
+                try:
+                    answer = await read_capped(response)
+                finally:
+                    await response.aclose()
+            if isinstance(answer, httpx.Response):
+                return answer
+            return _scrubbed(classify_unreadable(answer, during=during), secrets)
         except httpx.HTTPError as exc:
             return _scrubbed(classify_exception(exc, during=during), secrets)
         except TimeoutError:

@@ -13,6 +13,7 @@ from functools import partial
 
 import anyio
 
+from bulkmail.codes import Code
 from bulkmail.portal.client import Identity, PortalClient, Token, Verdict
 from bulkmail.run.retry import Backoff, with_retries
 from bulkmail.secrets import register
@@ -24,6 +25,12 @@ class _UserState:
     token: Token | None = None
     refused: Verdict | None = None  # a permanent login failure, remembered for the run
     existing: dict[str, int] | None = None  # lower(email) -> mailboxId, listed once
+    unlisted: Verdict | None = None  # a listing that would cost as much again, remembered
+
+
+# A list that never ends, or an answer over the cap, would cost its 100 pages or 4 MiB again
+# for every row of the user: such a failure is remembered for the run.
+_REMEMBERED = frozenset({Code.LIST_TOO_LONG, Code.LIST_REPEATS, Code.ANSWER_TOO_LARGE})
 
 
 class Sessions:
@@ -75,11 +82,15 @@ class Sessions:
         if state.existing is not None:
             return state.existing
         async with state.lock:
+            if state.unlisted is not None:
+                return state.unlisted
             if state.existing is None:
                 listed = await with_retries(
                     lambda: portal.list_accounts(token), self._backoff, self._retries
                 )
                 if isinstance(listed, Verdict):
+                    if listed.code in _REMEMBERED:
+                        state.unlisted = listed
                     return listed
                 state.existing = listed
             return state.existing

@@ -21,6 +21,7 @@ from bulkmail.simulator import envelope
 from bulkmail.simulator.accounts import Accounts
 from bulkmail.simulator.auth import USER, Auth, Unauthorized
 from bulkmail.simulator.binding import ApiError
+from bulkmail.simulator.bodylimit import read_limited
 from bulkmail.simulator.config import SimConfig
 from bulkmail.simulator.faults import DEADLINE, TRANSPORT, Faults
 from bulkmail.simulator.guard import LoginGuard
@@ -94,7 +95,8 @@ async def _not_found(request: Request, exc: Exception) -> Response:
 
 
 class SimulatorApp(Starlette):
-    """Starlette plus the front door every API request passes: latency, 503/429, counters, log.
+    """Starlette plus the front door: the body limit (every request), then for the API latency,
+    503/429, counters, log.
 
     It is the outermost layer (not a middleware) because dropping a connection needs the
     server's own `send`, which Starlette's middleware stack wraps.
@@ -106,6 +108,11 @@ class SimulatorApp(Starlette):
         self.faults = faults
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":  # every path: /_sim too
+            limited = await read_limited(scope, receive, send)
+            if limited is None:
+                return None  # answered 413, or the client left
+            receive = limited
         if scope["type"] != "http" or not scope["path"].startswith("/api/"):
             return await super().__call__(scope, receive, send)
         scope["path"] = _FORMAT.sub("", scope["path"])

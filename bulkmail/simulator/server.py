@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 import socket
 import sys
@@ -16,10 +15,13 @@ import uvicorn
 from bulkmail.errors import ConfigError
 from bulkmail.simulator.app import create_app
 from bulkmail.simulator.config import SimConfig
+from bulkmail.simulator.exposure import exposure_warning
+from bulkmail.simulator.headlimit import http_protocol
 
 # httptools parses HTTP several times faster than h11: the simulator must never be the
-# bottleneck of a benchmark. h11 still works when httptools is missing.
-_HTTP = "httptools" if importlib.util.find_spec("httptools") else "h11"
+# bottleneck of a benchmark. h11 still works when httptools is missing. Either way a request's
+# head is limited (see headlimit).
+_HTTP = http_protocol()
 _STARTUP_SECONDS = 10.0
 
 
@@ -86,6 +88,8 @@ def serve(config: SimConfig, host: str = "127.0.0.1", port: int = 8080) -> None:
     sock = _listen(host, port)
     if config.log_requests:
         _log_to_stderr()
+    if warning := exposure_warning(*sock.getsockname()[:2]):
+        print(warning, file=sys.stderr, flush=True)
     print(f"bulkmail simulator serving {_url(sock)} (Ctrl-C to stop)", flush=True)
     try:
         server.run(sockets=[sock])
