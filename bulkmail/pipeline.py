@@ -29,7 +29,7 @@ from bulkmail.report.writer import ReportWriter, new_report_folder
 from bulkmail.run import outcomes
 from bulkmail.run.outcomes import Ledger
 from bulkmail.secrets import SECRET_FIELDS, register
-from bulkmail.settings import InputSettings, PortalSettings
+from bulkmail.settings import PREFLIGHT_SECONDS, InputSettings, PortalSettings
 from bulkmail.validation.table import check_columns, validate
 
 if TYPE_CHECKING:
@@ -38,8 +38,9 @@ if TYPE_CHECKING:
     from anyio.abc import TaskStatus
 
     from bulkmail.journal.store import Journal
+    from bulkmail.portal.client import Identity
     from bulkmail.run.jobs import Job
-    from bulkmail.run.pool import Runner, RunState
+    from bulkmail.run.pool import Runner
     from bulkmail.run.progress import RunProgress
     from bulkmail.run.retry import Backoff
 
@@ -107,6 +108,7 @@ async def import_async(
     # The HTTP stack and the progress bar: loaded by the command that uses them.
     from bulkmail.portal.http import make_client_factory
     from bulkmail.run.pool import Runner
+    from bulkmail.run.preflight import check_portal
     from bulkmail.run.progress import RunProgress
 
     log = get_logger()
@@ -119,6 +121,11 @@ async def import_async(
             "the sheet has no portal_user column and no --user was given",
             "add a portal_user column, or run as one portal user with --user",
         )
+    factory = client_factory or make_client_factory(portal)
+    # Before the journal and the report: a URL that is not the portal's API is exit 2.
+    unreachable = await check_portal(
+        factory, portal.url, min(PREFLIGHT_SECONDS, portal.give_up_after)
+    )
     journal = _open_journal(portal, inp, log)
     try:
         folder = new_report_folder(report_dir, "import", started)
@@ -129,14 +136,22 @@ async def import_async(
         ):
             collect = Collector(writer, log, command="import", progress=progress)
             ledger = Ledger(collect)
-            factory = client_factory or make_client_factory(portal)
-            runner = Runner(portal, factory, ledger.settle, journal=journal, backoff=backoff)
+            run_identity = _run_identity(table, inp, portal)
+            runner = Runner(
+                portal, factory, ledger.settle, journal=journal, backoff=backoff,
+                run_identity=run_identity,
+            )  # fmt: skip
+            progress.limit = lambda: runner.concurrency.limit
             _log_start(log, inp, portal)
+            if unreachable is not None:
+                runner.abort(f"the portal at {portal.url} did not answer ({unreachable})")
             route = _Router(table, inp, portal, journal, ledger)
             jobs = route.jobs()
             await _drive(runner, jobs, progress, portal.grace, handle_signals, log)
             for job in jobs:  # rows the run never reached
                 ledger.settle(job.index, outcomes.not_attempted(job))
+            if runner.state.aborted:
+                log.error("run.aborted", reason=runner.state.reason)
             ledger.close(route.rows)
             return collect.finish(
                 info=table.info,
@@ -145,7 +160,7 @@ async def import_async(
                 seconds=time.perf_counter() - t0,
                 aborted=runner.state.aborted or runner.state.interrupted,
                 header_problems=table.problems,
-                extra=_run_facts(portal, runner.state),
+                extra=_run_facts(portal, runner),
             )
     finally:
         if journal is not None:
@@ -158,17 +173,33 @@ def _log_start(log: Any, inp: InputSettings, portal: PortalSettings) -> None:
         command="import",
         input=str(inp.path),
         portal=portal.url,
-        concurrency=portal.concurrency,
+        concurrency=portal.concurrency or "auto",
+        max_concurrency=portal.max_concurrency,
         dry_run=portal.dry_run,
         if_exists=portal.if_exists,
     )
 
 
-def _run_facts(portal: PortalSettings, state: RunState) -> dict[str, Any]:
+def _run_identity(table: Table, inp: InputSettings, portal: PortalSettings) -> Identity | None:
+    """Return the run's --user when every row uses it (no portal_user column, none given by
+    --set or --defaults), else None."""
+    if not portal.user or table.column_of("portal_user") is not None:
+        return None
+    if "portal_user" in inp.defaults:
+        return None
+    from bulkmail.portal.client import Identity
+
+    return Identity(portal.user, portal.password or "")
+
+
+def _run_facts(portal: PortalSettings, runner: Runner) -> dict[str, Any]:
     """Return what summary.json says about an import beyond the counts."""
+    state = runner.state
     return {
         "portal": portal.url,
-        "concurrency": portal.concurrency,
+        "concurrency": portal.concurrency or "auto",
+        "concurrency_limit": runner.concurrency.facts(),
+        "portal_outages": runner.health.outages,
         "dry_run": portal.dry_run,
         "if_exists": portal.if_exists,
         "interrupted": state.interrupted,
