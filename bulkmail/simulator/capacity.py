@@ -36,13 +36,15 @@ class Capacity:
         if self._slots is None:
             yield
             return
-        self.waiting += 1
-        if self._slots.value == 0:  # every worker busy: this one queues
-            self.most_waiting = max(self.most_waiting, self.waiting)
         try:
-            await self._slots.acquire()
-        finally:
-            self.waiting -= 1
+            self._slots.acquire_nowait()  # without a pause: a free worker takes it at once
+        except anyio.WouldBlock:  # every worker busy: this one queues
+            self.waiting += 1
+            self.most_waiting = max(self.most_waiting, self.waiting)
+            try:
+                await self._slots.acquire()
+            finally:
+                self.waiting -= 1
         try:
             yield
         finally:

@@ -109,4 +109,4 @@ def test_503s_with_retry_after_are_waited_for_and_no_row_fails(tmp_path: Path) -
     assert failed == [] and len(succeeded) == 16
     moved = summary["concurrency_limit"]
     assert (moved["mode"], moved["start"]) == ("auto", 4) and moved["decreases"] >= 1
-    assert moved["final"] <= 3
+    assert moved["min"] < 4
