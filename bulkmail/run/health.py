@@ -64,13 +64,14 @@ class Health:
         self._up.set()
         self._down = anyio.Event()
         self.gave_up = False
+        self.released = False  # the run stops for another reason: nobody waits any more
         self.outages = 0
         self.last_failure = ""
 
     @property
     def down(self) -> bool:
         """Return whether the portal counts as unreachable now (or the run gave up on it)."""
-        return self.gave_up or not self._up.is_set()
+        return self.gave_up or self.released or not self._up.is_set()
 
     def noted(self, answer: T) -> T:
         """Count `answer` (a failure to reach the portal, or an answer) and return it."""
@@ -89,7 +90,12 @@ class Health:
     async def ready(self) -> bool:
         """Wait while the portal is down; return False once the run gave up on it."""
         await self._up.wait()
-        return not self.gave_up
+        return not (self.gave_up or self.released)
+
+    def release(self) -> None:
+        """Let every waiting worker go, never to wait again: the run is stopping."""
+        self.released = True
+        self._up.set()
 
     async def watch(
         self, ask: Callable[[], Awaitable[object]], give_up: Callable[[str], None]

@@ -93,12 +93,14 @@ class Runner:
             self.state.interrupted = True
             self.state.reason = self.state.reason or reason
             self._stopping.set()
+            self.health.release()  # workers waiting for a lost portal stop waiting
 
     def abort(self, reason: str) -> None:
         """End the run for `reason` (exit 3): no more rows are sent."""
         self.state.aborted = True
         self.state.reason = self.state.reason or reason
         self._stopping.set()
+        self.health.release()
 
     async def run(self, jobs: Iterable[Job]) -> RunState:
         """Send `jobs` and return when every one has an outcome (or the run was stopped)."""

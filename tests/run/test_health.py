@@ -172,3 +172,18 @@ async def test_a_busy_portal_is_waited_for_as_it_asks() -> None:
     factory = _preflight_factory(lambda request: answers.pop(0))
     assert await check_portal(factory, "http://p", 10.0, sleep=sleep, clock=lambda: now[0]) is None
     assert now[0] == 3.0 and answers == []
+
+
+async def test_an_interrupt_during_an_outage_does_not_wait_for_the_portal() -> None:
+    portal = Outage(answered=3)
+    runner, outcomes = _runner(portal, give_up_after=HANG)
+    jobs = [_job(i, USER, PASSWORD, f"box{i}@mail.test") for i in range(20)]
+    with anyio.fail_after(HANG):
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(runner.run, jobs)
+            while not runner.health.down:  # the workers now wait for the portal
+                await anyio.sleep(0.001)
+            runner.stop("interrupted by SIGINT")
+    assert runner.state.interrupted and not runner.health.gave_up
+    assert {o.status for i, o in outcomes.items() if i >= 3} == {Status.NOT_ATTEMPTED}
+    assert len(outcomes) == 20 and portal.creates == 3
