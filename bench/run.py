@@ -25,9 +25,10 @@ def main() -> int:
         "bench_validate.py": ["--rows", "10000", "--csv-rows", "100000", "--repeats", "1"],
         "bench_import.py": ["--rows", "500", "--fast-rows", "1000", "--create-rows", "500"],
         "bench_simulator.py": [],
+        "bench_adaptive.py": ["--dead-rows", "500"],
     }
     failed = 0
-    for name in ("bench_simulator.py", "bench_import.py", "bench_validate.py"):
+    for name in ("bench_simulator.py", "bench_import.py", "bench_adaptive.py", "bench_validate.py"):
         print(f"== {name}", flush=True)
         extra = quick[name] if args.quick else []
         failed |= subprocess.run([sys.executable, str(HERE / name), *extra], check=False).returncode

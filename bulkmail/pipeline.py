@@ -32,7 +32,7 @@ from bulkmail.report.writer import ReportWriteError, ReportWriter, new_report_fo
 from bulkmail.run import outcomes
 from bulkmail.run.outcomes import Ledger
 from bulkmail.secrets import SECRET_FIELDS, register
-from bulkmail.settings import InputSettings, PortalSettings
+from bulkmail.settings import PREFLIGHT_SECONDS, InputSettings, PortalSettings
 from bulkmail.validation.table import check_columns, validate
 
 if TYPE_CHECKING:
@@ -41,8 +41,9 @@ if TYPE_CHECKING:
     from anyio.abc import TaskStatus
 
     from bulkmail.journal.store import Journal
+    from bulkmail.portal.client import Identity
     from bulkmail.run.jobs import Job
-    from bulkmail.run.pool import Runner, RunState
+    from bulkmail.run.pool import Runner
     from bulkmail.run.progress import RunProgress
     from bulkmail.run.retry import Backoff
 
@@ -124,6 +125,7 @@ async def import_async(
     # The HTTP stack and the progress bar: loaded by the command that uses them.
     from bulkmail.portal.http import make_client_factory
     from bulkmail.run.pool import Runner
+    from bulkmail.run.preflight import check_portal
     from bulkmail.run.progress import RunProgress
 
     log = get_logger()
@@ -138,6 +140,10 @@ async def import_async(
         )
     # Before the journal and the report folder: a CA file that cannot be used stops here.
     factory = client_factory or make_client_factory(portal)
+    # Before the journal and the report: a URL that is not the portal's API is exit 2.
+    unreachable = await check_portal(
+        factory, portal.url, min(PREFLIGHT_SECONDS, portal.give_up_after)
+    )
     journal = _open_journal(portal, inp, log)
     try:
         access = ACCESS[report_mode]
@@ -149,14 +155,23 @@ async def import_async(
         ):
             collect = Collector(writer, log, command="import", progress=progress)
             ledger = Ledger(collect)
-            runner = Runner(portal, factory, ledger.settle, journal=journal, backoff=backoff)
+            run_identity = _run_identity(table, inp, portal)
+            runner = Runner(
+                portal, factory, ledger.settle, journal=journal, backoff=backoff,
+                run_identity=run_identity,
+            )  # fmt: skip
             writer.on_failure = runner.abort  # no more creates that no report would show
+            progress.limit = lambda: runner.concurrency.limit
             _log_start(log, inp, portal)
+            if unreachable is not None:
+                runner.abort(f"the portal at {portal.url} did not answer ({unreachable})")
             route = _Router(table, inp, portal, journal, ledger, runner.abort)
             jobs = route.jobs()
             await _drive(runner, jobs, progress, portal.grace, handle_signals, log)
             for job in jobs:  # rows the run never reached
                 ledger.settle(job.index, outcomes.not_attempted(job))
+            if runner.state.aborted:
+                log.error("run.aborted", reason=runner.state.reason)
             ledger.close(route.rows)
             _commit(journal, runner)  # before the report says what the journal holds
             with _report_lost_says(journal):
@@ -167,7 +182,7 @@ async def import_async(
                     seconds=time.perf_counter() - t0,
                     aborted=runner.state.aborted or runner.state.interrupted,
                     header_problems=table.problems,
-                    extra=_run_facts(portal, runner.state),
+                    extra=_run_facts(portal, runner),
                 )
             return replace(result, error=journal.failure if journal else None)
     finally:
@@ -207,17 +222,33 @@ def _log_start(log: Any, inp: InputSettings, portal: PortalSettings) -> None:
         command="import",
         input=str(inp.path),
         portal=portal.url,
-        concurrency=portal.concurrency,
+        concurrency=portal.concurrency or "auto",
+        max_concurrency=portal.max_concurrency,
         dry_run=portal.dry_run,
         if_exists=portal.if_exists,
     )
 
 
-def _run_facts(portal: PortalSettings, state: RunState) -> dict[str, Any]:
+def _run_identity(table: Table, inp: InputSettings, portal: PortalSettings) -> Identity | None:
+    """Return the run's --user when every row uses it (no portal_user column, none given by
+    --set or --defaults), else None."""
+    if not portal.user or table.column_of("portal_user") is not None:
+        return None
+    if "portal_user" in inp.defaults:
+        return None
+    from bulkmail.portal.client import Identity
+
+    return Identity(portal.user, portal.password or "")
+
+
+def _run_facts(portal: PortalSettings, runner: Runner) -> dict[str, Any]:
     """Return what summary.json says about an import beyond the counts."""
+    state = runner.state
     return {
         "portal": portal.url,
-        "concurrency": portal.concurrency,
+        "concurrency": portal.concurrency or "auto",
+        "concurrency_limit": runner.concurrency.facts(),
+        "portal_outages": runner.health.outages,
         "dry_run": portal.dry_run,
         "if_exists": portal.if_exists,
         "interrupted": state.interrupted,

@@ -12,8 +12,24 @@ from typing import Final, Literal
 
 from bulkmail.errors import ConfigError
 
-DEFAULT_CONCURRENCY: Final = 8
-"""Creates in flight at once (and as many connections logging in and listing ahead)."""
+DEFAULT_CONCURRENCY: Final = None
+"""None: adaptive ("auto"), found while the run goes (bulkmail.run.concurrency); a number
+fixes how many creates are in flight at once (and as many connections log in and list
+ahead)."""
+DEFAULT_MAX_CONCURRENCY: Final = 32
+"""The most creates adaptive concurrency puts in flight at once. Each create holds one of the
+portal's workers for seconds and makes it log in to two mail servers from one address: a
+self-hosted portal serves a few dozen at once and queues the rest (so more only wait
+longer), and mail providers throttle or ban an address that opens many logins at once."""
+START_CONCURRENCY: Final = 4
+"""Where adaptive concurrency starts: low, then grows while answers keep their speed."""
+DEFAULT_GIVE_UP_AFTER: Final = 300.0
+"""Seconds a portal may stay unreachable mid-run before the run stops (exit 3, resumable):
+long enough for a portal restart or an update, short of hours of retries per row."""
+MAX_GIVE_UP_AFTER: Final = 86400.0
+"""Seconds: a day; past that, a run waiting for its portal is forgotten, not patient."""
+PREFLIGHT_SECONDS: Final = 10.0
+"""Seconds the first check of the portal (before any row) retries an unreachable portal."""
 DEFAULT_TIMEOUT: Final = 180.0
 """Seconds per create: the portal first logs in to both mail servers (~90 s at worst,
 docs/portal-api.md §10)."""
@@ -47,7 +63,9 @@ class PortalSettings:
     url: str
     user: str | None = None  # the run's identity when the sheet has no portal_user column
     password: str | None = field(default=None, repr=False)
-    concurrency: int = DEFAULT_CONCURRENCY
+    concurrency: int | None = DEFAULT_CONCURRENCY  # None: adaptive, up to max_concurrency
+    max_concurrency: int = DEFAULT_MAX_CONCURRENCY
+    give_up_after: float = DEFAULT_GIVE_UP_AFTER  # seconds a portal may be unreachable mid-run
     timeout: float = DEFAULT_TIMEOUT
     retries: int = DEFAULT_RETRIES
     if_exists: Literal["skip", "update"] = "skip"
@@ -60,9 +78,19 @@ class PortalSettings:
 
     def __post_init__(self) -> None:
         # The command line checks these with friendlier words; a library caller gets these.
-        if not 1 <= self.concurrency <= MAX_CONCURRENCY:
-            raise ConfigError(f"concurrency must be from 1 to {MAX_CONCURRENCY:,}")
+        for name in ("concurrency", "max_concurrency"):
+            value = getattr(self, name)
+            if value is not None and not 1 <= value <= MAX_CONCURRENCY:
+                raise ConfigError(f"{name} must be from 1 to {MAX_CONCURRENCY:,}")
+        if not self.give_up_after > 0:  # NaN fails too
+            raise ConfigError("give_up_after must be above 0 seconds")
         if not 0 < self.timeout <= MAX_TIMEOUT:  # NaN fails too
             raise ConfigError(f"timeout must be above 0 and at most {MAX_TIMEOUT:g} seconds")
         if self.retries < 0:
             raise ConfigError("retries must be 0 or more")
+
+    @property
+    def workers(self) -> int:
+        """Return how many workers the pool runs: the fixed concurrency, or the most that
+        adaptive concurrency may use."""
+        return self.concurrency or self.max_concurrency

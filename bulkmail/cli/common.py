@@ -11,14 +11,26 @@ from pathlib import Path
 from bulkmail.errors import ConfigError
 from bulkmail.reader.defaults import load_defaults, merge, parse_set
 from bulkmail.schema import SECRET_FIELDS
-from bulkmail.settings import MAX_CONCURRENCY, InputSettings
+from bulkmail.settings import MAX_CONCURRENCY, START_CONCURRENCY, InputSettings
 
 # argparse fills in %(default)s from the option's default: bulkmail.settings' value.
 CONCURRENCY_HELP = (
-    f"accounts created at once (default %(default)s); at most {MAX_CONCURRENCY:,}; as many "
-    "connections log in "
-    "and list the users of the rows ahead"
+    f"accounts created at once (default %(default)s: start at {START_CONCURRENCY}, grow while "
+    "the portal keeps its speed, back off when it slows down or refuses, up to "
+    f"--max-concurrency); a number N (at most {MAX_CONCURRENCY:,}) fixes it; as many "
+    "connections log in and list the users of the rows ahead"
 )
+AUTO = "auto"
+
+
+def concurrency(text: str) -> int | None:
+    """Return None for "auto" (adaptive), else a whole number of creates at once."""
+    if text.strip().casefold() == AUTO:
+        return None
+    try:
+        return whole_number(1, MAX_CONCURRENCY)(text)
+    except argparse.ArgumentTypeError as err:
+        raise argparse.ArgumentTypeError(f"{err} (or auto)") from None
 
 
 def add_input_options(parser: argparse.ArgumentParser) -> None:

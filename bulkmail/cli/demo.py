@@ -9,14 +9,9 @@ from dataclasses import replace
 from importlib.resources import as_file, files
 from pathlib import Path
 
-from bulkmail.cli.common import CONCURRENCY_HELP, add_output_options, start, whole_number
+from bulkmail.cli.common import AUTO, CONCURRENCY_HELP, add_output_options, concurrency, start
 from bulkmail.cli.output import print_result
-from bulkmail.settings import (
-    DEFAULT_CONCURRENCY,
-    MAX_CONCURRENCY,
-    InputSettings,
-    PortalSettings,
-)
+from bulkmail.settings import InputSettings, PortalSettings
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -38,9 +33,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument(
         "--concurrency",
         "-c",
-        metavar="N",
-        type=whole_number(1, MAX_CONCURRENCY),
-        default=DEFAULT_CONCURRENCY,
+        metavar="auto|N",
+        type=concurrency,
+        default=AUTO,
         help=CONCURRENCY_HELP,
     )
     parser.add_argument(

@@ -11,9 +11,11 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from bulkmail.cli.common import (
+    AUTO,
     CONCURRENCY_HELP,
     add_input_options,
     add_output_options,
+    concurrency,
     input_settings,
     seconds,
     start,
@@ -25,12 +27,15 @@ from bulkmail.printable import printable
 from bulkmail.secrets import SECRET_FIELDS
 from bulkmail.secrets import register as register_secret
 from bulkmail.settings import (
-    DEFAULT_CONCURRENCY,
+    DEFAULT_GIVE_UP_AFTER,
+    DEFAULT_MAX_CONCURRENCY,
     DEFAULT_RETRIES,
     DEFAULT_STATE,
     DEFAULT_TIMEOUT,
     MAX_CONCURRENCY,
+    MAX_GIVE_UP_AFTER,
     MAX_TIMEOUT,
+    PREFLIGHT_SECONDS,
     PortalSettings,
 )
 
@@ -85,10 +90,28 @@ def add_portal_options(parser: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--concurrency",
         "-c",
+        metavar="auto|N",
+        type=concurrency,
+        default=AUTO,
+        help=CONCURRENCY_HELP,
+    )
+    g.add_argument(
+        "--max-concurrency",
         metavar="N",
         type=whole_number(1, MAX_CONCURRENCY),
-        default=DEFAULT_CONCURRENCY,
-        help=CONCURRENCY_HELP,
+        default=DEFAULT_MAX_CONCURRENCY,
+        help="the most creates --concurrency auto puts in flight at once (default "
+        "%(default)s: each holds a portal worker for seconds and makes the portal log in to "
+        "two mail servers; more only queue at the portal or get its address throttled)",
+    )
+    g.add_argument(
+        "--give-up-after",
+        metavar="SECONDS",
+        type=seconds(MAX_GIVE_UP_AFTER),
+        default=DEFAULT_GIVE_UP_AFTER,
+        help="stop the run (exit 3, resumable) when the portal stays unreachable this long "
+        "mid-run (default %(default)g: a portal restart fits); before the first row, "
+        f"an unreachable portal is retried for at most {PREFLIGHT_SECONDS:g} s",
     )
     g.add_argument(
         "--timeout",
@@ -200,6 +223,8 @@ def portal_settings(args: argparse.Namespace) -> PortalSettings:
         user=args.user,
         password=password,
         concurrency=args.concurrency,
+        max_concurrency=args.max_concurrency,
+        give_up_after=args.give_up_after,
         timeout=args.timeout,
         retries=max(0, args.retries),
         if_exists=args.if_exists,

@@ -18,6 +18,11 @@ _SETTINGS: tuple[tuple[str, str, type, str, str], ...] = (
     ("--fail-503", "P", float, "fail_503", "answer 503 with Retry-After with probability P"),
     ("--fail-429", "P", float, "fail_429", "answer 429 with Retry-After with probability P"),
     ("--retry-after", "S", int, "retry_after", "Retry-After seconds of 503 and 429 (default 1)"),
+    ("--capacity", "N", int, "capacity",
+     "serve N API requests at once; the rest wait their turn (default: no limit)"),
+    ("--queue-limit", "M", int, "queue_limit",
+     "with --capacity: answer 503 with Retry-After when M requests already wait "
+     "(default: no limit)"),
     ("--drop-after-create", "P", float, "drop_after_create",
      "store the account, then close the connection unanswered, with probability P"),
     ("--slow-after-create", "P", float, "slow_after_create",

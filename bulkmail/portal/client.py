@@ -48,6 +48,7 @@ __all__ = [
 AUTH_PATH: Final = "api/2.0/authentication"
 ACCOUNTS_PATH: Final = "api/2.0/mail/accounts"
 SINGLE_PATH: Final = "api/2.0/mail/accounts/single"
+CAPABILITIES_PATH: Final = "api/2.0/capabilities"
 _NOT_FOUND: Final = "account wasn't found"  # /single answers 500, not 404 (docs/portal-api.md §13)
 
 
@@ -106,6 +107,15 @@ class PortalClient:
         if isinstance(token, str) and token:
             return Token(token)
         return _classified(response, "login", secrets)
+
+    async def capabilities(self) -> dict[str, Any] | Verdict:
+        """Return what the portal says it can do (GET api/2.0/capabilities, no login needed:
+        docs/portal-api.md §19): the cheap proof that the URL is the portal's API."""
+        response = await self._send("list", "GET", CAPABILITIES_PATH, ())
+        if isinstance(response, Verdict):
+            return response
+        data = _result(response)
+        return data if isinstance(data, dict) else _classified(response, "list", ())
 
     async def list_accounts(self, token: Token) -> dict[str, int] | Verdict:
         """Return the user's accounts as {lower(email): mailboxId}, aliases and groups left out."""

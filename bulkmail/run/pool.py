@@ -4,6 +4,11 @@ A fixed number of workers, each with its own one-connection httpx client (one cl
 large pool does quadratic work per request: docs/performance.md §4), read jobs from a bounded
 memory stream, so memory stays flat however many rows there are (§6). Every job ends in
 exactly one Outcome handed to `emit`, including the ones an interrupt leaves behind.
+
+How many of the workers may have a create in flight is the `Concurrency` gate's to say
+(fixed, or adaptive: run/concurrency.py); whether the portal can be reached at all is
+`Health`'s (run/health.py): while it is down no worker takes a row, and when the run gives
+up on it every row not sent is handed back as not attempted.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from collections.abc import Callable, Iterable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, replace
 from functools import partial
+from typing import Final
 
 import anyio
 import httpx
@@ -22,15 +28,23 @@ from anyio.streams.memory import MemoryObjectReceiveStream
 from bulkmail.codes import Code
 from bulkmail.errors import AbortError
 from bulkmail.journal.store import Journal
-from bulkmail.models import Outcome, Status
+from bulkmail.models import Outcome, Stage, Status
 from bulkmail.portal.client import Created, Identity, PortalClient, Token, Verdict
 from bulkmail.run import outcomes
+from bulkmail.run.concurrency import Concurrency, signal_of
+from bulkmail.run.health import Health, Watched, probe
 from bulkmail.run.jobs import Job
 from bulkmail.run.retry import Backoff, with_retries
 from bulkmail.run.sessions import Sessions
 from bulkmail.settings import PortalSettings
 
 Emit = Callable[[int, Outcome], None]
+
+MAX_OVERLOADS: Final = 20
+"""Answers "busy, come back later" (429, 503) a create may get before it fails: they do not
+use up --retries, since the portal did nothing with the request, and the concurrency
+controller sends fewer at once after each."""
+PROBE_SECONDS: Final = 30.0  # the longest one mid-run probe of the portal may take
 
 
 @dataclass(slots=True)
@@ -43,7 +57,11 @@ class RunState:
 
 
 class Runner:
-    """Send every job through `settings.concurrency` workers; report each outcome once."""
+    """Send every job through `settings.workers` workers; report each outcome once.
+
+    `run_identity`: the run's --user when every row uses it; a refusal of its login then
+    ends the run before any row is sent.
+    """
 
     def __init__(
         self,
@@ -53,6 +71,9 @@ class Runner:
         *,
         journal: Journal | None = None,
         backoff: Backoff | None = None,
+        concurrency: Concurrency | None = None,
+        health: Health | None = None,
+        run_identity: Identity | None = None,
     ) -> None:
         self._settings = settings
         self._factory = client_factory
@@ -60,6 +81,9 @@ class Runner:
         self._journal = journal
         self._backoff = backoff or Backoff()
         self._sessions = Sessions(self._backoff, settings.retries)
+        self.concurrency = concurrency or Concurrency(settings)
+        self.health = health or Health(settings.give_up_after)
+        self._run_identity = run_identity
         self._stopping = anyio.Event()
         self._pending: dict[int, Job] = {}  # handed to the pool, no outcome yet
         self.state = RunState()
@@ -70,10 +94,19 @@ class Runner:
             self.state.interrupted = True
             self.state.reason = self.state.reason or reason
             self._stopping.set()
+            self.health.release()  # workers waiting for a lost portal stop waiting
+
+    def abort(self, reason: str) -> None:
+        """End the run for `reason` (exit 3): no more rows are sent."""
+        self.state.aborted = True
+        self.state.reason = self.state.reason or reason
+        self._stopping.set()
+        self.health.release()
 
     async def run(self, jobs: Iterable[Job]) -> RunState:
         """Send `jobs` and return when every one has an outcome (or the run was stopped)."""
-        concurrency = self._settings.concurrency  # 1 or more: PortalSettings checks it
+        await self._check_run_login()
+        concurrency = self.concurrency.workers  # 1 or more: PortalSettings checks it
         send, receive = anyio.create_memory_object_stream[Job](concurrency)
         # Portal users of the rows handed out, for warmers to log in and list before a worker
         # needs them. The feeder runs at most a stream's length ahead of the workers, so few
@@ -82,6 +115,7 @@ class Runner:
         seen: set[str] = set()
         try:
             async with anyio.create_task_group() as warming:
+                warming.start_soon(self.health.watch, self._probe, self.abort)
                 for _ in range(concurrency):
                     warming.start_soon(self._warmer, users_receive.clone())
                 users_receive.close()
@@ -92,7 +126,7 @@ class Runner:
                     async with send, users_send:
                         for job in jobs:
                             if self._stopping.is_set():
-                                self._not_attempted(job)
+                                self._unsent(job)
                                 continue
                             self._pending[job.index] = job
                             user = job.identity.login.casefold()
@@ -104,17 +138,36 @@ class Runner:
         finally:
             # Jobs still queued when the pool was cancelled never reached a worker.
             for job in list(self._pending.values()):
-                self._not_attempted(job)
+                self._unsent(job)
         return self.state
+
+    async def _check_run_login(self) -> None:
+        """Log the run's --user in before any row, when every row uses it: a refusal then
+        ends the run, and each row fails with it, none sent."""
+        if self._run_identity is None or self._stopping.is_set():
+            return
+        async with self._factory() as client:
+            token = await self._sessions.token(Watched(client, self.health), self._run_identity)
+        if isinstance(token, Verdict) and not token.retryable:
+            self.abort(f"the portal refused the login of --user {self._run_identity.login}")
+
+    async def _probe(self) -> object:
+        async with self._factory() as client:
+            return await probe(PortalClient(client), min(PROBE_SECONDS, self._settings.timeout))
 
     async def _worker(self, receive: MemoryObjectReceiveStream[Job]) -> None:
         async with receive, AsyncExitStack() as stack:
             portal: PortalClient | None = None  # a client once there is work for it
             async for job in receive:
                 if self._stopping.is_set():
-                    self._not_attempted(job)
+                    self._unsent(job)
                     continue
-                portal = portal or PortalClient(await stack.enter_async_context(self._factory()))
+                if not await self.health.ready():
+                    self._unsent(job)
+                    continue
+                portal = portal or Watched(
+                    await stack.enter_async_context(self._factory()), self.health
+                )
                 await self._guarded(portal, job)
 
     async def _warmer(self, receive: MemoryObjectReceiveStream[Identity]) -> None:
@@ -129,7 +182,9 @@ class Runner:
             async for identity in receive:
                 if self._stopping.is_set():
                     return
-                portal = portal or PortalClient(await stack.enter_async_context(self._factory()))
+                portal = portal or Watched(
+                    await stack.enter_async_context(self._factory()), self.health
+                )
                 token = await self._sessions.token(portal, identity)
                 if not isinstance(token, Verdict):
                     await self._sessions.existing(portal, identity, token)
@@ -138,12 +193,33 @@ class Runner:
         started = time.perf_counter()
         try:
             outcome = await self._process(portal, job)
+            while self._lost(outcome):
+                # The portal went away under this row: wait for it, then send it again
+                # (the portal keeps one account per address: a create that got through is
+                # overwritten with the same settings, never doubled).
+                if not await self.health.ready():
+                    outcome = self._given_up(job, outcome)
+                    break
+                outcome = await self._process(portal, job)
         except anyio.get_cancelled_exc_class():
             self._finish(job, outcomes.not_attempted(job, outcomes.CUT_SHORT, Code.INTERRUPTED))
             raise
         outcome = replace(outcome, elapsed=round(time.perf_counter() - started, 3))
         self._record(job, outcome)
         self._finish(job, outcome)
+
+    def _lost(self, outcome: Outcome) -> bool:
+        """Return whether `outcome` is a network failure while the portal counts as down."""
+        failed = outcome.status is Status.FAILED and outcome.stage is Stage.NETWORK
+        return failed and self.health.down
+
+    def _given_up(self, job: Job, last: Outcome) -> Outcome:
+        """Return the outcome of a row the run gave up on with the portal: not attempted, or
+        interrupted when a create may have reached it (a re-run looks it up first)."""
+        sent = last.attempts > 0 and last.code != Code.CONNECT_FAILED
+        code = Code.INTERRUPTED if sent else Code.NOT_ATTEMPTED
+        message = outcomes.CUT_SHORT if sent else self.state.reason or outcomes.NOT_SENT
+        return outcomes.not_attempted(job, message, code)
 
     def _finish(self, job: Job, outcome: Outcome) -> None:
         self._pending.pop(job.index, None)
@@ -183,14 +259,15 @@ class Runner:
         self, portal: PortalClient, job: Job, token: Token, before: int | None
     ) -> Outcome:
         created = Status.UPDATED if before is not None else Status.CREATED
-        attempts, relogged, answer = 0, False, None
+        attempts, overloads, relogged, answer = 0, 0, False, None
         while True:
             attempts += 1
             if not self._mark_in_flight(job):  # the journal failed: send nothing more
                 if isinstance(answer, Verdict):  # a retry's: the earlier answer stands
                     return outcomes.failed(job, answer, attempts - 1)
                 return outcomes.not_attempted(job, outcomes.JOURNAL_FAILED)
-            answer = await portal.create(token, job.account.payload())
+            async with self.concurrency.slot(job.account.server) as slot:
+                slot.answer = answer = await portal.create(token, job.account.payload())
             if isinstance(answer, Created):
                 return outcomes.done(job, created, answer.mailbox_id, attempts=attempts)
             if answer.code is Code.PORTAL_UNAUTHORIZED and not relogged:
@@ -218,11 +295,15 @@ class Runner:
                         code=Code.FOUND_AFTER_LOSS,
                         message=f"its answer was lost ({answer.message}); the portal has it",
                     )
-            if not answer.retryable or attempts > self._settings.retries:
+            if signal_of(answer) == "overload" and overloads < MAX_OVERLOADS:
+                overloads += 1  # "busy, come back later": not a failed attempt
+            if not answer.retryable or attempts - overloads > self._settings.retries:
                 return outcomes.failed(job, answer, attempts)
             if self._stopping.is_set():
                 return outcomes.failed(job, answer, attempts)
             await anyio.sleep(self._backoff.delay(attempts, answer.retry_after))
+            if not await self.health.ready():
+                return outcomes.failed(job, answer, attempts)
 
     def _mark_in_flight(self, job: Job) -> bool:
         """Journal the create about to be sent; False (and the run stops) if it cannot be."""
@@ -237,12 +318,6 @@ class Runner:
             return False
         return True
 
-    def abort(self, reason: str) -> None:
-        """Stop the run for good (exit 3), as a fatal answer does: no more rows are sent;
-        the creates in flight finish."""
-        self.state.aborted = True
-        self.stop(reason)
-
     def _failed(self, job: Job, answer: Verdict, attempts: int) -> Outcome:
         """Return `job` failed by `answer`; a fatal answer (a refused certificate, an unpaid
         portal), whether to a login, a listing or a create, stops the whole run."""
@@ -253,6 +328,15 @@ class Runner:
     def _not_attempted(self, job: Job, message: str = outcomes.NOT_SENT) -> None:
         """Hand back `job` as never sent because the run stopped."""
         self._finish(job, outcomes.not_attempted(job, message))
+
+    def _unsent(self, job: Job) -> None:
+        """Hand back `job`, never sent: failed if its user's login was refused, else not
+        attempted (the same command sends it later)."""
+        refused = self._sessions.refusal(job.identity)
+        if refused is not None:
+            self._finish(job, outcomes.failed(job, refused, attempts=0))
+        else:
+            self._not_attempted(job)
 
     def _record(self, job: Job, outcome: Outcome) -> None:
         journal = self._journal

@@ -1,9 +1,13 @@
-"""Progress for people and for logs: a rich bar on a terminal, a periodic line otherwise."""
+"""Progress for people and for logs: a rich bar on a terminal, a periodic line otherwise.
+
+Both show the creates allowed in flight now (`limit`), which adaptive concurrency moves.
+"""
 
 from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from typing import Any, TextIO
 
 import anyio
@@ -38,6 +42,7 @@ class RunProgress:
         self.done = 0
         self.failed = 0
         self._started = time.monotonic()
+        self.limit: Callable[[], int] | None = None  # creates allowed in flight now
         self._bar: Progress | None = None
         if bar:
             console = Console(file=stream or sys.stderr)
@@ -47,12 +52,13 @@ class RunProgress:
                 MofNCompleteColumn(),
                 TextColumn("failed {task.fields[failed]}"),
                 TextColumn("{task.fields[rate]}/s"),
+                TextColumn("limit {task.fields[limit]}"),
                 TimeElapsedColumn(),
                 TimeRemainingColumn(),
                 console=console,
                 transient=True,
             )
-            self._task = self._bar.add_task("import", total=total, failed=0, rate="0.0")
+            self._task = self._bar.add_task("import", total=total, failed=0, rate="0.0", limit="-")
 
     def __enter__(self) -> RunProgress:
         if self._bar is not None:
@@ -70,13 +76,22 @@ class RunProgress:
             self.failed += 1
         if self._bar is not None:
             self._bar.update(
-                self._task, completed=self.done, failed=self.failed, rate=f"{self.rate:.1f}"
+                self._task,
+                completed=self.done,
+                failed=self.failed,
+                rate=f"{self.rate:.1f}",
+                limit=self.current_limit,
             )
 
     @property
     def has_bar(self) -> bool:
         """Return whether a bar is drawn (a terminal), rather than progress log lines."""
         return self._bar is not None
+
+    @property
+    def current_limit(self) -> int | None:
+        """Return how many creates may be in flight now (None before the run starts)."""
+        return self.limit() if self.limit is not None else None
 
     @property
     def rate(self) -> float:
@@ -99,4 +114,5 @@ class RunProgress:
                 failed=self.failed,
                 rate=round(self.rate, 1),
                 eta_s=eta,
+                limit=self.current_limit,
             )

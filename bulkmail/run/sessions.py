@@ -56,7 +56,9 @@ class Sessions:
                 return state.refused
             answer = await self._login(portal, identity)
             if isinstance(answer, Verdict):
-                state.refused = answer
+                # A portal that did not answer may answer the next row: only a refusal sticks.
+                if not answer.retryable:
+                    state.refused = answer
             else:
                 # Masked in every output from now on: a portal may echo it in any answer.
                 register(answer.value)
@@ -67,6 +69,11 @@ class Sessions:
         # Only transient answers are repeated (network, the brute-force block): a refused
         # login is final, since five of them lock the user out of the portal.
         return await with_retries(partial(portal.login, identity), self._backoff, self._retries)
+
+    def refusal(self, identity: Identity) -> Verdict | None:
+        """Return the refusal of `identity`'s login, if the portal refused it in this run."""
+        state = self._users.get(identity.login.casefold())
+        return state.refused if state is not None else None
 
     def invalidate(self, identity: Identity, token: Token) -> None:
         """Forget `token` after a 401 so that the next caller logs in again."""

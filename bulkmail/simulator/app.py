@@ -22,7 +22,9 @@ from bulkmail.simulator.accounts import Accounts
 from bulkmail.simulator.auth import USER, Auth, Unauthorized
 from bulkmail.simulator.binding import ApiError
 from bulkmail.simulator.bodylimit import read_limited
+from bulkmail.simulator.capacity import Capacity
 from bulkmail.simulator.config import SimConfig
+from bulkmail.simulator.facts import CAPABILITIES
 from bulkmail.simulator.faults import DEADLINE, TRANSPORT, Faults
 from bulkmail.simulator.guard import LoginGuard
 from bulkmail.simulator.mailservers import Registry
@@ -43,9 +45,10 @@ def create_app(config: SimConfig) -> Starlette:
     if state_file:
         store.load(*state_file.load())
     faults, guard = Faults(config), LoginGuard()
+    capacity = Capacity(config.capacity, config.queue_limit)
     auth = Auth(store, guard)
     accounts = Accounts(store, auth, Registry(config), faults)
-    control = _Control(store, faults, guard)
+    control = _Control(store, faults, guard, capacity)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -57,7 +60,7 @@ def create_app(config: SimConfig) -> Starlette:
     # A known path with another verb matches no route on the portal: a plain 404, not 405.
     handlers = {405: _not_found}
     return SimulatorApp(
-        store, faults, routes=routes, exception_handlers=handlers, lifespan=lifespan
+        store, faults, capacity, routes=routes, exception_handlers=handlers, lifespan=lifespan
     )
 
 
@@ -65,6 +68,7 @@ def _routes(auth: Auth, accounts: Accounts, control: _Control) -> list[Route]:
     api = "/api/2.0"
     return [
         Route(f"{api}/authentication", _answers(auth.login), methods=["POST"]),
+        Route(f"{api}/capabilities", _capabilities, methods=["GET"]),
         Route(f"{api}/mail/accounts", _answers(accounts.create), methods=["POST"]),
         Route(f"{api}/mail/accounts", _answers(accounts.list), methods=["GET"]),
         Route(f"{api}/mail/accounts", _answers(accounts.remove), methods=["DELETE"]),
@@ -90,22 +94,28 @@ def _answers(handler: Handler) -> Handler:
     return endpoint
 
 
+async def _capabilities(request: Request) -> Response:
+    """GET api/2.0/capabilities: no login, no payment check (docs/portal-api.md §19)."""
+    return envelope.ok(200, dict(CAPABILITIES), count=1)
+
+
 async def _not_found(request: Request, exc: Exception) -> Response:
     return Response("Not Found", 404, media_type="text/plain")
 
 
 class SimulatorApp(Starlette):
-    """Starlette plus the front door: the body limit (every request), then for the API latency,
-    503/429, counters, log.
+    """Starlette plus the front door: the body limit (every request), then for the API
+    capacity, latency, 503/429, counters, log.
 
     It is the outermost layer (not a middleware) because dropping a connection needs the
     server's own `send`, which Starlette's middleware stack wraps.
     """
 
-    def __init__(self, store: Store, faults: Faults, **kwargs: Any) -> None:
+    def __init__(self, store: Store, faults: Faults, capacity: Capacity, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.store = store
         self.faults = faults
+        self.capacity = capacity
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":  # every path: /_sim too
@@ -136,6 +146,15 @@ class SimulatorApp(Starlette):
         )  # fmt: skip
 
     async def _handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve the request when a worker is free; refuse it when the queue is full too."""
+        if self.capacity.full():
+            self.store.stats.faults["503"] += 1
+            refusal = envelope.bare(503, "Service Unavailable", self.faults.retry_header())
+            return await refusal(scope, receive, send)
+        async with self.capacity.slot():
+            await self._serve(scope, receive, send)
+
+    async def _serve(self, scope: Scope, receive: Receive, send: Send) -> None:
         create = scope["method"] == "POST" and scope["path"] == _CREATE
         delay = self.faults.delay(create)
         if not delay:
@@ -168,12 +187,14 @@ class SimulatorApp(Starlette):
 class _Control:
     """Simulator-only endpoints for tests and benchmarks (no faults, no auth)."""
 
-    def __init__(self, store: Store, faults: Faults, guard: LoginGuard) -> None:
-        self.store, self.faults, self.guard = store, faults, guard
+    def __init__(self, store: Store, faults: Faults, guard: LoginGuard, capacity: Capacity) -> None:
+        self.store, self.faults, self.guard, self.capacity = store, faults, guard, capacity
 
     async def stats(self, request: Request) -> Response:
-        """Return the counters."""
-        return envelope.plain_json(self.store.stats.as_dict())
+        """Return the counters, and the longest the queue for a worker grew."""
+        document = self.store.stats.as_dict()
+        document["most_waiting"] = self.capacity.most_waiting
+        return envelope.plain_json(document)
 
     async def mailboxes(self, request: Request) -> Response:
         """Return every mailbox with its owner, removed ones included (no passwords: none kept)."""
@@ -184,4 +205,5 @@ class _Control:
         self.store.reset()
         self.faults.reset()
         self.guard.clear()
+        self.capacity.most_waiting = 0
         return envelope.plain_json({"reset": True})

@@ -79,6 +79,8 @@ class SimConfig:
     fail_503: float = 0.0  # probability that an API request answers 503 (nothing done)
     fail_429: float = 0.0
     retry_after: int = 1  # seconds, sent with 503 and 429
+    capacity: int = 0  # API requests served at once, more wait in a queue; 0: no limit
+    queue_limit: int | None = None  # requests waiting beyond which 503 answers; None: no limit
     drop_after_create: float = 0.0  # probability: store, then close without answering
     slow_after_create: float = 0.0  # probability: store, then answer after slow_seconds
     slow_seconds: float = SLOW_SECONDS
@@ -91,6 +93,8 @@ class SimConfig:
             check_probability(name, getattr(self, name))
         for name in ("latency_ms", "create_latency_ms", "jitter_ms", "slow_seconds", "retry_after"):
             check_non_negative(name, getattr(self, name))
+        for name in ("capacity", "queue_limit"):
+            check_non_negative(name, getattr(self, name) or 0)
         check_timezone("timezone", self.timezone)
 
 

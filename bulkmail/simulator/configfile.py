@@ -224,6 +224,9 @@ def _faults(t: _Table) -> dict[str, Any]:
     for key, default in (*latencies, ("slow_seconds", c.SLOW_SECONDS)):
         settings[key] = float(t.checked(key, number, default, c.check_non_negative))
     settings["retry_after"] = t.checked("retry_after", int, 1, c.check_non_negative)
+    settings["capacity"] = t.checked("capacity", int, 0, c.check_non_negative)
+    if "queue_limit" in t.data:  # absent: the queue has no limit
+        settings["queue_limit"] = t.checked("queue_limit", int, 0, c.check_non_negative)
     settings["seed"] = t.get("seed", int, 0)
     return settings
 

@@ -64,6 +64,11 @@ LOGIN_ATTEMPTS: Final = 5
 LOGIN_WINDOW: Final = 60.0  # seconds
 LOGIN_BLOCK: Final = 60.0  # seconds
 
+# GET api/2.0/capabilities (§19): what a portal without LDAP, OAuth or SSO answers, to anyone.
+CAPABILITIES: Final = MappingProxyType(
+    {"ldapEnabled": False, "oauthEnabled": False, "providers": (), "ssoLabel": "", "ssoUrl": ""}
+)
+
 TOKEN_LIFETIME: Final = timedelta(days=365)  # a login token's default life (§2)
 RESTRICTED_HISTORY: Final = timedelta(days=30)  # `restrict`: mail from 30 days back (§6)
 FULL_HISTORY_START: Final = "1975-01-01T00:00:00"  # otherwise everything, from this date

@@ -55,9 +55,12 @@ class Faults:
             (429, self.config.fail_429, "Too Many Requests"),
         ):
             if p and self._random.random() < p:
-                retry = {"Retry-After": str(self.config.retry_after)}
-                return envelope.bare(status, text, retry)
+                return envelope.bare(status, text, self.retry_header())
         return None
+
+    def retry_header(self) -> dict[str, str]:
+        """Return the Retry-After header that 503 and 429 answers carry."""
+        return {"Retry-After": str(self.config.retry_after)}
 
     def after_create(self) -> AfterCreate:
         """Return what to do once an account is stored: answer, drop or answer late."""

@@ -96,8 +96,12 @@ def test_import_and_demo_defaults_are_the_run_settings_defaults(
     settings = PortalSettings(url="https://portal.example.org")
     parser = build_parser()
     args = parser.parse_args(["import", "in.csv", "--portal", settings.url])
-    assert (args.concurrency, args.timeout, args.retries, args.state) == (
+    assert (args.concurrency, args.max_concurrency, args.give_up_after) == (
         settings.concurrency,
+        settings.max_concurrency,
+        settings.give_up_after,
+    )
+    assert (args.timeout, args.retries, args.state) == (
         settings.timeout,
         settings.retries,
         settings.state,
@@ -106,7 +110,12 @@ def test_import_and_demo_defaults_are_the_run_settings_defaults(
     with pytest.raises(SystemExit):
         main(["import", "--help"])
     shown = " ".join(capsys.readouterr().out.split())  # as one line, whatever the wrapping
-    assert f"at once (default {settings.concurrency})" in shown
+    assert settings.concurrency is None and "at once (default auto: start at" in shown
+    assert (
+        "--max-concurrency N the most creates --concurrency auto puts in flight at once "
+        f"(default {settings.max_concurrency}:" in shown
+    )
+    assert f"mid-run (default {settings.give_up_after:g}:" in shown
     assert f"per request (default {settings.timeout:g}:" in shown
     assert f"transient failure (default {settings.retries})" in shown
     assert f"journal of outcomes (default {settings.state})" in shown
@@ -229,7 +238,15 @@ IMPORT = ["import", "accounts.xlsx", "--user", "me@x.org"]
         (["--timeout", "0"], "argument --timeout: must be above 0 and at most 3600, not 0"),
         (["--timeout", "-1"], "argument --timeout: must be above 0 and at most 3600, not -1"),
         (["--retries", "-5"], "argument --retries: must be 0 or more, not -5"),
-        (["-c", "100000"], "argument --concurrency/-c: must be from 1 to 1,000, not 100000"),
+        (
+            ["-c", "100000"],
+            "argument --concurrency/-c: must be from 1 to 1,000, not 100000 (or auto)",
+        ),
+        (["--max-concurrency", "0"], "argument --max-concurrency: must be from 1 to 1,000, not 0"),
+        (
+            ["--give-up-after", "0"],
+            "argument --give-up-after: must be above 0 and at most 86400, not 0",
+        ),
     ],
 )
 def test_odd_option_values_are_one_line_and_exit_2(
@@ -263,7 +280,15 @@ def test_a_portal_that_is_no_portal_root_is_one_line_and_exit_2(
 
 
 @pytest.mark.parametrize(
-    "changes", [{"concurrency": 0}, {"timeout": float("nan")}, {"timeout": -1.0}, {"retries": -1}]
+    "changes",
+    [
+        {"concurrency": 0},
+        {"max_concurrency": 0},
+        {"give_up_after": float("nan")},
+        {"timeout": float("nan")},
+        {"timeout": -1.0},
+        {"retries": -1},
+    ],
 )
 def test_portal_settings_refuse_values_a_run_cannot_use(changes: dict[str, float]) -> None:
     from bulkmail.errors import ConfigError

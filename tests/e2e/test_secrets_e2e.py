@@ -73,10 +73,14 @@ class Portal:
         self.tokens: list[str] = []
         self.creates = 0
         routes = [
+            Route("/api/2.0/capabilities", self.capabilities, methods=["GET"]),
             Route("/api/2.0/authentication", self.login, methods=["POST"]),
             Route("/api/2.0/mail/accounts", self.accounts, methods=["GET", "POST"]),
         ]
         self.app = Starlette(routes=routes)
+
+    async def capabilities(self, request: Request) -> JSONResponse:
+        return JSONResponse({"status": 0, "statusCode": 200, "response": {"ldapEnabled": False}})
 
     async def login(self, request: Request) -> JSONResponse:
         body = await request.json()

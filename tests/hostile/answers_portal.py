@@ -25,6 +25,7 @@ LOGIN = "POST /api/2.0/authentication"
 LIST = "GET /api/2.0/mail/accounts"
 CREATE = "POST /api/2.0/mail/accounts"
 SINGLE = "GET /api/2.0/mail/accounts/single"
+CAPABILITIES = "GET /api/2.0/capabilities"
 TOKEN = "hostile-token-0123456789"
 _ZEROS = bytes(1024 * 1024)
 _HANG = 60.0  # seconds: only a hang waits this long
@@ -147,6 +148,7 @@ def _defaults() -> dict[str, Answer]:
     login = {"token": TOKEN, "expires": "2027-01-01T00:00:00.0000000Z"}
     missing = {"status": 1, "statusCode": 500, "error": {"message": "Account wasn't found"}}
     return {
+        CAPABILITIES: answer(200, envelope(200, {"ldapEnabled": False})),
         LOGIN: answer(201, envelope(201, login)),
         LIST: answer(200, envelope(200, [])),
         CREATE: answer(201, envelope(201, account(7, "created@hostile.example"))),

@@ -23,7 +23,7 @@ from bulkmail.journal.store import Journal
 from bulkmail.models import Account, Outcome, Row, Stage, Status
 from bulkmail.portal.client import Identity
 from bulkmail.run.jobs import Job
-from bulkmail.run.pool import Runner
+from bulkmail.run.pool import MAX_OVERLOADS, Runner
 from bulkmail.run.retry import Backoff
 from bulkmail.secrets import scrub
 from bulkmail.settings import PortalSettings
@@ -126,8 +126,8 @@ class FakePortal:
             answer = script.pop(0) if script else "ok"
             if answer == "402":
                 return _error(402, "PaymentRequired")
-            if answer == "503":
-                return httpx.Response(503, headers={"Retry-After": "0"}, text="busy")
+            if answer in ("502", "503"):
+                return httpx.Response(int(answer), headers={"Retry-After": "0"}, text="busy")
             if answer == "refused":
                 return _error(
                     500,
@@ -275,16 +275,31 @@ async def test_503_with_retry_after_is_retried_until_created() -> None:
 
 
 async def test_retries_stop_at_the_limit_and_report_the_last_answer() -> None:
-    portal = FakePortal({"u@corp.test": "p"}, scripts={"a@mail.test": ["503"] * 5})
+    portal = FakePortal({"u@corp.test": "p"}, scripts={"a@mail.test": ["502"] * 5})
     outcomes = await _run(portal, [_job(0, "u@corp.test", "p", "a@mail.test")], retries=2)
     failed = outcomes[0]
     assert (failed.status, failed.code, failed.attempts, failed.http_status) == (
         Status.FAILED,
         "portal-unavailable",
         3,
-        503,
+        502,
     )
     assert failed.transient
+
+
+async def test_busy_answers_do_not_use_up_retries_but_have_their_own_limit() -> None:
+    script = ["503"] * (MAX_OVERLOADS + 3) + ["ok"]
+    portal = FakePortal({"u@corp.test": "p"}, scripts={"a@mail.test": list(script)})
+    outcomes = await _run(portal, [_job(0, "u@corp.test", "p", "a@mail.test")], retries=2)
+    failed = outcomes[0]  # 20 busy answers are free, the next three use up the retries
+    assert (failed.status, failed.code, failed.attempts) == (
+        Status.FAILED,
+        "portal-unavailable",
+        MAX_OVERLOADS + 3,
+    )
+    portal = FakePortal({"u@corp.test": "p"}, scripts={"a@mail.test": script[3:]})
+    outcomes = await _run(portal, [_job(0, "u@corp.test", "p", "a@mail.test")], retries=2)
+    assert (outcomes[0].status, outcomes[0].attempts) == (Status.CREATED, MAX_OVERLOADS + 1)
 
 
 async def test_a_dropped_answer_after_the_create_is_found_not_sent_again() -> None:

@@ -184,6 +184,6 @@ async def test_sim_mailboxes_never_hold_passwords_and_reset_forgets_everything(
     assert reset.json() == {"reset": True}
     assert after == {
         "requests": 0, "creates": 0, "overwrites": 0, "logins": 0, "login_failures": 0,
-        "faults": {}, "users": {},
+        "faults": {}, "users": {}, "most_waiting": 0,
     }  # fmt: skip
     assert token_after.status_code == 401

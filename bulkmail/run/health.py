@@ -1,0 +1,146 @@
+"""Whether the portal can be reached at all, mid-run: pause on an outage, give up past a limit.
+
+A portal that stops answering would otherwise cost every row its own retries and end as
+thousands of failed rows. Here, after `FAILURES` network failures in a row (any request,
+any worker) the portal counts as down: workers stop taking rows, and one probe at a time
+(`GET api/2.0/capabilities`, no login: docs/portal-api.md §19) asks whether it is back. It
+is back at the first answer; past `give_up_after` seconds the run gives up (exit 3) and
+every row not sent is `not attempted`, for the same command to finish later.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Final, TypeVar
+
+import anyio
+import httpx
+
+from bulkmail.logs import get_logger
+from bulkmail.models import Stage
+from bulkmail.portal.answers import classify_exception
+from bulkmail.portal.client import Created, Identity, PortalClient, Token, Verdict
+
+T = TypeVar("T")
+
+FAILURES: Final = 5
+"""Network failures in a row (no answer in between) that make the portal count as down."""
+PROBE_EVERY: Final = 2.0
+"""Seconds between two probes of a portal that is down."""
+_GATEWAY: Final = frozenset({502, 504})  # a proxy whose portal behind it does not answer
+
+
+def unreachable(answer: object) -> bool:
+    """Return whether `answer` is no answer from the portal (a network failure, a gateway's)."""
+    if not isinstance(answer, Verdict):
+        return False
+    return (answer.stage is Stage.NETWORK and answer.retryable) or answer.http_status in _GATEWAY
+
+
+async def probe(portal: PortalClient, seconds: float) -> dict[str, Any] | Verdict:
+    """Ask for the portal's capabilities; no answer within `seconds` is a failed connect."""
+    with anyio.move_on_after(seconds):
+        return await portal.capabilities()
+    late = httpx.ConnectTimeout(f"no answer within {seconds:g} s")
+    return classify_exception(late, during="list")
+
+
+class Health:
+    """Count network failures; when the portal is down, hold workers until it is back or the
+    run gives up. `clock` is `anyio.current_time` unless a test gives another."""
+
+    def __init__(
+        self,
+        give_up_after: float,
+        *,
+        failures: int = FAILURES,
+        every: float = PROBE_EVERY,
+        clock: Callable[[], float] = anyio.current_time,
+    ) -> None:
+        self._give_up_after, self._failures, self._every = give_up_after, failures, every
+        self._clock = clock
+        self._in_a_row = 0
+        self._up = anyio.Event()
+        self._up.set()
+        self._down = anyio.Event()
+        self.gave_up = False
+        self.released = False  # the run stops for another reason: nobody waits any more
+        self.outages = 0
+        self.last_failure = ""
+
+    @property
+    def down(self) -> bool:
+        """Return whether the portal counts as unreachable now (or the run gave up on it)."""
+        return self.gave_up or self.released or not self._up.is_set()
+
+    def noted(self, answer: T) -> T:
+        """Count `answer` (a failure to reach the portal, or an answer) and return it."""
+        if not unreachable(answer):
+            self._in_a_row = 0
+            return answer
+        self._in_a_row += 1
+        self.last_failure = str(answer)
+        if self._in_a_row >= self._failures and not self.down:
+            self.outages += 1
+            self._up = anyio.Event()
+            self._down.set()
+            get_logger().warning("run.portal_unreachable", failures=self._in_a_row)
+        return answer
+
+    async def ready(self) -> bool:
+        """Wait while the portal is down; return False once the run gave up on it."""
+        await self._up.wait()
+        return not (self.gave_up or self.released)
+
+    def release(self) -> None:
+        """Let every waiting worker go, never to wait again: the run is stopping."""
+        self.released = True
+        self._up.set()
+
+    async def watch(
+        self, ask: Callable[[], Awaitable[object]], give_up: Callable[[str], None]
+    ) -> None:
+        """Probe with `ask` while the portal is down; call `give_up(reason)` past the limit.
+
+        Runs until cancelled, or until it gave up.
+        """
+        while True:
+            await self._down.wait()
+            deadline = self._clock() + self._give_up_after
+            while unreachable(answer := await ask()):
+                if self._clock() >= deadline:
+                    self._give_up(answer, give_up)
+                    return
+                await anyio.sleep(self._every)
+            self._in_a_row = 0
+            self._down = anyio.Event()
+            self._up.set()
+            get_logger().info("run.portal_back")
+
+    def _give_up(self, answer: object, give_up: Callable[[str], None]) -> None:
+        self.gave_up = True
+        give_up(
+            f"the portal did not answer for {self._give_up_after:g} s ({answer}); "
+            "run the same command again to send the rest"
+        )
+        self._up.set()  # release the waiting workers: they settle their rows as not sent
+
+
+class Watched(PortalClient):
+    """A PortalClient whose every answer (or failure to get one) is counted by `health`."""
+
+    def __init__(self, client: httpx.AsyncClient, health: Health) -> None:
+        super().__init__(client)
+        self._health = health
+
+    async def login(self, identity: Identity) -> Token | Verdict:
+        return self._health.noted(await super().login(identity))
+
+    async def list_accounts(self, token: Token) -> dict[str, int] | Verdict:
+        return self._health.noted(await super().list_accounts(token))
+
+    async def find_account(self, token: Token, email: str) -> int | Verdict | None:
+        return self._health.noted(await super().find_account(token, email))
+
+    async def create(self, token: Token, payload: Mapping[str, Any]) -> Created | Verdict:
+        return self._health.noted(await super().create(token, payload))
