@@ -62,11 +62,15 @@ HEADER = [
 ]
 
 
-def rows(count: int, seed: int = 1) -> list[list[object]]:
-    """Return `count` realistic rows (about 1 in 50 invalid), ports as numbers."""
+def rows(count: int, seed: int = 1, start: int = 0) -> list[list[object]]:
+    """Return `count` realistic rows (about 1 in 50 invalid), ports as numbers.
+
+    Mailboxes are numbered from `start`: a file built in chunks passes each chunk's first
+    index, or every chunk after the first repeats the first one's mailboxes (duplicates).
+    """
     rng = random.Random(seed)
     out: list[list[object]] = []
-    for i in range(count):
+    for i in range(start, start + count):
         user = f"user{i // 3}@corp.example.org"
         email = f"box{i}@mail.example.org"
         port: object = 993 if rng.random() > 0.02 else 99999
