@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import HEADER, OUT, measure, ratio, rows
+from common import HEADER, OUT, measure, measure_pair, ratio, rows
 
 
 def make_xlsx(path: Path, count: int) -> Path:
@@ -62,19 +62,20 @@ def main() -> None:
     xlsx = make_xlsx(OUT / f"accounts-{args.rows}.xlsx", args.rows)
     report = OUT / "reports"
 
-    bare, bare_rss = measure(
+    bare, ours = measure_pair(
         f"""
         import python_calamine
         book = python_calamine.CalamineWorkbook.from_path({str(xlsx)!r})
         rows = book.get_sheet_by_index(0).to_python()
     """,
+        validate_body(xlsx, report),
         args.repeats,
     )
-    ours, ours_rss = measure(validate_body(xlsx, report), args.repeats)
     print(
-        f"validate {args.rows:,}-row XLSX with report: {ours:.2f} s vs bare calamine read "
-        f"{bare:.2f} s -> {ratio(ours, bare)}; peak RSS {ours_rss:.0f} MiB "
-        f"(calamine alone {bare_rss:.0f} MiB)"
+        f"validate {args.rows:,}-row XLSX with report: {ours.seconds:.2f} s vs bare calamine "
+        f"read {bare.seconds:.2f} s -> {ratio(ours.seconds, bare.seconds)}; CPU {ours.cpu:.2f} s "
+        f"vs {bare.cpu:.2f} s -> {ratio(ours.cpu, bare.cpu)}; peak RSS {ours.rss_mib:.0f} MiB "
+        f"(calamine alone {bare.rss_mib:.0f} MiB)"
     )
 
     if args.csv_rows <= 0:
@@ -82,13 +83,14 @@ def main() -> None:
     # "-distinct": files of earlier versions repeated the first 100,000 mailboxes.
     small = make_csv(OUT / f"accounts-{args.rows}-distinct.csv", args.rows)
     large = make_csv(OUT / f"accounts-{args.csv_rows}-distinct.csv", args.csv_rows)
-    t_small, rss_small = measure(validate_body(small, report), 1)
-    t_large, rss_large = measure(validate_body(large, report), 1)
+    lo = measure(validate_body(small, report), 1)
+    hi = measure(validate_body(large, report), 1)
     print(
-        f"validate CSV {args.rows:,} rows: {t_small:.2f} s, {rss_small:.0f} MiB; "
-        f"{args.csv_rows:,} rows: {t_large:.2f} s, {rss_large:.0f} MiB -> memory "
-        f"{ratio(rss_large, rss_small)} for {args.csv_rows // args.rows}x the rows "
-        f"(time {ratio(t_large, t_small)})"
+        f"validate CSV {args.rows:,} rows: {lo.seconds:.2f} s (CPU {lo.cpu:.2f} s), "
+        f"{lo.rss_mib:.0f} MiB; {args.csv_rows:,} rows: {hi.seconds:.2f} s (CPU {hi.cpu:.2f} s), "
+        f"{hi.rss_mib:.0f} MiB -> memory {ratio(hi.rss_mib, lo.rss_mib)} for "
+        f"{args.csv_rows // args.rows}x the rows (time {ratio(hi.seconds, lo.seconds)}, "
+        f"CPU {ratio(hi.cpu, lo.cpu)})"
     )
 
 
