@@ -196,9 +196,6 @@ _ERROR_CELL = re.compile(rb'<c r="([A-Z]+)(\d+)"[^>]*? t="e"[^>]*>(?:<f[^>]*(?:/
 _CELL = re.compile(rb'<c r="([A-Z]+)(\d+)"([^>/]*)>(.*?)</c>', re.DOTALL)  # not <c .../>
 _MERGED = re.compile(rb'<mergeCell ref="([A-Z]+)(\d+):([A-Z]+)(\d+)"')
 _VALUE = re.compile(rb"<v>[^<]")
-# Either marker of an error cell or a formula. One regex pass over a piece is cheaper than
-# two `in` tests: `in` looks for each first byte (`t`, `<`) with memchr, and XML is full of them.
-_RARE = re.compile(rb't="e"|<f')
 
 
 def _odd_cells(
@@ -208,16 +205,6 @@ def _odd_cells(
     styled: re.Pattern[bytes] | None,
 ) -> None:
     """Record the error cells, uncalculated formulas and oddly shown numbers of a piece."""
-    if _RARE.search(piece) is not None:  # nearly every piece holds neither marker
-        _unread_cells(piece, facts)
-    if styled is not None:
-        for m in styled.finditer(piece):
-            shown = shown_as(styles[int(m[3])], float(m[4]))
-            _add(facts, m[1], m[2], CellState.FORMATTED, shown)
-
-
-def _unread_cells(piece: bytes, facts: dict[int, dict[int, CellFact]]) -> None:
-    """Record the error cells and the formulas never calculated of a piece."""
     if b't="e"' in piece:
         for m in _ERROR_CELL.finditer(piece):
             _add(facts, m[1], m[2], CellState.ERROR, m[3].decode(errors="replace"))
@@ -225,6 +212,10 @@ def _unread_cells(piece: bytes, facts: dict[int, dict[int, CellFact]]) -> None:
         for m in _CELL.finditer(piece):
             if b"<f" in m[4] and not _VALUE.search(m[4]) and b"<is>" not in m[4]:
                 _add(facts, m[1], m[2], CellState.UNCALCULATED, "")
+    if styled is not None:
+        for m in styled.finditer(piece):
+            shown = shown_as(styles[int(m[3])], float(m[4]))
+            _add(facts, m[1], m[2], CellState.FORMATTED, shown)
 
 
 def _uncalculated(piece: bytes) -> bool:
