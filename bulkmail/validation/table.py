@@ -101,7 +101,7 @@ def validate(
 def _checked_rows(
     table: Table, filled: dict[str, str], run_user: str | None, portal_column: bool
 ) -> Iterator[Checked]:
-    # The only state that grows with the file: about 40 bytes per distinct mailbox.
+    # The only state that grows with the file: about 50 bytes per distinct mailbox.
     seen = FirstRows()
     cells_of = _cells_reader(table)
     shown = shown_forms(table.fields)
