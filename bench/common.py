@@ -1,4 +1,4 @@
-"""Shared helpers for the benchmarks: fresh processes, wall time and peak memory, ratios.
+"""Shared helpers for the benchmarks: fresh processes, wall and CPU time, peak memory, ratios.
 
 Machines here are shared and noisy, so every figure is a ratio against a baseline measured
 in the same run, and each case is the best of a few repeats.
@@ -12,6 +12,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import NamedTuple
 
 OUT = Path(__file__).resolve().parent / "out"
 
@@ -20,25 +21,49 @@ import json, resource, sys, time
 t0 = time.perf_counter()
 {body}
 seconds = time.perf_counter() - t0
-print(json.dumps({{"seconds": seconds,
-                  "rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
+usage = resource.getrusage(resource.RUSAGE_SELF)
+print(json.dumps({{"seconds": seconds, "cpu": usage.ru_utime + usage.ru_stime,
+                  "rss_mib": usage.ru_maxrss / 1024}}))
 """
 
 
-def measure(body: str, repeats: int = 3) -> tuple[float, float]:
-    """Run `body` in fresh interpreters; return the best wall seconds and the peak RSS (MiB)."""
+class Measured(NamedTuple):
+    """The best of a case's runs: wall seconds, CPU seconds (start-up included), peak RSS."""
+
+    seconds: float
+    cpu: float
+    rss_mib: float
+
+
+def run_once(body: str) -> Measured:
+    """Run `body` in a fresh interpreter; return its wall and CPU seconds and peak RSS (MiB).
+
+    CPU seconds suffer less than wall time from other work on a shared machine, though
+    still some (caches, memory bandwidth): read both.
+    """
     code = _PROBE.format(body=textwrap.dedent(body))
-    best, rss = float("inf"), 0.0
-    for _ in range(repeats):
-        done = subprocess.run(
-            [sys.executable, "-c", code], capture_output=True, text=True, check=False
-        )
-        if done.returncode != 0:
-            raise SystemExit(f"benchmark step failed:\n{done.stderr}")
-        result = json.loads(done.stdout.strip().splitlines()[-1])
-        best = min(best, result["seconds"])
-        rss = max(rss, result["rss_mib"])
-    return best, rss
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"benchmark step failed:\n{done.stderr}")
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    return Measured(result["seconds"], result["cpu"], result["rss_mib"])
+
+
+def measure(body: str, repeats: int = 3) -> Measured:
+    """Run `body` `repeats` times; return the best wall and CPU seconds and the peak RSS."""
+    return best([run_once(body) for _ in range(repeats)])
+
+
+def measure_pair(first: str, second: str, repeats: int = 3) -> tuple[Measured, Measured]:
+    """Measure two cases taking turns, so that both meet the machine's load alike."""
+    runs = [(run_once(first), run_once(second)) for _ in range(repeats)]
+    return best([a for a, _ in runs]), best([b for _, b in runs])
+
+
+def best(runs: list[Measured]) -> Measured:
+    return Measured(
+        min(r.seconds for r in runs), min(r.cpu for r in runs), max(r.rss_mib for r in runs)
+    )
 
 
 HEADER = [
@@ -62,11 +87,15 @@ HEADER = [
 ]
 
 
-def rows(count: int, seed: int = 1) -> list[list[object]]:
-    """Return `count` realistic rows (about 1 in 50 invalid), ports as numbers."""
+def rows(count: int, seed: int = 1, start: int = 0) -> list[list[object]]:
+    """Return `count` realistic rows (about 1 in 50 invalid), ports as numbers.
+
+    Mailboxes are numbered from `start`: a file built in chunks passes each chunk's first
+    index, or every chunk after the first repeats the first one's mailboxes (duplicates).
+    """
     rng = random.Random(seed)
     out: list[list[object]] = []
-    for i in range(count):
+    for i in range(start, start + count):
         user = f"user{i // 3}@corp.example.org"
         email = f"box{i}@mail.example.org"
         port: object = 993 if rng.random() > 0.02 else 99999

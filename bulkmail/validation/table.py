@@ -19,6 +19,7 @@ from bulkmail.secrets import quotable
 from bulkmail.validation.converted import fact_problems, shown_forms
 from bulkmail.validation.echoes import SecretEchoes
 from bulkmail.validation.identifiers import bare
+from bulkmail.validation.mailboxes import FirstRows
 from bulkmail.validation.rows import check_row
 
 __all__ = ["check_columns", "validate", "validate_row"]
@@ -101,8 +102,8 @@ def validate(
 def _checked_rows(
     table: Table, filled: dict[str, str], run_user: str | None, portal_column: bool
 ) -> Iterator[Checked]:
-    # The only state that grows with the file: one entry per distinct mailbox.
-    seen: dict[tuple[str, str], int] = {}
+    # The only state that grows with the file: about 50 bytes per distinct mailbox.
+    seen = FirstRows()
     cells_of = _cells_reader(table)
     shown = shown_forms(table.fields)
     echoes = SecretEchoes(table)
@@ -212,7 +213,7 @@ def _nonblank(values: Mapping[str, str]) -> dict[str, str]:
 
 
 def _duplicate(
-    seen: dict[tuple[str, str], int],
+    seen: FirstRows,
     values: Mapping[str, str],
     number: int,
     run_user: str | None,
@@ -223,8 +224,7 @@ def _duplicate(
     if not email:
         return None
     owner = bare(values.get("portal_user", "")) or run_user or ""
-    # The portal upserts on (user, lower(email)): lower both, as it does.
-    first = seen.setdefault((owner.lower(), email.lower()), number)
+    first = seen.first(owner, email, number)
     if first == number:
         return None
     # Cells from the file: printable, so the report and the console show them on one line.
