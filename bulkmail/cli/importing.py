@@ -26,6 +26,8 @@ from bulkmail.secrets import SECRET_FIELDS
 from bulkmail.secrets import register as register_secret
 from bulkmail.settings import (
     DEFAULT_CONCURRENCY,
+    DEFAULT_MAX_LOGIN_FAILURES,
+    DEFAULT_PER_SERVER,
     DEFAULT_RETRIES,
     DEFAULT_STATE,
     DEFAULT_TIMEOUT,
@@ -81,6 +83,23 @@ def add_portal_options(parser: argparse.ArgumentParser) -> None:
         type=whole_number(1, MAX_CONCURRENCY),
         default=DEFAULT_CONCURRENCY,
         help=CONCURRENCY_HELP,
+    )
+    g.add_argument(
+        "--per-server",
+        metavar="N",
+        type=whole_number(1, MAX_CONCURRENCY),
+        default=DEFAULT_PER_SERVER,
+        help="rows in flight at once per mail server (default %(default)s: the portal logs in "
+        "from one address, and servers limit connections per address); a server that "
+        "throttles gets fewer",
+    )
+    g.add_argument(
+        "--max-login-failures",
+        metavar="K",
+        type=whole_number(1),
+        default=DEFAULT_MAX_LOGIN_FAILURES,
+        help="refused logins on one mail server before its other rows are held back, so that "
+        "it does not ban the portal's address (default %(default)s; fail2ban bans after 5)",
     )
     g.add_argument(
         "--timeout",
@@ -189,6 +208,8 @@ def portal_settings(args: argparse.Namespace) -> PortalSettings:
         user=args.user,
         password=password,
         concurrency=args.concurrency,
+        per_server=args.per_server,
+        max_login_failures=args.max_login_failures,
         timeout=args.timeout,
         retries=max(0, args.retries),
         if_exists=args.if_exists,

@@ -12,12 +12,13 @@ import math
 import time
 from collections.abc import Callable, Iterable
 from contextlib import AsyncExitStack
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import partial
+from typing import Any
 
 import anyio
 import httpx
-from anyio.streams.memory import MemoryObjectReceiveStream
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from bulkmail.codes import Code
 from bulkmail.journal.store import Journal
@@ -25,7 +26,9 @@ from bulkmail.models import Outcome, Status
 from bulkmail.portal.client import Created, Identity, PortalClient, Token, Verdict
 from bulkmail.run import outcomes
 from bulkmail.run.jobs import Job
+from bulkmail.run.lookahead import Lookahead, window
 from bulkmail.run.retry import Backoff, with_retries
+from bulkmail.run.servers import MAX_THROTTLED, MailServers
 from bulkmail.run.sessions import Sessions
 from bulkmail.settings import PortalSettings
 
@@ -39,6 +42,7 @@ class RunState:
     aborted: bool = False
     reason: str = ""
     interrupted: bool = False
+    servers: dict[str, Any] = field(default_factory=dict)  # MailServers.facts() at the end
 
 
 class Runner:
@@ -61,6 +65,9 @@ class Runner:
         self._sessions = Sessions(self._backoff, settings.retries)
         self._stopping = anyio.Event()
         self._pending: dict[int, Job] = {}  # handed to the pool, no outcome yet
+        self._servers = MailServers(
+            settings.per_server, settings.max_login_failures, enabled=not settings.dry_run
+        )
         self.state = RunState()
 
     def stop(self, reason: str = "interrupted") -> None:
@@ -69,11 +76,13 @@ class Runner:
             self.state.interrupted = True
             self.state.reason = self.state.reason or reason
             self._stopping.set()
+            self._servers.wake()  # the feeder may be waiting for a mail server's room
 
     async def run(self, jobs: Iterable[Job]) -> RunState:
         """Send `jobs` and return when every one has an outcome (or the run was stopped)."""
         concurrency = self._settings.concurrency  # 1 or more: PortalSettings checks it
-        send, receive = anyio.create_memory_object_stream[Job](concurrency)
+        # No buffer: a row is let in on its mail servers when a worker takes it (lookahead.py).
+        send, receive = anyio.create_memory_object_stream[Job](0)
         # Portal users of the rows handed out, for warmers to log in and list before a worker
         # needs them. The feeder runs at most a stream's length ahead of the workers, so few
         # wait here; each is sent once.
@@ -89,22 +98,38 @@ class Runner:
                         pool.start_soon(self._worker, receive.clone())
                     receive.close()
                     async with send, users_send:
-                        for job in jobs:
-                            if self._stopping.is_set():
-                                self._not_attempted(job)
-                                continue
-                            self._pending[job.index] = job
-                            user = job.identity.login.casefold()
-                            if user not in seen:
-                                seen.add(user)
-                                users_send.send_nowait(job.identity)
-                            await send.send(job)
+                        await self._feed(iter(jobs), send, partial(self._read, users_send, seen))
                 warming.cancel_scope.cancel()  # every row has its outcome: nothing to warm
         finally:
             # Jobs still queued when the pool was cancelled never reached a worker.
             for job in list(self._pending.values()):
                 self._not_attempted(job)
+            self.state.servers = self._servers.facts()
         return self.state
+
+    def _read(self, users_send: MemoryObjectSendStream[Identity], seen: set[str], job: Job) -> None:
+        """Take `job` on as the run's, and have its portal user warmed once."""
+        self._pending[job.index] = job
+        user = job.identity.login.casefold()
+        if user not in seen:
+            seen.add(user)
+            users_send.send_nowait(job.identity)
+
+    async def _feed(
+        self, jobs: Iterable[Job], send: MemoryObjectSendStream[Job], read: Callable[[Job], None]
+    ) -> None:
+        """Hand the workers the rows whose mail servers have room (lookahead.py)."""
+        ahead = Lookahead(
+            iter(jobs),
+            self._servers,
+            window(self._settings.concurrency),
+            on_read=read,
+            on_stopped=self._held_back,
+        )
+        while (job := await ahead.next(self._stopping)) is not None:
+            await send.send(job)
+        for job in ahead.rest():  # the run stopped: the rest is never sent
+            self._not_attempted(job)
 
     async def _worker(self, receive: MemoryObjectReceiveStream[Job]) -> None:
         async with receive, AsyncExitStack() as stack:
@@ -146,6 +171,7 @@ class Runner:
 
     def _finish(self, job: Job, outcome: Outcome) -> None:
         self._pending.pop(job.index, None)
+        self._servers.release(job.index)
         self._emit(job.index, outcome)
 
     async def _process(self, portal: PortalClient, job: Job) -> Outcome:
@@ -182,8 +208,10 @@ class Runner:
         self, portal: PortalClient, job: Job, token: Token, before: int | None
     ) -> Outcome:
         created = Status.UPDATED if before is not None else Status.CREATED
-        attempts, relogged = 0, False
+        attempts, relogged, throttled = 0, False, 0
         while True:
+            if self._servers.stopped(job.account) is not None:
+                return self._stopped_outcome(job)
             attempts += 1
             if self._journal is not None:
                 self._journal.mark_in_flight(
@@ -194,7 +222,13 @@ class Runner:
                 )
             answer = await portal.create(token, job.account.payload())
             if isinstance(answer, Created):
+                self._servers.succeeded(job.index)
                 return outcomes.done(job, created, answer.mailbox_id, attempts=attempts)
+            if self._servers.failed(job.index, answer):  # throttled: not the row's fault
+                if throttled >= MAX_THROTTLED or not await self._wait_for_room(job, throttled + 1):
+                    return outcomes.failed(job, answer, attempts)
+                throttled += 1
+                continue
             if answer.code is Code.PORTAL_UNAUTHORIZED and not relogged:
                 relogged = True
                 self._sessions.invalidate(job.identity, token)
@@ -222,11 +256,35 @@ class Runner:
                         code=Code.FOUND_AFTER_LOSS,
                         message=f"its answer was lost ({answer.message}); the portal has it",
                     )
-            if not answer.retryable or attempts > self._settings.retries:
+            if not answer.retryable or attempts - throttled > self._settings.retries:
                 return outcomes.failed(job, answer, attempts)
             if self._stopping.is_set():
                 return outcomes.failed(job, answer, attempts)
             await anyio.sleep(self._backoff.delay(attempts, answer.retry_after))
+
+    async def _wait_for_room(self, job: Job, throttled: int) -> bool:
+        """Give back the row's room, back off, and wait for room again (ahead of fresh rows);
+        return False when the run is stopping instead."""
+        self._servers.release(job.index)
+        await anyio.sleep(self._backoff.delay(throttled))
+        if self._stopping.is_set():
+            return False
+        await self._servers.take(job.index, job.account)
+        return True
+
+    def _stopped_outcome(self, job: Job) -> Outcome:
+        """Return the outcome of a row held back: its mail server's login budget is spent."""
+        host = self._servers.stopped(job.account) or ""
+        refused = self._settings.max_login_failures
+        message = (
+            f"not sent: the mail server {host} refused {refused} logins in this run, so its "
+            "rows were held back before it bans the portal's address"
+        )
+        return outcomes.not_attempted(job, message, Code.LOGIN_FAILURES_LIMIT)
+
+    def _held_back(self, job: Job, host: str) -> None:
+        """Settle a row the feeder never hands out: its mail server's login budget is spent."""
+        self._finish(job, self._stopped_outcome(job))
 
     def _not_attempted(self, job: Job, message: str = outcomes.NOT_SENT) -> None:
         """Hand back `job` as never sent because the run stopped."""
