@@ -31,6 +31,7 @@ from typing import Any, Final
 import anyio
 
 from bulkmail.codes import Code
+from bulkmail.logs import get_logger
 from bulkmail.models import Account
 from bulkmail.portal.answers import Verdict
 
@@ -191,6 +192,7 @@ class MailServers:
         server.threshold, server.earned = server.limit, 0
         server.cut_at = server.let_in
         server.lowest = min(server.lowest or server.limit, server.limit)
+        get_logger().info("mail_server.throttled", host=host, limit=server.limit)
 
     def _refused(self, host: str) -> None:
         server = self._servers[host]
@@ -198,6 +200,12 @@ class MailServers:
         server.limit = 1  # one row at a time until a row succeeds again
         if server.refused >= self.max_login_failures and not server.stopped:
             server.stopped = True
+            get_logger().warning(
+                "mail_server.stopped",
+                host=host,
+                refused_logins=server.refused,
+                hint=Code.LOGIN_FAILURES_LIMIT.hint,
+            )
             self.wake()
 
     async def changed(self) -> None:

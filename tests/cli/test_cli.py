@@ -102,6 +102,10 @@ def test_import_and_demo_defaults_are_the_run_settings_defaults(
         settings.retries,
         settings.state,
     )
+    assert (args.per_server, args.max_login_failures) == (
+        settings.per_server,
+        settings.max_login_failures,
+    )
     assert parser.parse_args(["demo"]).concurrency == settings.concurrency
     with pytest.raises(SystemExit):
         main(["import", "--help"])
@@ -229,6 +233,8 @@ IMPORT = ["import", "accounts.xlsx", "--user", "me@x.org"]
         (["--timeout", "-1"], "argument --timeout: must be above 0 and at most 3600, not -1"),
         (["--retries", "-5"], "argument --retries: must be 0 or more, not -5"),
         (["-c", "100000"], "argument --concurrency/-c: must be from 1 to 1,000, not 100000"),
+        (["--per-server", "0"], "argument --per-server: must be from 1 to 1,000, not 0"),
+        (["--max-login-failures", "0"], "argument --max-login-failures: must be 1 or more, not 0"),
     ],
 )
 def test_odd_option_values_are_one_line_and_exit_2(
@@ -262,7 +268,16 @@ def test_a_portal_that_is_no_portal_root_is_one_line_and_exit_2(
 
 
 @pytest.mark.parametrize(
-    "changes", [{"concurrency": 0}, {"timeout": float("nan")}, {"timeout": -1.0}, {"retries": -1}]
+    "changes",
+    [
+        {"concurrency": 0},
+        {"timeout": float("nan")},
+        {"timeout": -1.0},
+        {"retries": -1},
+        {"per_server": 0},
+        {"per_server": 1001},
+        {"max_login_failures": 0},
+    ],
 )
 def test_portal_settings_refuse_values_a_run_cannot_use(changes: dict[str, float]) -> None:
     from bulkmail.errors import ConfigError

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import anyio
 import pytest
+from structlog.testing import capture_logs
 
 from bulkmail.codes import Code
 from bulkmail.models import Account, Row
@@ -132,6 +133,14 @@ async def test_fresh_rows_leave_room_for_rows_waiting_to_be_sent_again() -> None
 
 async def test_refused_logins_stop_a_server_at_the_budget_counting_each_side() -> None:
     servers = MailServers(per_server=4, max_login_failures=3)
+    with capture_logs() as logs:
+        await refuse_until_stopped(servers)
+    assert [(e["event"], e["host"], e["refused_logins"]) for e in logs] == [
+        ("mail_server.stopped", "mail.test", 3)
+    ]
+
+
+async def refuse_until_stopped(servers: MailServers) -> None:
     one, other = account("mail.test", "MAIL.test"), account("imap.x.test", "mail.test")
     assert servers.take_now(0, one)
     assert servers.failed(0, REFUSED_BOTH) is False  # two refused logins at mail.test
