@@ -4,8 +4,10 @@ A worker handed a row whose mail server has no room would sit idle until it had,
 of other servers wait behind it. So the feeder looks ahead: it reads at most `size` rows
 past the ones handed out, grouped by the servers they touch, and hands out the oldest group's
 row whose servers all have room (`MailServers.take_now` lets it in at that moment). Memory
-stays flat: never more than `size` rows are held, however long the input. Rows of a server
-whose failed-login budget is spent are settled at once, without taking a place.
+stays flat: never more than `size` rows are held, however long the input, and no row is read
+`span` rows or more past the oldest row without an outcome, since the report's ledger holds
+every outcome behind that one (run/outcomes.py). Rows of a server whose failed-login budget
+is spent are settled at once, without taking a place.
 """
 
 from __future__ import annotations
@@ -18,9 +20,10 @@ import anyio
 from bulkmail.run.jobs import Job
 from bulkmail.run.servers import MailServers
 
-__all__ = ["Lookahead", "window"]
+__all__ = ["Lookahead", "span", "window"]
 
 MIN_WINDOW = 64
+MAX_SPAN = 20_000  # outcomes the ledger may hold behind a slow row: tens of MB at most
 
 
 def window(concurrency: int) -> int:
@@ -30,6 +33,13 @@ def window(concurrency: int) -> int:
     the rows held (and the outcomes the report's ledger holds behind them) stay small.
     """
     return max(MIN_WINDOW, 4 * concurrency)
+
+
+def span(concurrency: int) -> int:
+    """Return how far past the oldest row without an outcome the feeder may read: sixteen
+    windows, at most MAX_SPAN rows (never less than a window)."""
+    size = window(concurrency)
+    return max(size, min(16 * size, MAX_SPAN))
 
 
 class Lookahead:
@@ -43,10 +53,15 @@ class Lookahead:
         *,
         on_read: Callable[[Job], None],
         on_stopped: Callable[[Job, str], None],
+        oldest: Callable[[], int | None] = lambda: None,
+        span: int = MAX_SPAN,
     ) -> None:
         self._jobs = jobs
         self._servers = servers
         self._size = max(1, size)
+        self._oldest = oldest  # the index of the oldest row without an outcome, if any
+        self._span = max(self._size, span)
+        self._next = 0  # the index after the last row read
         self._on_read = on_read  # each row as it is read: it is the run's from then on
         self._on_stopped = on_stopped  # a row of a server whose budget is spent
         self._groups: dict[tuple[str, ...], deque[Job]] = {}  # oldest group first
@@ -59,13 +74,14 @@ class Lookahead:
         while not stopping.is_set():
             # The window is kept full: the users of the rows in it are warmed (logged in and
             # listed) while the rows before them are sent.
-            while self._held < self._size and self._read():
+            while self._held < self._size and self._within_span() and self._read():
                 pass
             job = self._ready()
             if job is not None:
                 return job
             if self._exhausted and not self._held:
                 return None
+            # Servers full, or too far ahead of a slow row: wait until a row finishes.
             await self._servers.changed()
         return None
 
@@ -73,12 +89,17 @@ class Lookahead:
         """Yield the rows of the input not read yet."""
         return self._jobs
 
+    def _within_span(self) -> bool:
+        oldest = self._oldest()
+        return oldest is None or self._next - oldest < self._span
+
     def _read(self) -> bool:
         """Read one row into the window; return False when the input is exhausted."""
         job = next(self._jobs, None)
         if job is None:
             self._exhausted = True
             return False
+        self._next = job.index + 1
         self._on_read(job)
         stopped = self._servers.stopped(job.account)
         if stopped is not None:

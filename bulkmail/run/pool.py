@@ -26,7 +26,7 @@ from bulkmail.models import Outcome, Status
 from bulkmail.portal.client import Created, Identity, PortalClient, Token, Verdict
 from bulkmail.run import outcomes
 from bulkmail.run.jobs import Job
-from bulkmail.run.lookahead import Lookahead, window
+from bulkmail.run.lookahead import Lookahead, span, window
 from bulkmail.run.retry import Backoff, with_retries
 from bulkmail.run.servers import MAX_THROTTLED, MailServers
 from bulkmail.run.sessions import Sessions
@@ -119,12 +119,15 @@ class Runner:
         self, jobs: Iterable[Job], send: MemoryObjectSendStream[Job], read: Callable[[Job], None]
     ) -> None:
         """Hand the workers the rows whose mail servers have room (lookahead.py)."""
+        concurrency = self._settings.concurrency
         ahead = Lookahead(
             iter(jobs),
             self._servers,
-            window(self._settings.concurrency),
+            window(concurrency),
             on_read=read,
             on_stopped=self._held_back,
+            oldest=lambda: next(iter(self._pending), None),  # rows are taken on in input order
+            span=span(concurrency),
         )
         while (job := await ahead.next(self._stopping)) is not None:
             await send.send(job)
@@ -264,13 +267,15 @@ class Runner:
 
     async def _wait_for_room(self, job: Job, throttled: int) -> bool:
         """Give back the row's room, back off, and wait for room again (ahead of fresh rows);
-        return False when the run is stopping instead."""
+        return False when the run is stopping instead, True to go on."""
         self._servers.release(job.index)
         await anyio.sleep(self._backoff.delay(throttled))
         if self._stopping.is_set():
             return False
-        await self._servers.take(job.index, job.account)
-        return True
+        # Not let in when a server of the row stopped meanwhile: the loop's check says so.
+        return await self._servers.take(job.index, job.account, self._stopping) or (
+            self._servers.stopped(job.account) is not None
+        )
 
     def _stopped_outcome(self, job: Job) -> Outcome:
         """Return the outcome of a row held back: its mail server's login budget is spent."""

@@ -118,21 +118,25 @@ class MailServers:
         self._let_in(index, account)
         return True
 
-    async def take(self, index: int, account: Account) -> None:
+    async def take(self, index: int, account: Account, stopping: anyio.Event) -> bool:
         """Wait until every one of the row's servers has room, then let it in (ahead of
-        fresh rows, which leave room for waiting ones)."""
+        fresh rows, which leave room for waiting ones); return False, not let in, when the
+        run is stopping or a server of the row stopped first."""
         if not self.enabled:
-            return
+            return True
         servers = [self._server(h) for h in self.hosts(account)]
         for server in servers:
             server.waiting += 1
         try:
             while any(s.in_flight >= s.limit for s in servers):
+                if stopping.is_set() or any(s.stopped for s in servers):
+                    return False
                 await self.changed()
         finally:
             for server in servers:
                 server.waiting -= 1
         self._let_in(index, account)
+        return True
 
     def _let_in(self, index: int, account: Account) -> None:
         tickets = []
@@ -145,11 +149,10 @@ class MailServers:
         self._leases[index] = Lease(incoming, smtp, tuple(tickets))
 
     def release(self, index: int) -> None:
-        """Give back row `index`'s room (nothing when it holds none)."""
+        """Give back row `index`'s room (none when it holds none); wake the waiting either
+        way: a row that ends may be what the feeder waits for (lookahead.py)."""
         lease = self._leases.pop(index, None)
-        if lease is None:
-            return
-        for host, _ in lease.tickets:
+        for host, _ in lease.tickets if lease else ():
             self._servers[host].in_flight -= 1
         self.wake()
 

@@ -74,7 +74,7 @@ async def test_never_more_rows_in_flight_per_host_than_the_limit() -> None:
 
     async def row(index: int, server: str, smtp: str) -> None:
         acc = account(server, smtp)
-        await servers.take(index, acc)
+        assert await servers.take(index, acc, anyio.Event())
         for host in servers.hosts(acc):
             now[host] += 1
             most[host] = max(most[host], now[host])
@@ -122,7 +122,7 @@ async def test_fresh_rows_leave_room_for_rows_waiting_to_be_sent_again() -> None
     acc = account("mail.test")
     assert servers.take_now(0, acc)
     async with anyio.create_task_group() as tg:
-        tg.start_soon(servers.take, 1, acc)  # a throttled row waiting for room
+        tg.start_soon(servers.take, 1, acc, anyio.Event())  # a throttled row waiting for room
         await anyio.wait_all_tasks_blocked()
         servers.release(0)
         assert not servers.take_now(2, acc)  # the waiting row goes first
@@ -245,3 +245,27 @@ async def test_after_a_refused_login_a_server_gets_one_row_at_a_time_again() -> 
     for i in range(10, 14):
         servers.release(i)
     assert [i for i in range(20, 30) if servers.take_now(i, acc)] == [20]
+
+
+async def test_the_feeder_reads_no_further_than_its_span_past_the_oldest_unsettled_row() -> None:
+    servers = MailServers(per_server=1, max_login_failures=3)
+    jobs = [job(0, "slow.test")] + [job(i, f"free{i}.test") for i in range(1, 10_000)]
+    read: list[int] = []
+    ahead = Lookahead(
+        counted(jobs, read), servers, 8, on_read=lambda j: None,
+        on_stopped=lambda j, h: None, oldest=lambda: 0, span=100,
+    )  # fmt: skip
+    stopping = anyio.Event()
+    handed = []
+    with anyio.fail_after(HANG):
+        async with anyio.create_task_group() as tg:
+
+            async def feed() -> None:
+                while (item := await ahead.next(stopping)) is not None:
+                    handed.append(item.index)
+
+            tg.start_soon(feed)
+            await anyio.wait_all_tasks_blocked()
+            assert len(read) == 100 and handed == list(range(100))  # row 0 never ends
+            stopping.set()
+            servers.wake()
