@@ -1,9 +1,11 @@
 """The bounded worker pool that sends accounts to the portal, with retries and the journal.
 
 A fixed number of workers, each with its own one-connection httpx client (one client with a
-large pool does quadratic work per request: docs/performance.md §4), read jobs from a bounded
-memory stream, so memory stays flat however many rows there are (§6). Every job ends in
-exactly one Outcome handed to `emit`, including the ones an interrupt leaves behind.
+large pool does quadratic work per request: docs/performance.md §4), take jobs from a feeder
+that reads a bounded window ahead, so memory stays flat however many rows there are (§6).
+The feeder hands out only rows whose mail servers have room (run/servers.py, lookahead.py);
+a create a mail server throttled is sent again later without using up --retries. Every job
+ends in exactly one Outcome handed to `emit`, including the ones an interrupt leaves behind.
 """
 
 from __future__ import annotations
@@ -83,8 +85,8 @@ class Runner:
         concurrency = self._settings.concurrency  # 1 or more: PortalSettings checks it
         # No buffer: a row is let in on its mail servers when a worker takes it (lookahead.py).
         send, receive = anyio.create_memory_object_stream[Job](0)
-        # Portal users of the rows handed out, for warmers to log in and list before a worker
-        # needs them. The feeder runs at most a stream's length ahead of the workers, so few
+        # Portal users of the rows read, for warmers to log in and list before a worker needs
+        # them. The feeder reads at most a window ahead of the workers (lookahead.py), so few
         # wait here; each is sent once.
         users_send, users_receive = anyio.create_memory_object_stream[Identity](math.inf)
         seen: set[str] = set()
