@@ -82,3 +82,25 @@ def test_a_batch_of_stale_passwords_stops_at_the_budget_before_the_server_bans_t
         assert run_import(tmp_path, sheet, url) == 0
         second = stats(url)
     assert second["creates"] == 3 + 11 and "mail-banned" not in second["faults"]
+
+
+def test_without_the_budget_the_server_bans_the_portal_and_good_rows_fail_too(
+    tmp_path: Path,
+) -> None:
+    # What the budget prevents: a server that bans after 3 refused logins, a budget of 10.
+    # Two stale rows (four refused logins) get the portal banned; the good rows after them
+    # are refused at connect like every login from the portal's address would be.
+    config = SimConfig(servers=(MailServer("mail.strict.test", ban_after=3),))
+    rows = [on("mail.strict.test", 0, box, password="wrong-old-pass") for box in range(2)]
+    rows += [on("mail.strict.test", 0, 2 + box) for box in range(2)]
+    sheet = write_sheet(tmp_path / "in.csv", rows)
+    with running(config) as url:
+        code = run_import(tmp_path, sheet, url, "--concurrency", "1", "--max-login-failures", "10")
+        counters = stats(url)
+    _, succeeded, failed = report(tmp_path / "reports")
+    assert code == 1 and succeeded == []
+    assert [r["code"] for r in failed] == ["mailbox-login-refused"] * 2 + [
+        "mailbox-unreachable"
+    ] * 2
+    assert "Connection refused" in failed[-1]["message"]
+    assert counters["faults"]["mail-banned"] == 5  # the SMTP side of row 2, both of rows 3, 4
