@@ -1,9 +1,11 @@
 """Hand rows to the workers in input order, skipping ahead past rows whose mail servers are full.
 
 A worker handed a row whose mail server has no room would sit idle until it had, while rows
-of other servers wait behind it. So the feeder looks ahead: it reads at most `size` rows
-past the ones handed out, grouped by the servers they touch, and hands out the oldest group's
-row whose servers all have room (`MailServers.take_now` lets it in at that moment). Memory
+of other servers wait behind it. So the rows are read ahead: at most `size` rows past the
+ones handed out, grouped by the servers they touch, and a free worker asking for a row gets
+the oldest group's row whose servers all have room (`MailServers.take_now` lets it in at that
+moment, when a worker is there to send it). Several workers may ask at once: nothing awaits
+between reading, choosing and letting in a row, so each row goes to one worker. Memory
 stays flat: never more than `size` rows are held, however long the input, and no row is read
 `span` rows or more past the oldest row without an outcome, since the report's ledger holds
 every outcome behind that one (run/outcomes.py). Rows of a server whose failed-login budget
@@ -27,7 +29,7 @@ MAX_SPAN = 20_000  # outcomes the ledger may hold behind a slow row: tens of MB 
 
 
 def window(concurrency: int) -> int:
-    """Return how many rows the feeder reads ahead: four per worker, at least 64.
+    """Return how many rows are read ahead: four per worker, at least 64.
 
     Enough to find rows of other servers behind a run of one server's rows, few enough that
     the rows held (and the outcomes the report's ledger holds behind them) stay small.
@@ -36,7 +38,7 @@ def window(concurrency: int) -> int:
 
 
 def span(concurrency: int) -> int:
-    """Return how far past the oldest row without an outcome the feeder may read: sixteen
+    """Return how far past the oldest row without an outcome rows may be read: sixteen
     windows, at most MAX_SPAN rows (never less than a window)."""
     size = window(concurrency)
     return max(size, min(16 * size, MAX_SPAN))

@@ -1,9 +1,9 @@
 """The bounded worker pool that sends accounts to the portal, with retries and the journal.
 
 A fixed number of workers, each with its own one-connection httpx client (one client with a
-large pool does quadratic work per request: docs/performance.md §4), take jobs from a feeder
-that reads a bounded window ahead, so memory stays flat however many rows there are (§6).
-The feeder hands out only rows whose mail servers have room (run/servers.py, lookahead.py);
+large pool does quadratic work per request: docs/performance.md §4), take the rows read a
+bounded window ahead, so memory stays flat however many rows there are (§6). A worker is
+handed only a row whose mail servers have room (run/servers.py, lookahead.py);
 a create a mail server throttled is sent again later without using up --retries. Every job
 ends in exactly one Outcome handed to `emit`, including the ones an interrupt leaves behind.
 """
@@ -78,30 +78,27 @@ class Runner:
             self.state.interrupted = True
             self.state.reason = self.state.reason or reason
             self._stopping.set()
-            self._servers.wake()  # the feeder may be waiting for a mail server's room
+            self._servers.wake()  # workers may wait for a mail server's room
 
     async def run(self, jobs: Iterable[Job]) -> RunState:
         """Send `jobs` and return when every one has an outcome (or the run was stopped)."""
         concurrency = self._settings.concurrency  # 1 or more: PortalSettings checks it
-        # No buffer: a row is let in on its mail servers when a worker takes it (lookahead.py).
-        send, receive = anyio.create_memory_object_stream[Job](0)
         # Portal users of the rows read, for warmers to log in and list before a worker needs
-        # them. The feeder reads at most a window ahead of the workers (lookahead.py), so few
+        # them. Rows are read at most a window ahead of the workers (lookahead.py), so few
         # wait here; each is sent once.
         users_send, users_receive = anyio.create_memory_object_stream[Identity](math.inf)
-        seen: set[str] = set()
+        ahead = self._lookahead(jobs, partial(self._read, users_send, set()))
         try:
             async with anyio.create_task_group() as warming:
                 for _ in range(concurrency):
                     warming.start_soon(self._warmer, users_receive.clone())
                 users_receive.close()
-                async with anyio.create_task_group() as pool:
+                async with users_send, anyio.create_task_group() as pool:
                     for _ in range(concurrency):
-                        pool.start_soon(self._worker, receive.clone())
-                    receive.close()
-                    async with send, users_send:
-                        await self._feed(iter(jobs), send, partial(self._read, users_send, seen))
+                        pool.start_soon(self._worker, ahead)
                 warming.cancel_scope.cancel()  # every row has its outcome: nothing to warm
+            for job in ahead.rest():  # the run stopped: the rest is never sent
+                self._not_attempted(job)
         finally:
             # Jobs still queued when the pool was cancelled never reached a worker.
             for job in list(self._pending.values()):
@@ -117,12 +114,15 @@ class Runner:
             seen.add(user)
             users_send.send_nowait(job.identity)
 
-    async def _feed(
-        self, jobs: Iterable[Job], send: MemoryObjectSendStream[Job], read: Callable[[Job], None]
-    ) -> None:
-        """Hand the workers the rows whose mail servers have room (lookahead.py)."""
+    def _lookahead(self, jobs: Iterable[Job], read: Callable[[Job], None]) -> Lookahead:
+        """Return the rows to hand out, each let in on its mail servers (lookahead.py).
+
+        Workers take rows from it themselves, so a row is let in only when a worker is free
+        to send it: a row let in with no worker to send it would hold its servers' room while
+        rows waiting to be sent again wait for that room, with every worker.
+        """
         concurrency = self._settings.concurrency
-        ahead = Lookahead(
+        return Lookahead(
             iter(jobs),
             self._servers,
             window(concurrency),
@@ -131,18 +131,11 @@ class Runner:
             oldest=lambda: next(iter(self._pending), None),  # rows are taken on in input order
             span=span(concurrency),
         )
-        while (job := await ahead.next(self._stopping)) is not None:
-            await send.send(job)
-        for job in ahead.rest():  # the run stopped: the rest is never sent
-            self._not_attempted(job)
 
-    async def _worker(self, receive: MemoryObjectReceiveStream[Job]) -> None:
-        async with receive, AsyncExitStack() as stack:
+    async def _worker(self, ahead: Lookahead) -> None:
+        async with AsyncExitStack() as stack:
             portal: PortalClient | None = None  # a client once there is work for it
-            async for job in receive:
-                if self._stopping.is_set():
-                    self._not_attempted(job)
-                    continue
+            while (job := await ahead.next(self._stopping)) is not None:
                 portal = portal or PortalClient(await stack.enter_async_context(self._factory()))
                 await self._guarded(portal, job)
 
@@ -290,7 +283,7 @@ class Runner:
         return outcomes.not_attempted(job, message, Code.LOGIN_FAILURES_LIMIT)
 
     def _held_back(self, job: Job, host: str) -> None:
-        """Settle a row the feeder never hands out: its mail server's login budget is spent."""
+        """Settle a row never handed out: its mail server's login budget is spent."""
         self._finish(job, self._stopped_outcome(job))
 
     def _not_attempted(self, job: Job, message: str = outcomes.NOT_SENT) -> None:

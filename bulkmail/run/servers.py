@@ -150,7 +150,7 @@ class MailServers:
 
     def release(self, index: int) -> None:
         """Give back row `index`'s room (none when it holds none); wake the waiting either
-        way: a row that ends may be what the feeder waits for (lookahead.py)."""
+        way: a row that ends may be what a worker waits for (lookahead.py)."""
         lease = self._leases.pop(index, None)
         for host, _ in lease.tickets if lease else ():
             self._servers[host].in_flight -= 1

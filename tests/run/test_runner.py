@@ -444,3 +444,17 @@ async def test_refused_logins_stop_a_server_at_its_budget_and_hold_back_its_rows
     assert "passwords" in held[0].hint
     assert outcomes[10].status is Status.CREATED
     assert state.servers["stopped"] == ["stale.example.org"]
+
+
+async def test_rows_waiting_to_be_sent_again_never_wait_on_a_row_no_worker_holds() -> None:
+    """Two workers, one server: every row is throttled once. While both workers back off, a
+    row must not be let in on the server without a worker to send it, or they wait for ever."""
+    throttled_once = {f"b{i}@mail.test": ["throttled"] for i in range(6)}
+    portal = FakePortal({"u@corp.test": "p"}, scripts=throttled_once)
+    jobs = [
+        _job(i, "u@corp.test", "p", f"b{i}@mail.test", host="one.example.org") for i in range(6)
+    ]
+    runner, outcomes = _runner(portal, concurrency=2, per_server=2)
+    with anyio.fail_after(HANG):
+        await runner.run(jobs)
+    assert {o.status for o in outcomes.values()} == {Status.CREATED}
