@@ -97,7 +97,7 @@ class Lookahead:
 
     def _read(self) -> bool:
         """Read one row into the window; return False when the input is exhausted."""
-        job = next(self._jobs, None)
+        job = None if self._exhausted else next(self._jobs, None)
         if job is None:
             self._exhausted = True
             return False
