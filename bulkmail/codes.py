@@ -358,6 +358,20 @@ class Code(StrEnum):
         "smtp-auth-unsupported", ERROR, PORTAL,
         "the SMTP server offers no login and the row asks for one",
         "the SMTP server offers no login: set smtp_auth to false")
+    MAILBOX_THROTTLED = _Entry(
+        "mailbox-throttled", ERROR, PORTAL,
+        "the incoming server turned the portal's test login away for now (too many connections "
+        "or logins from the portal's address); retried without using up --retries",
+        "the server limits the portal's connections: bulkmail sends fewer of its rows at once and "
+        "tries again; if it repeats, lower --per-server or run the same command later",
+        retryable=True)
+    SMTP_THROTTLED = _Entry(
+        "smtp-throttled", ERROR, PORTAL,
+        "the SMTP server turned the portal's test login away for now (421, 454, too many "
+        "connections); retried without using up --retries",
+        "the SMTP server limits the portal's connections: bulkmail sends fewer of its rows at once "
+        "and tries again; if it repeats, lower --per-server or run the same command later",
+        retryable=True)
     MAILBOX_TEST_FAILED = _Entry(
         "mailbox-test-failed", ERROR, PORTAL,
         "the incoming server failed the portal's test login for another reason",
@@ -492,6 +506,13 @@ class Code(StrEnum):
         "not-attempted", ERROR, RUN,
         "the run stopped (interrupt, fatal answer) before this row was sent",
         "run the same command again to finish the rest")
+    LOGIN_FAILURES_LIMIT = _Entry(
+        "login-failures-limit", ERROR, RUN,
+        "not sent: the row's mail server refused --max-login-failures logins in this run, so its "
+        "other rows were held back before it bans the portal's address",
+        "check the passwords of this batch (the rows of this server that failed with "
+        "mailbox-login-refused or smtp-login-refused), fix them, and run the same command again: "
+        "the rows held back are sent then")
     INTERRUPTED = _Entry(
         "interrupted", ERROR, RUN,
         "the create was in flight when the run was cut short; a re-run checks the portal first",

@@ -253,6 +253,7 @@ def _run_facts(portal: PortalSettings, runner: Runner) -> dict[str, Any]:
         "if_exists": portal.if_exists,
         "interrupted": state.interrupted,
         "abort_reason": state.reason or None,
+        "mail_servers": state.servers,
     }
 
 

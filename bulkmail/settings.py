@@ -40,6 +40,17 @@ MAX_CONCURRENCY: Final = 1000
 seconds): a larger --concurrency is a typing slip."""
 MAX_TIMEOUT: Final = 3600.0
 """Seconds: past the portal's own proxy limits (nginx: 600 s), an answer never comes."""
+DEFAULT_PER_SERVER: Final = 4
+"""Rows in flight at once per mail server (host name). The portal logs in to a row's servers
+from its one IP address, and servers limit connections per address: Courier IMAP as Plesk
+ships it allows 4 per IP (MAXPERIP), Sun/Oracle Messaging Server 20, Dovecot 10 per user and
+IP (mail_max_userip_connections), Gmail 15 per account. 4 fits the strictest of them; a
+throttling answer lowers it further per server (run/servers.py); raise it for a server whose
+limits you know."""
+DEFAULT_MAX_LOGIN_FAILURES: Final = 4
+"""Refused logins on one mail server before its rows stop. fail2ban bans an address after 5
+failed logins in 10 minutes by default (maxretry = 5, findtime = 10m): stopping at the 4th
+keeps the portal's address, and the mail of every portal user, off the ban list."""
 DEFAULT_STATE: Final = Path(".bulkmail/journal.sqlite")
 """The journal, relative to the working directory."""
 
@@ -68,6 +79,8 @@ class PortalSettings:
     give_up_after: float = DEFAULT_GIVE_UP_AFTER  # seconds a portal may be unreachable mid-run
     timeout: float = DEFAULT_TIMEOUT
     retries: int = DEFAULT_RETRIES
+    per_server: int = DEFAULT_PER_SERVER
+    max_login_failures: int = DEFAULT_MAX_LOGIN_FAILURES
     if_exists: Literal["skip", "update"] = "skip"
     dry_run: bool = False
     state: Path | None = DEFAULT_STATE  # None: no journal
@@ -88,6 +101,10 @@ class PortalSettings:
             raise ConfigError(f"timeout must be above 0 and at most {MAX_TIMEOUT:g} seconds")
         if self.retries < 0:
             raise ConfigError("retries must be 0 or more")
+        if not 1 <= self.per_server <= MAX_CONCURRENCY:
+            raise ConfigError(f"per_server must be from 1 to {MAX_CONCURRENCY:,}")
+        if self.max_login_failures < 1:
+            raise ConfigError("max_login_failures must be 1 or more")
 
     @property
     def workers(self) -> int:

@@ -29,6 +29,8 @@ from bulkmail.secrets import register as register_secret
 from bulkmail.settings import (
     DEFAULT_GIVE_UP_AFTER,
     DEFAULT_MAX_CONCURRENCY,
+    DEFAULT_MAX_LOGIN_FAILURES,
+    DEFAULT_PER_SERVER,
     DEFAULT_RETRIES,
     DEFAULT_STATE,
     DEFAULT_TIMEOUT,
@@ -112,6 +114,23 @@ def add_portal_options(parser: argparse.ArgumentParser) -> None:
         help="stop the run (exit 3, resumable) when the portal stays unreachable this long "
         "mid-run (default %(default)g: a portal restart fits); before the first row, "
         f"an unreachable portal is retried for at most {PREFLIGHT_SECONDS:g} s",
+    )
+    g.add_argument(
+        "--per-server",
+        metavar="N",
+        type=whole_number(1, MAX_CONCURRENCY),
+        default=DEFAULT_PER_SERVER,
+        help="rows in flight at once per mail server (default %(default)s: the portal logs in "
+        "from one address, and servers limit connections per address); a server that "
+        "throttles gets fewer",
+    )
+    g.add_argument(
+        "--max-login-failures",
+        metavar="K",
+        type=whole_number(1),
+        default=DEFAULT_MAX_LOGIN_FAILURES,
+        help="refused logins on one mail server before its other rows are held back, so that "
+        "it does not ban the portal's address (default %(default)s; fail2ban bans after 5)",
     )
     g.add_argument(
         "--timeout",
@@ -225,6 +244,8 @@ def portal_settings(args: argparse.Namespace) -> PortalSettings:
         concurrency=args.concurrency,
         max_concurrency=args.max_concurrency,
         give_up_after=args.give_up_after,
+        per_server=args.per_server,
+        max_login_failures=args.max_login_failures,
         timeout=args.timeout,
         retries=max(0, args.retries),
         if_exists=args.if_exists,

@@ -24,7 +24,7 @@ import httpx
 from bulkmail.codes import Code
 from bulkmail.models import Stage
 from bulkmail.portal.bodies import Unreadable
-from bulkmail.portal.server_messages import CleanMessage, clean_message, diagnose
+from bulkmail.portal.server_messages import CleanMessage, Side, clean_message, diagnose
 from bulkmail.portal.tls import certificate_problem
 
 __all__ = [
@@ -63,6 +63,9 @@ class Verdict:
     fatal: bool = False  # stop the whole run
     ambiguous: bool = False  # the create may have reached the portal: check before re-sending
     http_status: int | None = None
+    # The mail servers' sides that failed a create's test login, each with its code
+    # ("incoming" or "smtp"): what the run counts against each mail server's limits.
+    sides: tuple[tuple[Side, Code], ...] = ()
 
     def __str__(self) -> str:
         return f"{self.code}: {self.message}"
@@ -161,7 +164,13 @@ def _server_error(clean: CleanMessage, during: During) -> Verdict:
     if diagnosis is not None:  # a test login to the row's mail servers failed
         stage = _stage(diagnosis.code, during)  # never seen at login
         return Verdict(
-            diagnosis.code, stage, clean.text, diagnosis.hint, diagnosis.retryable, http_status=500
+            diagnosis.code,
+            stage,
+            clean.text,
+            diagnosis.hint,
+            diagnosis.retryable,
+            http_status=500,
+            sides=diagnosis.sides,
         )
     text = _one_line(clean.text)
     folded = text.casefold()

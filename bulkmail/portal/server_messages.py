@@ -16,7 +16,7 @@ from typing import Final, Literal
 
 from bulkmail.codes import Code
 
-__all__ = ["CleanMessage", "Diagnosis", "Part", "clean_message", "diagnose"]
+__all__ = ["CleanMessage", "Diagnosis", "Part", "Side", "clean_message", "diagnose"]
 
 Side = Literal["incoming", "smtp"]
 
@@ -71,13 +71,36 @@ def clean_message(message: str) -> CleanMessage:
     return CleanMessage("; ".join(f"{p.protocol}: {p.text}" for p in parts), tuple(parts))
 
 
+# A server turning the portal away for now, not refusing the row: Gmail's "[ALERT] Too many
+# simultaneous connections. (Failure)" and "454 4.7.0 Too many login attempts, please try
+# again later.", Dovecot's "Maximum number of connections from user+IP exceeded
+# (mail_max_userip_connections=10)", the IMAP response codes [UNAVAILABLE] and [LIMIT]
+# (RFC 5530) and POP3's [IN-USE] (RFC 2449), SMTP's 421 and 4.x.x replies (RFC 5321 §4.2.1,
+# RFC 3463: 4 is a transient failure) and the Russian servers' words for the same. The portal
+# quotes SMTP text without its reply code (docs/portal-api.md §11), so the enhanced code
+# (4.7.0) counts as much as a leading 421 or 454.
+_THROTTLED = "|".join(
+    (
+        r"\[(unavailable|limit|in-?use|throttled)\]",  # RFC 5530, RFC 2449 response codes
+        r"too many (\w+ ){0,2}(connections|logins|login attempts|sessions|attempts|requests)",
+        r"maximum number of (\w+ ){0,2}connections|mail_max_userip_connections",
+        r"connection limit|rate limit|(login|connection|session)s? limit (exceeded|reached)",
+        r"try again later",
+        r"^(421|454)\b|^4\.\d{1,3}\.\d{1,3}\b|\b4[25]\d 4\.\d{1,3}\.\d{1,3}\b",  # SMTP 4xx
+        r"слишком много|превышен\w* (\w+ ){0,2}(числ|количеств|лимит)",
+        r"(повторите|попробуйте) (\w+ ){0,2}позже",
+    )
+)
+
 # What a side's text means: (pattern, code for the incoming side, code for SMTP). Checked in
-# order, first match wins: a "Must issue a STARTTLS command first" refusal is a TLS setting
-# problem, not bad credentials, so TLS comes before the login patterns. The SMTP-only
-# findings mean nothing on the incoming side: there they are a plain failed test.
+# order, first match wins: a throttled login is no verdict on the row, so it comes first; a
+# "Must issue a STARTTLS command first" refusal is a TLS setting problem, not bad
+# credentials, so TLS comes before the login patterns. The SMTP-only findings mean nothing on
+# the incoming side: there they are a plain failed test.
 _TEST_FAILURES: Final[tuple[tuple[re.Pattern[str], Code, Code], ...]] = tuple(
     (re.compile(pattern, re.IGNORECASE), incoming, smtp)
     for pattern, incoming, smtp in (
+        (_THROTTLED, Code.MAILBOX_THROTTLED, Code.SMTP_THROTTLED),
         (r"timeout|timed out", Code.MAILBOX_TIMEOUT, Code.SMTP_TIMEOUT),
         (r"smtpauth is required", Code.MAILBOX_TEST_FAILED, Code.SMTP_AUTH_REQUIRED),
         (
@@ -114,6 +137,7 @@ class Diagnosis:
     code: Code
     hint: str  # the hints of every failing side
     retryable: bool
+    sides: tuple[tuple[Side, Code], ...] = ()  # each failing side and its code, in order
 
 
 def _code(part: Part) -> Code:
@@ -131,5 +155,6 @@ def diagnose(message: CleanMessage) -> Diagnosis | None:
         return None
     codes = [_code(part) for part in message.parts]
     hints = dict.fromkeys(code.hint for code in codes)  # ordered, without repeats
-    # Retrying helps only when every failing side merely timed out.
-    return Diagnosis(codes[0], "; ".join(hints), all(code.retryable for code in codes))
+    sides = tuple((part.side, code) for part, code in zip(message.parts, codes, strict=True))
+    # Retrying helps only when every failing side merely timed out or was throttled.
+    return Diagnosis(codes[0], "; ".join(hints), all(code.retryable for code in codes), sides)

@@ -1,8 +1,10 @@
 """The bounded worker pool that sends accounts to the portal, with retries and the journal.
 
 A fixed number of workers, each with its own one-connection httpx client (one client with a
-large pool does quadratic work per request: docs/performance.md §4), read jobs from a bounded
-memory stream, so memory stays flat however many rows there are (§6). Every job ends in
+large pool does quadratic work per request: docs/performance.md §4), take the rows read a
+bounded window ahead, so memory stays flat however many rows there are (§6). A worker is
+handed only a row whose mail servers have room (run/servers.py, lookahead.py); a create a
+mail server throttled is sent again later without using up --retries. Every job ends in
 exactly one Outcome handed to `emit`, including the ones an interrupt leaves behind.
 
 How many of the workers may have a create in flight is the `Concurrency` gate's to say
@@ -17,13 +19,13 @@ import math
 import time
 from collections.abc import Callable, Iterable
 from contextlib import AsyncExitStack
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import partial
-from typing import Final
+from typing import Any, Final
 
 import anyio
 import httpx
-from anyio.streams.memory import MemoryObjectReceiveStream
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from bulkmail.codes import Code
 from bulkmail.errors import AbortError
@@ -34,7 +36,9 @@ from bulkmail.run import outcomes
 from bulkmail.run.concurrency import Concurrency, signal_of
 from bulkmail.run.health import Health, Watched, probe
 from bulkmail.run.jobs import Job
+from bulkmail.run.lookahead import Lookahead, span, window
 from bulkmail.run.retry import Backoff, with_retries
+from bulkmail.run.servers import MAX_THROTTLED, MailServers
 from bulkmail.run.sessions import Sessions
 from bulkmail.settings import PortalSettings
 
@@ -54,6 +58,7 @@ class RunState:
     aborted: bool = False
     reason: str = ""
     interrupted: bool = False
+    servers: dict[str, Any] = field(default_factory=dict)  # MailServers.facts() at the end
 
 
 class Runner:
@@ -86,6 +91,9 @@ class Runner:
         self._run_identity = run_identity
         self._stopping = anyio.Event()
         self._pending: dict[int, Job] = {}  # handed to the pool, no outcome yet
+        self._servers = MailServers(
+            settings.per_server, settings.max_login_failures, enabled=not settings.dry_run
+        )
         self.state = RunState()
 
     def stop(self, reason: str = "interrupted") -> None:
@@ -95,6 +103,7 @@ class Runner:
             self.state.reason = self.state.reason or reason
             self._stopping.set()
             self.health.release()  # workers waiting for a lost portal stop waiting
+            self._servers.wake()  # workers may wait for a mail server's room
 
     def abort(self, reason: str) -> None:
         """End the run for `reason` (exit 3): no more rows are sent."""
@@ -102,43 +111,34 @@ class Runner:
         self.state.reason = self.state.reason or reason
         self._stopping.set()
         self.health.release()
+        self._servers.wake()
 
     async def run(self, jobs: Iterable[Job]) -> RunState:
         """Send `jobs` and return when every one has an outcome (or the run was stopped)."""
         await self._check_run_login()
         concurrency = self.concurrency.workers  # 1 or more: PortalSettings checks it
-        send, receive = anyio.create_memory_object_stream[Job](concurrency)
-        # Portal users of the rows handed out, for warmers to log in and list before a worker
-        # needs them. The feeder runs at most a stream's length ahead of the workers, so few
+        # Portal users of the rows read, for warmers to log in and list before a worker needs
+        # them. Rows are read at most a window ahead of the workers (lookahead.py), so few
         # wait here; each is sent once.
         users_send, users_receive = anyio.create_memory_object_stream[Identity](math.inf)
-        seen: set[str] = set()
+        ahead = self._lookahead(jobs, partial(self._read, users_send, set()))
         try:
             async with anyio.create_task_group() as warming:
                 warming.start_soon(self.health.watch, self._probe, self.abort)
                 for _ in range(concurrency):
                     warming.start_soon(self._warmer, users_receive.clone())
                 users_receive.close()
-                async with anyio.create_task_group() as pool:
+                async with users_send, anyio.create_task_group() as pool:
                     for _ in range(concurrency):
-                        pool.start_soon(self._worker, receive.clone())
-                    receive.close()
-                    async with send, users_send:
-                        for job in jobs:
-                            if self._stopping.is_set():
-                                self._unsent(job)
-                                continue
-                            self._pending[job.index] = job
-                            user = job.identity.login.casefold()
-                            if user not in seen:
-                                seen.add(user)
-                                users_send.send_nowait(job.identity)
-                            await send.send(job)
+                        pool.start_soon(self._worker, ahead)
                 warming.cancel_scope.cancel()  # every row has its outcome: nothing to warm
+            for job in ahead.rest():  # the run stopped: the rest is never sent
+                self._unsent(job)
         finally:
             # Jobs still queued when the pool was cancelled never reached a worker.
             for job in list(self._pending.values()):
                 self._unsent(job)
+            self.state.servers = self._servers.facts()
         return self.state
 
     async def _check_run_login(self) -> None:
@@ -155,16 +155,37 @@ class Runner:
         async with self._factory() as client:
             return await probe(PortalClient(client), min(PROBE_SECONDS, self._settings.timeout))
 
-    async def _worker(self, receive: MemoryObjectReceiveStream[Job]) -> None:
-        async with receive, AsyncExitStack() as stack:
+    def _read(self, users_send: MemoryObjectSendStream[Identity], seen: set[str], job: Job) -> None:
+        """Take `job` on as the run's, and have its portal user warmed once."""
+        self._pending[job.index] = job
+        user = job.identity.login.casefold()
+        if user not in seen:
+            seen.add(user)
+            users_send.send_nowait(job.identity)
+
+    def _lookahead(self, jobs: Iterable[Job], read: Callable[[Job], None]) -> Lookahead:
+        """Return the rows to hand out, each let in on its mail servers (lookahead.py).
+
+        Workers take rows from it themselves, so a row is let in only when a worker is free
+        to send it: a row let in with no worker to send it would hold its servers' room while
+        rows waiting to be sent again wait for that room, with every worker.
+        """
+        workers = self.concurrency.workers
+        return Lookahead(
+            iter(jobs),
+            self._servers,
+            window(workers),
+            on_read=read,
+            on_stopped=self._held_back,
+            oldest=lambda: next(iter(self._pending), None),  # rows are taken on in input order
+            span=span(workers),
+        )
+
+    async def _worker(self, ahead: Lookahead) -> None:
+        async with AsyncExitStack() as stack:
             portal: PortalClient | None = None  # a client once there is work for it
-            async for job in receive:
-                if self._stopping.is_set():
-                    self._unsent(job)
-                    continue
-                if not await self.health.ready():
-                    self._unsent(job)
-                    continue
+            # While the portal is down no worker takes a row (health.py).
+            while await self.health.ready() and (job := await ahead.next(self._stopping)):
                 portal = portal or Watched(
                     await stack.enter_async_context(self._factory()), self.health
                 )
@@ -223,6 +244,7 @@ class Runner:
 
     def _finish(self, job: Job, outcome: Outcome) -> None:
         self._pending.pop(job.index, None)
+        self._servers.release(job.index)
         self._emit(job.index, outcome)
 
     async def _process(self, portal: PortalClient, job: Job) -> Outcome:
@@ -259,8 +281,10 @@ class Runner:
         self, portal: PortalClient, job: Job, token: Token, before: int | None
     ) -> Outcome:
         created = Status.UPDATED if before is not None else Status.CREATED
-        attempts, overloads, relogged, answer = 0, 0, False, None
+        attempts, overloads, relogged, throttled, answer = 0, 0, False, 0, None
         while True:
+            if self._servers.stopped(job.account) is not None:
+                return self._stopped_outcome(job)
             attempts += 1
             if not self._mark_in_flight(job):  # the journal failed: send nothing more
                 if isinstance(answer, Verdict):  # a retry's: the earlier answer stands
@@ -269,7 +293,13 @@ class Runner:
             async with self.concurrency.slot(job.account.server) as slot:
                 slot.answer = answer = await portal.create(token, job.account.payload())
             if isinstance(answer, Created):
+                self._servers.succeeded(job.index)
                 return outcomes.done(job, created, answer.mailbox_id, attempts=attempts)
+            if self._servers.failed(job.index, answer):  # throttled: not the row's fault
+                if throttled >= MAX_THROTTLED or not await self._wait_for_room(job, throttled + 1):
+                    return outcomes.failed(job, answer, attempts)
+                throttled += 1
+                continue
             if answer.code is Code.PORTAL_UNAUTHORIZED and not relogged:
                 relogged = True
                 self._sessions.invalidate(job.identity, token)
@@ -297,7 +327,7 @@ class Runner:
                     )
             if signal_of(answer) == "overload" and overloads < MAX_OVERLOADS:
                 overloads += 1  # "busy, come back later": not a failed attempt
-            if not answer.retryable or attempts - overloads > self._settings.retries:
+            if not answer.retryable or attempts - overloads - throttled > self._settings.retries:
                 return outcomes.failed(job, answer, attempts)
             if self._stopping.is_set():
                 return outcomes.failed(job, answer, attempts)
@@ -324,6 +354,32 @@ class Runner:
         if answer.fatal:
             self.abort(answer.message)
         return outcomes.failed(job, answer, attempts)
+
+    async def _wait_for_room(self, job: Job, throttled: int) -> bool:
+        """Give back the row's room, back off, and wait for room again (ahead of fresh rows);
+        return False when the run is stopping instead, True to go on."""
+        self._servers.release(job.index)
+        await anyio.sleep(self._backoff.delay(throttled))
+        if self._stopping.is_set():
+            return False
+        # Not let in when a server of the row stopped meanwhile: the loop's check says so.
+        return await self._servers.take(job.index, job.account, self._stopping) or (
+            self._servers.stopped(job.account) is not None
+        )
+
+    def _stopped_outcome(self, job: Job) -> Outcome:
+        """Return the outcome of a row held back: its mail server's login budget is spent."""
+        host = self._servers.stopped(job.account) or ""
+        refused = self._settings.max_login_failures
+        message = (
+            f"not sent: the mail server {host} refused {refused} logins in this run, so its "
+            "rows were held back before it bans the portal's address"
+        )
+        return outcomes.not_attempted(job, message, Code.LOGIN_FAILURES_LIMIT)
+
+    def _held_back(self, job: Job, host: str) -> None:
+        """Settle a row never handed out: its mail server's login budget is spent."""
+        self._finish(job, self._stopped_outcome(job))
 
     def _not_attempted(self, job: Job, message: str = outcomes.NOT_SENT) -> None:
         """Hand back `job` as never sent because the run stopped."""

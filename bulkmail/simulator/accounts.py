@@ -9,13 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import anyio
 from starlette.requests import Request
 from starlette.responses import Response
 
 from bulkmail.simulator import envelope, facts, texts
 from bulkmail.simulator.auth import Auth
 from bulkmail.simulator.binding import ApiError, Params, params_of
-from bulkmail.simulator.faults import Dropped, Faults, Late
+from bulkmail.simulator.faults import DEADLINE, Dropped, Faults, Late
 from bulkmail.simulator.mailservers import Attempt, Registry
 from bulkmail.simulator.shapes import account_data, mailbox_data
 from bulkmail.simulator.state import Mailbox, Store, User, begin_date
@@ -111,10 +112,16 @@ class Accounts:
         user = self.auth.mail_user(request, params)
         new = NewAccount.bind(params)
         address = _address(new.email)
+        attempts, now = new.attempts(), anyio.current_time()
+        # A login lasts until the create's answer is due: the servers' limits count it so.
+        until = request.scope.get(DEADLINE, now)
+        details = self.registry.connect(
+            attempts, now=now, until=until, tally=self.store.stats.faults
+        )
         failures = [
             texts.attempt(user.culture, a.protocol, detail)
-            for a in new.attempts()
-            if (detail := self.registry.test(a)) is not None
+            for a, detail in zip(attempts, details, strict=True)
+            if detail is not None
         ]
         if failures:
             raise ApiError(500, "\r\n".join(failures), texts.HR_EXCEPTION)

@@ -30,6 +30,17 @@ REJECT_TEXTS: Final = MappingProxyType(
         "smtp": "5.7.8 Username and Password not accepted",
     }
 )
+# What real servers answer a login beyond their limit of connections from one address:
+# Gmail's IMAP alert, Dovecot's per-user+IP limit (with the server's own number), and the text
+# of Gmail's SMTP 421 (the portal quotes it without the reply code, docs/portal-api.md §11).
+BUSY_TEXTS: Final = MappingProxyType(
+    {
+        "imap": "[ALERT] Too many simultaneous connections. (Failure)",
+        "pop3": "Maximum number of connections from user+IP exceeded "
+        "(mail_max_userip_connections={limit})",
+        "smtp": "4.7.0 Try again later, closing connection.",
+    }
+)
 _OFFSET = re.compile(r"[+-]\d\d:\d\d|Z")
 SLOW_SECONDS: Final = 240.0
 """Default delay of a slow answer: longer than the import's default --timeout, so that the
@@ -62,6 +73,19 @@ class MailServer:
     reject: Mapping[str, str] = field(default_factory=dict)  # protocol -> refusal text
     ssl_ports: tuple[int, ...] | None = None  # None: the standard ports of its protocols
     plain_ports: tuple[int, ...] | None = None
+    # The portal's logins it serves at once from the portal's address (None: no limit); one
+    # more is turned away in the server's words (`busy`, else BUSY_TEXTS).
+    max_logins: int | None = None
+    busy: Mapping[str, str] = field(default_factory=dict)  # protocol -> throttling text
+    # Refused logins after which it bans the portal's address, fail2ban-style: every later
+    # login from the portal, good or bad, is refused at connect (None: never bans).
+    ban_after: int | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("max_logins", "ban_after"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ConfigError(f"{name} must be 1 or more, not {value}")
 
 
 @dataclass(frozen=True, slots=True)

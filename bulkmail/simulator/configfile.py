@@ -152,6 +152,14 @@ class _Table:
             self.fail(key, f"{self.label}.{key} must list ports 1..65535, not {values}")
         return tuple(values)
 
+    def count(self, key: str) -> int | None:
+        if key not in self.data:
+            return None
+        value = self.get(key, int, 0)
+        if value < 1:
+            self.fail(key, f"{self.label}.{key} must be 1 or more, not {value}")
+        return value
+
     def texts(self, key: str, keys: Collection[str] | None = None) -> dict[str, str] | None:
         if key not in self.data:
             return None
@@ -210,6 +218,9 @@ def _server(t: _Table) -> c.MailServer:
         reject=t.texts("reject", c.PROTOCOLS) or {},
         ssl_ports=t.ports("ssl_ports"),
         plain_ports=t.ports("plain_ports"),
+        max_logins=t.count("max_logins"),
+        busy=t.texts("busy", c.PROTOCOLS) or {},
+        ban_after=t.count("ban_after"),
     )
     t.done()
     return server

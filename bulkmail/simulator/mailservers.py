@@ -2,15 +2,22 @@
 
 Creating an account makes the portal log in to the row's incoming server and to its SMTP
 server; `Registry.test` answers what MailKit would have reported, without any network.
+`Registry.connect` tests a create's sides as the servers' limits allow: a server with
+`max_logins` serves that many of the portal's logins at once (each lasts until the create's
+answer is due) and turns the next away in its own words; one with `ban_after` bans the
+portal's address after that many refused logins, as fail2ban does (its default action
+rejects the address's connections: "Connection refused", for good and bad logins alike).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 from bulkmail.simulator import texts
 from bulkmail.simulator.config import (
+    BUSY_TEXTS,
     REJECT_TEXTS,
     STANDARD_PLAIN_PORTS,
     STANDARD_SSL_PORTS,
@@ -59,6 +66,15 @@ def _prepare(server: MailServer) -> _Host:
     )
 
 
+@dataclass(slots=True)
+class _Load:
+    """What a limited server has seen of the portal's address."""
+
+    sessions: list[float] = field(default_factory=list)  # when each login in progress ends
+    refused: int = 0
+    banned: bool = False
+
+
 # The built-in servers: any host name is one, except the two reserved spellings.
 _OPEN = _prepare(MailServer("*"))
 _OPEN_REFUSED = _prepare(MailServer("*.invalid", status="refused"))
@@ -71,6 +87,7 @@ class Registry:
     def __init__(self, config: SimConfig) -> None:
         self._hosts = {s.host.lower(): _prepare(s) for s in config.servers}
         self._open = config.open_servers
+        self._loads: dict[str, _Load] = {}  # limited servers, by lower-cased host
 
     def find(self, host: str) -> _Host | None:
         """Return the server answering at `host`, or None when the name does not resolve."""
@@ -99,6 +116,55 @@ class Registry:
         if host.server.status == "auth-timeout":
             return f"{texts.CLIENT_NAMES[attempt.protocol]}.AuthenticateAsync timeout"
         return _authenticate(host, attempt, secure)
+
+    def connect(
+        self, attempts: Sequence[Attempt], *, now: float, until: float, tally: Counter[str]
+    ) -> list[str | None]:
+        """Return each side's failure text (None: it logged in) as the servers' limits allow.
+
+        A create holds one login per distinct limited server from `now` until `until` (when
+        its answer is due, in the event loop's clock); `tally` counts the logins turned away
+        ("mail-throttled") and refused by a ban ("mail-banned").
+        """
+        opened: set[str] = set()
+        results: list[str | None] = []
+        for attempt in attempts:
+            host = self.find(attempt.host) if attempt.host else None
+            if host is None or not (host.server.max_logins or host.server.ban_after):
+                results.append(self.test(attempt))
+                continue
+            name = host.server.host.lower()
+            load = self._loads.setdefault(name, _Load())
+            load.sessions = [end for end in load.sessions if end > now]
+            limit = host.server.max_logins
+            if load.banned:
+                tally["mail-banned"] += 1
+                results.append(texts.REFUSED)
+            elif limit and len(load.sessions) >= limit:  # sessions of earlier creates only
+                tally["mail-throttled"] += 1
+                results.append(_busy(host, attempt.protocol))
+            else:
+                opened.add(name)
+                results.append(self._logged(host, load, attempt))
+        for name in opened:
+            self._loads[name].sessions.append(until)
+        return results
+
+    def _logged(self, host: _Host, load: _Load, attempt: Attempt) -> str | None:
+        """Test one side on a limited server, counting a refused login toward its ban."""
+        detail = self.test(attempt)
+        reject = host.server.reject.get(attempt.protocol) or REJECT_TEXTS[attempt.protocol]
+        if detail is not None and detail == reject:
+            load.refused += 1
+            ban_after = host.server.ban_after
+            load.banned = load.banned or (ban_after is not None and load.refused >= ban_after)
+        return detail
+
+
+def _busy(host: _Host, protocol: str) -> str:
+    """Return what the server says to a login beyond its limit."""
+    text = host.server.busy.get(protocol) or BUSY_TEXTS[protocol]
+    return text.replace("{limit}", str(host.server.max_logins))
 
 
 def _connect(host: _Host, attempt: Attempt) -> bool | str:

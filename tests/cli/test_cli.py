@@ -106,6 +106,10 @@ def test_import_and_demo_defaults_are_the_run_settings_defaults(
         settings.retries,
         settings.state,
     )
+    assert (args.per_server, args.max_login_failures) == (
+        settings.per_server,
+        settings.max_login_failures,
+    )
     assert parser.parse_args(["demo"]).concurrency == settings.concurrency
     with pytest.raises(SystemExit):
         main(["import", "--help"])
@@ -247,6 +251,8 @@ IMPORT = ["import", "accounts.xlsx", "--user", "me@x.org"]
             ["--give-up-after", "0"],
             "argument --give-up-after: must be above 0 and at most 86400, not 0",
         ),
+        (["--per-server", "0"], "argument --per-server: must be from 1 to 1,000, not 0"),
+        (["--max-login-failures", "0"], "argument --max-login-failures: must be 1 or more, not 0"),
     ],
 )
 def test_odd_option_values_are_one_line_and_exit_2(
@@ -288,6 +294,9 @@ def test_a_portal_that_is_no_portal_root_is_one_line_and_exit_2(
         {"timeout": float("nan")},
         {"timeout": -1.0},
         {"retries": -1},
+        {"per_server": 0},
+        {"per_server": 1001},
+        {"max_login_failures": 0},
     ],
 )
 def test_portal_settings_refuse_values_a_run_cannot_use(changes: dict[str, float]) -> None:

@@ -53,6 +53,8 @@ def test_a_killed_run_re_run_creates_every_row_exactly_once(tmp_path: Path) -> N
             url,
             "--concurrency",
             "8",
+            "--per-server",  # every row has the same mail servers: let all 8 workers at them
+            "8",
             "--state",
             str(state),
             "--report-dir",

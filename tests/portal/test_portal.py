@@ -12,7 +12,7 @@ import pytest
 
 from bulkmail.codes import Code
 from bulkmail.models import Stage
-from bulkmail.portal.answers import parse_retry_after
+from bulkmail.portal.answers import classify_response, parse_retry_after
 from bulkmail.portal.client import (
     Created,
     Identity,
@@ -51,6 +51,11 @@ SMTP_RU = '<span class="attempt_header">Ответ сервера SMTP:</span><b
 GENERIC_EN = "Some unexpected error has occurred. Please try again later."
 GENERIC_RU = "Произошла непредвиденная ошибка. Пожалуйста, повторите попытку позже."
 SMTP_535 = "5.7.8 Username and Password not accepted"
+GMAIL_CONNECTIONS = "[ALERT] Too many simultaneous connections. (Failure)"
+GMAIL_454 = "4.7.0 Too many login attempts, please try again later."
+DOVECOT_USERIP = (
+    "Maximum number of connections from user+IP exceeded (mail_max_userip_connections=10)"
+)
 PAST = "Wed, 21 Oct 2015 07:28:00 GMT"
 NOW = 1445412480.0  # PAST as a Unix time
 P, L, N = Stage.PORTAL, Stage.LOGIN, Stage.NETWORK
@@ -165,6 +170,37 @@ CREATE_FAILURES = [
     # A timeout on one side does not make a refused login on the other worth retrying.
     case("timeout-and-refused", error(500, f"{IMAP}Imap.ConnectAsync timeout\r\n{SMTP}{SMTP_535}"),
          "mailbox-timeout", f"IMAP: Imap.ConnectAsync timeout; SMTP: {SMTP_535}"),
+    # Throttling answers: the server turns the portal away for now; retried.
+    case("gmail-connections", error(500, IMAP + GMAIL_CONNECTIONS),
+         "mailbox-throttled", f"IMAP: {GMAIL_CONNECTIONS}", retryable=True),
+    case("gmail-454", error(500, SMTP + GMAIL_454),
+         "smtp-throttled", f"SMTP: {GMAIL_454}", retryable=True),
+    case("gmail-454-code", error(500, SMTP + "454 " + GMAIL_454),
+         "smtp-throttled", f"SMTP: 454 {GMAIL_454}", retryable=True),
+    case("dovecot-userip", error(500, IMAP + DOVECOT_USERIP),
+         "mailbox-throttled", f"IMAP: {DOVECOT_USERIP}", retryable=True),
+    case("imap-unavailable", error(500, IMAP + "[UNAVAILABLE] Temporary authentication failure"),
+         "mailbox-throttled", "IMAP: [UNAVAILABLE] Temporary authentication failure",
+         retryable=True),
+    case("imap-limit", error(500, IMAP_RU + "[LIMIT] Too many open mailboxes"),
+         "mailbox-throttled", "IMAP: [LIMIT] Too many open mailboxes", retryable=True),
+    case("pop3-in-use", error(500, POP3 + "[IN-USE] Mailbox is locked by another session"),
+         "mailbox-throttled", "POP3: [IN-USE] Mailbox is locked by another session",
+         retryable=True),
+    case("smtp-421", error(500, SMTP + "4.7.0 Try again later, closing connection."),
+         "smtp-throttled", "SMTP: 4.7.0 Try again later, closing connection.", retryable=True),
+    case("smtp-421-bare", error(500, SMTP + "421 Too many concurrent SMTP connections"),
+         "smtp-throttled", "SMTP: 421 Too many concurrent SMTP connections", retryable=True),
+    case("ru-connections", error(500, IMAP_RU + "Слишком много одновременных подключений"),
+         "mailbox-throttled", "IMAP: Слишком много одновременных подключений", retryable=True),
+    case("ru-later", error(500, SMTP_RU + "Превышено число попыток входа, повторите позже"),
+         "smtp-throttled", "SMTP: Превышено число попыток входа, повторите позже",
+         retryable=True),
+    case("throttled-both", error(500, f"{IMAP}{GMAIL_CONNECTIONS}\r\n{SMTP}{GMAIL_454}"),
+         "mailbox-throttled", f"IMAP: {GMAIL_CONNECTIONS}; SMTP: {GMAIL_454}", retryable=True),
+    # A throttled side does not make a refused login on the other worth retrying.
+    case("throttled-and-refused", error(500, f"{IMAP}{GMAIL_CONNECTIONS}\r\n{SMTP}{SMTP_535}"),
+         "mailbox-throttled", f"IMAP: {GMAIL_CONNECTIONS}; SMTP: {SMTP_535}"),
     case("imap-tls", error(500, IMAP + "The handshake failed due to an unexpected packet format."),
          "mailbox-tls-failed", "IMAP: The handshake failed due to an unexpected packet format."),
     # .NET's TLS text starts like a refused login: the TLS rule must win.
@@ -324,6 +360,13 @@ async def test_create_failure_is_classified(
     assert_verdict(verdict, expected)
     assert isinstance(verdict, Verdict)
     assert verdict.http_status == answer.status_code
+
+
+def test_a_failed_test_login_names_each_failing_side_and_its_code() -> None:
+    response = error(500, f"{IMAP}{GMAIL_CONNECTIONS}\r\n{SMTP_RU}{SMTP_535}")
+    verdict = classify_response(response, during="create")
+    assert verdict.sides == (("incoming", "mailbox-throttled"), ("smtp", "smtp-login-refused"))
+    assert classify_response(error(500, GENERIC_EN), during="create").sides == ()
 
 
 @pytest.mark.parametrize(("answer", "expected"), LOGIN_FAILURES)

@@ -25,6 +25,7 @@ from bulkmail.portal.client import Identity
 from bulkmail.run.jobs import Job
 from bulkmail.run.pool import MAX_OVERLOADS, Runner
 from bulkmail.run.retry import Backoff
+from bulkmail.run.servers import MAX_THROTTLED
 from bulkmail.secrets import scrub
 from bulkmail.settings import PortalSettings
 
@@ -128,6 +129,12 @@ class FakePortal:
                 return _error(402, "PaymentRequired")
             if answer in ("502", "503"):
                 return httpx.Response(int(answer), headers={"Retry-After": "0"}, text="busy")
+            if answer == "throttled":
+                return _error(
+                    500,
+                    '<span class="attempt_header">IMAP response:</span><br/>'
+                    "[ALERT] Too many simultaneous connections. (Failure)",
+                )
             if answer == "refused":
                 return _error(
                     500,
@@ -156,18 +163,21 @@ class FakePortal:
             self._concurrent -= 1
 
 
-def _job(index: int, user: str, password: str, email: str) -> Job:
+def _job(index: int, user: str, password: str, email: str, host: str = "") -> Job:
+    """Return the job of row `index`; its mail servers are its own unless `host` names them
+    (mail.example.org for both sides), so the per-server limits bind only where a test says."""
+    host = host or f"mail{index}.example.org"
     account = Account(
         email=email,
         name="",
         account=email,
         password="mailbox-pass",
-        server="imap.example.org",
+        server=host,
         port=993,
         imap=True,
         incoming_encryption_type=1,
         auth_type_in=1,
-        smtp_server="smtp.example.org",
+        smtp_server=host.upper(),  # the same server, as a host name is case-insensitive
         smtp_port=465,
         smtp_auth=True,
         smtp_account=email,
@@ -404,3 +414,62 @@ async def test_each_token_a_login_returns_is_masked_in_every_output_from_then_on
     assert scrub("tok-anna@corp.test") == "tok-anna@corp.test"
     await _run(portal, jobs)
     assert scrub("echo tok-anna@corp.test, tok-ivan@corp.test") == "echo ********, ********"
+
+
+async def test_a_throttled_row_is_sent_again_without_using_up_its_retries() -> None:
+    script = ["throttled"] * 4 + ["503", "throttled"]
+    portal = FakePortal({"u@corp.test": "p"}, scripts={"b0@mail.test": script})
+    outcomes = await _run(portal, [_job(0, "u@corp.test", "p", "b0@mail.test")], retries=1)
+    assert (outcomes[0].status, outcomes[0].attempts) == (Status.CREATED, 7)
+    assert sum(portal.creates.values()) == 1
+
+
+async def test_a_row_throttled_past_the_bound_ends_failed_and_transient() -> None:
+    script = ["throttled"] * (MAX_THROTTLED + 5)
+    portal = FakePortal({"u@corp.test": "p"}, scripts={"b0@mail.test": script})
+    runner, outcomes = _runner(portal, retries=3)
+    state = await runner.run([_job(0, "u@corp.test", "p", "b0@mail.test")])
+    failed = outcomes[0]
+    assert (failed.status, failed.code, failed.transient) == (
+        Status.FAILED,
+        "mailbox-throttled",
+        True,
+    )
+    assert failed.attempts == MAX_THROTTLED + 1 and not portal.creates
+    assert state.servers["eventful"]["mail0.example.org"]["throttled"] == MAX_THROTTLED + 1
+
+
+async def test_refused_logins_stop_a_server_at_its_budget_and_hold_back_its_rows() -> None:
+    """Ten rows of one mail server with stale passwords and one row elsewhere: the server
+    refuses two logins, then its other rows are not sent."""
+    bad = {f"b{i}@mail.test": ["refused"] for i in range(10)}
+    portal = FakePortal({"u@corp.test": "p"}, scripts=bad)
+    jobs = [
+        _job(i, "u@corp.test", "p", f"b{i}@mail.test", host="Stale.example.org") for i in range(10)
+    ]
+    jobs.append(_job(10, "u@corp.test", "p", "fine@mail.test"))
+    runner, outcomes = _runner(portal, concurrency=8, per_server=8, max_login_failures=2)
+    state = await runner.run(jobs)
+    codes = Counter(o.code for o in outcomes.values())
+    # A server starts at one row and goes back to one after a refusal: two were sent.
+    assert codes == Counter({"mailbox-login-refused": 2, "login-failures-limit": 8, "": 1})
+    held = [o for o in outcomes.values() if o.code == "login-failures-limit"]
+    assert {o.status for o in held} == {Status.NOT_ATTEMPTED}
+    assert "stale.example.org refused 2 logins" in held[0].message
+    assert "passwords" in held[0].hint
+    assert outcomes[10].status is Status.CREATED
+    assert state.servers["stopped"] == ["stale.example.org"]
+
+
+async def test_rows_waiting_to_be_sent_again_never_wait_on_a_row_no_worker_holds() -> None:
+    """Two workers, one server: every row is throttled once. While both workers back off, a
+    row must not be let in on the server without a worker to send it, or they wait for ever."""
+    throttled_once = {f"b{i}@mail.test": ["throttled"] for i in range(6)}
+    portal = FakePortal({"u@corp.test": "p"}, scripts=throttled_once)
+    jobs = [
+        _job(i, "u@corp.test", "p", f"b{i}@mail.test", host="one.example.org") for i in range(6)
+    ]
+    runner, outcomes = _runner(portal, concurrency=2, per_server=2)
+    with anyio.fail_after(HANG):
+        await runner.run(jobs)
+    assert {o.status for o in outcomes.values()} == {Status.CREATED}

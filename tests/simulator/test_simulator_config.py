@@ -119,6 +119,12 @@ def test_a_file_with_users_only_keeps_the_mail_servers_open(tmp_path: Path) -> N
         ("[[servers]]\nhost = \"h\"\nstatus = \"down\"\n",
          "line 3: servers[1].status must be one of "
          "['auth-timeout', 'refused', 'timeout', 'up'], not 'down'"),
+        ("[[servers]]\nhost = \"h\"\nmax_logins = 0\n",
+         "line 3: servers[1].max_logins must be 1 or more, not 0"),
+        ("[[servers]]\nhost = \"h\"\nban_after = 2.5\n",
+         "line 3: servers[1].ban_after must be a whole number, not 2.5"),
+        ("[[servers]]\nhost = \"h\"\nbusy = { imap = 1 }\n",
+         "line 3: servers[1].busy must map imap / pop3 / smtp to text"),
         ("users = 1\n", "line 1: users must be an array of tables: [[users]]"),
         ("[server]\nhost = \"h\"\n",
          "unknown section 'server' (expected ('portal', 'users', 'mail', 'servers', 'faults'))"),
@@ -158,3 +164,18 @@ def test_simulate_refuses_bad_options_with_exit_2(
 ) -> None:
     assert main(["simulate", "--port", "0", *args]) == 2
     assert capsys.readouterr().err == f"bulkmail: error: {message}\n"
+
+
+def test_a_server_may_limit_the_portals_logins_and_ban_it(tmp_path: Path) -> None:
+    path = tmp_path / "sim.toml"
+    path.write_text(
+        '[[servers]]\nhost = "mail.b.test"\nmax_logins = 5\nban_after = 10\n'
+        'busy = { imap = "[LIMIT] Busy" }\n',
+        encoding="utf-8",
+    )
+    (server,) = load_config(path).servers
+    assert (server.max_logins, server.ban_after, dict(server.busy)) == (
+        5,
+        10,
+        {"imap": "[LIMIT] Busy"},
+    )

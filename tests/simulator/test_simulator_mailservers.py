@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import pytest
 
 from bulkmail.simulator import MailServer, SimConfig
@@ -103,3 +105,60 @@ def test_open_servers(attempt: Attempt, expected: str | None) -> None:
 )  # fmt: skip
 def test_configured_servers(attempt: Attempt, expected: str | None) -> None:
     assert CONFIGURED.test(attempt) == expected
+
+
+BUSY_IMAP = "[ALERT] Too many simultaneous connections. (Failure)"
+BUSY_SMTP = "4.7.0 Try again later, closing connection."
+
+
+def limited(**server: object) -> Registry:
+    return Registry(SimConfig(servers=(MailServer("mail.limited.test", **server),)))  # type: ignore[arg-type]
+
+
+def create(registry: Registry, now: float, password: str = "pw", tally: Counter[str] | None = None,
+           smtp_host: str = "MAIL.limited.test") -> list[str | None]:  # fmt: skip
+    sides = [
+        imap(host="mail.limited.test", password=password),
+        smtp(password=password, host=smtp_host),
+    ]
+    return registry.connect(
+        sides, now=now, until=now + 10, tally=tally if tally is not None else Counter()
+    )
+
+
+def test_a_server_serves_its_limit_of_logins_at_once_and_turns_the_next_away() -> None:
+    registry, tally = limited(max_logins=2), Counter[str]()
+    # A create's two sides on one server are one of its logins.
+    assert create(registry, 0, tally=tally) == [None, None]
+    assert create(registry, 1, tally=tally) == [None, None]
+    assert create(registry, 2, tally=tally) == [BUSY_IMAP, BUSY_SMTP]
+    assert create(registry, 10.5, tally=tally) == [None, None]  # the first one's answer went out
+    assert tally == Counter({"mail-throttled": 2})
+
+
+def test_each_server_counts_its_own_logins() -> None:
+    registry = Registry(SimConfig(servers=(MailServer("mail.limited.test", max_logins=1),)))
+    assert create(registry, 0, smtp_host="smtp.open.test") == [None, None]
+    assert create(registry, 1, smtp_host="smtp.open.test") == [BUSY_IMAP, None]
+
+
+def test_dovecots_words_name_the_servers_own_limit() -> None:
+    registry = limited(max_logins=1)
+    sides = [pop3(host="mail.limited.test")]
+    assert registry.connect(sides, now=0, until=5, tally=Counter()) == [None]
+    assert registry.connect(sides, now=1, until=5, tally=Counter()) == [
+        "Maximum number of connections from user+IP exceeded (mail_max_userip_connections=1)"
+    ]
+
+
+def test_a_server_bans_the_portal_after_its_refused_logins_good_ones_too() -> None:
+    registry, tally = limited(ban_after=3), Counter[str]()
+    refused = ["Invalid credentials (Failure)", "5.7.8 Username and Password not accepted"]
+    assert create(registry, 0, password="wrong-1", tally=tally) == refused  # two refused logins
+    assert create(registry, 1, tally=tally) == [None, None]
+    assert create(registry, 2, password="wrong-2", tally=tally) == [
+        refused[0],
+        "Connection refused",
+    ]
+    assert create(registry, 3, tally=tally) == ["Connection refused", "Connection refused"]
+    assert tally == Counter({"mail-banned": 3})
