@@ -21,14 +21,22 @@ import json, resource, sys, time
 t0 = time.perf_counter()
 {body}
 seconds = time.perf_counter() - t0
-usage = resource.getrusage(resource.RUSAGE_SELF)
-print(json.dumps({{"seconds": seconds, "cpu": usage.ru_utime + usage.ru_stime,
-                  "rss_mib": usage.ru_maxrss / 1024}}))
+own = resource.getrusage(resource.RUSAGE_SELF)
+kids = resource.getrusage(resource.RUSAGE_CHILDREN)  # the children it has waited for
+print(json.dumps({{"seconds": seconds,
+                  "cpu": own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime,
+                  "rss_mib": (own.ru_maxrss + kids.ru_maxrss) / 1024}}))
 """
 
 
 class Measured(NamedTuple):
-    """The best of a case's runs: wall seconds, CPU seconds (start-up included), peak RSS."""
+    """The best of a case's runs: wall seconds, CPU seconds (start-up included), peak RSS.
+
+    CPU and memory count the process's children too, once it has waited for them: CPU is
+    the sum; memory is the process's peak RSS plus the largest child's (RUSAGE_CHILDREN's
+    ru_maxrss is the largest one's, not a sum), an upper bound of the tree's peak while at
+    most one child runs at a time.
+    """
 
     seconds: float
     cpu: float
@@ -56,8 +64,14 @@ def measure(body: str, repeats: int = 3) -> Measured:
 
 def measure_pair(first: str, second: str, repeats: int = 3) -> tuple[Measured, Measured]:
     """Measure two cases taking turns, so that both meet the machine's load alike."""
-    runs = [(run_once(first), run_once(second)) for _ in range(repeats)]
-    return best([a for a, _ in runs]), best([b for _, b in runs])
+    bare, ours = measure_turns([first, second], repeats)
+    return bare, ours
+
+
+def measure_turns(bodies: list[str], repeats: int = 3) -> list[Measured]:
+    """Measure several cases taking turns (one run of each, `repeats` times); best of each."""
+    runs = [[run_once(body) for body in bodies] for _ in range(repeats)]
+    return [best([turn[i] for turn in runs]) for i in range(len(bodies))]
 
 
 def best(runs: list[Measured]) -> Measured:
