@@ -72,6 +72,7 @@ def _routes(auth: Auth, accounts: Accounts, control: _Control) -> list[Route]:
     api = "/api/2.0"
     return [
         Route(f"{api}/authentication", _answers(auth.login), methods=["POST"]),
+        Route(f"{api}/authentication/{{code}}", _answers(auth.login_code), methods=["POST"]),
         Route(f"{api}/capabilities", _capabilities, methods=["GET"]),
         Route(f"{api}/mail/accounts", _answers(accounts.create), methods=["POST"]),
         Route(f"{api}/mail/accounts", _answers(accounts.list), methods=["GET"]),
@@ -86,7 +87,7 @@ def _routes(auth: Auth, accounts: Accounts, control: _Control) -> list[Route]:
 
 def _people_routes(people: People, acting: Impersonations) -> list[Route]:
     """People, and impersonation unless the portal predates it (literal paths first, as the
-    portal matches them before {parameters}: impersonation.md §1)."""
+    portal matches them before {parameters}: docs/portal-api.md §20)."""
     api, act = "/api/2.0", "/api/2.0/security/impersonate"
     routes = [
         Route(f"{api}/people/email", _answers(people.by_email), methods=["GET"]),

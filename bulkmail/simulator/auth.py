@@ -61,6 +61,21 @@ class Auth:
         cookie = {"Set-Cookie": f"asc_auth_key={token}; path=/; HttpOnly"}
         return envelope.ok(201, answer, count=1, headers=cookie)
 
+    async def login_code(self, request: Request) -> Response:
+        """Answer POST api/2.0/authentication/{code}: the second step of a two-factor login
+        (docs/portal-api.md §20). The simulator takes any six digits but 000000."""
+        params = await params_of(request)
+        user = self.check(params.text("username"), params.text("password"))
+        code = request.path_params["code"]
+        if user is None or not (len(code) == 6 and code.isdigit()) or code == "000000":
+            self.store.stats.login_failures += 1
+            raise ApiError(500, texts.AUTH_FAILED, texts.HR_AUTHENTICATION)
+        request.scope[USER] = user.login
+        self.store.stats.logins += 1
+        token = self.store.issue_token(user)
+        answer = {"token": token, "expires": _expires(self.store.config.timezone)}
+        return envelope.ok(201, answer, count=1)
+
     def check(self, name: str | None, password: str | None) -> User | None:
         """Return the user these credentials log in; the open portal provisions new ones."""
         if not name or not password:

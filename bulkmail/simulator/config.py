@@ -70,7 +70,7 @@ class PortalUser:
 
 @dataclass(frozen=True, slots=True)
 class Impersonation:
-    """The portal's impersonation switches (impersonation.md §3.1-§3.2), off as shipped.
+    """The portal's impersonation switches (docs/portal-api.md §20), off as shipped.
 
     `config_key` is `core.user.impersonate` in web.appsettings.config; the rest are the owner's
     settings. Admins and restrictions are named by login (the portal keeps user ids).

@@ -1,10 +1,10 @@
 """Impersonation (server 12.5 and later): an admin gets a token of another user, no password.
 
-From `/work/shared/api/impersonation.md` §1-§3 and §8 (docs/portal-api.md §20): the check
+From docs/portal-api.md §20: the check
 (`GET security/impersonate/{id}`, a bool, never 403), the POST (201 and a bare token string;
 403 "Impossible to impersonate this user"; 500 "account" for a disabled target), the logout
 (ends the session only of a token sent as the `asc_auth_key` cookie) and the owner-only
-settings. `can` is the server's decision table (§3.3), in its order.
+settings. `can` is the server's decision table (docs/portal-api.md §20), in its order.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ class Impersonations:
         self.opened.clear()
 
     def can(self, caller: User, target: User | None) -> bool:
-        """Return whether `caller` may impersonate `target` (impersonation.md §3.3, rules
+        """Return whether `caller` may impersonate `target` (docs/portal-api.md §20, rules
         1-12 in order; the target's status, type and 2FA are not looked at)."""
         s, me = self.settings, self.people.person(caller)
         if target is not None and target.login.lower() == caller.login.lower():

@@ -1,6 +1,6 @@
 """The People API the tools need: one user by email, login or id, and the paged listing.
 
-From `/work/shared/api/impersonation.md` §4 (docs/portal-api.md §20): lookups match case-
+From docs/portal-api.md §20: lookups match case-
 insensitively and include disabled users; an unknown one is 404 "User not found"; the
 listing (`people/filter`) pages by `count` (at most 1,000) and `startIndex` and says `total`.
 Each user has an email and a login (`userName`): a login with an "@" is its own email, else

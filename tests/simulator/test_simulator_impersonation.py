@@ -1,4 +1,4 @@
-"""People and impersonation in the simulator (impersonation.md §1-§4, §8), in process."""
+"""People and impersonation in the simulator (docs/portal-api.md §20), in process."""
 
 from __future__ import annotations
 
