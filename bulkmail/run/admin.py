@@ -42,13 +42,19 @@ async def prepare(
     admin: Identity,
     owners: Counter[str],
     *,
+    with_password: set[str] | None = None,
     ask_code: AskCode | None,
     dry_run: bool,
     backoff: Backoff,
     retries: int,
 ) -> Acting | str:
     """Return what --admin may do for the rows' users (`owners`: rows per casefold login),
-    or why the run must end before any row. ConfigError: a code is needed and no terminal."""
+    or why the run must end before any row. ConfigError: a code is needed and no terminal.
+
+    The check route is asked about every user in a dry run; in a real run, about a few when
+    the admin cannot read the owner's switch, and about each user whose rows carry their
+    own portal_password (`with_password`), so that a "no" sends them with it from the start.
+    """
     token = await log_in(portal, admin, ask_code, backoff, retries)
     if isinstance(token, Verdict):
         return f"the portal refused the login of --admin {admin.login}: {token.message}"
@@ -62,10 +68,15 @@ async def prepare(
         why = None if acting.is_admin(login) else refusal_of_person(people[login], login, me)
         if why is not None:
             acting.refusals[login] = why
-    candidates = [login for login in sorted(owners) if acting.acts_for(login)]
+    candidates = [
+        login for login in sorted(owners) if acting.acts_for(login) and not acting.is_admin(login)
+    ]
     readable, acting.off = await _switch(portal, token, backoff, retries)
     if acting.off is None and candidates and (dry_run or not readable):
         await _ask(portal, acting, candidates, everyone=dry_run)
+    if acting.off is None and not dry_run:
+        fallbacks = [login for login in candidates if login in (with_password or ())]
+        await _ask(portal, acting, fallbacks, everyone=True, off_when_all=False)
     if acting.off is not None:
         get_logger().warning("impersonation.off", admin=admin.login, message=acting.off.message,
                              hint=acting.off.hint)  # fmt: skip
@@ -159,25 +170,31 @@ async def _switch(
 
 
 async def _ask(
-    portal: PortalClient, acting: Acting, candidates: list[str], *, everyone: bool
+    portal: PortalClient,
+    acting: Acting,
+    candidates: list[str],
+    *,
+    everyone: bool,
+    off_when_all: bool = True,
 ) -> None:
     """Ask the check route about the users (all of them, or until one may be acted for);
     a "no" refuses that user; "no" for every user asked means off for this admin."""
-    asked = 0
+    said: list[bool] = []
     for login in candidates:
         person = acting.people[login]
-        if person is None or (not everyone and asked >= PROBES):
+        if person is None or login in acting.refusals:
+            continue
+        if not everyone and len(said) >= PROBES:
             break
         answer = await portal.can_impersonate(acting.token, person.id)
-        asked += 1
+        said.append(answer is True)
         if answer is True and not everyone:
             return
         if answer is False:
             acting.refusals[login] = refused(Code.IMPERSONATION_REFUSED, login)
-    said_no = [login for login in candidates[:asked] if login in acting.refusals]
-    if asked and len(said_no) == asked:
+    if off_when_all and said and not any(said):
         acting.off = _off(
-            f"the portal lets --admin {acting.admin.login} act as none of the {asked} users "
+            f"the portal lets --admin {acting.admin.login} act as none of the {len(said)} users "
             "asked: its owner enables impersonation for all admins or for this one (Settings > "
             "Access Rights > Impersonation Settings)"
         )
@@ -203,11 +220,19 @@ async def start_acting(
     admin = Identity(portal.admin or "", portal.admin_password or "")
     async with client_factory() as client:
         acting = await prepare(
-            PortalClient(client), admin, owners, ask_code=ask_code, dry_run=portal.dry_run,
+            PortalClient(client), admin, owners, with_password=with_password,
+            ask_code=ask_code, dry_run=portal.dry_run,
             backoff=backoff or Backoff(), retries=portal.retries,
         )  # fmt: skip
     if isinstance(acting, str):
         return acting
+    if portal.dry_run and not portal.list_existing:
+        get_logger().info(
+            "plan.unlisted",
+            message="dry run with --admin: the portal was asked whether it lets the admin act "
+            "as each user, and no session was opened, so existing accounts are not listed",
+            hint="add --list-existing to list them (one audited session per user)",
+        )
     if acting.off is not None and not any(
         acting.acts_for(login) or login in with_password for login in owners
     ):

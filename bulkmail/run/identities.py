@@ -144,9 +144,9 @@ class Acting:
             return outcomes.failed(job, refusal, attempts=0)
         if dry_run and not list_existing:
             self.settled(login)
-            message = f"--admin {self.admin.login} may act as {login}; " + _UNLISTED
-            return outcomes.done(job, Status.WOULD_CREATE, None, code=Code.IMPERSONATION_CHECKED,
-                                 message=message)  # fmt: skip
+            message = f"--admin {self.admin.login} may act as {login}, " + _UNLISTED
+            return outcomes.done(_noted(job, Code.IMPERSONATION_CHECKED, message),
+                                 Status.WOULD_CREATE, None)  # fmt: skip
         return _noted(job, Code.VIA_IMPERSONATION, f"sent as {login} through --admin")
 
     def facts(self) -> dict[str, Any]:
