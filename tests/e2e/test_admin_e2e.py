@@ -351,3 +351,40 @@ def test_no_token_reaches_any_output(tmp_path: Path, recorded: tuple[Recorder, s
     assert len(recorder.tokens) == 6  # the admin's login and five impersonations
     assert leaks(outputs(tmp_path, done), [*recorder.tokens, ADMIN_PASSWORD]) == []
     assert '"event": "run.impersonations"' in done.stderr
+
+
+def test_rows_without_portal_user_go_to_user_or_their_emails_user(
+    tmp_path: Path, fresh: str
+) -> None:
+    header = ["email", "password", "server", "smtp_server"]
+    sheet = tmp_path / "no-owner.csv"
+    with sheet.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(header)
+        for user in ("user03", "user04"):
+            writer.writerow([f"{user}@corp.example", "mb-1", "imap.mail.example.org",
+                             "smtp.mail.example.org"])  # fmt: skip
+
+    assert run_import(tmp_path, sheet, fresh, "--user", "user05@corp.example") == 0
+    to_user = stats(fresh)
+    httpx.post(f"{fresh}/_sim/reset").raise_for_status()
+    assert run_import(tmp_path, sheet, fresh, "--portal-user-from", "email", "--fresh") == 0
+    to_email = stats(fresh)
+
+    assert {u: t["creates"] for u, t in to_user["users"].items() if t["creates"]} == {
+        "user05@corp.example": 2
+    }
+    assert (to_user["impersonations"], to_user["logins"]) == (1, 1)  # the admin's login only
+    assert {u: t["creates"] for u, t in to_email["users"].items() if t["creates"]} == {
+        "user03@corp.example": 1,
+        "user04@corp.example": 1,
+    }
+
+
+def test_list_existing_needs_a_dry_run(
+    tmp_path: Path, fresh: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sheet = write_sheet(tmp_path / "in.csv", [row("user01@corp.example", "a")])
+    assert run_import(tmp_path, sheet, fresh, "--list-existing") == 2
+    assert "--list-existing goes with --dry-run and --admin" in capsys.readouterr().err
+    assert stats(fresh)["logins"] == 0
