@@ -111,15 +111,16 @@ class Acting:
         self.remaining[key] -= 1
         return self.remaining[key] <= 0
 
-    async def end(self, portal: PortalClient, login: str) -> None:
-        """End `login`'s session, if one is open (the token as the asc_auth_key cookie)."""
+    async def end(self, portal: PortalClient, login: str, after: str = "last row") -> None:
+        """End `login`'s session, if one is open (the token as the asc_auth_key cookie);
+        `after` says when, for the log."""
         token = self.live.pop(login.casefold(), None)
         if token is None:
             return
         answer = await portal.end_impersonation(token)
         if answer is None:
             self.ended += 1
-            get_logger().info("impersonation.ended", user=login)
+            get_logger().info("impersonation.ended", user=login, after=after)
         else:
             get_logger().warning("impersonation.not_ended", user=login, reason=str(answer))
 
@@ -127,7 +128,7 @@ class Acting:
         """End every session still open (the run stopped, or a user's rows were settled
         without reaching the pool)."""
         for login in list(self.live):
-            await self.end(portal, login)
+            await self.end(portal, login, after="the run")
 
     def route(self, job: Job, *, dry_run: bool, list_existing: bool) -> Job | Outcome:
         """Return the job to send (noting whose identity it uses), or the outcome of a row

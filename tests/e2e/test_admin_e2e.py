@@ -388,3 +388,23 @@ def test_list_existing_needs_a_dry_run(
     assert run_import(tmp_path, sheet, fresh, "--list-existing") == 2
     assert "--list-existing goes with --dry-run and --admin" in capsys.readouterr().err
     assert stats(fresh)["logins"] == 0
+
+
+def test_each_session_ends_after_its_users_last_row(
+    tmp_path: Path, fresh: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rows = [row(f"user{u:02}@corp.example", f"b{u}-{b}") for u in range(3) for b in range(2)]
+    sheet = write_sheet(tmp_path / "in.csv", rows)
+    argv = ["import", str(sheet), "--portal", fresh, "--admin", ADMIN, "--concurrency", "1",
+            "--report-dir", str(tmp_path / "reports"), "--state", str(tmp_path / "j.sqlite"),
+            "--log-format", "json"]  # fmt: skip
+    assert main(argv) == 0
+
+    events = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
+    steps = [(e["event"], e.get("user") or e.get("portal_user")) for e in events
+             if e["event"] in ("row.created", "impersonation.ended")]  # fmt: skip
+    for u in range(3):
+        user = f"user{u:02}@corp.example"
+        last_row = max(i for i, step in enumerate(steps) if step == ("row.created", user))
+        assert steps[last_row + 1 :].count(("impersonation.ended", user)) == 1
+    assert {e.get("after") for e in events if e["event"] == "impersonation.ended"} == {"last row"}
