@@ -296,6 +296,38 @@ class Code(StrEnum):
         "the Mail module is not available to the portal user",
         "the Mail module is not available to this portal user (a guest, or Mail turned off for "
         "them): enable Mail for the user in the portal's settings")
+    IMPERSONATION_OWNER = _Entry(
+        "impersonation-owner", ERROR, LOGIN,
+        "--admin cannot act as the portal's owner (nobody can)",
+        "give the row the owner's portal_password, or run the owner's rows with --user")
+    IMPERSONATION_ADMIN = _Entry(
+        "impersonation-admin", ERROR, LOGIN,
+        "the portal user is an administrator: only the portal's owner may act as an admin",
+        "give the row its portal_password, or run --admin as the portal's owner")
+    PORTAL_USER_DISABLED = _Entry(
+        "portal-user-disabled", ERROR, LOGIN,
+        "the portal user is disabled (terminated or on leave): nobody can act as them",
+        "enable the user in the portal's People first, or drop the row")
+    PORTAL_USER_GUEST = _Entry(
+        "portal-user-guest", ERROR, LOGIN,
+        "the portal user is a guest: the portal's Mail refuses guests",
+        "make the user a regular user in the portal's People, or drop the row")
+    PORTAL_USER_UNKNOWN = _Entry(
+        "portal-user-unknown", ERROR, LOGIN,
+        "no portal user has this login or email (People says so)",
+        "write the owner's portal email or login in portal_user")
+    IMPERSONATION_REFUSED = _Entry(
+        "impersonation-refused", ERROR, LOGIN,
+        "the portal does not let --admin act as this user (a restricted user or group, or an "
+        "admin not allowed to)",
+        "the portal's owner allows it in Settings > Access Rights > Impersonation Settings; "
+        "or give the row its portal_password")
+    IMPERSONATION_OFF = _Entry(
+        "impersonation-off", ERROR, LOGIN,
+        "impersonation is off on the portal, or the portal predates it (12.5)",
+        "the portal's owner sets core.user.impersonate to true in web.appsettings.config "
+        "(then restarts) and enables it in Settings > Access Rights > Impersonation Settings; "
+        "or give the rows their portal_password")
     PORTAL_UNAUTHORIZED = _Entry(
         "portal-unauthorized", ERROR, LOGIN,
         "the portal stopped accepting the session (HTTP 401); bulkmail logs in again once",
@@ -487,6 +519,20 @@ class Code(StrEnum):
         retryable=True)
 
     # -- journal and run: how a row ended without a portal error ------------------------------
+    VIA_IMPERSONATION = _Entry(
+        "via-impersonation", INFO, RUN,
+        "sent as the portal user through --admin's impersonation (the portal audits it)")
+    VIA_ADMIN = _Entry(
+        "via-admin", INFO, RUN,
+        "the portal user is --admin: sent with the admin's own login")
+    VIA_OWN_LOGIN = _Entry(
+        "via-own-login", INFO, RUN,
+        "--admin could not act as this user: sent with the row's own portal_password")
+    IMPERSONATION_CHECKED = _Entry(
+        "impersonation-checked", INFO, RUN,
+        "dry run: the portal says --admin may act as this user; no session opened, so the "
+        "user's existing accounts were not listed",
+        "add --list-existing to have them listed (one impersonation per user, ended at once)")
     EXISTS = _Entry(
         "exists", INFO, RUN,
         "skipped: the portal user already has this account (--if-exists skip)",

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 from bulkmail.errors import AbortError, ConfigError
 from bulkmail.files import ACCESS, ReportMode
 from bulkmail.logs import get_logger
-from bulkmail.models import Table
+from bulkmail.models import Outcome, Table
 from bulkmail.reader.refeed import fill_secrets
 from bulkmail.reader.table import read
 from bulkmail.report.collector import Collector, RunResult
@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 
     from bulkmail.journal.store import Journal
     from bulkmail.portal.client import Identity
+    from bulkmail.run.identities import Acting
     from bulkmail.run.jobs import Job
     from bulkmail.run.pool import Runner
     from bulkmail.run.progress import RunProgress
@@ -114,10 +115,12 @@ async def import_async(
     backoff: Backoff | None = None,
     report_mode: ReportMode = "owner",
     now: Now = utcnow,
+    ask_code: Callable[[str], str] | None = None,
 ) -> RunResult:
     """Validate `inp` and create its accounts on the portal; write the report.
 
     For callers that already run an event loop; `import_file` is the blocking form.
+    `ask_code(prompt)` returns --admin's two-factor code (None: no terminal to ask on).
     `report_mode` as for `validate_file`. A journal that fails part-way stops the run
     (exit 3) and is the result's `error`; a report that cannot be written raises AbortError
     saying that the journal holds every outcome and a re-run writes the report.
@@ -131,19 +134,27 @@ async def import_async(
     log = get_logger()
     started, t0 = now(), time.perf_counter()
     # Library callers too: the run's passwords are masked in every output from here on.
-    register(portal.password, *(v for k, v in inp.defaults.items() if k in SECRET_FIELDS))
+    register(portal.password, portal.admin_password)
+    register(*(v for k, v in inp.defaults.items() if k in SECRET_FIELDS))
     table = load(inp)
-    if table.column_of("portal_user") is None and not portal.user:
+    if table.column_of("portal_user") is None and not (portal.user or portal.portal_user_from):
         raise ConfigError(
             "the sheet has no portal_user column and no --user was given",
-            "add a portal_user column, or run as one portal user with --user",
-        )
+            "add a portal_user column, or run as one portal user with --user"
+            + (", or give each mailbox to its address's user: --portal-user-from email"
+               if portal.admin else ""),
+        )  # fmt: skip
     # Before the journal and the report folder: a CA file that cannot be used stops here.
     factory = client_factory or make_client_factory(portal)
     # Before the journal and the report: a URL that is not the portal's API is exit 2.
     unreachable = await check_portal(
         factory, portal.url, min(PREFLIGHT_SECONDS, portal.give_up_after)
     )
+    acting = None
+    if portal.admin and unreachable is None:
+        from bulkmail.run.admin import start_acting
+
+        acting = await start_acting(factory, load(inp), inp, portal, ask_code, backoff)
     journal = _open_journal(portal, inp, log)
     try:
         access = ACCESS[report_mode]
@@ -158,20 +169,25 @@ async def import_async(
             run_identity = _run_identity(table, inp, portal)
             runner = Runner(
                 portal, factory, ledger.settle, journal=journal, backoff=backoff,
-                run_identity=run_identity,
+                run_identity=run_identity, acting=None if isinstance(acting, str) else acting,
             )  # fmt: skip
             writer.on_failure = runner.abort  # no more creates that no report would show
             progress.limit = lambda: runner.concurrency.limit
             _log_start(log, inp, portal)
             if unreachable is not None:
                 runner.abort(f"the portal at {portal.url} did not answer ({unreachable})")
-            route = _Router(table, inp, portal, journal, ledger, runner.abort)
+            if isinstance(acting, str):  # the admin refused, or no row can go
+                runner.abort(acting)
+                acting = None
+            route = _Router(table, inp, portal, journal, ledger, runner.abort, acting)
             jobs = route.jobs()
             await _drive(runner, jobs, progress, portal.grace, handle_signals, log)
             for job in jobs:  # rows the run never reached
                 ledger.settle(job.index, outcomes.not_attempted(job))
             if runner.state.aborted:
                 log.error("run.aborted", reason=runner.state.reason)
+            if acting is not None:  # the portal audits each: the log says how many
+                log.info("run.impersonations", **acting.facts())
             ledger.close(route.rows)
             _commit(journal, runner)  # before the report says what the journal holds
             with _report_lost_says(journal):
@@ -182,7 +198,7 @@ async def import_async(
                     seconds=time.perf_counter() - t0,
                     aborted=runner.state.aborted or runner.state.interrupted,
                     header_problems=table.problems,
-                    extra=_run_facts(portal, runner),
+                    extra=_run_facts(portal, runner, acting),
                 )
             return replace(result, error=journal.failure if journal else None)
     finally:
@@ -232,7 +248,7 @@ def _log_start(log: Any, inp: InputSettings, portal: PortalSettings) -> None:
 def _run_identity(table: Table, inp: InputSettings, portal: PortalSettings) -> Identity | None:
     """Return the run's --user when every row uses it (no portal_user column, none given by
     --set or --defaults), else None."""
-    if not portal.user or table.column_of("portal_user") is not None:
+    if not portal.user or portal.admin or table.column_of("portal_user") is not None:
         return None
     if "portal_user" in inp.defaults:
         return None
@@ -241,10 +257,11 @@ def _run_identity(table: Table, inp: InputSettings, portal: PortalSettings) -> I
     return Identity(portal.user, portal.password or "")
 
 
-def _run_facts(portal: PortalSettings, runner: Runner) -> dict[str, Any]:
+def _run_facts(portal: PortalSettings, runner: Runner, acting: Acting | None) -> dict[str, Any]:
     """Return what summary.json says about an import beyond the counts."""
     state = runner.state
-    return {
+    acted = {"impersonation": acting.facts()} if acting is not None else {}
+    return acted | {
         "portal": portal.url,
         "concurrency": portal.concurrency or "auto",
         "concurrency_limit": runner.concurrency.facts(),
@@ -289,8 +306,10 @@ class _Router:
         journal: Journal | None,
         ledger: Ledger,
         abort: Callable[[str], None],
+        acting: Acting | None = None,
     ) -> None:
         self._table, self._inp, self._portal = table, inp, portal
+        self._acting = acting
         self._journal, self._ledger, self._abort = journal, ledger, abort
         self.rows = 0  # rows read so far
 
@@ -299,7 +318,11 @@ class _Router:
         from bulkmail.run.jobs import plan_row
 
         table, ledger = self._table, self._ledger
-        checked_rows = validate(table, defaults=self._inp.defaults, run_user=self._portal.user)
+        portal = self._portal
+        checked_rows = validate(
+            table, defaults=self._inp.defaults, run_user=portal.user, acting=bool(portal.admin),
+            from_email=portal.portal_user_from == "email",
+        )  # fmt: skip
         for index, checked in enumerate(checked_rows):
             self.rows = index + 1
             if not checked.ok:
@@ -316,7 +339,21 @@ class _Router:
             elif step.entry is not None and step.action == "failed":
                 ledger.settle(index, outcomes.failed_earlier(job, step.entry))
             else:
-                yield job
+                routed = self._route(job)
+                if isinstance(routed, Outcome):
+                    ledger.settle(index, routed)
+                else:
+                    yield routed
+                continue
+            if self._acting is not None:
+                self._acting.settled(job.identity.login)
+
+    def _route(self, job: Job) -> Job | Outcome:
+        """Return the job, or its outcome when --admin settles it before any attempt."""
+        if self._acting is None:
+            return job
+        portal = self._portal
+        return self._acting.route(job, dry_run=portal.dry_run, list_existing=portal.list_existing)
 
 
 def _open_journal(portal: PortalSettings, inp: InputSettings, log: Any) -> Journal | None:

@@ -88,6 +88,10 @@ class PortalSettings:
     grace: float = 10.0  # seconds in-flight creates may finish after an interrupt
     progress: bool = True  # a progress bar when stderr is a terminal
     ca_bundle: Path | None = None  # PEM CA certificates trusted besides the system's store
+    admin: str | None = None  # --admin: act as each row's portal user (impersonation)
+    admin_password: str | None = field(default=None, repr=False)
+    portal_user_from: Literal["email"] | None = None  # rows without portal_user: their email's
+    list_existing: bool = False  # a dry run with --admin impersonates to list accounts
 
     def __post_init__(self) -> None:
         # The command line checks these with friendlier words; a library caller gets these.

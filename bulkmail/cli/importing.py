@@ -42,6 +42,7 @@ from bulkmail.settings import (
 )
 
 PASSWORD_ENV = "BULKMAIL_PASSWORD"
+ADMIN_PASSWORD_ENV = "BULKMAIL_ADMIN_PASSWORD"
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -80,6 +81,31 @@ def add_portal_options(parser: argparse.ArgumentParser) -> None:
         metavar="FILE",
         type=Path,
         help="file whose first line is --user's portal password",
+    )
+    g.add_argument(
+        "--admin",
+        metavar="LOGIN",
+        help="a portal admin who acts as each row's portal user (impersonation, server 12.5 "
+        "and later, switched on by the portal's owner): no portal passwords needed; password "
+        f"from ${ADMIN_PASSWORD_ENV}, --admin-password-file, or a prompt on a terminal",
+    )
+    g.add_argument(
+        "--admin-password-file",
+        metavar="FILE",
+        type=Path,
+        help="file whose first line is --admin's portal password",
+    )
+    g.add_argument(
+        "--portal-user-from",
+        choices=("email",),
+        help="rows without a portal_user belong to the portal user whose login is the "
+        "mailbox's address (email)",
+    )
+    g.add_argument(
+        "--list-existing",
+        action="store_true",
+        help="with --dry-run and --admin: act as each user to list their existing accounts "
+        "(one impersonation per user, ended at once; the portal audits each)",
     )
     g.add_argument(
         "--ca-bundle",
@@ -205,11 +231,26 @@ def check_url(url: str) -> str:
 
 
 def portal_password(args: argparse.Namespace) -> str | None:
-    """Return --user's password from the environment, a file or a terminal prompt."""
-    if not args.user:
+    """Return --user's password from the environment, a file or a terminal prompt (none with
+    --admin, which acts as --user too)."""
+    if not args.user or args.admin:
         return None
-    if args.password_file:
-        path: Path = args.password_file
+    return _password(f"--user {args.user}", args.password_file, "--password-file", PASSWORD_ENV)
+
+
+def admin_password(args: argparse.Namespace) -> str | None:
+    """Return --admin's password from the environment, a file or a terminal prompt."""
+    if not args.admin:
+        return None
+    file = args.admin_password_file
+    return _password(f"--admin {args.admin}", file, "--admin-password-file", ADMIN_PASSWORD_ENV)
+
+
+def _password(whose: str, file: Path | None, file_option: str, env: str) -> str:
+    """Return the password of `whose` ("--user LOGIN"): `file`'s first line, `env`, or a
+    prompt on a terminal."""
+    if file:
+        path: Path = file
         try:
             return path.read_text(encoding="utf-8").splitlines()[0]
         except (OSError, IndexError, UnicodeDecodeError) as err:
@@ -222,25 +263,31 @@ def portal_password(args: argparse.Namespace) -> str | None:
                 f"cannot read a password from {path}: {why}",
                 "the file's first line must hold the password",
             ) from None
-    if os.environ.get(PASSWORD_ENV):
-        return os.environ[PASSWORD_ENV]
+    if os.environ.get(env):
+        return os.environ[env]
     if sys.stdin.isatty():
-        return getpass.getpass(f"portal password for {args.user}: ")
+        return getpass.getpass(f"portal password for {whose.split()[-1]}: ")
     raise ConfigError(
-        f"no portal password for --user {args.user}",
-        f"set {PASSWORD_ENV} or use --password-file (no prompt without a terminal)",
+        f"no portal password for {whose}",
+        f"set {env} or use {file_option} (no prompt without a terminal)",
     )
 
 
 def portal_settings(args: argparse.Namespace) -> PortalSettings:
     """Build the portal settings from the options; the password is masked in every output."""
     url = check_url(args.portal)  # first: a refused URL must not wait for a password prompt
-    password = portal_password(args)
-    register_secret(password)
+    password, admin = portal_password(args), admin_password(args)
+    register_secret(password, admin)
+    if args.list_existing and not (args.admin and args.dry_run):
+        raise ConfigError("--list-existing goes with --dry-run and --admin", "drop it")
     return PortalSettings(
         url=url,
         user=args.user,
         password=password,
+        admin=args.admin,
+        admin_password=admin,
+        portal_user_from=args.portal_user_from,
+        list_existing=args.list_existing,
         concurrency=args.concurrency,
         max_concurrency=args.max_concurrency,
         give_up_after=args.give_up_after,
@@ -269,13 +316,19 @@ def run(args: argparse.Namespace) -> int:
     # A password given with --set or --defaults fills blank cells: a secret of every row.
     register_secret(*(v for k, v in inp.defaults.items() if k in SECRET_FIELDS))
     result = import_file(
-        inp, portal, args.report_dir, handle_signals=True, report_mode=args.report_mode
-    )
+        inp, portal, args.report_dir, handle_signals=True, report_mode=args.report_mode,
+        ask_code=_ask_code if sys.stdin.isatty() else None,
+    )  # fmt: skip
     if not args.quiet:
         print_result(result, sys.stdout)
     if result.error is not None:  # a journal that failed part-way: what happened, what to do
         print(error_line(result.error), file=sys.stderr)
     return result.summary.exit_code
+
+
+def _ask_code(prompt: str) -> str:
+    """Ask the terminal for --admin's two-factor code (not echoed: it is a secret)."""
+    return getpass.getpass(prompt)
 
 
 def _warn_if_plaintext(url: str) -> None:

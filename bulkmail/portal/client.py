@@ -15,6 +15,7 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Final
+from urllib.parse import quote
 
 import anyio
 import httpx
@@ -49,6 +50,11 @@ AUTH_PATH: Final = "api/2.0/authentication"
 ACCOUNTS_PATH: Final = "api/2.0/mail/accounts"
 SINGLE_PATH: Final = "api/2.0/mail/accounts/single"
 CAPABILITIES_PATH: Final = "api/2.0/capabilities"
+PEOPLE_PATH: Final = "api/2.0/people"
+IMPERSONATE_PATH: Final = "api/2.0/security/impersonate"
+PERSON_FIELDS: Final = (
+    "id,userName,email,status,isAdmin,isOwner,isVisitor,listAdminModules"  # docs/portal-api.md §20
+)
 _NOT_FOUND: Final = "account wasn't found"  # /single answers 500, not 404 (docs/portal-api.md §13)
 
 
@@ -107,6 +113,97 @@ class PortalClient:
         if isinstance(token, str) and token:
             return Token(token)
         return _classified(response, "login", secrets)
+
+    async def login_with_code(self, identity: Identity, code: str) -> Token | Verdict:
+        """Finish a two-factor login with the user's code (POST api/2.0/authentication/{code})."""
+        body = {"userName": identity.login, "password": identity.password}
+        secrets = (identity.password, code)
+        path = f"{AUTH_PATH}/{quote(code, safe='')}"
+        response = await self._send("login", "POST", path, secrets, json=body)
+        if isinstance(response, Verdict):
+            return response
+        data = _result(response)
+        token = data.get("token") if isinstance(data, dict) else None
+        if isinstance(token, str) and token:
+            return Token(token)
+        return _classified(response, "login", secrets)
+
+    async def people(self, token: Token, start: int, count: int) -> tuple[list[Any], int] | Verdict:
+        """Return one page of every portal user and how many there are in all
+        (GET api/2.0/people/filter: docs/portal-api.md §20)."""
+        params = {"count": count, "startIndex": start, "fields": PERSON_FIELDS}
+        response = await self._get(f"{PEOPLE_PATH}/filter", token, params)
+        if isinstance(response, Verdict):
+            return response
+        body = _envelope(response)
+        items, total = (body.get("response"), body.get("total")) if body else (None, None)
+        if isinstance(items, list) and isinstance(total, int) and not isinstance(total, bool):
+            return items, total
+        return _classified(response, "list", (token.value,))
+
+    async def person(self, token: Token, login: str) -> dict[str, Any] | Verdict | None:
+        """Return the portal user whose email (with an @) or login this is; None when there is
+        none (404: docs/portal-api.md §20)."""
+        if "@" in login:
+            path, params = f"{PEOPLE_PATH}/email", {"email": login, "fields": PERSON_FIELDS}
+        else:
+            path, params = f"{PEOPLE_PATH}/{quote(login, safe='')}", {"fields": PERSON_FIELDS}
+        response = await self._get(path, token, params)
+        if isinstance(response, Verdict):
+            return response
+        data = _result(response)
+        if isinstance(data, dict):
+            return data
+        if response.status_code == 404:
+            return None
+        return _classified(response, "list", (token.value,))
+
+    async def impersonation_settings(self, token: Token) -> dict[str, Any] | Verdict:
+        """Return the owner's impersonation settings (owner only; docs/portal-api.md §20)."""
+        response = await self._get(f"{IMPERSONATE_PATH}/settings", token)
+        if isinstance(response, Verdict):
+            return response
+        data = _result(response)
+        return data if isinstance(data, dict) else _classified(response, "list", (token.value,))
+
+    async def can_impersonate(self, token: Token, user_id: str) -> bool | Verdict:
+        """Return what the portal says of impersonating `user_id`; opens nothing."""
+        response = await self._get(f"{IMPERSONATE_PATH}/{quote(user_id, safe='')}", token)
+        if isinstance(response, Verdict):
+            return response
+        data = _result(response)
+        return data if isinstance(data, bool) else _classified(response, "list", (token.value,))
+
+    async def impersonate(self, token: Token, user_id: str) -> Token | Verdict:
+        """Open a session of `user_id` as the admin of `token` and return its token.
+
+        The answer sets cookies that would turn a cookie-keeping client into that user: this
+        client keeps none (see __init__).
+        """
+        path = f"{IMPERSONATE_PATH}/{quote(user_id, safe='')}"
+        response = await self._send("login", "POST", path, (token.value,), token=token)
+        if isinstance(response, Verdict):
+            return response
+        data = _result(response)
+        if isinstance(data, str) and data:
+            return Token(data)
+        return _classified(response, "login", (token.value,))
+
+    async def end_impersonation(self, token: Token) -> Verdict | None:
+        """End the impersonated session of `token`: the portal ends only the session whose
+        token comes as the `asc_auth_key` cookie (docs/portal-api.md §20), so it goes so here,
+        on this one call."""
+        headers = {"Authorization": token.value, "Cookie": f"asc_auth_key={token.value}"}
+        request = self._client.build_request("PUT", f"{IMPERSONATE_PATH}/logout", headers=headers)
+        response = await self._exchange("list", request, (token.value,))
+        if isinstance(response, Verdict) or response.is_success:
+            return response if isinstance(response, Verdict) else None
+        return _classified(response, "list", (token.value,))
+
+    async def _get(
+        self, path: str, token: Token, params: Mapping[str, Any] | None = None
+    ) -> httpx.Response | Verdict:
+        return await self._send("list", "GET", path, (token.value,), token=token, params=params)
 
     async def capabilities(self) -> dict[str, Any] | Verdict:
         """Return what the portal says it can do (GET api/2.0/capabilities, no login needed:

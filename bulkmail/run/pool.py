@@ -35,6 +35,7 @@ from bulkmail.portal.client import Created, Identity, PortalClient, Token, Verdi
 from bulkmail.run import outcomes
 from bulkmail.run.concurrency import Concurrency, signal_of
 from bulkmail.run.health import Health, Watched, probe
+from bulkmail.run.identities import Acting
 from bulkmail.run.jobs import Job
 from bulkmail.run.lookahead import Lookahead, span, window
 from bulkmail.run.retry import Backoff, with_retries
@@ -79,13 +80,15 @@ class Runner:
         concurrency: Concurrency | None = None,
         health: Health | None = None,
         run_identity: Identity | None = None,
+        acting: Acting | None = None,
     ) -> None:
         self._settings = settings
         self._factory = client_factory
         self._emit = emit
         self._journal = journal
         self._backoff = backoff or Backoff()
-        self._sessions = Sessions(self._backoff, settings.retries)
+        self._sessions = Sessions(self._backoff, settings.retries, acting)
+        self._acting = acting
         self.concurrency = concurrency or Concurrency(settings)
         self.health = health or Health(settings.give_up_after)
         self._run_identity = run_identity
@@ -139,7 +142,16 @@ class Runner:
             for job in list(self._pending.values()):
                 self._unsent(job)
             self.state.servers = self._servers.facts()
+            await self._end_sessions()
         return self.state
+
+    async def _end_sessions(self) -> None:
+        """End the impersonated sessions still open, even after an interrupt (bounded)."""
+        if self._acting is None or not self._acting.live:
+            return
+        with anyio.CancelScope(shield=True), anyio.move_on_after(PROBE_SECONDS):
+            async with self._factory() as client:
+                await self._sessions.end_all(PortalClient(client))
 
     async def _check_run_login(self) -> None:
         """Log the run's --user in before any row, when every row uses it: a refusal then
@@ -228,6 +240,7 @@ class Runner:
         outcome = replace(outcome, elapsed=round(time.perf_counter() - started, 3))
         self._record(job, outcome)
         self._finish(job, outcome)
+        await self._sessions.finished(portal, job.identity)
 
     def _lost(self, outcome: Outcome) -> bool:
         """Return whether `outcome` is a network failure while the portal counts as down."""

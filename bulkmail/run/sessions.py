@@ -15,6 +15,7 @@ import anyio
 
 from bulkmail.codes import Code
 from bulkmail.portal.client import Identity, PortalClient, Token, Verdict
+from bulkmail.run.identities import Acting
 from bulkmail.run.retry import Backoff, with_retries
 from bulkmail.secrets import register
 
@@ -36,10 +37,11 @@ _REMEMBERED = frozenset({Code.LIST_TOO_LONG, Code.LIST_REPEATS, Code.ANSWER_TOO_
 class Sessions:
     """Log each portal user in once and hand the token to every worker that needs it."""
 
-    def __init__(self, backoff: Backoff, retries: int) -> None:
+    def __init__(self, backoff: Backoff, retries: int, acting: Acting | None = None) -> None:
         self._users: dict[str, _UserState] = {}
         self._backoff = backoff
         self._retries = retries
+        self._acting = acting  # --admin: tokens by impersonation instead of logins
 
     def _state(self, login: str) -> _UserState:
         return self._users.setdefault(login.casefold(), _UserState())
@@ -66,9 +68,28 @@ class Sessions:
             return answer
 
     async def _login(self, portal: PortalClient, identity: Identity) -> Token | Verdict:
+        if self._acting is not None and self._acting.acts_for(identity.login):
+            # One session per user, opened here under the user's lock; never retried: a
+            # lost answer may have opened one, and each is a login the portal audits.
+            return await self._acting.token_for(portal, identity.login)
         # Only transient answers are repeated (network, the brute-force block): a refused
         # login is final, since five of them lock the user out of the portal.
         return await with_retries(partial(portal.login, identity), self._backoff, self._retries)
+
+    async def finished(self, portal: PortalClient, identity: Identity) -> None:
+        """Count one of the user's rows settled; after the last, end its impersonated
+        session (a row that still comes later opens a new one)."""
+        if self._acting is None or not self._acting.settled(identity.login):
+            return
+        state = self._state(identity.login)
+        async with state.lock:
+            await self._acting.end(portal, identity.login)
+            state.token = None
+
+    async def end_all(self, portal: PortalClient) -> None:
+        """End every impersonated session still open."""
+        if self._acting is not None:
+            await self._acting.end_all(portal)
 
     def refusal(self, identity: Identity) -> Verdict | None:
         """Return the refusal of `identity`'s login, if the portal refused it in this run."""

@@ -27,7 +27,9 @@ from bulkmail.simulator.config import SimConfig
 from bulkmail.simulator.facts import CAPABILITIES
 from bulkmail.simulator.faults import DEADLINE, TRANSPORT, Faults
 from bulkmail.simulator.guard import LoginGuard
+from bulkmail.simulator.impersonation import Impersonations
 from bulkmail.simulator.mailservers import Registry
+from bulkmail.simulator.people import People
 from bulkmail.simulator.persist import StateFile
 from bulkmail.simulator.state import Store
 
@@ -48,7 +50,9 @@ def create_app(config: SimConfig) -> Starlette:
     capacity = Capacity(config.capacity, config.queue_limit)
     auth = Auth(store, guard)
     accounts = Accounts(store, auth, Registry(config), faults)
-    control = _Control(store, faults, guard, capacity)
+    people = People(store, auth)
+    acting = Impersonations(auth, people)
+    control = _Control(store, faults, guard, capacity, acting)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -56,7 +60,7 @@ def create_app(config: SimConfig) -> Starlette:
         if state_file:
             state_file.close()
 
-    routes = _routes(auth, accounts, control)
+    routes = _people_routes(people, acting) + _routes(auth, accounts, control)
     # A known path with another verb matches no route on the portal: a plain 404, not 405.
     handlers = {405: _not_found}
     return SimulatorApp(
@@ -68,6 +72,7 @@ def _routes(auth: Auth, accounts: Accounts, control: _Control) -> list[Route]:
     api = "/api/2.0"
     return [
         Route(f"{api}/authentication", _answers(auth.login), methods=["POST"]),
+        Route(f"{api}/authentication/{{code}}", _answers(auth.login_code), methods=["POST"]),
         Route(f"{api}/capabilities", _capabilities, methods=["GET"]),
         Route(f"{api}/mail/accounts", _answers(accounts.create), methods=["POST"]),
         Route(f"{api}/mail/accounts", _answers(accounts.list), methods=["GET"]),
@@ -77,6 +82,27 @@ def _routes(auth: Auth, accounts: Accounts, control: _Control) -> list[Route]:
         Route("/_sim/stats", control.stats, methods=["GET"]),
         Route("/_sim/mailboxes", control.mailboxes, methods=["GET"]),
         Route("/_sim/reset", control.reset, methods=["POST"]),
+    ]
+
+
+def _people_routes(people: People, acting: Impersonations) -> list[Route]:
+    """People, and impersonation unless the portal predates it (literal paths first, as the
+    portal matches them before {parameters}: docs/portal-api.md §20)."""
+    api, act = "/api/2.0", "/api/2.0/security/impersonate"
+    routes = [
+        Route(f"{api}/people/email", _answers(people.by_email), methods=["GET"]),
+        Route(f"{api}/people/filter", _answers(people.listing), methods=["GET"]),
+        Route(f"{api}/people/{{name}}", _answers(people.by_name), methods=["GET"]),
+    ]
+    if not people.store.config.impersonation.routes:
+        return routes
+    return [
+        *routes,
+        Route(f"{act}/settings", _answers(acting.get_settings), methods=["GET"]),
+        Route(f"{act}/settings", _answers(acting.put_settings), methods=["PUT"]),
+        Route(f"{act}/logout", _answers(acting.logout), methods=["PUT"]),
+        Route(f"{act}/{{user_id}}", _answers(acting.check), methods=["GET"]),
+        Route(f"{act}/{{user_id}}", _answers(acting.impersonate), methods=["POST"]),
     ]
 
 
@@ -187,13 +213,22 @@ class SimulatorApp(Starlette):
 class _Control:
     """Simulator-only endpoints for tests and benchmarks (no faults, no auth)."""
 
-    def __init__(self, store: Store, faults: Faults, guard: LoginGuard, capacity: Capacity) -> None:
+    def __init__(
+        self,
+        store: Store,
+        faults: Faults,
+        guard: LoginGuard,
+        capacity: Capacity,
+        acting: Impersonations,
+    ) -> None:
         self.store, self.faults, self.guard, self.capacity = store, faults, guard, capacity
+        self.acting = acting
 
     async def stats(self, request: Request) -> Response:
         """Return the counters, and the longest the queue for a worker grew."""
         document = self.store.stats.as_dict()
         document["most_waiting"] = self.capacity.most_waiting
+        document["impersonation"] = self.acting.facts()
         return envelope.plain_json(document)
 
     async def mailboxes(self, request: Request) -> Response:
@@ -206,4 +241,5 @@ class _Control:
         self.faults.reset()
         self.guard.clear()
         self.capacity.most_waiting = 0
+        self.acting.reset()
         return envelope.plain_json({"reset": True})

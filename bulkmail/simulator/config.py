@@ -13,11 +13,15 @@ from bulkmail.errors import ConfigError
 
 Culture = Literal["en", "ru"]
 TwoFactor = Literal["", "tfa", "sms"]
+UserStatus = Literal["active", "terminated", "leave"]
+EnableType = Literal["disabled-for-admins", "all-admins", "limited"]
 ServerStatus = Literal["up", "refused", "timeout", "auth-timeout"]
 
 PROTOCOLS: Final = frozenset({"imap", "pop3", "smtp"})
 TLS_MODES: Final = frozenset({"ssl", "starttls", "plain"})
 STATUSES: Final = ("up", "refused", "timeout", "auth-timeout")
+USER_STATUSES: Final = ("active", "terminated", "leave")
+ENABLE_TYPES: Final = ("disabled-for-admins", "all-admins", "limited")  # EnableType 0, 1, 2
 # Where a fake server listens unless its entry says otherwise: SSL-on-connect ports, and
 # ports that start in plain text (STARTTLS possible). 587 is listed because sheets use it.
 STANDARD_SSL_PORTS: Final = MappingProxyType({"imap": (993,), "pop3": (995,), "smtp": (465,)})
@@ -57,6 +61,38 @@ class PortalUser:
     tfa: TwoFactor = ""  # "tfa" / "sms": the login answers without a token
     mail_enabled: bool = True  # False: mail endpoints answer 403 "Forbidden"
     visitor: bool = False  # guests have no Mail module either
+    admin: bool = False  # a full administrator (member of the Admin group)
+    owner: bool = False  # the portal's owner (at most one)
+    module_admin: bool = False  # administers a module (Mail, People...) without being full admin
+    status: UserStatus = "active"  # "terminated" (disabled) or "leave" cannot be impersonated
+    groups: tuple[str, ...] = ()  # departments, by name
+
+
+@dataclass(frozen=True, slots=True)
+class Impersonation:
+    """The portal's impersonation switches (docs/portal-api.md §20), off as shipped.
+
+    `config_key` is `core.user.impersonate` in web.appsettings.config; the rest are the owner's
+    settings. Admins and restrictions are named by login (the portal keeps user ids).
+    """
+
+    config_key: bool = False
+    enabled: bool = False
+    enable_type: EnableType = "disabled-for-admins"
+    only_own_groups: bool = False
+    allowed_admins: tuple[str, ...] = ()
+    restricted_users: tuple[str, ...] = ()
+    restricted_groups: tuple[str, ...] = ()
+    routes: bool = True  # False: a portal before 12.5, where the routes do not exist (404)
+    # Whether logout revokes a token sent only in the Authorization header (impersonation.md
+    # U2: Mono probably does not, so the default is no).
+    logout_revokes_header_token: bool = False
+
+
+OPEN_IMPERSONATION: Final = Impersonation(config_key=True, enabled=True, enable_type="all-admins")
+"""The open portal's switches: on, for every full admin."""
+OPEN_ADMIN: Final = "admin@portal.sim"
+"""The open portal's documented admin login (its owner; any password on its first login)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +147,7 @@ class SimConfig:
     seed: int = 0
     state_path: Path | None = None  # SQLite file holding mailboxes across restarts
     log_requests: bool = False  # one stderr line per API request
+    impersonation: Impersonation = OPEN_IMPERSONATION  # a config file starts from Impersonation()
 
     def __post_init__(self) -> None:
         for name in ("fail_503", "fail_429", "drop_after_create", "slow_after_create"):

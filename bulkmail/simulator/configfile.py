@@ -13,7 +13,7 @@ from bulkmail.simulator import config as c
 
 T = TypeVar("T")
 _HEADER = re.compile(r"\s*\[\[?\s*([^\]\s]+)\s*\]\]?")
-_SECTIONS = ("portal", "users", "mail", "servers", "faults")
+_SECTIONS = ("portal", "users", "mail", "servers", "faults", "impersonation")
 
 
 def load_config(path: Path | None) -> c.SimConfig:
@@ -66,7 +66,9 @@ class _File:
                 self.fail(None, 0, key, f"unknown section {key!r} (expected {_SECTIONS})")
         users = tuple(_user(t) for t in self.tables(data, "users"))
         servers = tuple(_server(t) for t in self.tables(data, "servers"))
-        portal, mail, faults = (self.table(data, name) for name in ("portal", "mail", "faults"))
+        portal, mail, faults, switches = (
+            self.table(data, name) for name in ("portal", "mail", "faults", "impersonation")
+        )
         state = portal.text("state", "")
         settings = _faults(faults) | {
             "users": _unique(self, "users", users, lambda u: u.login.lower()),
@@ -75,8 +77,11 @@ class _File:
             "open_servers": mail.flag("open", not servers),
             "timezone": portal.checked("timezone", str, "+03:00", c.check_timezone),
             "state_path": (self.path.parent / state) if state else None,
+            "impersonation": _impersonation(switches),
         }
-        for table in (portal, mail, faults):
+        if sum(u.owner for u in users) > 1:
+            self.fail("users", 0, None, "more than one of [[users]] has owner = true")
+        for table in (portal, mail, faults, switches):
             table.done()
         return c.SimConfig(**settings)
 
@@ -168,6 +173,12 @@ class _Table:
             self.fail(key, f"{self.label}.{key} must map {_keys(keys)} to text")
         return value
 
+    def names(self, key: str) -> tuple[str, ...]:
+        values = self.get(key, list, [])
+        if not all(isinstance(v, str) and v for v in values):
+            self.fail(key, f"{self.label}.{key} must list names (text)")
+        return tuple(values)
+
     def done(self) -> None:
         for key in self.data.keys() - self.used:
             self.fail(key, f"unknown key {self.label}.{key}")
@@ -199,9 +210,29 @@ def _user(t: _Table) -> c.PortalUser:
         tfa=_TFA[t.choice("tfa", _TFA, "none")],
         mail_enabled=t.flag("mail", True),
         visitor=t.flag("visitor", False),
+        admin=t.flag("admin", False),
+        owner=t.flag("owner", False),
+        module_admin=t.flag("module_admin", False),
+        status=t.choice("status", c.USER_STATUSES, "active"),  # type: ignore[arg-type]
+        groups=t.names("groups"),
     )
     t.done()
     return user
+
+
+def _impersonation(t: _Table) -> c.Impersonation:
+    """Read [impersonation]: everything off unless the file switches it on, as shipped."""
+    return c.Impersonation(
+        config_key=t.flag("config_key", False),
+        enabled=t.flag("enabled", False),
+        enable_type=t.choice("enable_type", c.ENABLE_TYPES, "disabled-for-admins"),  # type: ignore[arg-type]
+        only_own_groups=t.flag("only_own_groups", False),
+        allowed_admins=t.names("allowed_admins"),
+        restricted_users=t.names("restricted_users"),
+        restricted_groups=t.names("restricted_groups"),
+        routes=t.flag("routes", True),
+        logout_revokes_header_token=t.flag("logout_revokes_header_token", False),
+    )
 
 
 def _server(t: _Table) -> c.MailServer:

@@ -33,14 +33,20 @@ class User:
         return str(uuid.uuid5(uuid.NAMESPACE_URL, f"bulkmail-sim:{self.login.lower()}"))
 
     def check(self, password: str) -> bool:
-        """Return whether `password` is this user's."""
-        return hmac.compare_digest(_digest(self.salt, password), self.digest)
+        """Return whether `password` is this user's (never, before the user has one)."""
+        return bool(self.digest) and hmac.compare_digest(_digest(self.salt, password), self.digest)
+
+    def set_password(self, password: str) -> None:
+        """Keep a fresh salted digest of `password`."""
+        self.salt = secrets.token_bytes(16)
+        self.digest = _digest(self.salt, password)
 
 
-def make_user(login: str, password: str, **settings: Any) -> User:
-    """Return a User holding a fresh salted digest of `password`."""
+def make_user(login: str, password: str | None, **settings: Any) -> User:
+    """Return a User holding a fresh salted digest of `password` (None: no password yet)."""
     salt = secrets.token_bytes(16)
-    return User(login, salt=salt, digest=_digest(salt, password), **settings)
+    digest = b"" if password is None else _digest(salt, password)
+    return User(login, salt=salt, digest=digest, **settings)
 
 
 def _digest(salt: bytes, password: str) -> bytes:
@@ -98,6 +104,7 @@ class Tally:
     requests: int = 0
     creates: int = 0
     overwrites: int = 0
+    impersonated: int = 0  # sessions an admin opened as this user
 
 
 @dataclass(slots=True)
@@ -109,6 +116,10 @@ class Stats:
     overwrites: int = 0
     logins: int = 0
     login_failures: int = 0
+    people_requests: int = 0  # People lookups and listings
+    impersonations: int = 0  # sessions opened by POST security/impersonate (audit 7001)
+    impersonations_ended: int = 0  # of those, ended by PUT security/impersonate/logout
+    impersonation_refusals: int = 0  # POSTs answered 403 or 500
     faults: Counter[str] = field(default_factory=Counter)
     users: dict[str, Tally] = field(default_factory=dict)
 
@@ -159,8 +170,9 @@ class Store:
             self.mailboxes.setdefault(mailbox.user, {})[mailbox.email] = mailbox
         self.next_id = max(self.next_id, mailbox.id + 1)
 
-    def provision(self, login: str, password: str) -> User:
-        """Create an open-portal user fixed to this password; `.ru` logins speak Russian."""
+    def provision(self, login: str, password: str | None) -> User:
+        """Create an open-portal user fixed to this password (None: fixed by its first login,
+        for a user that a People lookup created); `.ru` logins speak Russian."""
         culture = "ru" if login.lower().endswith(".ru") else "en"
         user = make_user(login, password, culture=culture, provisioned=True)
         self.users[login.lower()] = user
@@ -168,9 +180,9 @@ class Store:
             self.journal.save_user(user)
         return user
 
-    def issue_token(self, user: User) -> str:
-        """Return a new opaque token for `user`."""
-        token = secrets.token_urlsafe(32)
+    def issue_token(self, user: User, token: str | None = None) -> str:
+        """Return a new opaque token for `user` (or make `token` one)."""
+        token = token or secrets.token_urlsafe(32)
         self.tokens[token] = user.login.lower()
         return token
 

@@ -23,6 +23,12 @@ TOO_MANY_ATTEMPTS: Final = "Login Fail. Too many attempts"
 FORBIDDEN: Final = "Forbidden"
 RECORD_NOT_FOUND: Final = "The record could not be found"
 UNAUTHORIZED: Final = "Unauthorized"
+USER_NOT_FOUND: Final = "User not found"  # People lookups (docs/portal-api.md §20)
+CANNOT_IMPERSONATE: Final = "Impossible to impersonate this user"  # docs/portal-api.md §20
+NOT_AN_ACCOUNT: Final = "account"  # a disabled target's 500 (docs/portal-api.md §20)
+SETTING_NOT_AVAILABLE: Final = "Setting is not available"
+SETTING_OWNER_ONLY: Final = "Setting available only for the owner"
+HR_SECURITY: Final = -2146233078  # SecurityException: impersonation refusals
 
 ADDRESS_NULL: Final = "Value cannot be null.\nParameter name: address"
 ADDRESS_EMPTY: Final = "The parameter 'address' cannot be an empty string.\nParameter name: address"

@@ -23,11 +23,24 @@ _REQUIRED_HINTS = {
 
 
 def check_row(
-    values: Mapping[str, str], number: int, run_user: str | None, portal_column: bool
+    values: Mapping[str, str],
+    number: int,
+    run_user: str | None,
+    portal_column: bool,
+    *,
+    acting: bool = False,
+    from_email: bool = False,
 ) -> tuple[Account | None, list[Problem]]:
-    """Return one row's account (None when an error blocks it) and all its problems."""
+    """Return one row's account (None when an error blocks it) and all its problems.
+
+    `acting`: the run acts as any user (--admin), so a portal_user needs no password;
+    `from_email`: a row without a portal_user belongs to the portal user of its email
+    (--portal-user-from email).
+    """
     found = Findings(number)
-    portal_user, portal_password = _portal(values, found, run_user, portal_column)
+    if from_email and not values.get("portal_user", "").strip():
+        values = {**values, "portal_user": values.get("email", "")}
+    portal_user, portal_password = _portal(values, found, run_user, portal_column, acting)
     email, login, password = _mailbox(values, found)
     inc = incoming_settings(values)
     found.extend(inc.notes)
@@ -47,7 +60,11 @@ def check_row(
 
 
 def _portal(
-    values: Mapping[str, str], found: Findings, run_user: str | None, portal_column: bool
+    values: Mapping[str, str],
+    found: Findings,
+    run_user: str | None,
+    portal_column: bool,
+    acting: bool = False,
 ) -> tuple[str | None, str | None]:
     """Return (portal_user, portal_password); (None, None) means the run's own identity."""
     user, clean = identifier("portal_user", values.get("portal_user", ""), found)
@@ -63,6 +80,8 @@ def _portal(
         return user, None
     if run_user is not None and user.casefold() == run_user.casefold():
         return None, None
+    if acting:  # --admin acts as the user: no password needed
+        return user, None
     found.add(
         "portal_password",
         Code.PORTAL_PASSWORD_MISSING,

@@ -86,21 +86,30 @@ def _smtp_repeats(table: Table, shown: list[str]) -> dict[str, str]:
 
 
 def validate(
-    table: Table, *, defaults: Mapping[str, str] | None = None, run_user: str | None = None
+    table: Table,
+    *,
+    defaults: Mapping[str, str] | None = None,
+    run_user: str | None = None,
+    acting: bool = False,
+    from_email: bool = False,
 ) -> Iterator[Checked]:
     """Check the columns now (InputError), then yield one Checked per row as rows are read.
 
     `defaults` fill blank cells; `run_user` is the run's portal login (--user), which owns
-    rows without a portal_user.
+    rows without a portal_user; `acting` and `from_email` as for `rows.check_row`.
     """
     filled = _nonblank(defaults or {})
     check_columns(table, filled)
     portal_column = table.column_of("portal_user") is not None or "portal_user" in filled
-    return _checked_rows(table, filled, run_user, portal_column)
+    return _checked_rows(table, filled, run_user, portal_column, (acting, from_email))
 
 
 def _checked_rows(
-    table: Table, filled: dict[str, str], run_user: str | None, portal_column: bool
+    table: Table,
+    filled: dict[str, str],
+    run_user: str | None,
+    portal_column: bool,
+    owners: tuple[bool, bool] = (False, False),
 ) -> Iterator[Checked]:
     # The only state that grows with the file: about 50 bytes per distinct mailbox.
     seen = FirstRows()
@@ -110,7 +119,9 @@ def _checked_rows(
     for row in table.rows:
         cells = cells_of(row)
         values = {**filled, **cells} if filled else cells
-        account, problems = check_row(values, row.number, run_user, portal_column)
+        account, problems = check_row(
+            values, row.number, run_user, portal_column, acting=owners[0], from_email=owners[1]
+        )
         row, echoed = echoes.check(row, values)  # the row goes on with those cells masked
         if echoed:
             problems = _instead(problems, echoed)

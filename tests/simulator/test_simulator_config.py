@@ -10,6 +10,7 @@ from bulkmail.cli import main
 from bulkmail.errors import ConfigError
 from bulkmail.settings import PortalSettings
 from bulkmail.simulator import MailServer, PortalUser, SimConfig, load_config
+from bulkmail.simulator.config import Impersonation
 
 SAMPLE = Path(__file__).resolve().parents[2] / "samples" / "simulator.toml"
 
@@ -85,6 +86,7 @@ def test_a_file_with_users_only_keeps_the_mail_servers_open(tmp_path: Path) -> N
         fail_503=0.5,
         seed=3,
         state_path=tmp_path / "rehearsal.sqlite",
+        impersonation=Impersonation(),  # a configured portal: off, as shipped
     )
 
 
@@ -127,7 +129,8 @@ def test_a_file_with_users_only_keeps_the_mail_servers_open(tmp_path: Path) -> N
          "line 3: servers[1].busy must map imap / pop3 / smtp to text"),
         ("users = 1\n", "line 1: users must be an array of tables: [[users]]"),
         ("[server]\nhost = \"h\"\n",
-         "unknown section 'server' (expected ('portal', 'users', 'mail', 'servers', 'faults'))"),
+         "unknown section 'server' (expected ('portal', 'users', 'mail', 'servers', 'faults', "
+         "'impersonation'))"),
     ],
 )  # fmt: skip
 def test_a_bad_file_is_one_line_naming_file_and_line(
@@ -179,3 +182,38 @@ def test_a_server_may_limit_the_portals_logins_and_ban_it(tmp_path: Path) -> Non
         10,
         {"imap": "[LIMIT] Busy"},
     )
+
+
+def test_a_file_sets_people_and_the_impersonation_switches(tmp_path: Path) -> None:
+    path = tmp_path / "sim.toml"
+    path.write_text(
+        '[[users]]\nlogin = "o@b.c"\npassword = "pw"\nowner = true\n'
+        '[[users]]\nlogin = "a@b.c"\npassword = "pw"\nadmin = true\ngroups = ["IT"]\n'
+        '[[users]]\nlogin = "x@b.c"\npassword = "pw"\nstatus = "terminated"\nmodule_admin = true\n'
+        '[impersonation]\nconfig_key = true\nenabled = true\nenable_type = "limited"\n'
+        'allowed_admins = ["a@b.c"]\nrestricted_users = ["x@b.c"]\nrestricted_groups = ["HR"]\n'
+        "only_own_groups = true\nroutes = true\nlogout_revokes_header_token = true\n",
+        encoding="utf-8",
+    )
+    config = load_config(path)
+    assert config.users == (
+        PortalUser("o@b.c", "pw", owner=True),
+        PortalUser("a@b.c", "pw", admin=True, groups=("IT",)),
+        PortalUser("x@b.c", "pw", status="terminated", module_admin=True),
+    )
+    assert config.impersonation == Impersonation(
+        config_key=True, enabled=True, enable_type="limited", only_own_groups=True,
+        allowed_admins=("a@b.c",), restricted_users=("x@b.c",), restricted_groups=("HR",),
+        logout_revokes_header_token=True,
+    )  # fmt: skip
+
+
+def test_two_owners_are_refused(tmp_path: Path) -> None:
+    path = tmp_path / "sim.toml"
+    path.write_text(
+        '[[users]]\nlogin = "o@b.c"\npassword = "pw"\nowner = true\n'
+        '[[users]]\nlogin = "p@b.c"\npassword = "pw"\nowner = true\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError, match="more than one of \\[\\[users\\]\\] has owner"):
+        load_config(path)

@@ -42,7 +42,9 @@ async def test_a_second_post_overwrites_keeping_the_id(portal: Portal) -> None:
         1,
         1,
     )
-    assert stats["users"] == {"anna@corp.example": {"requests": 5, "creates": 2, "overwrites": 1}}
+    assert stats["users"] == {
+        "anna@corp.example": {"requests": 5, "creates": 2, "overwrites": 1, "impersonated": 0}
+    }
 
 
 async def test_mailboxes_belong_to_the_user_who_created_them(portal: Portal) -> None:
@@ -184,6 +186,9 @@ async def test_sim_mailboxes_never_hold_passwords_and_reset_forgets_everything(
     assert reset.json() == {"reset": True}
     assert after == {
         "requests": 0, "creates": 0, "overwrites": 0, "logins": 0, "login_failures": 0,
-        "faults": {}, "users": {}, "most_waiting": 0,
+        "people_requests": 0, "impersonations": 0, "impersonations_ended": 0,
+        "impersonation_refusals": 0, "faults": {}, "users": {}, "most_waiting": 0,
+        "impersonation": after["impersonation"],
     }  # fmt: skip
+    assert after["impersonation"]["open_sessions"] == 0
     assert token_after.status_code == 401

@@ -1,0 +1,262 @@
+"""Before the run, for `--admin`: log the admin in, find the users, read the portal's switch.
+
+One login (with the admin's own two-factor code when the portal asks), as few People calls
+as the portal allows, and one look at the impersonation settings; in a dry run the server's
+check route for each user (it opens no session). What comes out is the `Acting` the run
+uses (run/identities.py), or the one line that ends the run before any row (exit 3).
+Facts: docs/portal-api.md §20.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable
+from functools import partial
+from typing import Final
+
+import httpx
+
+from bulkmail.codes import Code
+from bulkmail.errors import ConfigError
+from bulkmail.logs import get_logger
+from bulkmail.models import Stage, Table
+from bulkmail.portal.client import Identity, PortalClient, Token, Verdict
+from bulkmail.run.identities import Acting, Person, person_of, refusal_of_person, refused
+from bulkmail.run.retry import Backoff, with_retries
+from bulkmail.secrets import register
+from bulkmail.settings import InputSettings, PortalSettings
+from bulkmail.validation.table import validate
+
+LOOKUPS: Final = 10
+"""Distinct users found by one lookup each; more are found in the listing of all users."""
+PAGE: Final = 1000  # the most users one People page holds (docs/portal-api.md §20)
+MAX_PAGES: Final = 1000  # a listing that never ends is a portal fault, not a million users
+PROBES: Final = 3
+"""Users the check route is asked about, when the admin cannot read the owner's switch, before
+impersonation counts as off for this admin."""
+AskCode = Callable[[str], str]
+
+
+async def prepare(
+    portal: PortalClient,
+    admin: Identity,
+    owners: Counter[str],
+    *,
+    with_password: set[str] | None = None,
+    ask_code: AskCode | None,
+    dry_run: bool,
+    backoff: Backoff,
+    retries: int,
+) -> Acting | str:
+    """Return what --admin may do for the rows' users (`owners`: rows per casefold login),
+    or why the run must end before any row. ConfigError: a code is needed and no terminal.
+
+    The check route is asked about every user in a dry run; in a real run, about a few when
+    the admin cannot read the owner's switch, and about each user whose rows carry their
+    own portal_password (`with_password`), so that a "no" sends them with it from the start.
+    """
+    token = await log_in(portal, admin, ask_code, backoff, retries)
+    if isinstance(token, Verdict):
+        return f"the portal refused the login of --admin {admin.login}: {token.message}"
+    register(token.value)
+    people = await find_people(portal, token, [*owners, admin.login], backoff, retries)
+    if isinstance(people, Verdict):
+        return f"the portal did not say who its users are to --admin {admin.login}: {people}"
+    me = people.get(admin.login.casefold())
+    acting = Acting(admin, token, me, people=people, remaining=Counter(owners))
+    for login in owners:
+        why = None if acting.is_admin(login) else refusal_of_person(people[login], login, me)
+        if why is not None:
+            acting.refusals[login] = why
+    candidates = [
+        login for login in sorted(owners) if acting.acts_for(login) and not acting.is_admin(login)
+    ]
+    readable, acting.off = await _switch(portal, token, backoff, retries)
+    if acting.off is None and candidates and (dry_run or not readable):
+        await _ask(portal, acting, candidates, everyone=dry_run)
+    if acting.off is None and not dry_run:
+        fallbacks = [login for login in candidates if login in (with_password or ())]
+        await _ask(portal, acting, fallbacks, everyone=True, off_when_all=False)
+    if acting.off is not None:
+        get_logger().warning("impersonation.off", admin=admin.login, message=acting.off.message,
+                             hint=acting.off.hint)  # fmt: skip
+    return acting
+
+
+async def log_in(
+    portal: PortalClient, admin: Identity, ask_code: AskCode | None, backoff: Backoff, retries: int
+) -> Token | Verdict:
+    """Log the admin in, with its own two-factor code when the portal asks for one.
+
+    Raises ConfigError (exit 2) when the portal asks for a code and there is no terminal.
+    """
+    answer = await with_retries(partial(portal.login, admin), backoff, retries)
+    if not (isinstance(answer, Verdict) and answer.code is Code.PORTAL_2FA):
+        return answer
+    if ask_code is None:
+        raise ConfigError(
+            f"the portal asks --admin {admin.login} for a two-factor code, and there is no "
+            "terminal to type it on",
+            "run the import on a terminal, with the admin's code at hand",
+        )
+    code = ask_code(f"two-factor code for {admin.login}: ").strip()
+    register(code)
+    return await portal.login_with_code(admin, code)
+
+
+async def find_people(
+    portal: PortalClient, token: Token, logins: Iterable[str], backoff: Backoff, retries: int
+) -> dict[str, Person | None] | Verdict:
+    """Return each login's People record (None: no such user), with few calls: the listing
+    of all users when more than LOOKUPS are wanted, and one lookup for each it lacks."""
+    wanted = sorted({login.casefold() for login in logins})
+    known: dict[str, Person] = {}
+    if len(wanted) > LOOKUPS:
+        listed = await _everyone(portal, token, backoff, retries)
+        if isinstance(listed, Verdict):
+            return listed
+        known = listed
+    found: dict[str, Person | None] = {}
+    for login in wanted:
+        if login in known:
+            found[login] = known[login]
+            continue
+        data = await with_retries(partial(portal.person, token, login), backoff, retries)
+        if isinstance(data, Verdict):
+            return data
+        found[login] = person_of(data)
+    return found
+
+
+async def _everyone(
+    portal: PortalClient, token: Token, backoff: Backoff, retries: int
+) -> dict[str, Person] | Verdict:
+    """Return every portal user by casefold email and login, page by page (`total` says
+    when to stop: the listing gives no next index)."""
+    known: dict[str, Person] = {}
+    start = 0
+    for _ in range(MAX_PAGES):
+        page = await with_retries(partial(portal.people, token, start, PAGE), backoff, retries)
+        if isinstance(page, Verdict):
+            return page
+        items, total = page
+        for person in filter(None, map(person_of, items)):
+            for name in (person.email, person.login):
+                if name:
+                    known[name.casefold()] = person
+        start += len(items)
+        if not items or start >= total:
+            break
+    return known
+
+
+async def _switch(
+    portal: PortalClient, token: Token, backoff: Backoff, retries: int
+) -> tuple[bool, Verdict | None]:
+    """Return whether the admin could read the owner's switch, and the line saying that
+    impersonation is off (None: on, or not the admin's to read)."""
+    settings = await with_retries(partial(portal.impersonation_settings, token), backoff, retries)
+    if isinstance(settings, dict):
+        if settings.get("enabled") is True:
+            return True, None
+        return True, _off("the portal's owner has not enabled it (Settings > Access Rights > "
+                          "Impersonation Settings)")  # fmt: skip
+    if settings.http_status == 404:
+        return False, _off("the portal does not know it: a server before 12.5 (update it)")
+    if settings.http_status == 403 and "owner" not in settings.message.casefold():
+        return False, _off("core.user.impersonate is false in the portal's web.appsettings.config "
+                           "(set it to true and restart the portal)")  # fmt: skip
+    return False, None  # only the owner may read it: the check route tells
+
+
+async def _ask(
+    portal: PortalClient,
+    acting: Acting,
+    candidates: list[str],
+    *,
+    everyone: bool,
+    off_when_all: bool = True,
+) -> None:
+    """Ask the check route about the users (all of them, or until one may be acted for);
+    a "no" refuses that user; "no" for every user asked means off for this admin."""
+    said: list[bool] = []
+    for login in candidates:
+        person = acting.people[login]
+        if person is None or login in acting.refusals:
+            continue
+        if not everyone and len(said) >= PROBES:
+            break
+        answer = await portal.can_impersonate(acting.token, person.id)
+        said.append(answer is True)
+        if answer is True and not everyone:
+            return
+        if answer is False:
+            acting.refusals[login] = refused(Code.IMPERSONATION_REFUSED, login)
+    if off_when_all and said and not any(said):
+        acting.off = _off(
+            f"the portal lets --admin {acting.admin.login} act as none of the {len(said)} users "
+            "asked: its owner enables impersonation for all admins or for this one (Settings > "
+            "Access Rights > Impersonation Settings)"
+        )
+
+
+def _off(why: str) -> Verdict:
+    code = Code.IMPERSONATION_OFF
+    return Verdict(code, Stage.LOGIN, f"impersonation is off: {why}", code.hint, retryable=False)
+
+
+async def start_acting(
+    client_factory: Callable[[], httpx.AsyncClient],
+    table: Table,
+    inp: InputSettings,
+    portal: PortalSettings,
+    ask_code: AskCode | None,
+    backoff: Backoff | None = None,
+) -> Acting | str:
+    """Read the rows' owners (a first pass over `table`), then `prepare`; return the Acting,
+    or the line that ends the run before any row: a refused admin, or impersonation off with
+    no row carrying its own portal_password."""
+    owners, with_password = owners_of(table, inp, portal)
+    admin = Identity(portal.admin or "", portal.admin_password or "")
+    async with client_factory() as client:
+        acting = await prepare(
+            PortalClient(client), admin, owners, with_password=with_password,
+            ask_code=ask_code, dry_run=portal.dry_run,
+            backoff=backoff or Backoff(), retries=portal.retries,
+        )  # fmt: skip
+    if isinstance(acting, str):
+        return acting
+    if portal.dry_run and not portal.list_existing:
+        get_logger().info(
+            "plan.unlisted",
+            message="dry run with --admin: the portal was asked whether it lets the admin act "
+            "as each user, and no session was opened, so existing accounts are not listed",
+            hint="add --list-existing to list them (one audited session per user)",
+        )
+    if acting.off is not None and not any(
+        acting.acts_for(login) or login in with_password for login in owners
+    ):
+        return f"{acting.off.message}; no row carries its own portal_password: nothing sent"
+    return acting
+
+
+def owners_of(
+    table: Table, inp: InputSettings, portal: PortalSettings
+) -> tuple[Counter[str], set[str]]:
+    """Return the valid rows per owner (casefold login), and the owners of rows that carry
+    their own portal_password."""
+    owners: Counter[str] = Counter()
+    with_password: set[str] = set()
+    checked_rows = validate(
+        table, defaults=inp.defaults, run_user=portal.user, acting=True,
+        from_email=portal.portal_user_from == "email",
+    )  # fmt: skip
+    for checked in checked_rows:
+        account = checked.account
+        if account is None:
+            continue
+        login = (account.portal_user or portal.user or "").casefold()
+        owners[login] += 1
+        if account.portal_password:
+            with_password.add(login)
+    return owners, with_password

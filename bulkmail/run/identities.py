@@ -1,0 +1,201 @@
+"""`--admin`: act as each row's portal user through impersonation (docs/portal-api.md §20).
+
+Before any row: the admin logs in once (its own two-factor code asked through `ask_code`),
+every distinct portal user is found in People (a paged listing when there are many, one
+lookup each when few, and a lookup for each that the listing lacks), and the portal's switch
+is read once. Who cannot be acted for is known then, from People, with a code of its own.
+During the run each user gets one impersonated session, when its first row needs a token
+(run/sessions.py asks), and the session is ended after the user's last row; the run ends
+every one still open. The sessions are counted: the portal audits each.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field, replace
+from typing import Any, Final
+
+from bulkmail.codes import Code
+from bulkmail.logs import get_logger
+from bulkmail.models import Outcome, Problem, Severity, Stage, Status
+from bulkmail.portal.client import Identity, PortalClient, Token, Verdict
+from bulkmail.run import outcomes
+from bulkmail.run.jobs import Job
+from bulkmail.secrets import register
+
+ACTIVE: Final = 1  # People's status of an active user
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    """A portal user as People describes it (docs/portal-api.md §20)."""
+
+    id: str
+    login: str
+    email: str
+    status: int
+    admin: bool
+    owner: bool
+    visitor: bool
+    module_admin: bool
+
+
+def person_of(data: Any) -> Person | None:
+    """Return the Person of one People record, or None when it is not one."""
+    if not isinstance(data, dict) or not isinstance(data.get("id"), str):
+        return None
+    modules, status = data.get("listAdminModules"), data.get("status")
+    return Person(
+        id=data["id"],
+        login=str(data.get("userName") or ""),
+        email=str(data.get("email") or ""),
+        status=status if isinstance(status, int) else ACTIVE,
+        admin=data.get("isAdmin") is True,
+        owner=data.get("isOwner") is True,
+        visitor=data.get("isVisitor") is True,
+        module_admin=isinstance(modules, list) and bool(modules),
+    )
+
+
+@dataclass(slots=True)
+class Acting:
+    """What --admin may do, learned before the run, and the sessions it opened."""
+
+    admin: Identity
+    token: Token
+    me: Person | None
+    people: dict[str, Person | None] = field(default_factory=dict)  # casefold login -> record
+    refusals: dict[str, Verdict] = field(default_factory=dict)
+    off: Verdict | None = None  # impersonation off for this admin: no user can be acted for
+    remaining: Counter[str] = field(default_factory=Counter)  # rows left per user
+    live: dict[str, Token] = field(default_factory=dict)  # sessions opened and not ended
+    opened: int = 0
+    ended: int = 0
+
+    def is_admin(self, login: str) -> bool:
+        """Return whether `login` is the admin's own (its rows use the admin's token)."""
+        if login.casefold() == self.admin.login.casefold():
+            return True
+        person = self.people.get(login.casefold())
+        return person is not None and self.me is not None and person.id == self.me.id
+
+    def refusal(self, login: str) -> Verdict | None:
+        """Return why the admin cannot act as `login`, or None when it can."""
+        if self.is_admin(login):
+            return None
+        return self.off or self.refusals.get(login.casefold())
+
+    def acts_for(self, login: str) -> bool:
+        """Return whether the admin gets `login`'s token (else the row logs in itself)."""
+        return self.refusal(login) is None
+
+    async def token_for(self, portal: PortalClient, login: str) -> Token | Verdict:
+        """Return the admin's token for its own rows, else open a session of `login`."""
+        if self.is_admin(login):
+            return self.token
+        person = self.people.get(login.casefold())
+        if person is None:  # acts_for said yes: People knows the user
+            return refused(Code.PORTAL_USER_UNKNOWN, login)
+        answer = await portal.impersonate(self.token, person.id)
+        if isinstance(answer, Verdict):
+            return _refusal_of(answer, login)
+        register(answer.value)  # before anything could print it
+        self.live[login.casefold()] = answer
+        self.opened += 1
+        get_logger().info("impersonation.opened", user=login, admin=self.admin.login)
+        return answer
+
+    def settled(self, login: str) -> bool:
+        """Count one of `login`'s rows settled; return True when it was the user's last."""
+        key = login.casefold()
+        self.remaining[key] -= 1
+        return self.remaining[key] <= 0
+
+    async def end(self, portal: PortalClient, login: str, after: str = "last row") -> None:
+        """End `login`'s session, if one is open (the token as the asc_auth_key cookie);
+        `after` says when, for the log."""
+        token = self.live.pop(login.casefold(), None)
+        if token is None:
+            return
+        answer = await portal.end_impersonation(token)
+        if answer is None:
+            self.ended += 1
+            get_logger().info("impersonation.ended", user=login, after=after)
+        else:
+            get_logger().warning("impersonation.not_ended", user=login, reason=str(answer))
+
+    async def end_all(self, portal: PortalClient) -> None:
+        """End every session still open (the run stopped, or a user's rows were settled
+        without reaching the pool)."""
+        for login in list(self.live):
+            await self.end(portal, login, after="the run")
+
+    def route(self, job: Job, *, dry_run: bool, list_existing: bool) -> Job | Outcome:
+        """Return the job to send (noting whose identity it uses), or the outcome of a row
+        that needs no sending: refused before any attempt, or checked by a dry run."""
+        login = job.identity.login
+        if self.is_admin(login):
+            return _noted(job, Code.VIA_ADMIN, f"sent as --admin {login} itself")
+        refusal = self.refusal(login)
+        if refusal is not None and job.identity.password:
+            message = f"sent with the row's portal_password ({refusal.message})"
+            return _noted(job, Code.VIA_OWN_LOGIN, message)
+        if refusal is not None:
+            self.settled(login)
+            return outcomes.failed(job, refusal, attempts=0)
+        if dry_run and not list_existing:
+            self.settled(login)
+            message = f"--admin {self.admin.login} may act as {login}, " + _UNLISTED
+            return outcomes.done(_noted(job, Code.IMPERSONATION_CHECKED, message),
+                                 Status.WOULD_CREATE, None)  # fmt: skip
+        return _noted(job, Code.VIA_IMPERSONATION, f"sent as {login} through --admin")
+
+    def facts(self) -> dict[str, Any]:
+        """Return what summary.json says of the acting: the admin and its sessions."""
+        refused = Counter(str(v.code) for v in self.refusals.values())
+        return {
+            "admin": self.admin.login,
+            "impersonations": self.opened,
+            "impersonations_ended": self.ended,
+            "users_refused": dict(refused),
+            "off": self.off.message if self.off else None,
+        }
+
+
+_UNLISTED = "existing accounts not listed (--list-existing lists them)"
+
+
+def _noted(job: Job, code: Code, message: str) -> Job:
+    note = Problem(job.row.number, "", code, Severity.INFO, message, "")
+    return replace(job, problems=(*job.problems, note))
+
+
+def refused(code: Code, login: str, detail: str = "") -> Verdict:
+    """Return the verdict of a user the admin cannot act as, before any attempt."""
+    message = f"{code.meaning}: {login}" + (f" ({detail})" if detail else "")
+    return Verdict(code, Stage.LOGIN, message, code.hint, retryable=False)
+
+
+def _refusal_of(answer: Verdict, login: str) -> Verdict:
+    """Return the verdict of a refused impersonation: 403 refused, 500 "account" disabled."""
+    if answer.http_status == 403:
+        return refused(Code.IMPERSONATION_REFUSED, login)
+    if answer.http_status == 500 and answer.message.rstrip(")").endswith("account"):
+        return refused(Code.PORTAL_USER_DISABLED, login)
+    return answer
+
+
+def refusal_of_person(person: Person | None, login: str, me: Person | None) -> Verdict | None:
+    """Return why the admin `me` cannot act as `person`, from People alone (None: it can,
+    as far as People tells; the portal's switches and restrictions may still say no)."""
+    if person is None:
+        return refused(Code.PORTAL_USER_UNKNOWN, login)
+    if person.owner:
+        return refused(Code.IMPERSONATION_OWNER, login)
+    if (person.admin or person.module_admin) and not (me is not None and me.owner):
+        return refused(Code.IMPERSONATION_ADMIN, login)
+    if person.status != ACTIVE:
+        return refused(Code.PORTAL_USER_DISABLED, login)
+    if person.visitor:
+        return refused(Code.PORTAL_USER_GUEST, login)
+    return None

@@ -1,0 +1,79 @@
+"""--admin's rules from People data, and how few People calls it makes (in process)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+import pytest
+
+from bulkmail.codes import Code
+from bulkmail.portal.client import Identity, PortalClient, Token
+from bulkmail.run.admin import find_people, log_in
+from bulkmail.run.identities import Person, person_of, refusal_of_person
+from bulkmail.run.retry import Backoff
+from bulkmail.simulator import PortalUser, SimConfig, create_app
+
+pytestmark = pytest.mark.anyio
+ADMIN = Person("a", "admin", "admin@x", 1, admin=True, owner=False, visitor=False,
+               module_admin=False)  # fmt: skip
+OWNER = Person("o", "owner", "owner@x", 1, admin=True, owner=True, visitor=False,
+               module_admin=False)  # fmt: skip
+PLAIN = Person("p", "anna", "anna@x", 1, admin=False, owner=False, visitor=False,
+               module_admin=False)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("target", "caller", "code"),
+    [
+        (None, ADMIN, Code.PORTAL_USER_UNKNOWN),
+        (OWNER, ADMIN, Code.IMPERSONATION_OWNER),
+        (ADMIN, ADMIN, Code.IMPERSONATION_ADMIN),
+        (ADMIN, OWNER, None),  # the owner may act as admins
+        (Person("m", "m", "m@x", 1, False, False, False, module_admin=True), ADMIN,
+         Code.IMPERSONATION_ADMIN),
+        (Person("t", "t", "t@x", 2, False, False, False, False), ADMIN, Code.PORTAL_USER_DISABLED),
+        (Person("l", "l", "l@x", 4, False, False, False, False), OWNER, Code.PORTAL_USER_DISABLED),
+        (Person("g", "g", "g@x", 1, False, False, True, False), ADMIN, Code.PORTAL_USER_GUEST),
+        (PLAIN, ADMIN, None),
+    ],
+)  # fmt: skip
+def test_who_cannot_be_acted_for_is_told_from_people(
+    target: Person | None, caller: Person, code: Code | None
+) -> None:
+    verdict = refusal_of_person(target, "someone", caller)
+    assert (verdict.code if verdict else None) == code
+
+
+def test_a_people_record_is_read_and_module_admins_are_seen() -> None:
+    record = {"id": "x", "userName": "anna", "email": "Anna@x", "status": 1, "isAdmin": False,
+              "isOwner": False, "isVisitor": False, "listAdminModules": ["mail"]}  # fmt: skip
+    assert person_of(record) == Person("x", "anna", "Anna@x", 1, False, False, False, True)
+    assert person_of({"userName": "no id"}) is None
+
+
+USERS = tuple(PortalUser(f"u{i}@corp.example", "pw") for i in range(30))
+CONFIG = SimConfig(users=(PortalUser("boss@corp.example", "pw", owner=True), *USERS),
+                   open_portal=False)  # fmt: skip
+
+
+@asynccontextmanager
+async def portal_client() -> AsyncIterator[tuple[PortalClient, httpx.AsyncClient]]:
+    transport = httpx.ASGITransport(app=create_app(CONFIG))
+    async with httpx.AsyncClient(transport=transport, base_url="http://portal.test") as client:
+        yield PortalClient(client), client
+
+
+@pytest.mark.parametrize(("wanted", "calls"), [(3, 3), (30, 1)])
+async def test_few_users_are_looked_up_and_many_listed(wanted: int, calls: int) -> None:
+    async with portal_client() as (portal, raw):
+        token = await log_in(portal, Identity("boss@corp.example", "pw"), None, Backoff(), 0)
+        assert isinstance(token, Token)
+        logins = [f"U{i}@corp.example" for i in range(wanted)]
+        found = await find_people(portal, token, [*logins, "nobody@corp.example"], Backoff(), 0)
+        stats = (await raw.get("/_sim/stats")).json()
+    assert isinstance(found, dict)
+    assert found.pop("nobody@corp.example") is None
+    assert sorted(p.email for p in found.values() if p) == sorted(login.lower() for login in logins)
+    assert stats["people_requests"] == calls + 1  # and the one lookup the listing lacked
