@@ -67,6 +67,7 @@ class Health:
         self.released = False  # the run stops for another reason: nobody waits any more
         self.outages = 0
         self.last_failure = ""
+        self.last_unreachable: Verdict | None = None  # the last failure to reach the portal
 
     @property
     def down(self) -> bool:
@@ -80,6 +81,7 @@ class Health:
             return answer
         self._in_a_row += 1
         self.last_failure = str(answer)
+        self.last_unreachable = answer
         if self._in_a_row >= self._failures and not self.down:
             self.outages += 1
             self._up = anyio.Event()
@@ -127,20 +129,37 @@ class Health:
 
 
 class Watched(PortalClient):
-    """A PortalClient whose every answer (or failure to get one) is counted by `health`."""
+    """A PortalClient whose every answer (or failure to get one) is counted by `health`.
+
+    Once the run gave up on the portal, a request is not sent: the portal's last failure is
+    its answer at once. Without that, the retries of a login or of a look-up after a lost
+    answer would each wait up to --timeout, long past --give-up-after.
+    """
 
     def __init__(self, client: httpx.AsyncClient, health: Health) -> None:
         super().__init__(client)
         self._health = health
 
     async def login(self, identity: Identity) -> Token | Verdict:
+        if lost := self._given_up():
+            return lost
         return self._health.noted(await super().login(identity))
 
     async def list_accounts(self, token: Token) -> dict[str, int] | Verdict:
+        if lost := self._given_up():
+            return lost
         return self._health.noted(await super().list_accounts(token))
 
     async def find_account(self, token: Token, email: str) -> int | Verdict | None:
+        if lost := self._given_up():
+            return lost
         return self._health.noted(await super().find_account(token, email))
 
     async def create(self, token: Token, payload: Mapping[str, Any]) -> Created | Verdict:
+        if lost := self._given_up():
+            return lost
         return self._health.noted(await super().create(token, payload))
+
+    def _given_up(self) -> Verdict | None:
+        """Return the portal's last failure once the run gave up on it, else None."""
+        return self._health.last_unreachable if self._health.gave_up else None

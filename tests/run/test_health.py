@@ -187,3 +187,41 @@ async def test_an_interrupt_during_an_outage_does_not_wait_for_the_portal() -> N
     assert runner.state.interrupted and not runner.health.gave_up
     assert {o.status for i, o in outcomes.items() if i >= 3} == {Status.NOT_ATTEMPTED}
     assert len(outcomes) == 20 and portal.creates == 3
+
+
+async def test_no_look_up_is_retried_once_the_run_gave_up_on_the_portal() -> None:
+    # Each create's answer is lost (a read timeout: it may have got through), then nothing
+    # answers: the look-ups that would settle those rows must stop at the give-up, not spend
+    # their --retries, each up to --timeout long (with the defaults, 4 x 180 s past the limit).
+    lookups_after: list[str] = []
+    runner: Runner | None = None
+
+    def portal(request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        if path.endswith("/authentication"):
+            return _ok(201, {"token": "tok", "expires": "2027-01-01T00:00:00.0000000+03:00"})
+        if request.method == "GET" and path.endswith("/accounts"):
+            return _ok(200, [])
+        if request.method == "POST":
+            raise httpx.ReadTimeout("no answer", request=request)
+        if runner is not None and runner.health.gave_up and not path.endswith("/capabilities"):
+            lookups_after.append(path)
+        raise httpx.ConnectError("Connection refused", request=request)
+
+    outcomes: dict[int, Outcome] = {}
+    transport = httpx.MockTransport(portal)
+    runner = Runner(
+        PortalSettings(url="http://portal.test", state=None, concurrency=2, retries=40),
+        lambda: httpx.AsyncClient(transport=transport, base_url="http://portal.test"),
+        outcomes.__setitem__,
+        backoff=Backoff(base=0.001, cap=0.001),
+        health=Health(0.05, failures=3, every=0.001),
+    )
+    jobs = [_job(i, USER, PASSWORD, f"box{i}@mail.test") for i in range(4)]
+    with anyio.fail_after(HANG):
+        state = await runner.run(jobs)
+    assert state.aborted and runner.health.gave_up
+    assert lookups_after == []
+    codes = [o.code for o in outcomes.values()]
+    assert Code.INTERRUPTED in codes and set(codes) <= {Code.INTERRUPTED, Code.NOT_ATTEMPTED}
+    assert len(outcomes) == 4
