@@ -81,7 +81,7 @@ class Health:
             return answer
         self._in_a_row += 1
         self.last_failure = str(answer)
-        self.last_unreachable = answer
+        self.last_unreachable = answer if isinstance(answer, Verdict) else None
         if self._in_a_row >= self._failures and not self.down:
             self.outages += 1
             self._up = anyio.Event()
