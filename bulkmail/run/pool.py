@@ -296,8 +296,10 @@ class Runner:
                 self._servers.succeeded(job.index)
                 return outcomes.done(job, created, answer.mailbox_id, attempts=attempts)
             if self._servers.failed(job.index, answer):  # throttled: not the row's fault
-                if throttled >= MAX_THROTTLED or not await self._wait_for_room(job, throttled + 1):
+                if throttled >= MAX_THROTTLED:
                     return outcomes.failed(job, answer, attempts)
+                if not await self._wait_for_room(job, throttled + 1):  # nothing was stored
+                    return outcomes.not_attempted(job, self.state.reason or outcomes.NOT_SENT)
                 throttled += 1
                 continue
             if answer.code is Code.PORTAL_UNAUTHORIZED and not relogged:

@@ -473,3 +473,28 @@ async def test_rows_waiting_to_be_sent_again_never_wait_on_a_row_no_worker_holds
     with anyio.fail_after(HANG):
         await runner.run(jobs)
     assert {o.status for o in outcomes.values()} == {Status.CREATED}
+
+
+@dataclass
+class StoppingPortal(FakePortal):
+    """A FakePortal that stops `runner` as each create is answered."""
+
+    runner: Runner | None = None
+
+    async def __call__(self, request: httpx.Request) -> httpx.Response:
+        answer = await super().__call__(request)
+        if request.method == "POST" and self.runner is not None:
+            self.runner.stop("interrupted by SIGINT")
+        return answer
+
+
+async def test_a_row_throttled_when_the_run_is_stopped_is_not_attempted_not_failed() -> None:
+    """A throttling answer means the portal stored nothing and the row did not fail: when an
+    interrupt ends its wait to be sent again, it is not attempted (a re-run sends it)."""
+    portal = StoppingPortal({"u@corp.test": "p"}, scripts={"b0@mail.test": ["throttled"] * 3})
+    runner, outcomes = _runner(portal)
+    portal.runner = runner  # stopped while the row waits to be sent again
+    with anyio.fail_after(HANG):
+        await runner.run([_job(0, "u@corp.test", "p", "b0@mail.test")])
+    assert (outcomes[0].status, outcomes[0].code) == (Status.NOT_ATTEMPTED, "not-attempted")
+    assert not portal.creates
