@@ -291,6 +291,8 @@ class Runner:
                     return outcomes.failed(job, answer, attempts - 1)
                 return outcomes.not_attempted(job, outcomes.JOURNAL_FAILED)
             async with self.concurrency.slot(job.account.server) as slot:
+                if self._stopping.is_set():  # stopped while it waited for a place: not sent
+                    return self._not_sent(job, answer, attempts - 1)
                 slot.answer = answer = await portal.create(token, job.account.payload())
             if isinstance(answer, Created):
                 self._servers.succeeded(job.index)
@@ -336,6 +338,13 @@ class Runner:
             await anyio.sleep(self._backoff.delay(attempts, answer.retry_after))
             if not await self.health.ready():
                 return outcomes.failed(job, answer, attempts)
+
+    def _not_sent(self, job: Job, earlier: Created | Verdict | None, attempts: int) -> Outcome:
+        """Return the outcome of a row whose next create is not sent: the run stopped. An
+        earlier attempt's answer stands; with none, the row is not attempted."""
+        if isinstance(earlier, Verdict):
+            return outcomes.failed(job, earlier, attempts)
+        return outcomes.not_attempted(job, self.state.reason or outcomes.NOT_SENT)
 
     def _mark_in_flight(self, job: Job) -> bool:
         """Journal the create about to be sent; False (and the run stops) if it cannot be."""
