@@ -31,9 +31,17 @@ _GATEWAY: Final = frozenset({502, 504})  # a proxy whose portal behind it does n
 
 
 def unreachable(answer: object) -> bool:
-    """Return whether `answer` is no answer from the portal (a network failure, a gateway's)."""
+    """Return whether `answer` is no answer from the portal (a network failure, a gateway's).
+
+    A 503 that names no time to come back counts too: a portal in maintenance or a proxy
+    whose portal is gone answers every request so, for as long as it lasts. A 503 with
+    Retry-After is a busy portal's (ONLYOFFICE's cloud, the simulator's queue): load, which
+    the concurrency controller answers, not an outage.
+    """
     if not isinstance(answer, Verdict):
         return False
+    if answer.http_status == 503:
+        return answer.retry_after is None
     return (answer.stage is Stage.NETWORK and answer.retryable) or answer.http_status in _GATEWAY
 
 

@@ -48,6 +48,7 @@ MAX_OVERLOADS: Final = 20
 """Answers "busy, come back later" (429, 503) a create may get before it fails: they do not
 use up --retries, since the portal did nothing with the request, and the concurrency
 controller sends fewer at once after each."""
+_UNAVAILABLE: Final = frozenset({502, 503, 504})  # answers of a proxy or of a portal that is gone
 PROBE_SECONDS: Final = 30.0  # the longest one mid-run probe of the portal may take
 
 
@@ -230,8 +231,11 @@ class Runner:
         self._finish(job, outcome)
 
     def _lost(self, outcome: Outcome) -> bool:
-        """Return whether `outcome` is a network failure while the portal counts as down."""
-        failed = outcome.status is Status.FAILED and outcome.stage is Stage.NETWORK
+        """Return whether `outcome` is a network failure (or a gateway's or an unavailable
+        portal's answer) while the portal counts as down."""
+        failed = outcome.status is Status.FAILED and (
+            outcome.stage is Stage.NETWORK or outcome.http_status in _UNAVAILABLE
+        )
         return failed and self.health.down
 
     def _given_up(self, job: Job, last: Outcome) -> Outcome:

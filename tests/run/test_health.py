@@ -225,3 +225,66 @@ async def test_no_look_up_is_retried_once_the_run_gave_up_on_the_portal() -> Non
     codes = [o.code for o in outcomes.values()]
     assert Code.INTERRUPTED in codes and set(codes) <= {Code.INTERRUPTED, Code.NOT_ATTEMPTED}
     assert len(outcomes) == 4
+
+
+async def test_a_portal_that_answers_only_503_without_retry_after_is_an_outage() -> None:
+    # A portal in maintenance, or a proxy whose portal is gone, answers 503 to everything and
+    # names no time to come back. Before, each row spent its busy answers and --retries (with
+    # delays up to a minute each) and the run went on for hours past --give-up-after.
+    creates: list[str] = []
+
+    def portal(request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        if len(creates) >= 3:
+            return httpx.Response(503, text="<html>Service Unavailable</html>")
+        if path.endswith("/authentication"):
+            return _ok(201, {"token": "tok", "expires": "2027-01-01T00:00:00.0000000+03:00"})
+        if request.method == "GET":
+            return _ok(200, [])
+        creates.append(json.loads(request.content)["email"])
+        return _ok(201, {"mailboxId": len(creates), "email": creates[-1]})
+
+    outcomes: dict[int, Outcome] = {}
+    transport = httpx.MockTransport(portal)
+    runner = Runner(
+        PortalSettings(url="http://portal.test", state=None, concurrency=2),
+        lambda: httpx.AsyncClient(transport=transport, base_url="http://portal.test"),
+        outcomes.__setitem__,
+        backoff=Backoff(base=0.001, cap=0.001),
+        health=Health(0.05, failures=3, every=0.001),
+    )
+    jobs = [_job(i, USER, PASSWORD, f"box{i}@mail.test") for i in range(30)]
+    with anyio.fail_after(HANG):
+        state = await runner.run(jobs)
+    assert state.aborted and runner.health.gave_up and "did not answer" in state.reason
+    assert len(outcomes) == 30
+    assert sum(o.status is Status.CREATED for o in outcomes.values()) == 3
+    assert sum(o.status is Status.NOT_ATTEMPTED for o in outcomes.values()) == 27
+
+
+async def test_a_busy_portal_that_names_its_time_is_load_not_an_outage() -> None:
+    answers = iter([503] * 8)
+
+    def portal(request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        if path.endswith("/authentication"):
+            return _ok(201, {"token": "tok", "expires": "2027-01-01T00:00:00.0000000+03:00"})
+        if request.method == "GET":
+            return _ok(200, [])
+        if next(answers, None):
+            return httpx.Response(503, headers={"Retry-After": "0"}, text="busy")
+        return _ok(201, {"mailboxId": 1, "email": json.loads(request.content)["email"]})
+
+    outcomes: dict[int, Outcome] = {}
+    transport = httpx.MockTransport(portal)
+    runner = Runner(
+        PortalSettings(url="http://portal.test", state=None, concurrency=2),
+        lambda: httpx.AsyncClient(transport=transport, base_url="http://portal.test"),
+        outcomes.__setitem__,
+        backoff=Backoff(base=0.001, cap=0.001),
+        health=Health(0.05, failures=3, every=0.001),
+    )
+    with anyio.fail_after(HANG):
+        state = await runner.run([_job(i, USER, PASSWORD, f"b{i}@mail.test") for i in range(4)])
+    assert not state.aborted and runner.health.outages == 0
+    assert {o.status for o in outcomes.values()} == {Status.CREATED}
