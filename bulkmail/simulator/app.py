@@ -47,8 +47,9 @@ def create_app(config: SimConfig) -> Starlette:
     faults, guard = Faults(config), LoginGuard()
     capacity = Capacity(config.capacity, config.queue_limit)
     auth = Auth(store, guard)
-    accounts = Accounts(store, auth, Registry(config), faults)
-    control = _Control(store, faults, guard, capacity)
+    registry = Registry(config)
+    accounts = Accounts(store, auth, registry, faults)
+    control = _Control(store, faults, guard, capacity, registry)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -187,8 +188,16 @@ class SimulatorApp(Starlette):
 class _Control:
     """Simulator-only endpoints for tests and benchmarks (no faults, no auth)."""
 
-    def __init__(self, store: Store, faults: Faults, guard: LoginGuard, capacity: Capacity) -> None:
+    def __init__(
+        self,
+        store: Store,
+        faults: Faults,
+        guard: LoginGuard,
+        capacity: Capacity,
+        registry: Registry,
+    ) -> None:
         self.store, self.faults, self.guard, self.capacity = store, faults, guard, capacity
+        self.registry = registry
 
     async def stats(self, request: Request) -> Response:
         """Return the counters, and the longest the queue for a worker grew."""
@@ -205,5 +214,6 @@ class _Control:
         self.store.reset()
         self.faults.reset()
         self.guard.clear()
+        self.registry.reset()  # the mail servers' bans too
         self.capacity.most_waiting = 0
         return envelope.plain_json({"reset": True})
