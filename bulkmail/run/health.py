@@ -68,6 +68,7 @@ class Health:
         self._give_up_after, self._failures, self._every = give_up_after, failures, every
         self._clock = clock
         self._in_a_row = 0
+        self._answered = False  # a request (not a probe) was answered since the last outage
         self._up = anyio.Event()
         self._up.set()
         self._down = anyio.Event()
@@ -86,6 +87,7 @@ class Health:
         """Count `answer` (a failure to reach the portal, or an answer) and return it."""
         if not unreachable(answer):
             self._in_a_row = 0
+            self._answered = True
             return answer
         self._in_a_row += 1
         self.last_failure = str(answer)
@@ -112,17 +114,21 @@ class Health:
     ) -> None:
         """Probe with `ask` while the portal is down; call `give_up(reason)` past the limit.
 
-        Runs until cancelled, or until it gave up.
+        Runs until cancelled, or until it gave up. An outage is over for good only when a
+        request is answered: a portal whose probe answers while its API does not is down
+        again at once, and that is the same outage, whose time goes on.
         """
+        deadline: float | None = None
         while True:
             await self._down.wait()
-            deadline = self._clock() + self._give_up_after
-            while unreachable(answer := await ask()):
+            if deadline is None or self._answered:  # a new outage, not the last one again
+                deadline = self._clock() + self._give_up_after
+            while unreachable(answer := await ask()) or self._clock() >= deadline:
                 if self._clock() >= deadline:
-                    self._give_up(answer, give_up)
+                    self._give_up(answer if unreachable(answer) else self.last_failure, give_up)
                     return
                 await anyio.sleep(self._every)
-            self._in_a_row = 0
+            self._in_a_row, self._answered = 0, False
             self._down = anyio.Event()
             self._up.set()
             get_logger().info("run.portal_back")

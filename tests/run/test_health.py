@@ -288,3 +288,27 @@ async def test_a_busy_portal_that_names_its_time_is_load_not_an_outage() -> None
         state = await runner.run([_job(i, USER, PASSWORD, f"b{i}@mail.test") for i in range(4)])
     assert not state.aborted and runner.health.outages == 0
     assert {o.status for o in outcomes.values()} == {Status.CREATED}
+
+
+async def test_a_portal_whose_probe_answers_but_whose_api_does_not_is_given_up_on() -> None:
+    # The capabilities answer (a cheap static page), every other request fails: an outage
+    # "over" at each probe must not restart --give-up-after, or rows fail one by one for hours.
+    def portal(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/capabilities"):
+            return _ok(200, {"ldapEnabled": False})
+        raise httpx.RemoteProtocolError("Server disconnected", request=request)
+
+    outcomes: dict[int, Outcome] = {}
+    transport = httpx.MockTransport(portal)
+    runner = Runner(
+        PortalSettings(url="http://portal.test", state=None, concurrency=2),
+        lambda: httpx.AsyncClient(transport=transport, base_url="http://portal.test"),
+        outcomes.__setitem__,
+        backoff=Backoff(base=0.001, cap=0.001),
+        health=Health(0.05, failures=3, every=0.001),
+    )
+    jobs = [_job(i, USER, PASSWORD, f"box{i}@mail.test") for i in range(400)]
+    with anyio.fail_after(HANG):
+        state = await runner.run(jobs)
+    assert state.aborted and runner.health.gave_up and len(outcomes) == 400
+    assert sum(o.status is Status.NOT_ATTEMPTED for o in outcomes.values()) > 300
