@@ -125,13 +125,15 @@ class Runner:
         ahead = self._lookahead(jobs, partial(self._read, users_send, set()))
         try:
             async with anyio.create_task_group() as warming:
-                warming.start_soon(self.health.watch, self._probe, self.abort)
+                pool_scope = anyio.CancelScope()
+                warming.start_soon(self.health.watch, self._probe, partial(self._gone, pool_scope))
                 for _ in range(concurrency):
                     warming.start_soon(self._warmer, users_receive.clone())
                 users_receive.close()
-                async with users_send, anyio.create_task_group() as pool:
-                    for _ in range(concurrency):
-                        pool.start_soon(self._worker, ahead)
+                with pool_scope:
+                    async with users_send, anyio.create_task_group() as pool:
+                        for _ in range(concurrency):
+                            pool.start_soon(self._worker, ahead)
                 warming.cancel_scope.cancel()  # every row has its outcome: nothing to warm
             for job in ahead.rest():  # the run stopped: the rest is never sent
                 self._unsent(job)
@@ -141,6 +143,13 @@ class Runner:
                 self._unsent(job)
             self.state.servers = self._servers.facts()
         return self.state
+
+    def _gone(self, pool: anyio.CancelScope, reason: str) -> None:
+        """End the run given up on the portal: workers still backing off between retries
+        are cut short (their rows end not attempted or interrupted), since nothing they
+        would send could be answered."""
+        self.abort(reason)
+        pool.cancel()
 
     async def _check_run_login(self) -> None:
         """Log the run's --user in before any row, when every row uses it: a refusal then

@@ -312,3 +312,24 @@ async def test_a_portal_whose_probe_answers_but_whose_api_does_not_is_given_up_o
         state = await runner.run(jobs)
     assert state.aborted and runner.health.gave_up and len(outcomes) == 400
     assert sum(o.status is Status.NOT_ATTEMPTED for o in outcomes.values()) > 300
+
+
+async def test_the_run_ends_at_the_give_up_even_while_rows_back_off() -> None:
+    # Workers sleeping between retries (up to a minute each with the real backoff) must not
+    # hold the run past the give-up: nothing they could send would be answered.
+    portal = Outage(answered=0)
+    outcomes: dict[int, Outcome] = {}
+    transport = httpx.MockTransport(portal)
+    runner = Runner(
+        PortalSettings(url="http://portal.test", state=None, concurrency=4, retries=3),
+        lambda: httpx.AsyncClient(transport=transport, base_url="http://portal.test"),
+        outcomes.__setitem__,
+        backoff=Backoff(base=10 * HANG, cap=10 * HANG),  # a retry would outlast the test
+        health=Health(0.05, failures=3, every=0.001),
+    )
+    jobs = [_job(i, f"u{i}@corp.test", PASSWORD, f"box{i}@mail.test") for i in range(10)]
+    with anyio.fail_after(HANG):
+        state = await runner.run(jobs)
+    assert state.aborted and runner.health.gave_up and len(outcomes) == 10
+    assert {o.status for o in outcomes.values()} == {Status.NOT_ATTEMPTED}
+    assert portal.creates == 0
