@@ -92,6 +92,7 @@ class Runner:
         self._run_identity = run_identity
         self._stopping = anyio.Event()
         self._pending: dict[int, Job] = {}  # handed to the pool, no outcome yet
+        self._sent: set[int] = set()  # rows in flight that sent a create at least once
         self._servers = MailServers(
             settings.per_server, settings.max_login_failures, enabled=not settings.dry_run
         )
@@ -233,7 +234,11 @@ class Runner:
                     break
                 outcome = await self._process(portal, job)
         except anyio.get_cancelled_exc_class():
-            self._finish(job, outcomes.not_attempted(job, outcomes.CUT_SHORT, Code.INTERRUPTED))
+            if job.index in self._sent:  # a create may have reached the portal
+                cut = outcomes.not_attempted(job, outcomes.CUT_SHORT, Code.INTERRUPTED)
+            else:
+                cut = outcomes.not_attempted(job, self.state.reason or outcomes.NOT_SENT)
+            self._finish(job, cut)
             raise
         outcome = replace(outcome, elapsed=round(time.perf_counter() - started, 3))
         self._record(job, outcome)
@@ -257,6 +262,7 @@ class Runner:
 
     def _finish(self, job: Job, outcome: Outcome) -> None:
         self._pending.pop(job.index, None)
+        self._sent.discard(job.index)
         self._servers.release(job.index)
         self._emit(job.index, outcome)
 
@@ -306,6 +312,7 @@ class Runner:
             async with self.concurrency.slot(job.account.server) as slot:
                 if self._stopping.is_set():  # stopped while it waited for a place: not sent
                     return self._not_sent(job, answer, attempts - 1)
+                self._sent.add(job.index)
                 slot.answer = answer = await portal.create(token, job.account.payload())
             if isinstance(answer, Created):
                 self._servers.succeeded(job.index)

@@ -331,5 +331,8 @@ async def test_the_run_ends_at_the_give_up_even_while_rows_back_off() -> None:
     with anyio.fail_after(HANG):
         state = await runner.run(jobs)
     assert state.aborted and runner.health.gave_up and len(outcomes) == 10
-    assert {o.status for o in outcomes.values()} == {Status.NOT_ATTEMPTED}
+    # No create was sent, so none is "interrupted" (a re-run would look each one up first).
+    assert {(o.status, o.code) for o in outcomes.values()} == {
+        (Status.NOT_ATTEMPTED, Code.NOT_ATTEMPTED)
+    }
     assert portal.creates == 0
