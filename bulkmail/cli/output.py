@@ -90,10 +90,12 @@ def _summary_lines(result: RunResult, exit_code: int | None) -> list[str]:
         f"  {counts or 'no rows'}",
         *(f"  {p}" for p in result.header_problems),
     ]
+    if reason := s.extra.get("abort_reason"):  # an aborted run says why, before its rows
+        lines.append(f"  stopped: {reason}")
     if result.preview:
         lines.append("  first problems:")
         lines += [f"    {_line(item)}" for item in result.preview]
-    elif s.problems:
+    elif s.problems and not reason:
         lines.append("  no errors; the report lists the rows' warnings and notes")
     code = s.exit_code if exit_code is None else exit_code
     lines += [f"report: {os.path.relpath(result.paths.xlsx)}", f"exit code {code}"]

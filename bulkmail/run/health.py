@@ -31,9 +31,17 @@ _GATEWAY: Final = frozenset({502, 504})  # a proxy whose portal behind it does n
 
 
 def unreachable(answer: object) -> bool:
-    """Return whether `answer` is no answer from the portal (a network failure, a gateway's)."""
+    """Return whether `answer` is no answer from the portal (a network failure, a gateway's).
+
+    A 503 that names no time to come back counts too: a portal in maintenance or a proxy
+    whose portal is gone answers every request so, for as long as it lasts. A 503 with
+    Retry-After is a busy portal's (ONLYOFFICE's cloud, the simulator's queue): load, which
+    the concurrency controller answers, not an outage.
+    """
     if not isinstance(answer, Verdict):
         return False
+    if answer.http_status == 503:
+        return answer.retry_after is None
     return (answer.stage is Stage.NETWORK and answer.retryable) or answer.http_status in _GATEWAY
 
 
@@ -60,6 +68,7 @@ class Health:
         self._give_up_after, self._failures, self._every = give_up_after, failures, every
         self._clock = clock
         self._in_a_row = 0
+        self._answered = False  # a request (not a probe) was answered since the last outage
         self._up = anyio.Event()
         self._up.set()
         self._down = anyio.Event()
@@ -67,6 +76,7 @@ class Health:
         self.released = False  # the run stops for another reason: nobody waits any more
         self.outages = 0
         self.last_failure = ""
+        self.last_unreachable: Verdict | None = None  # the last failure to reach the portal
 
     @property
     def down(self) -> bool:
@@ -77,9 +87,11 @@ class Health:
         """Count `answer` (a failure to reach the portal, or an answer) and return it."""
         if not unreachable(answer):
             self._in_a_row = 0
+            self._answered = True
             return answer
         self._in_a_row += 1
         self.last_failure = str(answer)
+        self.last_unreachable = answer if isinstance(answer, Verdict) else None
         if self._in_a_row >= self._failures and not self.down:
             self.outages += 1
             self._up = anyio.Event()
@@ -102,17 +114,21 @@ class Health:
     ) -> None:
         """Probe with `ask` while the portal is down; call `give_up(reason)` past the limit.
 
-        Runs until cancelled, or until it gave up.
+        Runs until cancelled, or until it gave up. An outage is over for good only when a
+        request is answered: a portal whose probe answers while its API does not is down
+        again at once, and that is the same outage, whose time goes on.
         """
+        deadline: float | None = None
         while True:
             await self._down.wait()
-            deadline = self._clock() + self._give_up_after
-            while unreachable(answer := await ask()):
+            if deadline is None or self._answered:  # a new outage, not the last one again
+                deadline = self._clock() + self._give_up_after
+            while unreachable(answer := await ask()) or self._clock() >= deadline:
                 if self._clock() >= deadline:
-                    self._give_up(answer, give_up)
+                    self._give_up(answer if unreachable(answer) else self.last_failure, give_up)
                     return
                 await anyio.sleep(self._every)
-            self._in_a_row = 0
+            self._in_a_row, self._answered = 0, False
             self._down = anyio.Event()
             self._up.set()
             get_logger().info("run.portal_back")
@@ -127,20 +143,37 @@ class Health:
 
 
 class Watched(PortalClient):
-    """A PortalClient whose every answer (or failure to get one) is counted by `health`."""
+    """A PortalClient whose every answer (or failure to get one) is counted by `health`.
+
+    Once the run gave up on the portal, a request is not sent: the portal's last failure is
+    its answer at once. Without that, the retries of a login or of a look-up after a lost
+    answer would each wait up to --timeout, long past --give-up-after.
+    """
 
     def __init__(self, client: httpx.AsyncClient, health: Health) -> None:
         super().__init__(client)
         self._health = health
 
     async def login(self, identity: Identity) -> Token | Verdict:
+        if lost := self._given_up():
+            return lost
         return self._health.noted(await super().login(identity))
 
     async def list_accounts(self, token: Token) -> dict[str, int] | Verdict:
+        if lost := self._given_up():
+            return lost
         return self._health.noted(await super().list_accounts(token))
 
     async def find_account(self, token: Token, email: str) -> int | Verdict | None:
+        if lost := self._given_up():
+            return lost
         return self._health.noted(await super().find_account(token, email))
 
     async def create(self, token: Token, payload: Mapping[str, Any]) -> Created | Verdict:
+        if lost := self._given_up():
+            return lost
         return self._health.noted(await super().create(token, payload))
+
+    def _given_up(self) -> Verdict | None:
+        """Return the portal's last failure once the run gave up on it, else None."""
+        return self._health.last_unreachable if self._health.gave_up else None

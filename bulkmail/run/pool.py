@@ -49,6 +49,7 @@ MAX_OVERLOADS: Final = 20
 """Answers "busy, come back later" (429, 503) a create may get before it fails: they do not
 use up --retries, since the portal did nothing with the request, and the concurrency
 controller sends fewer at once after each."""
+_UNAVAILABLE: Final = frozenset({502, 503, 504})  # answers of a proxy or of a portal that is gone
 PROBE_SECONDS: Final = 30.0  # the longest one mid-run probe of the portal may take
 
 
@@ -94,6 +95,7 @@ class Runner:
         self._run_identity = run_identity
         self._stopping = anyio.Event()
         self._pending: dict[int, Job] = {}  # handed to the pool, no outcome yet
+        self._sent: set[int] = set()  # rows in flight that sent a create at least once
         self._servers = MailServers(
             settings.per_server, settings.max_login_failures, enabled=not settings.dry_run
         )
@@ -127,13 +129,15 @@ class Runner:
         ahead = self._lookahead(jobs, partial(self._read, users_send, set()))
         try:
             async with anyio.create_task_group() as warming:
-                warming.start_soon(self.health.watch, self._probe, self.abort)
+                pool_scope = anyio.CancelScope()
+                warming.start_soon(self.health.watch, self._probe, partial(self._gone, pool_scope))
                 for _ in range(concurrency):
                     warming.start_soon(self._warmer, users_receive.clone())
                 users_receive.close()
-                async with users_send, anyio.create_task_group() as pool:
-                    for _ in range(concurrency):
-                        pool.start_soon(self._worker, ahead)
+                with pool_scope:
+                    async with users_send, anyio.create_task_group() as pool:
+                        for _ in range(concurrency):
+                            pool.start_soon(self._worker, ahead)
                 warming.cancel_scope.cancel()  # every row has its outcome: nothing to warm
             for job in ahead.rest():  # the run stopped: the rest is never sent
                 self._unsent(job)
@@ -152,6 +156,13 @@ class Runner:
         with anyio.CancelScope(shield=True), anyio.move_on_after(PROBE_SECONDS):
             async with self._factory() as client:
                 await self._sessions.end_all(PortalClient(client))
+
+    def _gone(self, pool: anyio.CancelScope, reason: str) -> None:
+        """End the run given up on the portal: workers still backing off between retries
+        are cut short (their rows end not attempted or interrupted), since nothing they
+        would send could be answered."""
+        self.abort(reason)
+        pool.cancel()
 
     async def _check_run_login(self) -> None:
         """Log the run's --user in before any row, when every row uses it: a refusal then
@@ -235,7 +246,11 @@ class Runner:
                     break
                 outcome = await self._process(portal, job)
         except anyio.get_cancelled_exc_class():
-            self._finish(job, outcomes.not_attempted(job, outcomes.CUT_SHORT, Code.INTERRUPTED))
+            if job.index in self._sent:  # a create may have reached the portal
+                cut = outcomes.not_attempted(job, outcomes.CUT_SHORT, Code.INTERRUPTED)
+            else:
+                cut = outcomes.not_attempted(job, self.state.reason or outcomes.NOT_SENT)
+            self._finish(job, cut)
             raise
         outcome = replace(outcome, elapsed=round(time.perf_counter() - started, 3))
         self._record(job, outcome)
@@ -243,8 +258,11 @@ class Runner:
         await self._sessions.finished(portal, job.identity)
 
     def _lost(self, outcome: Outcome) -> bool:
-        """Return whether `outcome` is a network failure while the portal counts as down."""
-        failed = outcome.status is Status.FAILED and outcome.stage is Stage.NETWORK
+        """Return whether `outcome` is a network failure (or a gateway's or an unavailable
+        portal's answer) while the portal counts as down."""
+        failed = outcome.status is Status.FAILED and (
+            outcome.stage is Stage.NETWORK or outcome.http_status in _UNAVAILABLE
+        )
         return failed and self.health.down
 
     def _given_up(self, job: Job, last: Outcome) -> Outcome:
@@ -257,6 +275,7 @@ class Runner:
 
     def _finish(self, job: Job, outcome: Outcome) -> None:
         self._pending.pop(job.index, None)
+        self._sent.discard(job.index)
         self._servers.release(job.index)
         self._emit(job.index, outcome)
 
@@ -304,13 +323,18 @@ class Runner:
                     return outcomes.failed(job, answer, attempts - 1)
                 return outcomes.not_attempted(job, outcomes.JOURNAL_FAILED)
             async with self.concurrency.slot(job.account.server) as slot:
+                if self._stopping.is_set():  # stopped while it waited for a place: not sent
+                    return self._not_sent(job, answer, attempts - 1)
+                self._sent.add(job.index)
                 slot.answer = answer = await portal.create(token, job.account.payload())
             if isinstance(answer, Created):
                 self._servers.succeeded(job.index)
                 return outcomes.done(job, created, answer.mailbox_id, attempts=attempts)
             if self._servers.failed(job.index, answer):  # throttled: not the row's fault
-                if throttled >= MAX_THROTTLED or not await self._wait_for_room(job, throttled + 1):
+                if throttled >= MAX_THROTTLED:
                     return outcomes.failed(job, answer, attempts)
+                if not await self._wait_for_room(job, throttled + 1):  # nothing was stored
+                    return outcomes.not_attempted(job, self.state.reason or outcomes.NOT_SENT)
                 throttled += 1
                 continue
             if answer.code is Code.PORTAL_UNAUTHORIZED and not relogged:
@@ -347,6 +371,13 @@ class Runner:
             await anyio.sleep(self._backoff.delay(attempts, answer.retry_after))
             if not await self.health.ready():
                 return outcomes.failed(job, answer, attempts)
+
+    def _not_sent(self, job: Job, earlier: Created | Verdict | None, attempts: int) -> Outcome:
+        """Return the outcome of a row whose next create is not sent: the run stopped. An
+        earlier attempt's answer stands; with none, the row is not attempted."""
+        if isinstance(earlier, Verdict):
+            return outcomes.failed(job, earlier, attempts)
+        return outcomes.not_attempted(job, self.state.reason or outcomes.NOT_SENT)
 
     def _mark_in_flight(self, job: Job) -> bool:
         """Journal the create about to be sent; False (and the run stops) if it cannot be."""

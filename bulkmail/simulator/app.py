@@ -49,10 +49,11 @@ def create_app(config: SimConfig) -> Starlette:
     faults, guard = Faults(config), LoginGuard()
     capacity = Capacity(config.capacity, config.queue_limit)
     auth = Auth(store, guard)
-    accounts = Accounts(store, auth, Registry(config), faults)
+    registry = Registry(config)
+    accounts = Accounts(store, auth, registry, faults)
     people = People(store, auth)
     acting = Impersonations(auth, people)
-    control = _Control(store, faults, guard, capacity, acting)
+    control = _Control(store, faults, guard, capacity, registry, acting)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -219,10 +220,11 @@ class _Control:
         faults: Faults,
         guard: LoginGuard,
         capacity: Capacity,
+        registry: Registry,
         acting: Impersonations,
     ) -> None:
         self.store, self.faults, self.guard, self.capacity = store, faults, guard, capacity
-        self.acting = acting
+        self.registry, self.acting = registry, acting
 
     async def stats(self, request: Request) -> Response:
         """Return the counters, and the longest the queue for a worker grew."""
@@ -240,6 +242,7 @@ class _Control:
         self.store.reset()
         self.faults.reset()
         self.guard.clear()
+        self.registry.reset()  # the mail servers' bans too
         self.capacity.most_waiting = 0
         self.acting.reset()
         return envelope.plain_json({"reset": True})

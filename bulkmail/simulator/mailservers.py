@@ -89,6 +89,10 @@ class Registry:
         self._open = config.open_servers
         self._loads: dict[str, _Load] = {}  # limited servers, by lower-cased host
 
+    def reset(self) -> None:
+        """Forget every server's logins in progress, refused logins and ban (POST /_sim/reset)."""
+        self._loads.clear()
+
     def find(self, host: str) -> _Host | None:
         """Return the server answering at `host`, or None when the name does not resolve."""
         name = host.strip().lower()

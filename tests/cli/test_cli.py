@@ -304,3 +304,18 @@ def test_portal_settings_refuse_values_a_run_cannot_use(changes: dict[str, float
 
     with pytest.raises(ConfigError):
         PortalSettings(url="https://portal.example.org", **changes)  # type: ignore[arg-type]
+
+
+def test_an_aborted_runs_summary_says_why_not_that_there_were_no_errors(tmp_path: Path) -> None:
+    info = InputInfo("in.csv", "csv")
+    reason = "the portal did not answer for 300 s (connect-failed); run the same command again"
+    extra = {"abort_reason": reason}
+    counts = {"not attempted": 2}
+    problems = {"not-attempted": 2}
+    summary = Summary("import", 2, counts, 3, info, "a", "b", 1.0, problems=problems, extra=extra)
+    paths = ReportPaths(*(tmp_path / name for name in ("r", "x.xlsx", "s", "f", "j")))
+    out = io.StringIO()
+    print_result(RunResult(summary, paths, (), ()), out)
+    lines = out.getvalue().splitlines()
+    assert lines[1:3] == ["  not attempted 2", f"  stopped: {reason}"]
+    assert "no errors" not in out.getvalue()

@@ -187,3 +187,152 @@ async def test_an_interrupt_during_an_outage_does_not_wait_for_the_portal() -> N
     assert runner.state.interrupted and not runner.health.gave_up
     assert {o.status for i, o in outcomes.items() if i >= 3} == {Status.NOT_ATTEMPTED}
     assert len(outcomes) == 20 and portal.creates == 3
+
+
+async def test_no_look_up_is_retried_once_the_run_gave_up_on_the_portal() -> None:
+    # Each create's answer is lost (a read timeout: it may have got through), then nothing
+    # answers: the look-ups that would settle those rows must stop at the give-up, not spend
+    # their --retries, each up to --timeout long (with the defaults, 4 x 180 s past the limit).
+    lookups_after: list[str] = []
+    runner: Runner | None = None
+
+    def portal(request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        if path.endswith("/authentication"):
+            return _ok(201, {"token": "tok", "expires": "2027-01-01T00:00:00.0000000+03:00"})
+        if request.method == "GET" and path.endswith("/accounts"):
+            return _ok(200, [])
+        if request.method == "POST":
+            raise httpx.ReadTimeout("no answer", request=request)
+        if runner is not None and runner.health.gave_up and not path.endswith("/capabilities"):
+            lookups_after.append(path)
+        raise httpx.ConnectError("Connection refused", request=request)
+
+    outcomes: dict[int, Outcome] = {}
+    transport = httpx.MockTransport(portal)
+    runner = Runner(
+        PortalSettings(url="http://portal.test", state=None, concurrency=2, retries=40),
+        lambda: httpx.AsyncClient(transport=transport, base_url="http://portal.test"),
+        outcomes.__setitem__,
+        backoff=Backoff(base=0.001, cap=0.001),
+        health=Health(0.05, failures=3, every=0.001),
+    )
+    jobs = [_job(i, USER, PASSWORD, f"box{i}@mail.test") for i in range(4)]
+    with anyio.fail_after(HANG):
+        state = await runner.run(jobs)
+    assert state.aborted and runner.health.gave_up
+    assert lookups_after == []
+    codes = [o.code for o in outcomes.values()]
+    assert Code.INTERRUPTED in codes and set(codes) <= {Code.INTERRUPTED, Code.NOT_ATTEMPTED}
+    assert len(outcomes) == 4
+
+
+async def test_a_portal_that_answers_only_503_without_retry_after_is_an_outage() -> None:
+    # A portal in maintenance, or a proxy whose portal is gone, answers 503 to everything and
+    # names no time to come back. Before, each row spent its busy answers and --retries (with
+    # delays up to a minute each) and the run went on for hours past --give-up-after.
+    creates: list[str] = []
+
+    def portal(request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        if len(creates) >= 3:
+            return httpx.Response(503, text="<html>Service Unavailable</html>")
+        if path.endswith("/authentication"):
+            return _ok(201, {"token": "tok", "expires": "2027-01-01T00:00:00.0000000+03:00"})
+        if request.method == "GET":
+            return _ok(200, [])
+        creates.append(json.loads(request.content)["email"])
+        return _ok(201, {"mailboxId": len(creates), "email": creates[-1]})
+
+    outcomes: dict[int, Outcome] = {}
+    transport = httpx.MockTransport(portal)
+    runner = Runner(
+        PortalSettings(url="http://portal.test", state=None, concurrency=2),
+        lambda: httpx.AsyncClient(transport=transport, base_url="http://portal.test"),
+        outcomes.__setitem__,
+        backoff=Backoff(base=0.001, cap=0.001),
+        health=Health(0.05, failures=3, every=0.001),
+    )
+    jobs = [_job(i, USER, PASSWORD, f"box{i}@mail.test") for i in range(30)]
+    with anyio.fail_after(HANG):
+        state = await runner.run(jobs)
+    assert state.aborted and runner.health.gave_up and "did not answer" in state.reason
+    assert len(outcomes) == 30
+    assert sum(o.status is Status.CREATED for o in outcomes.values()) == 3
+    assert sum(o.status is Status.NOT_ATTEMPTED for o in outcomes.values()) == 27
+
+
+async def test_a_busy_portal_that_names_its_time_is_load_not_an_outage() -> None:
+    answers = iter([503] * 8)
+
+    def portal(request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        if path.endswith("/authentication"):
+            return _ok(201, {"token": "tok", "expires": "2027-01-01T00:00:00.0000000+03:00"})
+        if request.method == "GET":
+            return _ok(200, [])
+        if next(answers, None):
+            return httpx.Response(503, headers={"Retry-After": "0"}, text="busy")
+        return _ok(201, {"mailboxId": 1, "email": json.loads(request.content)["email"]})
+
+    outcomes: dict[int, Outcome] = {}
+    transport = httpx.MockTransport(portal)
+    runner = Runner(
+        PortalSettings(url="http://portal.test", state=None, concurrency=2),
+        lambda: httpx.AsyncClient(transport=transport, base_url="http://portal.test"),
+        outcomes.__setitem__,
+        backoff=Backoff(base=0.001, cap=0.001),
+        health=Health(0.05, failures=3, every=0.001),
+    )
+    with anyio.fail_after(HANG):
+        state = await runner.run([_job(i, USER, PASSWORD, f"b{i}@mail.test") for i in range(4)])
+    assert not state.aborted and runner.health.outages == 0
+    assert {o.status for o in outcomes.values()} == {Status.CREATED}
+
+
+async def test_a_portal_whose_probe_answers_but_whose_api_does_not_is_given_up_on() -> None:
+    # The capabilities answer (a cheap static page), every other request fails: an outage
+    # "over" at each probe must not restart --give-up-after, or rows fail one by one for hours.
+    def portal(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/capabilities"):
+            return _ok(200, {"ldapEnabled": False})
+        raise httpx.RemoteProtocolError("Server disconnected", request=request)
+
+    outcomes: dict[int, Outcome] = {}
+    transport = httpx.MockTransport(portal)
+    runner = Runner(
+        PortalSettings(url="http://portal.test", state=None, concurrency=2),
+        lambda: httpx.AsyncClient(transport=transport, base_url="http://portal.test"),
+        outcomes.__setitem__,
+        backoff=Backoff(base=0.001, cap=0.001),
+        health=Health(0.05, failures=3, every=0.001),
+    )
+    jobs = [_job(i, USER, PASSWORD, f"box{i}@mail.test") for i in range(400)]
+    with anyio.fail_after(HANG):
+        state = await runner.run(jobs)
+    assert state.aborted and runner.health.gave_up and len(outcomes) == 400
+    assert sum(o.status is Status.NOT_ATTEMPTED for o in outcomes.values()) > 300
+
+
+async def test_the_run_ends_at_the_give_up_even_while_rows_back_off() -> None:
+    # Workers sleeping between retries (up to a minute each with the real backoff) must not
+    # hold the run past the give-up: nothing they could send would be answered.
+    portal = Outage(answered=0)
+    outcomes: dict[int, Outcome] = {}
+    transport = httpx.MockTransport(portal)
+    runner = Runner(
+        PortalSettings(url="http://portal.test", state=None, concurrency=4, retries=3),
+        lambda: httpx.AsyncClient(transport=transport, base_url="http://portal.test"),
+        outcomes.__setitem__,
+        backoff=Backoff(base=10 * HANG, cap=10 * HANG),  # a retry would outlast the test
+        health=Health(0.05, failures=3, every=0.001),
+    )
+    jobs = [_job(i, f"u{i}@corp.test", PASSWORD, f"box{i}@mail.test") for i in range(10)]
+    with anyio.fail_after(HANG):
+        state = await runner.run(jobs)
+    assert state.aborted and runner.health.gave_up and len(outcomes) == 10
+    # No create was sent, so none is "interrupted" (a re-run would look each one up first).
+    assert {(o.status, o.code) for o in outcomes.values()} == {
+        (Status.NOT_ATTEMPTED, Code.NOT_ATTEMPTED)
+    }
+    assert portal.creates == 0

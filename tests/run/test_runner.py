@@ -27,7 +27,7 @@ from bulkmail.run.pool import MAX_OVERLOADS, Runner
 from bulkmail.run.retry import Backoff
 from bulkmail.run.servers import MAX_THROTTLED
 from bulkmail.secrets import scrub
-from bulkmail.settings import PortalSettings
+from bulkmail.settings import START_CONCURRENCY, PortalSettings
 
 pytestmark = pytest.mark.anyio
 HANG = 60  # seconds: a test that waits this long for its run is hung, not slow
@@ -473,3 +473,43 @@ async def test_rows_waiting_to_be_sent_again_never_wait_on_a_row_no_worker_holds
     with anyio.fail_after(HANG):
         await runner.run(jobs)
     assert {o.status for o in outcomes.values()} == {Status.CREATED}
+
+
+@dataclass
+class StoppingPortal(FakePortal):
+    """A FakePortal that stops `runner` as each create is answered."""
+
+    runner: Runner | None = None
+
+    async def __call__(self, request: httpx.Request) -> httpx.Response:
+        answer = await super().__call__(request)
+        create = request.method == "POST" and request.url.path.endswith("/mail/accounts")
+        if create and self.runner is not None:
+            self.runner.stop("interrupted by SIGINT")
+        return answer
+
+
+async def test_a_row_throttled_when_the_run_is_stopped_is_not_attempted_not_failed() -> None:
+    """A throttling answer means the portal stored nothing and the row did not fail: when an
+    interrupt ends its wait to be sent again, it is not attempted (a re-run sends it)."""
+    portal = StoppingPortal({"u@corp.test": "p"}, scripts={"b0@mail.test": ["throttled"] * 3})
+    runner, outcomes = _runner(portal)
+    portal.runner = runner  # stopped while the row waits to be sent again
+    with anyio.fail_after(HANG):
+        await runner.run([_job(0, "u@corp.test", "p", "b0@mail.test")])
+    assert (outcomes[0].status, outcomes[0].code) == (Status.NOT_ATTEMPTED, "not-attempted")
+    assert not portal.creates
+
+
+async def test_rows_waiting_for_a_place_in_flight_are_not_sent_once_the_run_stops() -> None:
+    """Adaptive concurrency runs more workers than it lets send: those waiting at the gate
+    when the run stops (Ctrl-C, a fatal answer) must not send their rows afterwards."""
+    portal = StoppingPortal({"u@corp.test": "p"}, together=START_CONCURRENCY)
+    jobs = [_job(i, "u@corp.test", "p", f"b{i}@mail.test") for i in range(40)]
+    runner, outcomes = _runner(portal, concurrency=None, max_concurrency=4 * START_CONCURRENCY)
+    portal.runner = runner  # stopped as the first create is answered
+    with anyio.fail_after(HANG):
+        await runner.run(jobs)
+    statuses = Counter(o.status for o in outcomes.values())
+    assert sum(portal.creates.values()) == statuses[Status.CREATED] == START_CONCURRENCY
+    assert statuses[Status.NOT_ATTEMPTED] == 40 - START_CONCURRENCY

@@ -5,9 +5,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import httpx
 import pytest
 from test_simulator_accounts import ACCOUNTS, BODY, account_data, error, signed_in
 from test_simulator_auth import Portal, login, portal_fixture, servers_fixture  # noqa: F401 (fixtures)
+
+from bulkmail.simulator import MailServer, SimConfig
 
 pytestmark = pytest.mark.anyio
 ISO = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d")
@@ -192,3 +195,24 @@ async def test_sim_mailboxes_never_hold_passwords_and_reset_forgets_everything(
     }  # fmt: skip
     assert after["impersonation"]["open_sessions"] == 0
     assert token_after.status_code == 401
+
+
+async def test_reset_lifts_a_mail_servers_ban_of_the_portal(portal: Portal) -> None:
+    # A rehearsal resets the simulator between scenarios: a ban earned in the last one must
+    # not turn every login of the next one away as "Connection refused".
+    banning = SimConfig(servers=(MailServer("imap.corp.example", ban_after=1),))
+    bad = BODY | {"password": "wrong-1", "smtp_password": "wrong-1"}
+    async with portal(banning) as client:
+        client.headers["Authorization"] = await _token(client)
+        refused = await client.post(ACCOUNTS, json=bad)
+        banned = await client.post(ACCOUNTS, json=BODY)
+        (await client.post("/_sim/reset")).raise_for_status()
+        client.headers["Authorization"] = await _token(client)  # reset forgot the token
+        after = await client.post(ACCOUNTS, json=BODY)
+    assert "Invalid credentials" in refused.text and "Connection refused" in banned.text
+    assert after.status_code == 201, after.text
+
+
+async def _token(client: httpx.AsyncClient) -> str:
+    token: str = (await login(client, "anna@corp.example", "Portal-1")).json()["response"]["token"]
+    return token
