@@ -49,6 +49,7 @@ class Origin(StrEnum):
 
 ERROR, WARNING, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
 VALIDATION, LOGIN, PORTAL, NETWORK = Stage.VALIDATION, Stage.LOGIN, Stage.PORTAL, Stage.NETWORK
+CHECK = Stage.CHECK
 READER, JOURNAL, RUN = Origin.READER, Origin.JOURNAL, Origin.RUN
 
 
@@ -382,6 +383,27 @@ class Code(StrEnum):
         "the SMTP server failed the portal's test login for another reason",
         "the SMTP server refused the portal's test login: read its message and check the row's "
         "smtp_* settings")
+
+    # -- check: this machine's own test of the row's mail servers (`bulkmail check`) ---------
+    # A failed check reuses the portal's codes above (mailbox-unreachable...), at stage check.
+    NTLM_NOT_CHECKED = _Entry(
+        "ntlm-not-checked", WARNING, CHECK,
+        "the row logs in with NTLM, which bulkmail check does not speak: that login was not "
+        "tried",
+        "the portal tests the NTLM login itself when it creates the account; a refused one "
+        "fails that row of the import")
+    MAIL_CERTIFICATE_UNTRUSTED = _Entry(
+        "mail-certificate-untrusted", WARNING, CHECK,
+        "a mail server's TLS certificate failed verification on this machine (unknown CA, "
+        "expired, another name); the portal ignores certificate errors",
+        "nothing blocks the import; other mail programs may refuse the certificate: renew it, "
+        "or use the host name it was issued for")
+    STARTTLS_NOT_OFFERED = _Entry(
+        "starttls-not-offered", WARNING, CHECK,
+        "the encryption is StartTLS but the server does not offer STARTTLS: the portal logs in "
+        "without encryption",
+        "the password would cross the network in clear: use the server's SSL port (993, 995, "
+        "465) with SSL, or turn STARTTLS on at the server")
 
     # -- portal: the answer itself -------------------------------------------------------------
     EMAIL_REJECTED = _Entry(
