@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import anyio
 
 from bulkmail.check import protocols
-from bulkmail.check.failures import Finding, classify
+from bulkmail.check.failures import Finding, classify, hint
 from bulkmail.check.probes import Contexts, ProbeResult, Probes
 from bulkmail.check.protocols import Step
 from bulkmail.check.targets import AUTH_NONE, NTLM, STARTTLS, Target, targets
@@ -183,7 +183,7 @@ def _outcome(checked: Checked, account: Account, sides: Sequence[_Side]) -> Outc
     if not failures:
         status = Status.NOT_CHECKED if any(s.untested for s in sides) else Status.CHECKED
         return Outcome(row=checked.row, status=status, **common)  # type: ignore[arg-type]
-    hints = dict.fromkeys(f.code.hint for f in failures)
+    hints = dict.fromkeys(hint(f.code) for f in failures)
     return Outcome(
         row=checked.row,
         status=Status.FAILED,

@@ -23,7 +23,7 @@ from bulkmail.codes import Code
 from bulkmail.portal.server_messages import CleanMessage, Part, diagnose
 from bulkmail.printable import printable
 
-__all__ = ["Finding", "classify"]
+__all__ = ["Finding", "classify", "hint"]
 
 _CODES: dict[str, tuple[Code, Code]] = {  # kind -> (incoming code, SMTP code)
     "unreachable": (Code.MAILBOX_UNREACHABLE, Code.SMTP_UNREACHABLE),
@@ -34,6 +34,32 @@ _CODES: dict[str, tuple[Code, Code]] = {  # kind -> (incoming code, SMTP code)
     "failed": (Code.MAILBOX_TEST_FAILED, Code.SMTP_TEST_FAILED),
 }
 _LOGIN_ERRORS = (imaplib.IMAP4.error, poplib.error_proto, smtplib.SMTPException)
+
+
+# The registry's hints that speak of the portal's own test, said of this machine's check.
+_HINTS: dict[Code, str] = {
+    Code.MAILBOX_UNREACHABLE: "check server and port, and the DNS and firewall between this "
+    "machine and the server",
+    Code.SMTP_UNREACHABLE: "check smtp_server and smtp_port, and the DNS and firewall between "
+    "this machine and the server",
+    Code.MAILBOX_TIMEOUT: "the server did not answer in time: check server, port and the "
+    "firewall in front of it, or give more --timeout",
+    Code.SMTP_TIMEOUT: "the SMTP server did not answer in time: check smtp_server, smtp_port "
+    "and the firewall in front of it, or give more --timeout",
+    Code.MAILBOX_THROTTLED: "the server limits connections from one address: lower "
+    "--per-server, or check again later",
+    Code.SMTP_THROTTLED: "the SMTP server limits connections from one address: lower "
+    "--per-server, or check again later",
+    Code.MAILBOX_TEST_FAILED: "read the server's answer in the message and check the row's "
+    "incoming settings",
+    Code.SMTP_TEST_FAILED: "read the server's answer in the message and check the row's "
+    "smtp_* settings",
+}
+
+
+def hint(code: Code) -> str:
+    """Return what to do about `code` found by a check."""
+    return _HINTS.get(code, code.hint)
 
 
 @dataclass(frozen=True, slots=True)

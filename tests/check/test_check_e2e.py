@@ -278,6 +278,7 @@ def test_a_closed_port_is_unreachable(
     result = check(tmp_path, rows, capsys=capsys)
     assert failure(result) == ("failed", "check", "mailbox-unreachable")
     assert "connection refused" in result.failed[0]["message"]
+    assert "between this machine and the server" in result.failed[0]["hint"]  # not the portal
 
 
 def test_ssl_on_a_plain_port_is_tls_failed(
