@@ -217,6 +217,22 @@ class Code(StrEnum):
         "the row's cells are probably shifted; the cell is masked",
         "check that the row's cells line up with the header: a comma inside an unquoted CSV "
         "cell splits it in two (quote that cell); a password may not equal another cell")
+    PROVIDER_PASSWORD_REFUSED = _Entry(
+        "provider-password-refused", ERROR, VALIDATION,
+        "a server of Microsoft 365 or Outlook.com, which take no password logins for IMAP, POP or "
+        "SMTP any more (only OAuth, which the portal offers for Google only)",
+        "this mailbox cannot be connected with a password: leave the row out, or have its mail "
+        "forwarded to a mailbox on a server that takes passwords")
+    APP_PASSWORD_NEEDED = _Entry(
+        "app-password-needed", INFO, VALIDATION,
+        "the provider (Gmail, Yandex, Mail.ru, Yahoo, iCloud) refuses the account's own password "
+        "in mail programs: password must be an app password",
+        "make sure password holds an app password made in the account's security settings")
+    PROVIDER_SETTINGS_MISMATCH = _Entry(
+        "provider-settings-mismatch", WARNING, VALIDATION,
+        "a known provider's server with a port, encryption or protocol the provider does not "
+        "list (the message names its settings)",
+        "use the provider's settings the message names")
     PORT_ENCRYPTION_MISMATCH = _Entry(
         "port-encryption-mismatch", WARNING, VALIDATION,
         "the port is a well-known one for another encryption (993 with None, 465 with StartTLS)",
