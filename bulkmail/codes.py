@@ -233,6 +233,10 @@ class Code(StrEnum):
         "a known provider's server with a port, encryption or protocol the provider does not "
         "list (the message names its settings)",
         "use the provider's settings the message names")
+    AUTOFILLED = _Entry(
+        "autofilled", INFO, VALIDATION,
+        "a blank server setting filled from the provider table by the address's domain "
+        "(--autofill known)")
     PORT_ENCRYPTION_MISMATCH = _Entry(
         "port-encryption-mismatch", WARNING, VALIDATION,
         "the port is a well-known one for another encryption (993 with None, 465 with StartTLS)",

@@ -36,7 +36,7 @@ class Endpoint:
         return f"{self.host}:{self.port} {ENCRYPTION_NAMES[self.encryption]}"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)  # one object per provider: hashed by identity
 class Provider:
     """One provider's servers and constraints."""
 

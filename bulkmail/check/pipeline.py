@@ -79,7 +79,10 @@ async def check_async(
     with ReportWriter(folder, table.headers, table.fields, access=access) as writer:
         collect = Collector(writer, log, command="check")
         ledger = Ledger(collect)
-        rows = iter(enumerate(validate(table, defaults=inp.defaults, run_user=settings.run_user)))
+        checked = validate(
+            table, defaults=inp.defaults, run_user=settings.run_user, autofill=inp.autofill
+        )
+        rows = iter(enumerate(checked))
         counted = _Counted(rows)
         async with anyio.create_task_group() as tg:
             for _ in range(settings.concurrency):
