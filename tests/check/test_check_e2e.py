@@ -163,6 +163,7 @@ def test_a_good_row_is_checked_with_logins_over_tls(
     assert imap.logins == ["anna@example.org"] and smtp.logins == ["anna@example.org"]
     assert (result.summary["probes"], result.summary["logins"]) == (2, 2)
     assert result.summary["command"] == "check"
+    assert "run.finished" in result.err and "row.checked" in result.err  # the logs are seen
     assert GOOD not in result.files + result.out + result.err
     assert SMTP_GOOD not in result.files + result.out + result.err
 
@@ -400,3 +401,25 @@ def test_invalid_rows_fail_validation_and_are_not_checked(
     result = check(tmp_path, [bad], "--login", capsys=capsys)
     assert failure(result) == ("failed", "validation", "email-invalid")
     assert (imap.connections, smtp.connections) == (0, 0)
+
+
+def test_imap_starttls_and_a_refused_pop3_login(
+    world: MailServers,
+    tls: ssl.SSLContext,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    imap = world.imap(Mail(accounts(), tls=tls, starttls=True))
+    pop = world.pop3(Mail(accounts(), tls=tls, implicit_tls=True))
+    smtp = world.smtp(Mail(smtp_accounts(), tls=tls, starttls=True))
+    rows = [
+        row("anna@example.org", imap, smtp, enc="StartTLS"),
+        row("bob@example.org", pop, smtp, imap=False, password="Stale-pw-9"),
+    ]
+    # Without --ca-bundle: the certificate warning shows that STARTTLS was made.
+    result = check(tmp_path, rows, "--login", capsys=capsys)
+    assert [(r["row"], r["outcome"]) for r in result.succeeded] == [("2", "checked")]
+    assert "mail-certificate-untrusted: IMAP 127.0.0.1" in result.succeeded[0]["notes"]
+    assert imap.logins == ["anna@example.org"]
+    assert [(r["row"], r["code"]) for r in result.failed] == [("3", "mailbox-login-refused")]
+    assert "POP3" in result.failed[0]["message"] and "[AUTH]" in result.failed[0]["message"]
