@@ -94,6 +94,8 @@ def classify(err: BaseException, target: Target, step: Step) -> Finding:
         return Finding(code, f"{target.where}: the server offers no login bulkmail speaks")
     if isinstance(err, _LOGIN_ERRORS):
         return _refusal(err, target, step)
+    if isinstance(err, UnicodeError):  # imaplib reads some answers as ASCII only
+        return finding(target, "failed", f"{step.now}: an answer the client cannot read ({err})")
     if isinstance(err, OSError | EOFError):  # reset, unreachable network, closed early
         kind = "unreachable" if step.now == "connect" and _no_route(err) else "failed"
         return finding(target, kind, f"{step.now}: {_reason(err)}")
