@@ -49,6 +49,7 @@ class Origin(StrEnum):
 
 ERROR, WARNING, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
 VALIDATION, LOGIN, PORTAL, NETWORK = Stage.VALIDATION, Stage.LOGIN, Stage.PORTAL, Stage.NETWORK
+CHECK = Stage.CHECK
 READER, JOURNAL, RUN = Origin.READER, Origin.JOURNAL, Origin.RUN
 
 
@@ -216,6 +217,26 @@ class Code(StrEnum):
         "the row's cells are probably shifted; the cell is masked",
         "check that the row's cells line up with the header: a comma inside an unquoted CSV "
         "cell splits it in two (quote that cell); a password may not equal another cell")
+    PROVIDER_PASSWORD_REFUSED = _Entry(
+        "provider-password-refused", ERROR, VALIDATION,
+        "a server of Microsoft 365 or Outlook.com, which take no password logins for IMAP, POP or "
+        "SMTP any more (only OAuth, which the portal offers for Google only)",
+        "this mailbox cannot be connected with a password: leave the row out, or have its mail "
+        "forwarded to a mailbox on a server that takes passwords")
+    APP_PASSWORD_NEEDED = _Entry(
+        "app-password-needed", INFO, VALIDATION,
+        "the provider (Gmail, Yandex, Mail.ru, Yahoo, iCloud) refuses the account's own password "
+        "in mail programs: password must be an app password",
+        "make sure password holds an app password made in the account's security settings")
+    PROVIDER_SETTINGS_MISMATCH = _Entry(
+        "provider-settings-mismatch", WARNING, VALIDATION,
+        "a known provider's server with a port, encryption or protocol the provider does not "
+        "list (the message names its settings)",
+        "use the provider's settings the message names")
+    AUTOFILLED = _Entry(
+        "autofilled", INFO, VALIDATION,
+        "a blank server setting filled from the provider table by the address's domain "
+        "(--autofill known)")
     PORT_ENCRYPTION_MISMATCH = _Entry(
         "port-encryption-mismatch", WARNING, VALIDATION,
         "the port is a well-known one for another encryption (993 with None, 465 with StartTLS)",
@@ -414,6 +435,27 @@ class Code(StrEnum):
         "the SMTP server failed the portal's test login for another reason",
         "the SMTP server refused the portal's test login: read its message and check the row's "
         "smtp_* settings")
+
+    # -- check: this machine's own test of the row's mail servers (`bulkmail check`) ---------
+    # A failed check reuses the portal's codes above (mailbox-unreachable...), at stage check.
+    NTLM_NOT_CHECKED = _Entry(
+        "ntlm-not-checked", WARNING, CHECK,
+        "the row logs in with NTLM, which bulkmail check does not speak: that login was not "
+        "tried",
+        "the portal tests the NTLM login itself when it creates the account; a refused one "
+        "fails that row of the import")
+    MAIL_CERTIFICATE_UNTRUSTED = _Entry(
+        "mail-certificate-untrusted", WARNING, CHECK,
+        "a mail server's TLS certificate failed verification on this machine (unknown CA, "
+        "expired, another name); the portal ignores certificate errors",
+        "nothing blocks the import; other mail programs may refuse the certificate: renew it, "
+        "or use the host name it was issued for")
+    STARTTLS_NOT_OFFERED = _Entry(
+        "starttls-not-offered", WARNING, CHECK,
+        "the encryption is StartTLS but the server does not offer STARTTLS: the portal logs in "
+        "without encryption",
+        "the password would cross the network in clear: use the server's SSL port (993, 995, "
+        "465) with SSL, or turn STARTTLS on at the server")
 
     # -- portal: the answer itself -------------------------------------------------------------
     EMAIL_REJECTED = _Entry(

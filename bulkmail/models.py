@@ -50,6 +50,7 @@ class Stage(StrEnum):
     LOGIN = "login"  # the portal login of the row's portal user
     PORTAL = "portal"  # the portal answered the create with an error
     NETWORK = "network"  # no usable answer: connect error, timeout, dropped connection
+    CHECK = "check"  # `bulkmail check`: this machine's own test of the row's mail servers
 
 
 class Status(StrEnum):
@@ -61,6 +62,8 @@ class Status(StrEnum):
     WOULD_UPDATE = "would update"  # import --dry-run with --if-exists update
     FAILED = "failed"
     NOT_ATTEMPTED = "not attempted"  # the run was aborted before this row was sent
+    CHECKED = "checked"  # `bulkmail check`: both mail servers passed this machine's test
+    NOT_CHECKED = "not checked"  # `bulkmail check`: a side it cannot test (NTLM), else fine
 
     @property
     def succeeded(self) -> bool:

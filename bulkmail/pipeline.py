@@ -62,7 +62,7 @@ def load(inp: InputSettings) -> Table:
     table = read(inp.path, sheet=inp.sheet, encoding=inp.encoding, delimiter=inp.delimiter)
     if inp.secrets_from is not None:
         table = fill_secrets(table, read(inp.secrets_from))
-    check_columns(table, inp.defaults)
+    check_columns(table, inp.defaults, inp.autofill)
     return table
 
 
@@ -89,7 +89,7 @@ def validate_file(
         ledger = Ledger(collect)
         rows = 0
         for rows, checked in enumerate(
-            validate(table, defaults=inp.defaults, run_user=run_user), 1
+            validate(table, defaults=inp.defaults, run_user=run_user, autofill=inp.autofill), 1
         ):
             verdict = outcomes.valid if checked.ok else outcomes.invalid
             ledger.settle(rows - 1, verdict(checked))
@@ -318,10 +318,10 @@ class _Router:
         from bulkmail.run.jobs import plan_row
 
         table, ledger = self._table, self._ledger
-        portal = self._portal
+        portal, inp = self._portal, self._inp
         checked_rows = validate(
-            table, defaults=self._inp.defaults, run_user=portal.user, acting=bool(portal.admin),
-            from_email=portal.portal_user_from == "email",
+            table, defaults=inp.defaults, run_user=portal.user, acting=bool(portal.admin),
+            from_email=portal.portal_user_from == "email", autofill=inp.autofill,
         )  # fmt: skip
         for index, checked in enumerate(checked_rows):
             self.rows = index + 1

@@ -65,6 +65,7 @@ class InputSettings:
     delimiter: str | None = None
     defaults: Mapping[str, str] = field(default_factory=dict)
     secrets_from: Path | None = None  # original sheet whose passwords fill masked cells
+    autofill: bool = False  # --autofill known: blank server settings from the provider table
 
 
 @dataclass(frozen=True, slots=True)

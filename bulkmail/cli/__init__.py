@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 
 from bulkmail._version import __version__
-from bulkmail.cli import demo, importing, simulate, template, validate
+from bulkmail.cli import check, demo, importing, simulate, template, validate
 from bulkmail.cli.output import error_line
 from bulkmail.errors import BulkmailError
 from bulkmail.printable import printable
@@ -70,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"bulkmail {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
-    for module in (validate, importing, template, simulate, demo):
+    for module in (validate, check, importing, template, simulate, demo):
         module.register(sub)
     return parser
 

@@ -71,6 +71,12 @@ def add_input_options(parser: argparse.ArgumentParser) -> None:
         "make it readable by you only)",
     )
     parser.add_argument(
+        "--autofill",
+        choices=("known",),
+        help="known: fill blank server settings from bulkmail's table of providers by the "
+        "address's domain (gmail.com, yandex.ru...), offline; a cell, --set and --defaults win",
+    )
+    parser.add_argument(
         "--secrets-from",
         metavar="ORIGINAL",
         type=Path,
@@ -128,6 +134,7 @@ def input_settings(args: argparse.Namespace) -> InputSettings:
         delimiter=args.delimiter,
         defaults=merge(file_defaults, given),
         secrets_from=args.secrets_from,
+        autofill=args.autofill == "known",
     )
 
 

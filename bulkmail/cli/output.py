@@ -23,6 +23,8 @@ _ORDER = (
     Status.SKIPPED,
     Status.WOULD_CREATE,
     Status.WOULD_UPDATE,
+    Status.CHECKED,
+    Status.NOT_CHECKED,
     Status.FAILED,
     Status.NOT_ATTEMPTED,
 )

@@ -318,13 +318,14 @@ class Runner:
             if self._servers.stopped(job.account) is not None:
                 return self._stopped_outcome(job)
             attempts += 1
-            if not self._mark_in_flight(job):  # the journal failed: send nothing more
-                if isinstance(answer, Verdict):  # a retry's: the earlier answer stands
-                    return outcomes.failed(job, answer, attempts - 1)
-                return outcomes.not_attempted(job, outcomes.JOURNAL_FAILED)
             async with self.concurrency.slot(job.account.server) as slot:
                 if self._stopping.is_set():  # stopped while it waited for a place: not sent
                     return self._not_sent(job, answer, attempts - 1)
+                # Journaled as in flight only now, when nothing stands between it and the send.
+                if not self._mark_in_flight(job):  # the journal failed: send nothing more
+                    if isinstance(answer, Verdict):  # a retry's: the earlier answer stands
+                        return outcomes.failed(job, answer, attempts - 1)
+                    return outcomes.not_attempted(job, outcomes.JOURNAL_FAILED)
                 self._sent.add(job.index)
                 slot.answer = answer = await portal.create(token, job.account.payload())
             if isinstance(answer, Created):

@@ -14,6 +14,7 @@ from bulkmail.models import Account, Problem
 from bulkmail.validation.addresses import check_email
 from bulkmail.validation.cells import SPACE, Findings, check_secret, parse_bool, require
 from bulkmail.validation.identifiers import identifier
+from bulkmail.validation.providers import provider_notes
 from bulkmail.validation.servers import Settings, incoming_settings, outgoing_settings
 
 _REQUIRED_HINTS = {
@@ -45,6 +46,12 @@ def check_row(
     inc = incoming_settings(values)
     found.extend(inc.notes)
     smtp, smtp_login, smtp_password = _smtp(values, found, login, password)
+    found.extend(
+        provider_notes(
+            (inc.server, inc.port, inc.flag, inc.encryption),
+            (smtp.server, smtp.port, False, smtp.encryption),
+        )
+    )
     restrict = parse_bool("restrict", values.get("restrict", ""), found)
     if found.blocked:
         return None, found.problems

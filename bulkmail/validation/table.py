@@ -16,6 +16,8 @@ from bulkmail.models import Account, Checked, Problem, Row, Severity, Table
 from bulkmail.printable import listing, printable, quoted
 from bulkmail.schema import ALIASES, REQUIRED_FIELDS, SMTP_TWINS, fold, near_field
 from bulkmail.secrets import quotable
+from bulkmail.validation.autofill import autofill as autofill_values
+from bulkmail.validation.cells import Note
 from bulkmail.validation.converted import fact_problems, shown_forms
 from bulkmail.validation.echoes import SecretEchoes
 from bulkmail.validation.identifiers import bare
@@ -25,8 +27,9 @@ from bulkmail.validation.rows import check_row
 __all__ = ["check_columns", "validate", "validate_row"]
 
 
-def check_columns(table: Table, defaults: Mapping[str, str]) -> None:
-    """Raise InputError naming each required column that neither the sheet nor a default has.
+def check_columns(table: Table, defaults: Mapping[str, str], autofill: bool = False) -> None:
+    """Raise InputError naming each required column that neither the sheet nor a default has
+    (with `autofill`, the servers may come from the provider table: each row says if not).
 
     The message names the header row, a header that is probably a slip for the column
     (`E-Mail Adress`), and a repeated Host or Port ignored where the SMTP one is missing,
@@ -36,7 +39,9 @@ def check_columns(table: Table, defaults: Mapping[str, str]) -> None:
     missing = [
         name
         for name in REQUIRED_FIELDS
-        if table.column_of(name) is None and not defaults.get(name, "").strip()
+        if table.column_of(name) is None
+        and not defaults.get(name, "").strip()
+        and not (autofill and name.endswith("server"))
     ]
     if not missing:
         return
@@ -92,16 +97,19 @@ def validate(
     run_user: str | None = None,
     acting: bool = False,
     from_email: bool = False,
+    autofill: bool = False,
 ) -> Iterator[Checked]:
     """Check the columns now (InputError), then yield one Checked per row as rows are read.
 
     `defaults` fill blank cells; `run_user` is the run's portal login (--user), which owns
-    rows without a portal_user; `acting` and `from_email` as for `rows.check_row`.
+    rows without a portal_user; `acting` and `from_email` as for `rows.check_row`;
+    `autofill` fills server settings still blank from the provider table
+    (`validation.autofill`).
     """
     filled = _nonblank(defaults or {})
-    check_columns(table, filled)
+    check_columns(table, filled, autofill)
     portal_column = table.column_of("portal_user") is not None or "portal_user" in filled
-    return _checked_rows(table, filled, run_user, portal_column, (acting, from_email))
+    return _checked_rows(table, filled, run_user, portal_column, (acting, from_email), autofill)
 
 
 def _checked_rows(
@@ -110,6 +118,7 @@ def _checked_rows(
     run_user: str | None,
     portal_column: bool,
     owners: tuple[bool, bool] = (False, False),
+    autofill: bool = False,
 ) -> Iterator[Checked]:
     # The only state that grows with the file: about 50 bytes per distinct mailbox.
     seen = FirstRows()
@@ -118,10 +127,15 @@ def _checked_rows(
     echoes = SecretEchoes(table)
     for row in table.rows:
         cells = cells_of(row)
-        values = {**filled, **cells} if filled else cells
+        values: Mapping[str, str] = {**filled, **cells} if filled else cells
+        notes: tuple[Note, ...] = ()
+        if autofill:
+            values, notes = autofill_values(values)
         account, problems = check_row(
             values, row.number, run_user, portal_column, acting=owners[0], from_email=owners[1]
         )
+        if notes:
+            problems += [Problem(row.number, *note) for note in notes]
         row, echoed = echoes.check(row, values)  # the row goes on with those cells masked
         if echoed:
             problems = _instead(problems, echoed)

@@ -457,6 +457,8 @@ def test_summary_json_counts_every_status_and_adds_up(tmp_path: Path) -> None:
             "would create": 0,
             "would update": 0,
             "failed": 2,
+            "checked": 0,
+            "not checked": 0,
             "not attempted": 1,
         },
         "succeeded": 3,

@@ -513,3 +513,18 @@ async def test_rows_waiting_for_a_place_in_flight_are_not_sent_once_the_run_stop
     statuses = Counter(o.status for o in outcomes.values())
     assert sum(portal.creates.values()) == statuses[Status.CREATED] == START_CONCURRENCY
     assert statuses[Status.NOT_ATTEMPTED] == 40 - START_CONCURRENCY
+
+
+async def test_rows_stopped_at_the_gate_are_never_journaled_in_flight(tmp_path: Path) -> None:
+    """A row journaled in flight makes a re-run look it up first, as if a create may have
+    reached the portal: only a row past the gate, about to be sent, may be marked so."""
+    portal = StoppingPortal({"u@corp.test": "p"}, together=START_CONCURRENCY)
+    jobs = [_job(i, "u@corp.test", "p", f"b{i}@mail.test") for i in range(40)]
+    with Journal.open(tmp_path / "journal.sqlite", "http://portal.test") as journal:
+        runner, _ = _runner(
+            portal, journal, concurrency=None, max_concurrency=4 * START_CONCURRENCY
+        )
+        portal.runner = runner
+        with anyio.fail_after(HANG):
+            await runner.run(jobs)
+        assert journal.stats() == {"created": START_CONCURRENCY}

@@ -1,0 +1,140 @@
+"""read -> validate -> check -> report, for `bulkmail check`.
+
+The same reading, validation and report as `validate` (bulkmail.pipeline), with each valid
+row's mail servers checked from this machine (`checker`): invalid rows fail at validation,
+the others end checked, not checked, failed at stage check, or not attempted.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import anyio
+
+from bulkmail.check.checker import Checker
+from bulkmail.check.probes import Contexts, Probes, unverified_context
+from bulkmail.files import ACCESS, ReportMode
+from bulkmail.logs import get_logger
+from bulkmail.models import Checked
+from bulkmail.pipeline import Now, load, utcnow
+from bulkmail.portal.tls import trust_context
+from bulkmail.report.collector import Collector, RunResult
+from bulkmail.report.writer import ReportWriter, new_report_folder
+from bulkmail.run import outcomes
+from bulkmail.run.outcomes import Ledger
+from bulkmail.run.servers import MailServers
+from bulkmail.secrets import SECRET_FIELDS, register
+from bulkmail.settings import DEFAULT_MAX_LOGIN_FAILURES, DEFAULT_PER_SERVER, InputSettings
+from bulkmail.validation.table import validate
+
+__all__ = ["CheckSettings", "check_async", "check_file"]
+
+CONNECT_TIMEOUT = 15.0
+"""Seconds per socket operation: the portal's own connect timeout (docs/portal-api.md §10)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CheckSettings:
+    """How a check runs."""
+
+    login: bool = False  # log in with each row's credentials too
+    per_server: int = DEFAULT_PER_SERVER  # rows in flight at once per mail server
+    max_login_failures: int = DEFAULT_MAX_LOGIN_FAILURES  # refused logins per server, then stop
+    timeout: float = CONNECT_TIMEOUT  # seconds per socket operation
+    concurrency: int = 16  # rows checked at once
+    ca_bundle: Path | None = None  # CA certificates to trust besides the system's store
+    run_user: str | None = None  # --user: owns rows without a portal_user (as validate)
+
+
+async def check_async(
+    inp: InputSettings,
+    report_dir: Path,
+    settings: CheckSettings = CheckSettings(),  # frozen: shared safely
+    *,
+    report_mode: ReportMode = "owner",
+    now: Now = utcnow,
+) -> RunResult:
+    """Read and validate `inp`, check every valid row's mail servers, write the report.
+
+    Raises ConfigError (exit 2) for an input or CA file that cannot be used, before any
+    connection is made.
+    """
+    log = get_logger()
+    started, t0 = now(), time.perf_counter()
+    register(*(v for k, v in inp.defaults.items() if k in SECRET_FIELDS))
+    table = load(inp)
+    contexts = Contexts(trust_context(settings.ca_bundle), unverified_context())
+    access = ACCESS[report_mode]
+    folder = new_report_folder(report_dir, "check", started, access)
+    limiter = anyio.CapacityLimiter(settings.concurrency * 2)
+    servers = MailServers(settings.per_server, settings.max_login_failures)
+    probes = Probes(contexts, settings.timeout, limiter)
+    checker = Checker(
+        servers, probes, contexts, login=settings.login, timeout=settings.timeout, limiter=limiter
+    )
+    log.info("run.started", command="check", input=str(inp.path), login=settings.login)
+    with ReportWriter(folder, table.headers, table.fields, access=access) as writer:
+        collect = Collector(writer, log, command="check")
+        ledger = Ledger(collect)
+        checked = validate(
+            table, defaults=inp.defaults, run_user=settings.run_user, autofill=inp.autofill
+        )
+        rows = iter(enumerate(checked))
+        counted = _Counted(rows)
+        async with anyio.create_task_group() as tg:
+            for _ in range(settings.concurrency):
+                tg.start_soon(_worker, counted, checker, ledger)
+        ledger.close(counted.rows)
+        return collect.finish(
+            info=table.info,
+            started=started,
+            finished=now(),
+            seconds=time.perf_counter() - t0,
+            aborted=False,
+            header_problems=table.problems,
+            extra={
+                "login": settings.login,
+                "timeout": settings.timeout,
+                "probes": probes.made,
+                "logins": checker.logins,
+                "mail_servers": servers.facts(),
+            },
+        )
+
+
+def check_file(
+    inp: InputSettings,
+    report_dir: Path,
+    settings: CheckSettings = CheckSettings(),  # frozen: shared safely
+    *,
+    report_mode: ReportMode = "owner",
+) -> RunResult:
+    """The blocking form of `check_async`: it runs its own event loop."""
+
+    async def body() -> RunResult:
+        return await check_async(inp, report_dir, settings, report_mode=report_mode)
+
+    return anyio.run(body)
+
+
+class _Counted:
+    """The checked rows, shared by the workers, counting how many were taken."""
+
+    def __init__(self, rows: Iterator[tuple[int, Checked]]) -> None:
+        self._rows, self.rows = rows, 0
+
+    def __iter__(self) -> Iterator[tuple[int, Checked]]:
+        for index, checked in self._rows:
+            self.rows = index + 1
+            yield index, checked
+
+
+async def _worker(rows: _Counted, checker: Checker, ledger: Ledger) -> None:
+    for index, checked in rows:
+        if not checked.ok:
+            ledger.settle(index, outcomes.invalid(checked))
+            continue
+        ledger.settle(index, await checker.check(index, checked))

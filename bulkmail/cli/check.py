@@ -1,0 +1,107 @@
+"""`bulkmail check`: validate, then test each valid row's mail servers from this machine."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from bulkmail.cli.common import (
+    add_input_options,
+    add_output_options,
+    input_settings,
+    seconds,
+    start,
+    whole_number,
+)
+from bulkmail.cli.output import print_result
+from bulkmail.settings import DEFAULT_MAX_LOGIN_FAILURES, DEFAULT_PER_SERVER
+
+MAX_ROWS_AT_ONCE = 256
+MAX_TIMEOUT = 600.0
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser(
+        "check",
+        help="connect to each valid row's mail servers from this machine (--login: log in)",
+        description="Validate INPUT as `validate` does, then connect from this machine to "
+        "each valid row's incoming and SMTP servers as the row says (TCP, then SSL or "
+        "STARTTLS), read what they offer, and with --login log in with the row's "
+        "credentials. Nothing is sent to the portal. The portal connects from its own "
+        "network: a check proves the settings and passwords, not the portal's way to the "
+        "servers. Exit 0 when every row passed, 1 when some failed, 2 when the input "
+        "cannot be used.",
+    )
+    add_input_options(parser)
+    parser.add_argument(
+        "--user", metavar="LOGIN", help="portal user owning rows that have no portal_user cell"
+    )
+    g = parser.add_argument_group("check")
+    g.add_argument(
+        "--login",
+        action="store_true",
+        help="log in to each server with the row's login and password (each login is a "
+        "connection; refused ones count against --max-login-failures)",
+    )
+    g.add_argument(
+        "--per-server",
+        metavar="N",
+        type=whole_number(1, MAX_ROWS_AT_ONCE),
+        default=DEFAULT_PER_SERVER,
+        help="rows checked at once per mail server (default %(default)s), as the import does",
+    )
+    g.add_argument(
+        "--max-login-failures",
+        metavar="K",
+        type=whole_number(1),
+        default=DEFAULT_MAX_LOGIN_FAILURES,
+        help="refused logins on one mail server before its other rows are held back "
+        "(default %(default)s; fail2ban bans after 5)",
+    )
+    g.add_argument(
+        "--timeout",
+        metavar="SECONDS",
+        type=seconds(MAX_TIMEOUT),
+        default=15.0,
+        help="per connection step: connect, TLS, each answer (default %(default)g, as the "
+        "portal's own connect timeout)",
+    )
+    g.add_argument(
+        "--concurrency",
+        "-c",
+        metavar="N",
+        type=whole_number(1, MAX_ROWS_AT_ONCE),
+        default=16,
+        help="rows checked at once over all servers (default %(default)s)",
+    )
+    g.add_argument(
+        "--ca-bundle",
+        metavar="FILE",
+        type=Path,
+        help="PEM CA certificates to trust besides the system's store; a certificate that "
+        "fails is only a warning (the portal ignores certificate errors)",
+    )
+    add_output_options(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from bulkmail.check import CheckSettings, check_file  # imported on use: --help stays quick
+
+    start(args)
+    settings = CheckSettings(
+        login=args.login,
+        per_server=args.per_server,
+        max_login_failures=args.max_login_failures,
+        timeout=args.timeout,
+        concurrency=args.concurrency,
+        ca_bundle=args.ca_bundle,
+        run_user=args.user,
+    )
+    result = check_file(
+        input_settings(args), args.report_dir, settings, report_mode=args.report_mode
+    )
+    if not args.quiet:
+        print_result(result, sys.stdout)
+    return result.summary.exit_code
