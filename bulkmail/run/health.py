@@ -6,6 +6,11 @@ any worker) the portal counts as down: workers stop taking rows, and one probe a
 (`GET api/2.0/capabilities`, no login: docs/portal-api.md §19) asks whether it is back. It
 is back at the first answer; past `give_up_after` seconds the run gives up (exit 3) and
 every row not sent is `not attempted`, for the same command to finish later.
+
+A portal that answers, but only "busy, come back later" (429, or 503 with Retry-After), is
+load the concurrency controller answers; when nothing but such answers comes back for
+`give_up_after` seconds (a maintenance page that names a time, again and again), the run
+gives up the same way, or each row would wait out its busy answers for hours.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ FAILURES: Final = 5
 PROBE_EVERY: Final = 2.0
 """Seconds between two probes of a portal that is down."""
 _GATEWAY: Final = frozenset({502, 504})  # a proxy whose portal behind it does not answer
+_BUSY: Final = frozenset({429, 503})  # with Retry-After: "come back later"
 
 
 def unreachable(answer: object) -> bool:
@@ -77,6 +83,8 @@ class Health:
         self.outages = 0
         self.last_failure = ""
         self.last_unreachable: Verdict | None = None  # the last failure to reach the portal
+        self._busy_since: float | None = None  # when answers began to be only "busy"
+        self._on_give_up: Callable[[str], None] | None = None  # set by `watch`
 
     @property
     def down(self) -> bool:
@@ -88,6 +96,7 @@ class Health:
         if not unreachable(answer):
             self._in_a_row = 0
             self._answered = True
+            self._note_busy(answer)
             return answer
         self._in_a_row += 1
         self.last_failure = str(answer)
@@ -98,6 +107,25 @@ class Health:
             self._down.set()
             get_logger().warning("run.portal_unreachable", failures=self._in_a_row)
         return answer
+
+    def _note_busy(self, answer: object) -> None:
+        """Time a streak of nothing but busy answers; give up when it outlasts the limit."""
+        if not (isinstance(answer, Verdict) and answer.http_status in _BUSY):
+            self._busy_since = None
+            return
+        now = self._clock()
+        if self._busy_since is None:
+            self._busy_since = now
+            return
+        if now - self._busy_since < self._give_up_after or self.gave_up or not self._on_give_up:
+            return
+        self.gave_up = True
+        self.last_unreachable = answer
+        self._on_give_up(
+            f"the portal answered only that it is busy for {self._give_up_after:g} s "
+            f"({answer}); run the same command again later to send the rest"
+        )
+        self._up.set()
 
     async def ready(self) -> bool:
         """Wait while the portal is down; return False once the run gave up on it."""
@@ -118,6 +146,7 @@ class Health:
         request is answered: a portal whose probe answers while its API does not is down
         again at once, and that is the same outage, whose time goes on.
         """
+        self._on_give_up = give_up
         deadline: float | None = None
         while True:
             await self._down.wait()

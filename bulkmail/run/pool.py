@@ -49,7 +49,8 @@ MAX_OVERLOADS: Final = 20
 """Answers "busy, come back later" (429, 503) a create may get before it fails: they do not
 use up --retries, since the portal did nothing with the request, and the concurrency
 controller sends fewer at once after each."""
-_UNAVAILABLE: Final = frozenset({502, 503, 504})  # answers of a proxy or of a portal that is gone
+# Answers that say the request was not served: a proxy's or a gone portal's, or "busy".
+_UNAVAILABLE: Final = frozenset({429, 502, 503, 504})
 PROBE_SECONDS: Final = 30.0  # the longest one mid-run probe of the portal may take
 
 

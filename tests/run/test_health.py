@@ -282,12 +282,48 @@ async def test_a_busy_portal_that_names_its_time_is_load_not_an_outage() -> None
         lambda: httpx.AsyncClient(transport=transport, base_url="http://portal.test"),
         outcomes.__setitem__,
         backoff=Backoff(base=0.001, cap=0.001),
-        health=Health(0.05, failures=3, every=0.001),
+        health=Health(0.05, failures=3, every=0.001, clock=lambda: 0.0),  # time stands still
     )
     with anyio.fail_after(HANG):
         state = await runner.run([_job(i, USER, PASSWORD, f"b{i}@mail.test") for i in range(4)])
     assert not state.aborted and runner.health.outages == 0
     assert {o.status for o in outcomes.values()} == {Status.CREATED}
+
+
+@pytest.mark.parametrize("status", [429, 503])
+async def test_a_portal_that_is_only_busy_for_too_long_is_given_up_on(status: int) -> None:
+    # A maintenance page that names a time, again and again: each row would wait out its
+    # busy answers (up to 20, each as long as the portal asks) for hours.
+    creates: list[str] = []
+    ticks = iter(range(10_000))  # seconds: one passes each time the run looks at the clock
+
+    def portal(request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        if path.endswith("/authentication"):
+            return _ok(201, {"token": "tok", "expires": "2027-01-01T00:00:00.0000000+03:00"})
+        if request.method == "GET":
+            return _ok(200, [])
+        if len(creates) >= 3:
+            return httpx.Response(status, headers={"Retry-After": "0"}, text="busy")
+        creates.append(json.loads(request.content)["email"])
+        return _ok(201, {"mailboxId": len(creates), "email": creates[-1]})
+
+    outcomes: dict[int, Outcome] = {}
+    transport = httpx.MockTransport(portal)
+    runner = Runner(
+        PortalSettings(url="http://portal.test", state=None, concurrency=2),
+        lambda: httpx.AsyncClient(transport=transport, base_url="http://portal.test"),
+        outcomes.__setitem__,
+        backoff=Backoff(base=0.001, cap=0.001),
+        health=Health(30.0, failures=3, every=0.001, clock=lambda: float(next(ticks))),
+    )
+    jobs = [_job(i, USER, PASSWORD, f"box{i}@mail.test") for i in range(30)]
+    with anyio.fail_after(HANG):
+        state = await runner.run(jobs)
+    assert state.aborted and runner.health.gave_up and "only that it is busy" in state.reason
+    assert len(outcomes) == 30
+    assert sum(o.status is Status.CREATED for o in outcomes.values()) == 3
+    assert sum(o.status is Status.NOT_ATTEMPTED for o in outcomes.values()) == 27
 
 
 async def test_a_portal_whose_probe_answers_but_whose_api_does_not_is_given_up_on() -> None:
