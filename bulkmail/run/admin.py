@@ -249,7 +249,7 @@ def owners_of(
     with_password: set[str] = set()
     checked_rows = validate(
         table, defaults=inp.defaults, run_user=portal.user, acting=True,
-        from_email=portal.portal_user_from == "email",
+        from_email=portal.portal_user_from == "email", autofill=inp.autofill,
     )  # fmt: skip
     for checked in checked_rows:
         account = checked.account

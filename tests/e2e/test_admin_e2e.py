@@ -408,3 +408,18 @@ def test_each_session_ends_after_its_users_last_row(
         last_row = max(i for i, step in enumerate(steps) if step == ("row.created", user))
         assert steps[last_row + 1 :].count(("impersonation.ended", user)) == 1
     assert {e.get("after") for e in events if e["event"] == "impersonation.ended"} == {"last row"}
+
+
+def test_rows_whose_servers_are_autofilled_go_to_their_owners(tmp_path: Path, fresh: str) -> None:
+    """--autofill known makes rows with blank server cells valid: their owners must be
+    found in People too, not failed as unknown (the owners were counted without autofill)."""
+    rows = [row("user01@corp.example", "a") | {"email": "a@gmail.com", "server": "",
+                                               "smtp_server": ""},
+            row("user02@corp.example", "b")]  # fmt: skip
+    sheet = write_sheet(tmp_path / "in.csv", rows)
+
+    assert run_import(tmp_path, sheet, fresh, "--autofill", "known") == 0
+
+    counters = stats(fresh)
+    assert counters["users"]["user01@corp.example"]["creates"] == 1
+    assert (counters["impersonations"], counters["impersonations_ended"]) == (2, 2)
