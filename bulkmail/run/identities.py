@@ -69,6 +69,7 @@ class Acting:
     off: Verdict | None = None  # impersonation off for this admin: no user can be acted for
     remaining: Counter[str] = field(default_factory=Counter)  # rows left per user
     live: dict[str, Token] = field(default_factory=dict)  # sessions opened and not ended
+    due: set[str] = field(default_factory=set)  # users whose last row is settled, session live
     opened: int = 0
     ended: int = 0
 
@@ -106,10 +107,18 @@ class Acting:
         return answer
 
     def settled(self, login: str) -> bool:
-        """Count one of `login`'s rows settled; return True when it was the user's last."""
+        """Count one of `login`'s rows settled; return True when it was the user's last.
+
+        A last row settled while the user's session is open makes the session due to end:
+        also when the row never reached the pool (the journal had it done earlier), so
+        whoever ends sessions next (run/sessions.py) ends it.
+        """
         key = login.casefold()
         self.remaining[key] -= 1
-        return self.remaining[key] <= 0
+        last = self.remaining[key] <= 0
+        if last and key in self.live:
+            self.due.add(key)
+        return last
 
     async def end(self, portal: PortalClient, login: str, after: str = "last row") -> None:
         """End `login`'s session, if one is open (the token as the asc_auth_key cookie);

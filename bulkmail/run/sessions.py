@@ -77,14 +77,18 @@ class Sessions:
         return await with_retries(partial(portal.login, identity), self._backoff, self._retries)
 
     async def finished(self, portal: PortalClient, identity: Identity) -> None:
-        """Count one of the user's rows settled; after the last, end its impersonated
-        session (a row that still comes later opens a new one)."""
-        if self._acting is None or not self._acting.settled(identity.login):
+        """Count one of the user's rows settled; then end the impersonated session of each
+        user whose last row is settled: this one's, or one whose last row the journal
+        settled as done earlier (a row that still comes later opens a new session)."""
+        if self._acting is None:
             return
-        state = self._state(identity.login)
-        async with state.lock:
-            await self._acting.end(portal, identity.login)
-            state.token = None
+        self._acting.settled(identity.login)
+        while self._acting.due:
+            login = self._acting.due.pop()
+            state = self._state(login)
+            async with state.lock:
+                await self._acting.end(portal, login)
+                state.token = None
 
     async def end_all(self, portal: PortalClient) -> None:
         """End every impersonated session still open."""

@@ -423,3 +423,29 @@ def test_rows_whose_servers_are_autofilled_go_to_their_owners(tmp_path: Path, fr
     counters = stats(fresh)
     assert counters["users"]["user01@corp.example"]["creates"] == 1
     assert (counters["impersonations"], counters["impersonations_ended"]) == (2, 2)
+
+
+def test_a_session_ends_after_its_users_last_row_even_when_that_row_was_done_earlier(
+    tmp_path: Path, fresh: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A re-run: user00's last row was created by the first run, far behind its new row.
+    The journal settles it as the router reads it; the session must end then, not be left
+    open until the run ends (a kill in between would leave it open)."""
+    done_earlier = row("user00@corp.example", "later")
+    sheet = write_sheet(tmp_path / "in.csv", [done_earlier])
+    argv = ["import", str(sheet), "--portal", fresh, "--admin", ADMIN, "--concurrency", "1",
+            "--report-dir", str(tmp_path / "reports"), "--state", str(tmp_path / "j.sqlite"),
+            "--log-format", "json"]  # fmt: skip
+    assert main(argv) == 0
+    capsys.readouterr()
+    between = [row("user01@corp.example", f"b{n}") for n in range(100)]  # past the read-ahead
+    rows = [row("user00@corp.example", "first"), *between, done_earlier,
+            row("user02@corp.example", "c")]  # fmt: skip
+    write_sheet(sheet, rows)
+
+    assert main(argv) == 0
+
+    events = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
+    ended = {e["user"]: e["after"] for e in events if e["event"] == "impersonation.ended"}
+    assert ended == {f"user0{u}@corp.example": "last row" for u in range(3)}
+    assert stats(fresh)["impersonation"]["open_sessions"] == 0
