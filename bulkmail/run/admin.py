@@ -21,7 +21,14 @@ from bulkmail.errors import ConfigError
 from bulkmail.logs import get_logger
 from bulkmail.models import Stage, Table
 from bulkmail.portal.client import Identity, PortalClient, Token, Verdict
-from bulkmail.run.identities import Acting, Person, person_of, refusal_of_person, refused
+from bulkmail.run.identities import (
+    Acting,
+    Person,
+    person_of,
+    refusal_of_person,
+    refused,
+    user_key,
+)
 from bulkmail.run.retry import Backoff, with_retries
 from bulkmail.secrets import register
 from bulkmail.settings import InputSettings, PortalSettings
@@ -48,7 +55,7 @@ async def prepare(
     backoff: Backoff,
     retries: int,
 ) -> Acting | str:
-    """Return what --admin may do for the rows' users (`owners`: rows per casefold login),
+    """Return what --admin may do for the rows' users (`owners`: rows per user_key(login)),
     or why the run must end before any row. ConfigError: a code is needed and no terminal.
 
     The check route is asked about every user in a dry run; in a real run, about a few when
@@ -62,7 +69,7 @@ async def prepare(
     people = await find_people(portal, token, [*owners, admin.login], backoff, retries)
     if isinstance(people, Verdict):
         return f"the portal did not say who its users are to --admin {admin.login}: {people}"
-    me = people.get(admin.login.casefold())
+    me = people.get(user_key(admin.login))
     acting = Acting(admin, token, me, people=people, remaining=Counter(owners))
     for login in owners:
         why = None if acting.is_admin(login) else refusal_of_person(people[login], login, me)
@@ -109,7 +116,7 @@ async def find_people(
 ) -> dict[str, Person | None] | Verdict:
     """Return each login's People record (None: no such user), with few calls: the listing
     of all users when more than LOOKUPS are wanted, and one lookup for each it lacks."""
-    wanted = sorted({login.casefold() for login in logins})
+    wanted = sorted({user_key(login) for login in logins})
     known: dict[str, Person] = {}
     if len(wanted) > LOOKUPS:
         listed = await _everyone(portal, token, backoff, retries)
@@ -131,7 +138,7 @@ async def find_people(
 async def _everyone(
     portal: PortalClient, token: Token, backoff: Backoff, retries: int
 ) -> dict[str, Person] | Verdict:
-    """Return every portal user by casefold email and login, page by page (`total` says
+    """Return every portal user by user_key of email and login, page by page (`total` says
     when to stop: the listing gives no next index)."""
     known: dict[str, Person] = {}
     start = 0
@@ -143,7 +150,7 @@ async def _everyone(
         for person in filter(None, map(person_of, items)):
             for name in (person.email, person.login):
                 if name:
-                    known[name.casefold()] = person
+                    known[user_key(name)] = person
         start += len(items)
         if not items or start >= total:
             break
@@ -243,7 +250,7 @@ async def start_acting(
 def owners_of(
     table: Table, inp: InputSettings, portal: PortalSettings
 ) -> tuple[Counter[str], set[str]]:
-    """Return the valid rows per owner (casefold login), and the owners of rows that carry
+    """Return the valid rows per owner (user_key of the login), and the owners of rows that carry
     their own portal_password."""
     owners: Counter[str] = Counter()
     with_password: set[str] = set()
@@ -255,7 +262,7 @@ def owners_of(
         account = checked.account
         if account is None:
             continue
-        login = (account.portal_user or portal.user or "").casefold()
+        login = user_key(account.portal_user or portal.user or "")
         owners[login] += 1
         if account.portal_password:
             with_password.add(login)

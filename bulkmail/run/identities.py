@@ -26,6 +26,13 @@ from bulkmail.secrets import register
 ACTIVE: Final = 1  # People's status of an active user
 
 
+def user_key(login: str) -> str:
+    """Return the key that tells portal users apart: the login with its letter case
+    ignored (str.lower). Not casefold(), which makes two users such as "strauß" and
+    "strauss" one: one user's token would then create the other's accounts."""
+    return login.lower()
+
+
 @dataclass(frozen=True, slots=True)
 class Person:
     """A portal user as People describes it (docs/portal-api.md §20)."""
@@ -64,7 +71,7 @@ class Acting:
     admin: Identity
     token: Token
     me: Person | None
-    people: dict[str, Person | None] = field(default_factory=dict)  # casefold login -> record
+    people: dict[str, Person | None] = field(default_factory=dict)  # user_key(login) -> record
     refusals: dict[str, Verdict] = field(default_factory=dict)
     off: Verdict | None = None  # impersonation off for this admin: no user can be acted for
     remaining: Counter[str] = field(default_factory=Counter)  # rows left per user
@@ -75,16 +82,16 @@ class Acting:
 
     def is_admin(self, login: str) -> bool:
         """Return whether `login` is the admin's own (its rows use the admin's token)."""
-        if login.casefold() == self.admin.login.casefold():
+        if user_key(login) == user_key(self.admin.login):
             return True
-        person = self.people.get(login.casefold())
+        person = self.people.get(user_key(login))
         return person is not None and self.me is not None and person.id == self.me.id
 
     def refusal(self, login: str) -> Verdict | None:
         """Return why the admin cannot act as `login`, or None when it can."""
         if self.is_admin(login):
             return None
-        return self.off or self.refusals.get(login.casefold())
+        return self.off or self.refusals.get(user_key(login))
 
     def acts_for(self, login: str) -> bool:
         """Return whether the admin gets `login`'s token (else the row logs in itself)."""
@@ -94,14 +101,14 @@ class Acting:
         """Return the admin's token for its own rows, else open a session of `login`."""
         if self.is_admin(login):
             return self.token
-        person = self.people.get(login.casefold())
+        person = self.people.get(user_key(login))
         if person is None:  # acts_for said yes: People knows the user
             return refused(Code.PORTAL_USER_UNKNOWN, login)
         answer = await portal.impersonate(self.token, person.id)
         if isinstance(answer, Verdict):
             return _refusal_of(answer, login)
         register(answer.value)  # before anything could print it
-        self.live[login.casefold()] = answer
+        self.live[user_key(login)] = answer
         self.opened += 1
         get_logger().info("impersonation.opened", user=login, admin=self.admin.login)
         return answer
@@ -113,7 +120,7 @@ class Acting:
         also when the row never reached the pool (the journal had it done earlier), so
         whoever ends sessions next (run/sessions.py) ends it.
         """
-        key = login.casefold()
+        key = user_key(login)
         self.remaining[key] -= 1
         last = self.remaining[key] <= 0
         if last and key in self.live:
@@ -123,7 +130,7 @@ class Acting:
     async def end(self, portal: PortalClient, login: str, after: str = "last row") -> None:
         """End `login`'s session, if one is open (the token as the asc_auth_key cookie);
         `after` says when, for the log."""
-        token = self.live.pop(login.casefold(), None)
+        token = self.live.pop(user_key(login), None)
         if token is None:
             return
         answer = await portal.end_impersonation(token)

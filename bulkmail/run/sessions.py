@@ -15,7 +15,7 @@ import anyio
 
 from bulkmail.codes import Code
 from bulkmail.portal.client import Identity, PortalClient, Token, Verdict
-from bulkmail.run.identities import Acting
+from bulkmail.run.identities import Acting, user_key
 from bulkmail.run.retry import Backoff, with_retries
 from bulkmail.secrets import register
 
@@ -44,7 +44,7 @@ class Sessions:
         self._acting = acting  # --admin: tokens by impersonation instead of logins
 
     def _state(self, login: str) -> _UserState:
-        return self._users.setdefault(login.casefold(), _UserState())
+        return self._users.setdefault(user_key(login), _UserState())
 
     async def token(self, portal: PortalClient, identity: Identity) -> Token | Verdict:
         """Return a token for `identity`, logging in (once) if needed."""
@@ -97,7 +97,7 @@ class Sessions:
 
     def refusal(self, identity: Identity) -> Verdict | None:
         """Return the refusal of `identity`'s login, if the portal refused it in this run."""
-        state = self._users.get(identity.login.casefold())
+        state = self._users.get(user_key(identity.login))
         return state.refused if state is not None else None
 
     def invalidate(self, identity: Identity, token: Token) -> None:

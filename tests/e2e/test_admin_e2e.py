@@ -449,3 +449,20 @@ def test_a_session_ends_after_its_users_last_row_even_when_that_row_was_done_ear
     ended = {e["user"]: e["after"] for e in events if e["event"] == "impersonation.ended"}
     assert ended == {f"user0{u}@corp.example": "last row" for u in range(3)}
     assert stats(fresh)["impersonation"]["open_sessions"] == 0
+
+
+def test_users_whose_logins_differ_only_by_casefolding_keep_their_own_mail(
+    tmp_path: Path,
+) -> None:
+    """ "strauß" and "strauss" are two portal users (casefold() makes them one): each row's
+    account goes to its own user, through its own session."""
+    users = (PortalUser("strauß@corp.example", "pw-1"), PortalUser("strauss@corp.example", "pw-2"))
+    sheet = write_sheet(tmp_path / "in.csv", [row(u.login, f"box{n}") for n, u in enumerate(users)])
+    with running(portal(users=users)) as url:
+        assert run_import(tmp_path, sheet, url) == 0
+        boxes = httpx.get(f"{url}/_sim/mailboxes").json()
+
+    assert sorted((b["user"], b["email"]) for b in boxes) == [
+        ("strauss@corp.example", "box1@mail.example.org"),
+        ("strauß@corp.example", "box0@mail.example.org"),
+    ]
