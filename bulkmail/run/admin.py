@@ -131,8 +131,17 @@ async def find_people(
         data = await with_retries(partial(portal.person, token, login), backoff, retries)
         if isinstance(data, Verdict):
             return data
-        found[login] = person_of(data)
+        found[login] = _theirs(person_of(data), login)
     return found
+
+
+def _theirs(person: Person | None, login: str) -> Person | None:
+    """Return `person` when its email or login is `login` (a user_key), else None: a lookup
+    that answers with someone else (by user id, or ignoring the email asked) finds nobody,
+    so that no row is ever sent as another user."""
+    if person is None or login not in (user_key(person.email), user_key(person.login)):
+        return None
+    return person
 
 
 async def _everyone(

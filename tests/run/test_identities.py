@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import httpx
 import pytest
@@ -77,3 +78,29 @@ async def test_few_users_are_looked_up_and_many_listed(wanted: int, calls: int) 
     assert found.pop("nobody@corp.example") is None
     assert sorted(p.email for p in found.values() if p) == sorted(login.lower() for login in logins)
     assert stats["people_requests"] == calls + 1  # and the one lookup the listing lacked
+
+
+async def test_a_login_that_names_a_people_route_is_nobody_not_a_failed_run() -> None:
+    """`people/filter` is People's listing, not a user named "filter": that row's user is
+    unknown, and the other users are still found."""
+    async with portal_client() as (portal, _):
+        token = await log_in(portal, Identity("boss@corp.example", "pw"), None, Backoff(), 0)
+        assert isinstance(token, Token)
+        found = await find_people(portal, token, ["filter", "u1@corp.example"], Backoff(), 0)
+    assert isinstance(found, dict)
+    assert found["filter"] is None
+    assert found["u1@corp.example"] is not None
+
+
+class _Elsewhere:
+    """A portal whose every lookup answers with one other user's record (as a lookup by
+    user id, or a portal that ignores the email asked about, would)."""
+
+    async def person(self, token: Token, login: str) -> dict[str, object]:
+        return {"id": "e", "userName": "someone.else", "email": "someone.else@x"}
+
+
+async def test_a_lookup_that_answers_with_another_user_finds_nobody() -> None:
+    portal: Any = _Elsewhere()
+    found = await find_people(portal, Token("t"), ["anna@x", "anna"], Backoff(), 0)
+    assert found == {"anna": None, "anna@x": None}
