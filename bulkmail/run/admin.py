@@ -80,10 +80,10 @@ async def prepare(
     ]
     readable, acting.off = await _switch(portal, token, backoff, retries)
     if acting.off is None and candidates and (dry_run or not readable):
-        await _ask(portal, acting, candidates, everyone=dry_run)
+        await _ask(portal, acting, candidates, (backoff, retries), everyone=dry_run)
     if acting.off is None and not dry_run:
         fallbacks = [login for login in candidates if login in (with_password or ())]
-        await _ask(portal, acting, fallbacks, everyone=True, off_when_all=False)
+        await _ask(portal, acting, fallbacks, (backoff, retries), everyone=True, off_when_all=False)
     if acting.off is not None:
         get_logger().warning("impersonation.off", admin=admin.login, message=acting.off.message,
                              hint=acting.off.hint)  # fmt: skip
@@ -189,26 +189,30 @@ async def _ask(
     portal: PortalClient,
     acting: Acting,
     candidates: list[str],
+    retry: tuple[Backoff, int],
     *,
     everyone: bool,
     off_when_all: bool = True,
 ) -> None:
-    """Ask the check route about the users (all of them, or until one may be acted for);
-    a "no" refuses that user; "no" for every user asked means off for this admin."""
-    said: list[bool] = []
+    """Ask the check route about the users (all of them, or until one may be acted for),
+    again while the portal is busy (`retry`: backoff and retries); a "no" refuses that
+    user; "no" for every user asked means off for this admin. A question the portal did
+    not answer is no "no": the user's own session will tell."""
+    said: list[bool | None] = []  # None: the portal did not answer
     for login in candidates:
         person = acting.people[login]
         if person is None or login in acting.refusals:
             continue
         if not everyone and len(said) >= PROBES:
             break
-        answer = await portal.can_impersonate(acting.token, person.id)
-        said.append(answer is True)
+        ask = partial(portal.can_impersonate, acting.token, person.id)
+        answer = await with_retries(ask, *retry)
+        said.append(None if isinstance(answer, Verdict) else answer)
         if answer is True and not everyone:
             return
         if answer is False:
             acting.refusals[login] = refused(Code.IMPERSONATION_REFUSED, login)
-    if off_when_all and said and not any(said):
+    if off_when_all and said and all(answer is False for answer in said):
         acting.off = _off(
             f"the portal lets --admin {acting.admin.login} act as none of the {len(said)} users "
             "asked: its owner enables impersonation for all admins or for this one (Settings > "
