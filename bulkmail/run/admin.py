@@ -70,7 +70,8 @@ async def prepare(
     if isinstance(people, Verdict):
         return f"the portal did not say who its users are to --admin {admin.login}: {people}"
     me = people.get(user_key(admin.login))
-    acting = Acting(admin, token, me, people=people, remaining=Counter(owners))
+    acting = Acting(admin, token, me, people=people, remaining=Counter(owners),
+                    backoff=backoff, retries=retries)  # fmt: skip
     for login in owners:
         why = None if acting.is_admin(login) else refusal_of_person(people[login], login, me)
         if why is not None:

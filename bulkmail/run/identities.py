@@ -13,7 +13,10 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any, Final
+
+import anyio
 
 from bulkmail.codes import Code
 from bulkmail.logs import get_logger
@@ -21,6 +24,7 @@ from bulkmail.models import Outcome, Problem, Severity, Stage, Status
 from bulkmail.portal.client import Identity, PortalClient, Token, Verdict
 from bulkmail.run import outcomes
 from bulkmail.run.jobs import Job
+from bulkmail.run.retry import Backoff, with_retries
 from bulkmail.secrets import register
 
 ACTIVE: Final = 1  # People's status of an active user
@@ -79,6 +83,8 @@ class Acting:
     due: set[str] = field(default_factory=set)  # users whose last row is settled, session live
     opened: int = 0
     ended: int = 0
+    backoff: Backoff = field(default_factory=Backoff)  # for answers that did nothing (503, 429)
+    retries: int = 0
 
     def is_admin(self, login: str) -> bool:
         """Return whether `login` is the admin's own (its rows use the admin's token)."""
@@ -104,7 +110,7 @@ class Acting:
         person = self.people.get(user_key(login))
         if person is None:  # acts_for said yes: People knows the user
             return refused(Code.PORTAL_USER_UNKNOWN, login)
-        answer = await portal.impersonate(self.token, person.id)
+        answer = await self._impersonate(portal, person.id)
         if isinstance(answer, Verdict):
             return _refusal_of(answer, login)
         register(answer.value)  # before anything could print it
@@ -112,6 +118,20 @@ class Acting:
         self.opened += 1
         get_logger().info("impersonation.opened", user=login, admin=self.admin.login)
         return answer
+
+    async def _impersonate(self, portal: PortalClient, user_id: str) -> Token | Verdict:
+        """Open a session of `user_id`, again after an answer that did nothing (503, 429,
+        no connection); never after one that may have opened a session (a lost answer):
+        each is a login the portal audits."""
+        attempt = 0
+        while True:
+            attempt += 1
+            answer = await portal.impersonate(self.token, user_id)
+            if not isinstance(answer, Verdict) or attempt > self.retries:
+                return answer
+            if not answer.retryable or answer.fatal or answer.ambiguous:
+                return answer
+            await anyio.sleep(self.backoff.delay(attempt, answer.retry_after))
 
     def settled(self, login: str) -> bool:
         """Count one of `login`'s rows settled; return True when it was the user's last.
@@ -133,7 +153,9 @@ class Acting:
         token = self.live.pop(user_key(login), None)
         if token is None:
             return
-        answer = await portal.end_impersonation(token)
+        # Ending twice is harmless: asked again after any answer that may not have ended it.
+        answer = await with_retries(partial(portal.end_impersonation, token), self.backoff,
+                                    self.retries)  # fmt: skip
         if answer is None:
             self.ended += 1
             get_logger().info("impersonation.ended", user=login, after=after)

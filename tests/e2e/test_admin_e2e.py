@@ -466,3 +466,20 @@ def test_users_whose_logins_differ_only_by_casefolding_keep_their_own_mail(
         ("strauss@corp.example", "box1@mail.example.org"),
         ("strauß@corp.example", "box0@mail.example.org"),
     ]
+
+
+def test_a_busy_portal_neither_fails_rows_at_impersonation_nor_keeps_sessions_open(
+    tmp_path: Path,
+) -> None:
+    """503s with Retry-After (nothing done) on impersonations and logouts are asked again:
+    every row is created and every session ended (rows failed at the impersonation, and
+    sessions whose logout met a 503 stayed open)."""
+    rows = [row(f"user{u:02}@corp.example", f"box{u}") for u in range(20)]
+    sheet = write_sheet(tmp_path / "in.csv", rows)
+    with running(portal(fail_503=0.3, retry_after=0, seed=3)) as url:
+        code = run_import(tmp_path, sheet, url, "--concurrency", "1", "--retries", "20")
+        counters = stats(url)
+
+    assert code == 0
+    assert counters["faults"]["503"] > 0
+    assert counters["impersonation"]["open_sessions"] == 0
