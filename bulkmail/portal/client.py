@@ -154,8 +154,10 @@ class PortalClient:
         data = _result(response)
         if isinstance(data, dict):
             return data
-        if response.status_code == 404:
-            return None
+        if response.status_code == 404 or (
+            path != f"{PEOPLE_PATH}/email" and isinstance(data, list)
+        ):
+            return None  # a list: a People route of its own answered (filter, search), no user
         return _classified(response, "list", (token.value,))
 
     async def impersonation_settings(self, token: Token) -> dict[str, Any] | Verdict:

@@ -21,7 +21,14 @@ from bulkmail.errors import ConfigError
 from bulkmail.logs import get_logger
 from bulkmail.models import Stage, Table
 from bulkmail.portal.client import Identity, PortalClient, Token, Verdict
-from bulkmail.run.identities import Acting, Person, person_of, refusal_of_person, refused
+from bulkmail.run.identities import (
+    Acting,
+    Person,
+    person_of,
+    refusal_of_person,
+    refused,
+    user_key,
+)
 from bulkmail.run.retry import Backoff, with_retries
 from bulkmail.secrets import register
 from bulkmail.settings import InputSettings, PortalSettings
@@ -48,7 +55,7 @@ async def prepare(
     backoff: Backoff,
     retries: int,
 ) -> Acting | str:
-    """Return what --admin may do for the rows' users (`owners`: rows per casefold login),
+    """Return what --admin may do for the rows' users (`owners`: rows per user_key(login)),
     or why the run must end before any row. ConfigError: a code is needed and no terminal.
 
     The check route is asked about every user in a dry run; in a real run, about a few when
@@ -62,8 +69,9 @@ async def prepare(
     people = await find_people(portal, token, [*owners, admin.login], backoff, retries)
     if isinstance(people, Verdict):
         return f"the portal did not say who its users are to --admin {admin.login}: {people}"
-    me = people.get(admin.login.casefold())
-    acting = Acting(admin, token, me, people=people, remaining=Counter(owners))
+    me = people.get(user_key(admin.login))
+    acting = Acting(admin, token, me, people=people, remaining=Counter(owners),
+                    backoff=backoff, retries=retries)  # fmt: skip
     for login in owners:
         why = None if acting.is_admin(login) else refusal_of_person(people[login], login, me)
         if why is not None:
@@ -73,10 +81,10 @@ async def prepare(
     ]
     readable, acting.off = await _switch(portal, token, backoff, retries)
     if acting.off is None and candidates and (dry_run or not readable):
-        await _ask(portal, acting, candidates, everyone=dry_run)
+        await _ask(portal, acting, candidates, (backoff, retries), everyone=dry_run)
     if acting.off is None and not dry_run:
         fallbacks = [login for login in candidates if login in (with_password or ())]
-        await _ask(portal, acting, fallbacks, everyone=True, off_when_all=False)
+        await _ask(portal, acting, fallbacks, (backoff, retries), everyone=True, off_when_all=False)
     if acting.off is not None:
         get_logger().warning("impersonation.off", admin=admin.login, message=acting.off.message,
                              hint=acting.off.hint)  # fmt: skip
@@ -109,7 +117,7 @@ async def find_people(
 ) -> dict[str, Person | None] | Verdict:
     """Return each login's People record (None: no such user), with few calls: the listing
     of all users when more than LOOKUPS are wanted, and one lookup for each it lacks."""
-    wanted = sorted({login.casefold() for login in logins})
+    wanted = sorted({user_key(login) for login in logins})
     known: dict[str, Person] = {}
     if len(wanted) > LOOKUPS:
         listed = await _everyone(portal, token, backoff, retries)
@@ -124,14 +132,23 @@ async def find_people(
         data = await with_retries(partial(portal.person, token, login), backoff, retries)
         if isinstance(data, Verdict):
             return data
-        found[login] = person_of(data)
+        found[login] = _theirs(person_of(data), login)
     return found
+
+
+def _theirs(person: Person | None, login: str) -> Person | None:
+    """Return `person` when its email or login is `login` (a user_key), else None: a lookup
+    that answers with someone else (by user id, or ignoring the email asked) finds nobody,
+    so that no row is ever sent as another user."""
+    if person is None or login not in (user_key(person.email), user_key(person.login)):
+        return None
+    return person
 
 
 async def _everyone(
     portal: PortalClient, token: Token, backoff: Backoff, retries: int
 ) -> dict[str, Person] | Verdict:
-    """Return every portal user by casefold email and login, page by page (`total` says
+    """Return every portal user by user_key of email and login, page by page (`total` says
     when to stop: the listing gives no next index)."""
     known: dict[str, Person] = {}
     start = 0
@@ -143,7 +160,7 @@ async def _everyone(
         for person in filter(None, map(person_of, items)):
             for name in (person.email, person.login):
                 if name:
-                    known[name.casefold()] = person
+                    known[user_key(name)] = person
         start += len(items)
         if not items or start >= total:
             break
@@ -173,26 +190,30 @@ async def _ask(
     portal: PortalClient,
     acting: Acting,
     candidates: list[str],
+    retry: tuple[Backoff, int],
     *,
     everyone: bool,
     off_when_all: bool = True,
 ) -> None:
-    """Ask the check route about the users (all of them, or until one may be acted for);
-    a "no" refuses that user; "no" for every user asked means off for this admin."""
-    said: list[bool] = []
+    """Ask the check route about the users (all of them, or until one may be acted for),
+    again while the portal is busy (`retry`: backoff and retries); a "no" refuses that
+    user; "no" for every user asked means off for this admin. A question the portal did
+    not answer is no "no": the user's own session will tell."""
+    said: list[bool | None] = []  # None: the portal did not answer
     for login in candidates:
         person = acting.people[login]
         if person is None or login in acting.refusals:
             continue
         if not everyone and len(said) >= PROBES:
             break
-        answer = await portal.can_impersonate(acting.token, person.id)
-        said.append(answer is True)
+        ask = partial(portal.can_impersonate, acting.token, person.id)
+        answer = await with_retries(ask, *retry)
+        said.append(None if isinstance(answer, Verdict) else answer)
         if answer is True and not everyone:
             return
         if answer is False:
             acting.refusals[login] = refused(Code.IMPERSONATION_REFUSED, login)
-    if off_when_all and said and not any(said):
+    if off_when_all and said and all(answer is False for answer in said):
         acting.off = _off(
             f"the portal lets --admin {acting.admin.login} act as none of the {len(said)} users "
             "asked: its owner enables impersonation for all admins or for this one (Settings > "
@@ -243,19 +264,19 @@ async def start_acting(
 def owners_of(
     table: Table, inp: InputSettings, portal: PortalSettings
 ) -> tuple[Counter[str], set[str]]:
-    """Return the valid rows per owner (casefold login), and the owners of rows that carry
+    """Return the valid rows per owner (user_key of the login), and the owners of rows that carry
     their own portal_password."""
     owners: Counter[str] = Counter()
     with_password: set[str] = set()
     checked_rows = validate(
         table, defaults=inp.defaults, run_user=portal.user, acting=True,
-        from_email=portal.portal_user_from == "email",
+        from_email=portal.portal_user_from == "email", autofill=inp.autofill,
     )  # fmt: skip
     for checked in checked_rows:
         account = checked.account
         if account is None:
             continue
-        login = (account.portal_user or portal.user or "").casefold()
+        login = user_key(account.portal_user or portal.user or "")
         owners[login] += 1
         if account.portal_password:
             with_password.add(login)

@@ -13,7 +13,10 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any, Final
+
+import anyio
 
 from bulkmail.codes import Code
 from bulkmail.logs import get_logger
@@ -21,9 +24,17 @@ from bulkmail.models import Outcome, Problem, Severity, Stage, Status
 from bulkmail.portal.client import Identity, PortalClient, Token, Verdict
 from bulkmail.run import outcomes
 from bulkmail.run.jobs import Job
+from bulkmail.run.retry import Backoff, with_retries
 from bulkmail.secrets import register
 
 ACTIVE: Final = 1  # People's status of an active user
+
+
+def user_key(login: str) -> str:
+    """Return the key that tells portal users apart: the login with its letter case
+    ignored (str.lower). Not casefold(), which makes two users such as "strauß" and
+    "strauss" one: one user's token would then create the other's accounts."""
+    return login.lower()
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,26 +75,29 @@ class Acting:
     admin: Identity
     token: Token
     me: Person | None
-    people: dict[str, Person | None] = field(default_factory=dict)  # casefold login -> record
+    people: dict[str, Person | None] = field(default_factory=dict)  # user_key(login) -> record
     refusals: dict[str, Verdict] = field(default_factory=dict)
     off: Verdict | None = None  # impersonation off for this admin: no user can be acted for
     remaining: Counter[str] = field(default_factory=Counter)  # rows left per user
     live: dict[str, Token] = field(default_factory=dict)  # sessions opened and not ended
+    due: set[str] = field(default_factory=set)  # users whose last row is settled, session live
     opened: int = 0
     ended: int = 0
+    backoff: Backoff = field(default_factory=Backoff)  # for answers that did nothing (503, 429)
+    retries: int = 0
 
     def is_admin(self, login: str) -> bool:
         """Return whether `login` is the admin's own (its rows use the admin's token)."""
-        if login.casefold() == self.admin.login.casefold():
+        if user_key(login) == user_key(self.admin.login):
             return True
-        person = self.people.get(login.casefold())
+        person = self.people.get(user_key(login))
         return person is not None and self.me is not None and person.id == self.me.id
 
     def refusal(self, login: str) -> Verdict | None:
         """Return why the admin cannot act as `login`, or None when it can."""
         if self.is_admin(login):
             return None
-        return self.off or self.refusals.get(login.casefold())
+        return self.off or self.refusals.get(user_key(login))
 
     def acts_for(self, login: str) -> bool:
         """Return whether the admin gets `login`'s token (else the row logs in itself)."""
@@ -93,31 +107,55 @@ class Acting:
         """Return the admin's token for its own rows, else open a session of `login`."""
         if self.is_admin(login):
             return self.token
-        person = self.people.get(login.casefold())
+        person = self.people.get(user_key(login))
         if person is None:  # acts_for said yes: People knows the user
             return refused(Code.PORTAL_USER_UNKNOWN, login)
-        answer = await portal.impersonate(self.token, person.id)
+        answer = await self._impersonate(portal, person.id)
         if isinstance(answer, Verdict):
             return _refusal_of(answer, login)
         register(answer.value)  # before anything could print it
-        self.live[login.casefold()] = answer
+        self.live[user_key(login)] = answer
         self.opened += 1
         get_logger().info("impersonation.opened", user=login, admin=self.admin.login)
         return answer
 
+    async def _impersonate(self, portal: PortalClient, user_id: str) -> Token | Verdict:
+        """Open a session of `user_id`, again after an answer that did nothing (503, 429,
+        no connection); never after one that may have opened a session (a lost answer):
+        each is a login the portal audits."""
+        attempt = 0
+        while True:
+            attempt += 1
+            answer = await portal.impersonate(self.token, user_id)
+            if not isinstance(answer, Verdict) or attempt > self.retries:
+                return answer
+            if not answer.retryable or answer.fatal or answer.ambiguous:
+                return answer
+            await anyio.sleep(self.backoff.delay(attempt, answer.retry_after))
+
     def settled(self, login: str) -> bool:
-        """Count one of `login`'s rows settled; return True when it was the user's last."""
-        key = login.casefold()
+        """Count one of `login`'s rows settled; return True when it was the user's last.
+
+        A last row settled while the user's session is open makes the session due to end:
+        also when the row never reached the pool (the journal had it done earlier), so
+        whoever ends sessions next (run/sessions.py) ends it.
+        """
+        key = user_key(login)
         self.remaining[key] -= 1
-        return self.remaining[key] <= 0
+        last = self.remaining[key] <= 0
+        if last and key in self.live:
+            self.due.add(key)
+        return last
 
     async def end(self, portal: PortalClient, login: str, after: str = "last row") -> None:
         """End `login`'s session, if one is open (the token as the asc_auth_key cookie);
         `after` says when, for the log."""
-        token = self.live.pop(login.casefold(), None)
+        token = self.live.pop(user_key(login), None)
         if token is None:
             return
-        answer = await portal.end_impersonation(token)
+        # Ending twice is harmless: asked again after any answer that may not have ended it.
+        answer = await with_retries(partial(portal.end_impersonation, token), self.backoff,
+                                    self.retries)  # fmt: skip
         if answer is None:
             self.ended += 1
             get_logger().info("impersonation.ended", user=login, after=after)

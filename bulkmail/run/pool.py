@@ -35,7 +35,7 @@ from bulkmail.portal.client import Created, Identity, PortalClient, Token, Verdi
 from bulkmail.run import outcomes
 from bulkmail.run.concurrency import Concurrency, signal_of
 from bulkmail.run.health import Health, Watched, probe
-from bulkmail.run.identities import Acting
+from bulkmail.run.identities import Acting, user_key
 from bulkmail.run.jobs import Job
 from bulkmail.run.lookahead import Lookahead, span, window
 from bulkmail.run.retry import Backoff, with_retries
@@ -182,7 +182,7 @@ class Runner:
     def _read(self, users_send: MemoryObjectSendStream[Identity], seen: set[str], job: Job) -> None:
         """Take `job` on as the run's, and have its portal user warmed once."""
         self._pending[job.index] = job
-        user = job.identity.login.casefold()
+        user = user_key(job.identity.login)
         if user not in seen:
             seen.add(user)
             users_send.send_nowait(job.identity)

@@ -15,7 +15,7 @@ import anyio
 
 from bulkmail.codes import Code
 from bulkmail.portal.client import Identity, PortalClient, Token, Verdict
-from bulkmail.run.identities import Acting
+from bulkmail.run.identities import Acting, user_key
 from bulkmail.run.retry import Backoff, with_retries
 from bulkmail.secrets import register
 
@@ -44,7 +44,7 @@ class Sessions:
         self._acting = acting  # --admin: tokens by impersonation instead of logins
 
     def _state(self, login: str) -> _UserState:
-        return self._users.setdefault(login.casefold(), _UserState())
+        return self._users.setdefault(user_key(login), _UserState())
 
     async def token(self, portal: PortalClient, identity: Identity) -> Token | Verdict:
         """Return a token for `identity`, logging in (once) if needed."""
@@ -77,14 +77,18 @@ class Sessions:
         return await with_retries(partial(portal.login, identity), self._backoff, self._retries)
 
     async def finished(self, portal: PortalClient, identity: Identity) -> None:
-        """Count one of the user's rows settled; after the last, end its impersonated
-        session (a row that still comes later opens a new one)."""
-        if self._acting is None or not self._acting.settled(identity.login):
+        """Count one of the user's rows settled; then end the impersonated session of each
+        user whose last row is settled: this one's, or one whose last row the journal
+        settled as done earlier (a row that still comes later opens a new session)."""
+        if self._acting is None:
             return
-        state = self._state(identity.login)
-        async with state.lock:
-            await self._acting.end(portal, identity.login)
-            state.token = None
+        self._acting.settled(identity.login)
+        while self._acting.due:
+            login = self._acting.due.pop()
+            state = self._state(login)
+            async with state.lock:
+                await self._acting.end(portal, login)
+                state.token = None
 
     async def end_all(self, portal: PortalClient) -> None:
         """End every impersonated session still open."""
@@ -93,7 +97,7 @@ class Sessions:
 
     def refusal(self, identity: Identity) -> Verdict | None:
         """Return the refusal of `identity`'s login, if the portal refused it in this run."""
-        state = self._users.get(identity.login.casefold())
+        state = self._users.get(user_key(identity.login))
         return state.refused if state is not None else None
 
     def invalidate(self, identity: Identity, token: Token) -> None:

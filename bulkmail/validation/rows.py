@@ -85,7 +85,7 @@ def _portal(
         return user, check_secret("portal_password", password, found)
     if not clean:  # reported, and the row is blocked: no message repeats the value
         return user, None
-    if run_user is not None and user.casefold() == run_user.casefold():
+    if run_user is not None and user.lower() == run_user.lower():  # not casefold: ß is not ss
         return None, None
     if acting:  # --admin acts as the user: no password needed
         return user, None

@@ -408,3 +408,78 @@ def test_each_session_ends_after_its_users_last_row(
         last_row = max(i for i, step in enumerate(steps) if step == ("row.created", user))
         assert steps[last_row + 1 :].count(("impersonation.ended", user)) == 1
     assert {e.get("after") for e in events if e["event"] == "impersonation.ended"} == {"last row"}
+
+
+def test_rows_whose_servers_are_autofilled_go_to_their_owners(tmp_path: Path, fresh: str) -> None:
+    """--autofill known makes rows with blank server cells valid: their owners must be
+    found in People too, not failed as unknown (the owners were counted without autofill)."""
+    rows = [row("user01@corp.example", "a") | {"email": "a@gmail.com", "server": "",
+                                               "smtp_server": ""},
+            row("user02@corp.example", "b")]  # fmt: skip
+    sheet = write_sheet(tmp_path / "in.csv", rows)
+
+    assert run_import(tmp_path, sheet, fresh, "--autofill", "known") == 0
+
+    counters = stats(fresh)
+    assert counters["users"]["user01@corp.example"]["creates"] == 1
+    assert (counters["impersonations"], counters["impersonations_ended"]) == (2, 2)
+
+
+def test_a_session_ends_after_its_users_last_row_even_when_that_row_was_done_earlier(
+    tmp_path: Path, fresh: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A re-run: user00's last row was created by the first run, far behind its new row.
+    The journal settles it as the router reads it; the session must end then, not be left
+    open until the run ends (a kill in between would leave it open)."""
+    done_earlier = row("user00@corp.example", "later")
+    sheet = write_sheet(tmp_path / "in.csv", [done_earlier])
+    argv = ["import", str(sheet), "--portal", fresh, "--admin", ADMIN, "--concurrency", "1",
+            "--report-dir", str(tmp_path / "reports"), "--state", str(tmp_path / "j.sqlite"),
+            "--log-format", "json"]  # fmt: skip
+    assert main(argv) == 0
+    capsys.readouterr()
+    between = [row("user01@corp.example", f"b{n}") for n in range(100)]  # past the read-ahead
+    rows = [row("user00@corp.example", "first"), *between, done_earlier,
+            row("user02@corp.example", "c")]  # fmt: skip
+    write_sheet(sheet, rows)
+
+    assert main(argv) == 0
+
+    events = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
+    ended = {e["user"]: e["after"] for e in events if e["event"] == "impersonation.ended"}
+    assert ended == {f"user0{u}@corp.example": "last row" for u in range(3)}
+    assert stats(fresh)["impersonation"]["open_sessions"] == 0
+
+
+def test_users_whose_logins_differ_only_by_casefolding_keep_their_own_mail(
+    tmp_path: Path,
+) -> None:
+    """ "strauß" and "strauss" are two portal users (casefold() makes them one): each row's
+    account goes to its own user, through its own session."""
+    users = (PortalUser("strauß@corp.example", "pw-1"), PortalUser("strauss@corp.example", "pw-2"))
+    sheet = write_sheet(tmp_path / "in.csv", [row(u.login, f"box{n}") for n, u in enumerate(users)])
+    with running(portal(users=users)) as url:
+        assert run_import(tmp_path, sheet, url) == 0
+        boxes = httpx.get(f"{url}/_sim/mailboxes").json()
+
+    assert sorted((b["user"], b["email"]) for b in boxes) == [
+        ("strauss@corp.example", "box1@mail.example.org"),
+        ("strauß@corp.example", "box0@mail.example.org"),
+    ]
+
+
+def test_a_busy_portal_neither_fails_rows_at_impersonation_nor_keeps_sessions_open(
+    tmp_path: Path,
+) -> None:
+    """503s with Retry-After (nothing done) on impersonations and logouts are asked again:
+    every row is created and every session ended (rows failed at the impersonation, and
+    sessions whose logout met a 503 stayed open)."""
+    rows = [row(f"user{u:02}@corp.example", f"box{u}") for u in range(20)]
+    sheet = write_sheet(tmp_path / "in.csv", rows)
+    with running(portal(fail_503=0.3, retry_after=0, seed=3)) as url:
+        code = run_import(tmp_path, sheet, url, "--concurrency", "1", "--retries", "20")
+        counters = stats(url)
+
+    assert code == 0
+    assert counters["faults"]["503"] > 0
+    assert counters["impersonation"]["open_sessions"] == 0

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import httpx
 import pytest
 
 from bulkmail.codes import Code
 from bulkmail.portal.client import Identity, PortalClient, Token
-from bulkmail.run.admin import find_people, log_in
-from bulkmail.run.identities import Person, person_of, refusal_of_person
+from bulkmail.run.admin import find_people, log_in, prepare
+from bulkmail.run.identities import Acting, Person, person_of, refusal_of_person
 from bulkmail.run.retry import Backoff
 from bulkmail.simulator import PortalUser, SimConfig, create_app
+from bulkmail.simulator.config import Impersonation
 
 pytestmark = pytest.mark.anyio
 ADMIN = Person("a", "admin", "admin@x", 1, admin=True, owner=False, visitor=False,
@@ -77,3 +80,70 @@ async def test_few_users_are_looked_up_and_many_listed(wanted: int, calls: int) 
     assert found.pop("nobody@corp.example") is None
     assert sorted(p.email for p in found.values() if p) == sorted(login.lower() for login in logins)
     assert stats["people_requests"] == calls + 1  # and the one lookup the listing lacked
+
+
+async def test_a_login_that_names_a_people_route_is_nobody_not_a_failed_run() -> None:
+    """`people/filter` is People's listing, not a user named "filter": that row's user is
+    unknown, and the other users are still found."""
+    async with portal_client() as (portal, _):
+        token = await log_in(portal, Identity("boss@corp.example", "pw"), None, Backoff(), 0)
+        assert isinstance(token, Token)
+        found = await find_people(portal, token, ["filter", "u1@corp.example"], Backoff(), 0)
+    assert isinstance(found, dict)
+    assert found["filter"] is None
+    assert found["u1@corp.example"] is not None
+
+
+class _Elsewhere:
+    """A portal whose every lookup answers with one other user's record (as a lookup by
+    user id, or a portal that ignores the email asked about, would)."""
+
+    async def person(self, token: Token, login: str) -> dict[str, object]:
+        return {"id": "e", "userName": "someone.else", "email": "someone.else@x"}
+
+
+async def test_a_lookup_that_answers_with_another_user_finds_nobody() -> None:
+    portal: Any = _Elsewhere()
+    found = await find_people(portal, Token("t"), ["anna@x", "anna"], Backoff(), 0)
+    assert found == {"anna": None, "anna@x": None}
+
+
+class _BusyChecks:
+    """The simulator, answering the first `busy` check-route questions with 429."""
+
+    def __init__(self, config: SimConfig, busy: int) -> None:
+        self.app, self.busy = create_app(config), busy
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        path = scope.get("path", "")
+        if (
+            scope["type"] == "http"
+            and scope["method"] == "GET"
+            and self.busy > 0
+            and (path.startswith("/api/2.0/security/impersonate/") and "settings" not in path)
+        ):
+            self.busy -= 1
+            await send({"type": "http.response.start", "status": 429,
+                        "headers": [(b"retry-after", b"0")]})  # fmt: skip
+            await send({"type": "http.response.body", "body": b"Too Many Requests"})
+            return
+        await self.app(scope, receive, send)
+
+
+async def test_a_busy_check_route_is_asked_again_not_taken_for_impersonation_off() -> None:
+    """An admin who is not the owner cannot read the switch, so the check route is asked:
+    a 429 there is a busy portal, not a "no" (three of them said "impersonation is off")."""
+    on = Impersonation(config_key=True, enabled=True, enable_type="all-admins")
+    config = SimConfig(users=(PortalUser("boss@corp.example", "pw", owner=True),
+                              PortalUser("adm@corp.example", "pw", admin=True), *USERS[:3]),
+                       open_portal=False, impersonation=on)  # fmt: skip
+    transport = httpx.ASGITransport(app=_BusyChecks(config, busy=3))
+    async with httpx.AsyncClient(transport=transport, base_url="http://portal.test") as client:
+        acting = await prepare(
+            PortalClient(client), Identity("adm@corp.example", "pw"),
+            Counter(f"u{i}@corp.example" for i in range(3)), ask_code=None, dry_run=False,
+            backoff=Backoff(base=0.0), retries=3,
+        )  # fmt: skip
+    assert isinstance(acting, Acting)
+    assert acting.off is None
+    assert acting.acts_for("u0@corp.example")
