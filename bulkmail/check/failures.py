@@ -81,7 +81,11 @@ def classify(err: BaseException, target: Target, step: Step) -> Finding:
     """Return what a session's exception means. A bug (anything else) is raised again."""
     if isinstance(err, ssl.SSLError):
         return finding(target, "tls", f"TLS failed ({_reason(err)})")
-    if isinstance(err, TimeoutError):
+    if isinstance(err, TimeoutError) or (
+        # smtplib reports a read that timed out as a disconnection
+        isinstance(err, smtplib.SMTPServerDisconnected)
+        and isinstance(err.__context__, TimeoutError)
+    ):
         return _timeout(target, step)
     if isinstance(err, socket.gaierror):
         return finding(target, "unreachable", f"unknown host ({err.strerror})")
