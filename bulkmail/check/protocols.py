@@ -58,6 +58,9 @@ class Step:
         self.now = "connect"  # connect (TCP, TLS, greeting), starttls, login
 
 
+_LATE = f"the session took more than {SESSION_TIMEOUTS} x --timeout"
+
+
 class _Limits:
     """One session's bounds: the bytes it may still read, and a watchdog that shuts the
     client's socket at the session's deadline (which ends a read blocked in another thread)."""
@@ -76,12 +79,13 @@ class _Limits:
             with contextlib.suppress(OSError):
                 socket.socket.shutdown(sock, socket.SHUT_RDWR)
 
-    def took(self, data: bytes) -> bytes:
-        """Count `data` read; raise TimeoutError past the deadline, TooMuch past the bytes."""
+    def took(self, data: bytes, coming: int = 0) -> bytes:
+        """Count `data` read; raise TimeoutError past the deadline, TooMuch past the bytes
+        (counting `coming` bytes announced as well)."""
         self.left -= len(data)
         if self.expired:
-            raise TimeoutError(f"the session took more than {SESSION_TIMEOUTS} x --timeout")
-        if self.left < 0:
+            raise TimeoutError(_LATE)
+        if self.left < max(coming, 0):
             raise TooMuch(f"the server sent more than {SESSION_BYTES >> 20} MiB in one session")
         return data
 
@@ -93,9 +97,7 @@ class _Limits:
             yield
         except Exception as err:
             if self.expired and not isinstance(err, TimeoutError):
-                raise TimeoutError(
-                    f"the session took more than {SESSION_TIMEOUTS} x --timeout"
-                ) from err
+                raise TimeoutError(_LATE) from err
             raise
         finally:
             self._timer.cancel()
@@ -135,7 +137,8 @@ class _IMAP4(imaplib.IMAP4):
     def readline(self) -> bytes:
         return self._limits.took(super().readline())
 
-    def read(self, size: int) -> bytes:
+    def read(self, size: int) -> bytes:  # a literal of `size` bytes the server announced
+        self._limits.took(b"", size)  # refused before it is read: imaplib reads it whole
         return self._limits.took(super().read(size))
 
 

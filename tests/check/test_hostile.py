@@ -129,3 +129,25 @@ def _silent(connection: socket.socket, done: threading.Event) -> None:
 
 def test_an_smtp_server_that_never_greets_is_a_timeout(serve: Callable[[Serve], int]) -> None:
     assert _session("SMTP", serve(_silent), timeout=0.3) == Code.SMTP_TIMEOUT
+
+
+def _huge_literal(connection: socket.socket, done: threading.Event) -> None:
+    """Announce a 2 GB literal in the CAPABILITY answer, send 4 MiB of it, then wait."""
+    connection.sendall(b"* OK hi\r\n")
+    connection.recv(1024)
+    connection.sendall(b"* CAPABILITY {2000000000}\r\n")
+    for _ in range(4 * 1024):
+        connection.sendall(b"C" * 1024)
+    done.wait()
+
+
+def test_an_imap_literal_larger_than_a_session_is_refused_before_it_is_read(
+    serve: Callable[[Serve], int],
+) -> None:
+    target = Target("incoming", "IMAP", "127.0.0.1", serve(_huge_literal), NONE)
+    step = Step()
+    with pytest.raises(Exception) as caught:
+        probe(target, unverified_context(), 5, step)
+    finding = classify(caught.value, target, step)
+    assert finding.code == Code.MAILBOX_TEST_FAILED  # not a wait for 2 GB until the deadline
+    assert "more than 1 MiB" in finding.message
