@@ -270,10 +270,15 @@ def _smtp(
     cred: tuple[str, str] | None,
     limits: _Limits,
 ) -> Offer:
+    # A name for now (smtplib would ask DNS for this machine's, past any --timeout); the EHLO
+    # names this end by its address, as MailKit does when no LocalDomain is set.
+    here = {"local_hostname": "localhost", "timeout": timeout}
     if t.encryption == SSL:
-        client: smtplib.SMTP = _SMTP_SSL(limits, t.host, t.port, timeout=timeout, context=ctx)
+        client: smtplib.SMTP = _SMTP_SSL(limits, t.host, t.port, context=ctx, **here)
     else:
-        client = _SMTP(limits, t.host, t.port, timeout=timeout)
+        client = _SMTP(limits, t.host, t.port, **here)
+    assert client.sock is not None  # the constructor connected it
+    client.local_hostname = _address_literal(client.sock)
     with _closing(client.close):
         client.ehlo()
         offered = client.has_extn("starttls")
@@ -291,6 +296,12 @@ def _smtp(
         step.now = "logout"
         client.quit()
         return offer
+
+
+def _address_literal(sock: socket.socket) -> str:
+    """Return this end's address as an EHLO address literal (RFC 5321 §4.1.3)."""
+    address = sock.getsockname()[0]
+    return f"[IPv6:{address}]" if sock.family == socket.AF_INET6 else f"[{address}]"
 
 
 # smtplib's own order of preference; `SMTP.login` would try the next mechanism after a refusal,

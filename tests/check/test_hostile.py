@@ -28,6 +28,7 @@ def serve() -> Iterator[Callable[[Serve], int]]:
     done = threading.Event()
     threads: list[threading.Thread] = []
     listeners: list[socket.socket] = []
+    connections: list[socket.socket] = []
 
     def start(body: Serve) -> int:
         listener = socket.create_server(("127.0.0.1", 0))
@@ -35,6 +36,7 @@ def serve() -> Iterator[Callable[[Serve], int]]:
 
         def run() -> None:
             connection, _ = listener.accept()
+            connections.append(connection)
             # the client hanging up is what a bounded client does
             with connection, contextlib.suppress(OSError):
                 body(connection, done)
@@ -46,10 +48,13 @@ def serve() -> Iterator[Callable[[Serve], int]]:
 
     yield start
     done.set()
-    for listener in listeners:
-        listener.close()
+    for sock in (*listeners, *connections):  # ends a server blocked reading a failed client
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
     for thread in threads:
         thread.join()
+    for listener in listeners:
+        listener.close()
 
 
 def _session(protocol: Protocol, port: int, timeout: float) -> Code:
@@ -151,3 +156,27 @@ def test_an_imap_literal_larger_than_a_session_is_refused_before_it_is_read(
     finding = classify(caught.value, target, step)
     assert finding.code == Code.MAILBOX_TEST_FAILED  # not a wait for 2 GB until the deadline
     assert "more than 1 MiB" in finding.message
+
+
+def test_ehlo_names_this_end_by_its_address_without_asking_dns(
+    serve: Callable[[Serve], int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As MailKit does: an address literal, not socket.getfqdn(), whose DNS look-ups no
+    --timeout bounds and which would tell every server this machine's name."""
+    said: list[bytes] = []
+
+    def smtp(connection: socket.socket, done: threading.Event) -> None:
+        connection.sendall(b"220 hi\r\n")
+        with connection.makefile("rb") as lines:
+            said.append(lines.readline())
+            connection.sendall(b"250 mx.test\r\n")
+            lines.readline()  # QUIT
+            connection.sendall(b"221 bye\r\n")
+
+    def no_dns(name: str = "") -> str:
+        raise AssertionError("socket.getfqdn() called")
+
+    monkeypatch.setattr(socket, "getfqdn", no_dns)
+    target = Target("smtp", "SMTP", "127.0.0.1", serve(smtp), NONE)
+    probe(target, unverified_context(), 5, Step())
+    assert said == [b"ehlo [127.0.0.1]\r\n"]
