@@ -98,6 +98,9 @@ def classify(err: BaseException, target: Target, step: Step) -> Finding:
         return Finding(code, f"{target.where}: the server offers no login bulkmail speaks")
     if isinstance(err, _LOGIN_ERRORS):
         return _refusal(err, target, step)
+    if isinstance(err, UnicodeEncodeError):  # the error names a character of the password
+        said = "the login or password has characters the client sends as ASCII only"
+        return finding(target, "failed", f"{step.now}: {said}")
     if isinstance(err, UnicodeError):  # imaplib reads some answers as ASCII only
         return finding(target, "failed", f"{step.now}: an answer the client cannot read ({err})")
     if isinstance(err, OSError | EOFError):  # reset, unreachable network, closed early
