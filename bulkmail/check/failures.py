@@ -81,7 +81,11 @@ def classify(err: BaseException, target: Target, step: Step) -> Finding:
     """Return what a session's exception means. A bug (anything else) is raised again."""
     if isinstance(err, ssl.SSLError):
         return finding(target, "tls", f"TLS failed ({_reason(err)})")
-    if isinstance(err, TimeoutError):
+    if isinstance(err, TimeoutError) or (
+        # smtplib reports a read that timed out as a disconnection
+        isinstance(err, smtplib.SMTPServerDisconnected)
+        and isinstance(err.__context__, TimeoutError)
+    ):
         return _timeout(target, step)
     if isinstance(err, socket.gaierror):
         return finding(target, "unreachable", f"unknown host ({err.strerror})")
@@ -94,6 +98,9 @@ def classify(err: BaseException, target: Target, step: Step) -> Finding:
         return Finding(code, f"{target.where}: the server offers no login bulkmail speaks")
     if isinstance(err, _LOGIN_ERRORS):
         return _refusal(err, target, step)
+    if isinstance(err, UnicodeEncodeError):  # the error names a character of the password
+        said = "the login or password has characters the client sends as ASCII only"
+        return finding(target, "failed", f"{step.now}: {said}")
     if isinstance(err, UnicodeError):  # imaplib reads some answers as ASCII only
         return finding(target, "failed", f"{step.now}: an answer the client cannot read ({err})")
     if isinstance(err, OSError | EOFError):  # reset, unreachable network, closed early

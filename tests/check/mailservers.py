@@ -119,7 +119,9 @@ def _authenticator(mail: Mail) -> Callable[..., AuthResult]:
             mail.logins.append(login)
             busy = "454 4.7.0 Too many login attempts, please try again later"
             return AuthResult(success=False, handled=False, message=busy)
-        return AuthResult(success=mail.accepts(login, password))
+        # handled=False: aiosmtpd answers a refusal itself (its default, handled=True, says
+        # the authenticator did, and the client waits for an answer that never comes)
+        return AuthResult(success=mail.accepts(login, password), handled=False)
 
     return authenticate
 

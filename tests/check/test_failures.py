@@ -75,3 +75,16 @@ def test_a_refusal_quotes_the_servers_words_decoded() -> None:
 def test_anything_else_is_a_bug_and_raised() -> None:
     with pytest.raises(KeyError):
         classify(KeyError("oops"), IMAP, step("login"))
+
+
+@pytest.mark.parametrize("target", [IMAP, SMTP])
+def test_a_password_the_client_cannot_send_is_said_without_any_of_its_characters(
+    target: Target,
+) -> None:
+    # imaplib and smtplib send a login as ASCII; the error names the character and its place
+    err = UnicodeEncodeError("ascii", 'a1 LOGIN anna "Pässwört"', 15, 16, "not in range(128)")
+    finding = classify(err, target, step("login"))
+    assert finding.code == (Code.SMTP_TEST_FAILED if target is SMTP else Code.MAILBOX_TEST_FAILED)
+    assert "ä" not in finding.message and "xe4" not in finding.message
+    assert "15" not in finding.message
+    assert "ASCII" in finding.message

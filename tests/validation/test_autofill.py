@@ -13,6 +13,7 @@ from bulkmail.errors import InputError
 from bulkmail.models import Checked
 from bulkmail.reader.table import read
 from bulkmail.validation.table import validate
+from tests.check.loopback import loopback_only
 
 
 def checked(
@@ -82,8 +83,9 @@ def test_without_autofill_the_server_columns_are_required(tmp_path: Path) -> Non
 
 
 def test_check_takes_autofill_and_refuses_a_microsoft_row_before_connecting(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    loopback_only(monkeypatch)  # a row let through would reach Microsoft: fail instead
     sheet = tmp_path / "accounts.csv"
     sheet.write_text("email,password\nann@outlook.com,Secret-1\n", encoding="utf-8")
     argv = ["check", str(sheet), "--autofill", "known", "--report-dir", str(tmp_path / "r")]
