@@ -10,6 +10,7 @@ from bulkmail.cli.common import (
     add_input_options,
     add_output_options,
     input_settings,
+    login,
     seconds,
     start,
     whole_number,
@@ -35,7 +36,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     add_input_options(parser)
     parser.add_argument(
-        "--user", metavar="LOGIN", help="portal user owning rows that have no portal_user cell"
+        "--user",
+        metavar="LOGIN",
+        type=login,
+        help="portal user owning rows that have no portal_user cell",
     )
     g = parser.add_argument_group("check")
     g.add_argument(

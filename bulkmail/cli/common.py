@@ -189,6 +189,14 @@ def whole_number(low: int, high: int | None = None) -> Callable[[str], int]:
     return parse
 
 
+def login(text: str) -> str:
+    """An argparse type: a portal login, not blank (a blank one would silently count as not
+    given, and every row would then fail for want of a password)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("must be a portal login, not blank")
+    return text.strip()
+
+
 def seconds(high: float) -> Callable[[str], float]:
     """Return an argparse type: a number of seconds above 0 and at most `high`."""
 

@@ -17,6 +17,7 @@ from bulkmail.cli.common import (
     add_output_options,
     concurrency,
     input_settings,
+    login,
     seconds,
     start,
     whole_number,
@@ -73,6 +74,7 @@ def add_portal_options(parser: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--user",
         metavar="LOGIN",
+        type=login,
         help="portal login for rows without a portal_user cell (password from "
         f"${PASSWORD_ENV}, --password-file, or a prompt on a terminal)",
     )
@@ -85,6 +87,7 @@ def add_portal_options(parser: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--admin",
         metavar="LOGIN",
+        type=login,
         help="a portal admin who acts as each row's portal user (impersonation, server 12.5 "
         "and later, switched on by the portal's owner): no portal passwords needed; password "
         f"from ${ADMIN_PASSWORD_ENV}, --admin-password-file, or a prompt on a terminal",

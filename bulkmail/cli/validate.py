@@ -5,7 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 
-from bulkmail.cli.common import add_input_options, add_output_options, input_settings, start
+from bulkmail.cli.common import (
+    add_input_options,
+    add_output_options,
+    input_settings,
+    login,
+    start,
+)
 from bulkmail.cli.output import print_result
 
 
@@ -20,7 +26,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     add_input_options(parser)
     parser.add_argument(
-        "--user", metavar="LOGIN", help="portal user owning rows that have no portal_user cell"
+        "--user",
+        metavar="LOGIN",
+        type=login,
+        help="portal user owning rows that have no portal_user cell",
     )
     add_output_options(parser)
     parser.set_defaults(func=run)

@@ -253,6 +253,8 @@ IMPORT = ["import", "accounts.xlsx", "--user", "me@x.org"]
         ),
         (["--per-server", "0"], "argument --per-server: must be from 1 to 1,000, not 0"),
         (["--max-login-failures", "0"], "argument --max-login-failures: must be 1 or more, not 0"),
+        (["--admin", " "], "argument --admin: must be a portal login, not blank"),
+        (["--user", ""], "argument --user: must be a portal login, not blank"),
     ],
 )
 def test_odd_option_values_are_one_line_and_exit_2(
