@@ -19,44 +19,19 @@ import argparse
 import csv
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import httpx
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import free_port, simulator
+
 CASES = ("capacity", "dead-portal")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextmanager
-def simulator(*options: str) -> Iterator[str]:
-    port = free_port()
-    argv = [sys.executable, "-m", "bulkmail", "simulate", "--port", str(port), "--quiet"]
-    proc = subprocess.Popen([*argv, *options], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(100):
-            try:
-                httpx.get(f"{url}/_sim/stats", timeout=1)
-                break
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def sheet(path: Path, rows: int, users: int, domains: int) -> Path:

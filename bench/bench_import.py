@@ -41,7 +41,6 @@ import csv
 import json
 import os
 import resource
-import socket
 import ssl
 import subprocess
 import sys
@@ -58,6 +57,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import ratio
+from common import simulator as simulate
 
 USERS = 20
 HOSTS = 100  # mail servers the rows are spread over
@@ -67,47 +67,13 @@ LIMITED_ROWS, LIMITED_LOGINS, LIMITED_CONCURRENCY, LIMITED_LATENCY = 200, 5, 20,
 THROTTLED = ("mailbox-throttled", "smtp-throttled")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextmanager
 def simulator(
     latency_ms: float, create_latency_ms: float = 0.0, config: Path | None = None
 ) -> Iterator[str]:
-    port = free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "bulkmail",
-            "simulate",
-            "--port",
-            str(port),
-            "--latency",
-            str(latency_ms),
-            "--create-latency",
-            str(create_latency_ms),
-            "--quiet",
-            *(["--config", str(config)] if config else []),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(100):
-            try:
-                httpx.get(f"{url}/_sim/stats", timeout=1)
-                break
-            except httpx.HTTPError:
-                time.sleep(0.1)
+    options = ["--latency", str(latency_ms), "--create-latency", str(create_latency_ms)]
+    with simulate(*options, *(["--config", str(config)] if config else [])) as url:
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def sheet(path: Path, rows: int, users: int = USERS, host: str = "") -> Path:

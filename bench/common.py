@@ -8,11 +8,17 @@ from __future__ import annotations
 
 import json
 import random
+import socket
 import subprocess
 import sys
 import textwrap
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import NamedTuple
+
+import httpx
 
 OUT = Path(__file__).resolve().parent / "out"
 
@@ -139,3 +145,31 @@ def rows(count: int, seed: int = 1, start: int = 0) -> list[list[object]]:
 
 def ratio(value: float, baseline: float) -> str:
     return f"{value / baseline:.2f}x" if baseline > 0 else "n/a"
+
+
+def free_port() -> int:
+    """Return a TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def simulator(*options: str) -> Iterator[str]:
+    """Run `bulkmail simulate` with `options` in its own process; yield its URL once it
+    answers, end it (by its PID) afterwards."""
+    port = free_port()
+    argv = [sys.executable, "-m", "bulkmail", "simulate", "--port", str(port), "--quiet"]
+    proc = subprocess.Popen([*argv, *options], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                httpx.get(f"{url}/_sim/stats", timeout=1)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

@@ -127,12 +127,18 @@ def _bounded(
         return _SESSIONS[t.protocol](t, ctx, timeout, step, cred, limits)
 
 
-class _IMAP4(imaplib.IMAP4):
-    """IMAP4 whose reads count against its session's limits."""
+class _Metering:
+    """A standard client (first in its bases) that counts its reads against `limits`."""
+
+    _limits: _Limits
 
     def __init__(self, limits: _Limits, *args: Any, **kwargs: Any) -> None:
         self._limits, limits.client = limits, self
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, **kwargs)  # the standard client's own
+
+
+class _IMAP4(_Metering, imaplib.IMAP4):
+    """IMAP4 whose reads count against its session's limits."""
 
     def readline(self) -> bytes:
         return self._limits.took(super().readline())
@@ -146,12 +152,8 @@ class _IMAP4_SSL(_IMAP4, imaplib.IMAP4_SSL):  # the standard client's name, priv
     """IMAP4_SSL whose reads count against its session's limits."""
 
 
-class _POP3(poplib.POP3):
+class _POP3(_Metering, poplib.POP3):
     """POP3 whose lines count against its session's limits."""
-
-    def __init__(self, limits: _Limits, *args: Any, **kwargs: Any) -> None:
-        self._limits, limits.client = limits, self
-        super().__init__(*args, **kwargs)
 
     def _getline(self) -> tuple[bytes, int]:
         line, octets = super()._getline()  # type: ignore[misc]
@@ -163,12 +165,8 @@ class _POP3_SSL(_POP3, poplib.POP3_SSL):  # the standard client's name, private
     """POP3_SSL whose lines count against its session's limits."""
 
 
-class _SMTP(smtplib.SMTP):
+class _SMTP(_Metering, smtplib.SMTP):
     """SMTP whose reply lines count against its session's limits."""
-
-    def __init__(self, limits: _Limits, *args: Any, **kwargs: Any) -> None:
-        self._limits, limits.client = limits, self
-        super().__init__(*args, **kwargs)
 
     def getreply(self) -> tuple[int, bytes]:
         if self.file is None and self.sock is not None:  # as smtplib makes it, metered

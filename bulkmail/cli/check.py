@@ -8,6 +8,7 @@ from pathlib import Path
 
 from bulkmail.cli.common import (
     add_input_options,
+    add_mail_server_limits,
     add_output_options,
     input_settings,
     login,
@@ -16,7 +17,6 @@ from bulkmail.cli.common import (
     whole_number,
 )
 from bulkmail.cli.output import print_result
-from bulkmail.settings import DEFAULT_MAX_LOGIN_FAILURES, DEFAULT_PER_SERVER
 
 MAX_ROWS_AT_ONCE = 256
 MAX_TIMEOUT = 600.0
@@ -48,21 +48,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="log in to each server with the row's login and password (each login is a "
         "connection; refused ones count against --max-login-failures)",
     )
-    g.add_argument(
-        "--per-server",
-        metavar="N",
-        type=whole_number(1, MAX_ROWS_AT_ONCE),
-        default=DEFAULT_PER_SERVER,
-        help="rows checked at once per mail server (default %(default)s), as the import does",
-    )
-    g.add_argument(
-        "--max-login-failures",
-        metavar="K",
-        type=whole_number(1),
-        default=DEFAULT_MAX_LOGIN_FAILURES,
-        help="refused logins on one mail server before its other rows are held back "
-        "(default %(default)s; fail2ban bans after 5)",
-    )
+    add_mail_server_limits(g, most=MAX_ROWS_AT_ONCE)
     g.add_argument(
         "--timeout",
         metavar="SECONDS",

@@ -11,7 +11,13 @@ from pathlib import Path
 from bulkmail.errors import ConfigError
 from bulkmail.reader.defaults import load_defaults, merge, parse_set
 from bulkmail.schema import SECRET_FIELDS
-from bulkmail.settings import MAX_CONCURRENCY, START_CONCURRENCY, InputSettings
+from bulkmail.settings import (
+    DEFAULT_MAX_LOGIN_FAILURES,
+    DEFAULT_PER_SERVER,
+    MAX_CONCURRENCY,
+    START_CONCURRENCY,
+    InputSettings,
+)
 
 # argparse fills in %(default)s from the option's default: bulkmail.settings' value.
 CONCURRENCY_HELP = (
@@ -187,6 +193,29 @@ def whole_number(low: int, high: int | None = None) -> Callable[[str], int]:
         return value
 
     return parse
+
+
+def add_mail_server_limits(group: argparse._ArgumentGroup, *, most: int) -> None:
+    """Add --per-server (1 to `most`) and --max-login-failures, which `import` and `check`
+    share: both log in to the rows' mail servers from one address (run/servers.py)."""
+    group.add_argument(
+        "--per-server",
+        metavar="N",
+        type=whole_number(1, most),
+        default=DEFAULT_PER_SERVER,
+        help="rows in flight at once per mail server (default %(default)s: the logins all "
+        "come from one address, and servers limit connections per address); a server that "
+        "throttles gets fewer",
+    )
+    group.add_argument(
+        "--max-login-failures",
+        metavar="K",
+        type=whole_number(1),
+        default=DEFAULT_MAX_LOGIN_FAILURES,
+        help="refused logins on one mail server before its other rows are held back, so that "
+        "it does not ban the address they come from (default %(default)s; fail2ban bans "
+        "after 5)",
+    )
 
 
 def login(text: str) -> str:

@@ -14,6 +14,7 @@ from bulkmail.cli.common import (
     AUTO,
     CONCURRENCY_HELP,
     add_input_options,
+    add_mail_server_limits,
     add_output_options,
     concurrency,
     input_settings,
@@ -30,8 +31,6 @@ from bulkmail.secrets import register as register_secret
 from bulkmail.settings import (
     DEFAULT_GIVE_UP_AFTER,
     DEFAULT_MAX_CONCURRENCY,
-    DEFAULT_MAX_LOGIN_FAILURES,
-    DEFAULT_PER_SERVER,
     DEFAULT_RETRIES,
     DEFAULT_STATE,
     DEFAULT_TIMEOUT,
@@ -144,23 +143,7 @@ def add_portal_options(parser: argparse.ArgumentParser) -> None:
         "mid-run (default %(default)g: a portal restart fits); before the first row, "
         f"an unreachable portal is retried for at most {PREFLIGHT_SECONDS:g} s",
     )
-    g.add_argument(
-        "--per-server",
-        metavar="N",
-        type=whole_number(1, MAX_CONCURRENCY),
-        default=DEFAULT_PER_SERVER,
-        help="rows in flight at once per mail server (default %(default)s: the portal logs in "
-        "from one address, and servers limit connections per address); a server that "
-        "throttles gets fewer",
-    )
-    g.add_argument(
-        "--max-login-failures",
-        metavar="K",
-        type=whole_number(1),
-        default=DEFAULT_MAX_LOGIN_FAILURES,
-        help="refused logins on one mail server before its other rows are held back, so that "
-        "it does not ban the portal's address (default %(default)s; fail2ban bans after 5)",
-    )
+    add_mail_server_limits(g, most=MAX_CONCURRENCY)
     g.add_argument(
         "--timeout",
         metavar="SECONDS",

@@ -86,6 +86,22 @@ def _runner(portal: Outage, **settings: Any) -> tuple[Runner, dict[int, Outcome]
     return runner, outcomes
 
 
+def _answering(
+    portal: Callable[[httpx.Request], httpx.Response], health: Health
+) -> tuple[Runner, dict[int, Outcome]]:
+    """Return a runner of two workers over `portal`, watched by `health`, and its outcomes."""
+    outcomes: dict[int, Outcome] = {}
+    transport = httpx.MockTransport(portal)
+    runner = Runner(
+        PortalSettings(url="http://portal.test", state=None, concurrency=2),
+        lambda: httpx.AsyncClient(transport=transport, base_url="http://portal.test"),
+        outcomes.__setitem__,
+        backoff=Backoff(base=0.001, cap=0.001),
+        health=health,
+    )
+    return runner, outcomes
+
+
 async def test_a_portal_lost_mid_run_ends_it_with_every_unsent_row_not_attempted() -> None:
     portal = Outage(answered=4)
     runner, outcomes = _runner(portal)
@@ -244,15 +260,7 @@ async def test_a_portal_that_answers_only_503_without_retry_after_is_an_outage()
         creates.append(json.loads(request.content)["email"])
         return _ok(201, {"mailboxId": len(creates), "email": creates[-1]})
 
-    outcomes: dict[int, Outcome] = {}
-    transport = httpx.MockTransport(portal)
-    runner = Runner(
-        PortalSettings(url="http://portal.test", state=None, concurrency=2),
-        lambda: httpx.AsyncClient(transport=transport, base_url="http://portal.test"),
-        outcomes.__setitem__,
-        backoff=Backoff(base=0.001, cap=0.001),
-        health=Health(0.05, failures=3, every=0.001),
-    )
+    runner, outcomes = _answering(portal, Health(0.05, failures=3, every=0.001))
     jobs = [_job(i, USER, PASSWORD, f"box{i}@mail.test") for i in range(30)]
     with anyio.fail_after(HANG):
         state = await runner.run(jobs)
@@ -275,15 +283,8 @@ async def test_a_busy_portal_that_names_its_time_is_load_not_an_outage() -> None
             return httpx.Response(503, headers={"Retry-After": "0"}, text="busy")
         return _ok(201, {"mailboxId": 1, "email": json.loads(request.content)["email"]})
 
-    outcomes: dict[int, Outcome] = {}
-    transport = httpx.MockTransport(portal)
-    runner = Runner(
-        PortalSettings(url="http://portal.test", state=None, concurrency=2),
-        lambda: httpx.AsyncClient(transport=transport, base_url="http://portal.test"),
-        outcomes.__setitem__,
-        backoff=Backoff(base=0.001, cap=0.001),
-        health=Health(0.05, failures=3, every=0.001, clock=lambda: 0.0),  # time stands still
-    )
+    still = Health(0.05, failures=3, every=0.001, clock=lambda: 0.0)  # time stands still
+    runner, outcomes = _answering(portal, still)
     with anyio.fail_after(HANG):
         state = await runner.run([_job(i, USER, PASSWORD, f"b{i}@mail.test") for i in range(4)])
     assert not state.aborted and runner.health.outages == 0
@@ -308,15 +309,8 @@ async def test_a_portal_that_is_only_busy_for_too_long_is_given_up_on(status: in
         creates.append(json.loads(request.content)["email"])
         return _ok(201, {"mailboxId": len(creates), "email": creates[-1]})
 
-    outcomes: dict[int, Outcome] = {}
-    transport = httpx.MockTransport(portal)
-    runner = Runner(
-        PortalSettings(url="http://portal.test", state=None, concurrency=2),
-        lambda: httpx.AsyncClient(transport=transport, base_url="http://portal.test"),
-        outcomes.__setitem__,
-        backoff=Backoff(base=0.001, cap=0.001),
-        health=Health(30.0, failures=3, every=0.001, clock=lambda: float(next(ticks))),
-    )
+    ticking = Health(30.0, failures=3, every=0.001, clock=lambda: float(next(ticks)))
+    runner, outcomes = _answering(portal, ticking)
     jobs = [_job(i, USER, PASSWORD, f"box{i}@mail.test") for i in range(30)]
     with anyio.fail_after(HANG):
         state = await runner.run(jobs)
@@ -334,15 +328,7 @@ async def test_a_portal_whose_probe_answers_but_whose_api_does_not_is_given_up_o
             return _ok(200, {"ldapEnabled": False})
         raise httpx.RemoteProtocolError("Server disconnected", request=request)
 
-    outcomes: dict[int, Outcome] = {}
-    transport = httpx.MockTransport(portal)
-    runner = Runner(
-        PortalSettings(url="http://portal.test", state=None, concurrency=2),
-        lambda: httpx.AsyncClient(transport=transport, base_url="http://portal.test"),
-        outcomes.__setitem__,
-        backoff=Backoff(base=0.001, cap=0.001),
-        health=Health(0.05, failures=3, every=0.001),
-    )
+    runner, outcomes = _answering(portal, Health(0.05, failures=3, every=0.001))
     jobs = [_job(i, USER, PASSWORD, f"box{i}@mail.test") for i in range(400)]
     with anyio.fail_after(HANG):
         state = await runner.run(jobs)
