@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 
 class BulkmailError(Exception):
     """Base of everything that stops a run; the CLI prints `str(err)` and exits `exit_code`."""
 
     exit_code = 2
+    report_folder: Path | None = None
+    """The run's report folder, when the run stopped after making it (its summary.json was
+    tried there); None: the command line writes a summary.json of the error in a new one."""
 
     def __init__(self, message: str, hint: str = "") -> None:
         super().__init__(message)

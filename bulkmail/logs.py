@@ -1,14 +1,18 @@
 """structlog set-up: console or JSON lines on stderr, every event scrubbed of secrets.
 
 Events have stable dotted names (`row.created`, `row.failed`, `run.finished`) and keyword
-fields. `scrub_event` runs before the renderer, so no secret reaches a line: a key that names
-a secret is masked whatever it holds, and the other fields go through `bulkmail.secrets`.
+fields. `--quiet` keeps `run.finished` and the errors. What stops a run before or outside
+structlog (`run.failed`, `usage.error`) is rendered by `fatal_line` in the same shape.
+`scrub_event` runs before the renderer, so no secret reaches a line: a key that names a
+secret is masked whatever it holds, and the other fields go through `bulkmail.secrets`.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
+import warnings
 from collections.abc import MutableMapping
 from typing import Any, Final, Literal, TextIO
 
@@ -52,6 +56,43 @@ def printable_event(
     return event
 
 
+# One clock for every line: structlog's events and the fatal lines `fatal_line` renders.
+_STAMP: Final = structlog.processors.TimeStamper(fmt="iso", utc=True)
+FINAL_EVENT: Final = "run.finished"
+_ERROR_METHODS: Final = frozenset({"error", "critical", "exception", "fatal"})
+
+
+def only_final(
+    logger: Any, method: str, event: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """A structlog processor for `--quiet`: keep the errors and the run's last word
+    (`run.finished`: counts, exit code, report), drop every other event."""
+    if method in _ERROR_METHODS or event.get("event") == FINAL_EVENT:
+        return event
+    raise structlog.DropEvent
+
+
+def fatal_line(fmt: Literal["console", "json"], console: str, event: str, **fields: Any) -> str:
+    """Return the stderr line of what stopped a run: `console` as it is (already printable),
+    or one JSON object `{"event", "level": "error", **fields, "timestamp"}` with every secret
+    scrubbed, the shape of structlog's lines, for `--log-format json`."""
+    if fmt != "json":
+        return console
+    data: MutableMapping[str, Any] = {**fields, "event": event, "level": "error"}
+    data = scrub_event(None, "error", _STAMP(None, "error", data))
+    return json.dumps(data, ensure_ascii=False, default=str)
+
+
+def capture_warnings() -> None:
+    """Send Python warnings (a spreadsheet library's `UserWarning`) to the log as
+    `python.warning` events, so that no stderr line escapes the chosen format."""
+
+    def show(message: Warning | str, category: type[Warning], *_: Any, **__: Any) -> None:
+        get_logger().warning("python.warning", category=category.__name__, message=str(message))
+
+    warnings.showwarning = show
+
+
 class _Stderr:
     """Write to whatever sys.stderr is *now*, so a live progress bar can print logs above it."""
 
@@ -71,9 +112,9 @@ def configure(
     quiet: bool = False,
     stream: TextIO | None = None,
 ) -> None:
-    """Configure structlog: one line per event on stderr, secrets redacted."""
+    """Configure structlog: one line per event on stderr, secrets redacted; `quiet` keeps
+    only the errors and `run.finished` (`only_final`)."""
     out: Any = stream or _Stderr()
-    level = logging.ERROR if quiet else logging.INFO
     renderer: Any
     escape: list[Any] = []
     if fmt == "json":
@@ -85,14 +126,15 @@ def configure(
         )
     structlog.configure(
         processors=[
+            *([only_final] if quiet else []),  # first: a dropped event costs no more work
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            _STAMP,
             scrub_event,
             *escape,
             renderer,
         ],
-        wrapper_class=structlog.make_filtering_bound_logger(level),
+        wrapper_class=structlog.make_filtering_bound_logger(logging.INFO),
         logger_factory=structlog.PrintLoggerFactory(out),
         cache_logger_on_first_use=False,
     )

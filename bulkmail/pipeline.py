@@ -225,11 +225,13 @@ def _report_lost_says(journal: Journal | None) -> Iterator[None]:
     except ReportWriteError as err:
         if journal is None or journal.failure is not None:
             raise
-        raise AbortError(
+        lost = AbortError(
             f"{err.message}; the journal {journal.path} holds every outcome",
             "free some space or fix the folder, then run the same command again: "
             "it writes the report",
-        ) from None
+        )
+        lost.report_folder = err.report_folder
+        raise lost from None
 
 
 def _log_start(log: Any, inp: InputSettings, portal: PortalSettings) -> None:

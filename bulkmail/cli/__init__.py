@@ -1,7 +1,8 @@
 """The `bulkmail` command line: options -> settings -> library calls; errors -> exit codes.
 
 Each sub-command lives in its own module with `register(subparsers)`; this module only builds
-the parser and turns a BulkmailError into one line on stderr and its exit code.
+the parser and turns a usage error, a BulkmailError or an interrupt into one line on stderr
+and its exit code (`bulkmail.cli.fatal`: in the --log-format asked for, with a summary.json).
 """
 
 from __future__ import annotations
@@ -11,8 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from bulkmail._version import __version__
-from bulkmail.cli import check, demo, importing, simulate, template, validate
-from bulkmail.cli.output import error_line
+from bulkmail.cli import check, demo, fatal, importing, simulate, template, validate
 from bulkmail.errors import BulkmailError
 from bulkmail.printable import printable
 
@@ -27,11 +27,12 @@ exit codes:
 
 
 class _Parser(argparse.ArgumentParser):
-    """An ArgumentParser whose usage errors exit 2 with one line, as every other error does."""
+    """An ArgumentParser whose usage errors exit 2 with one line, as every other error does
+    (`main` prints it, in the --log-format the command line asks for)."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
         shown = printable(_without_values(message))  # a value may hold a line break
-        self.exit(2, f"bulkmail: error: {shown} (see `{self.prog} --help`)\n")
+        raise fatal.UsageError(shown, self.prog)
 
 
 _UNRECOGNIZED = "unrecognized arguments: "
@@ -77,16 +78,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line and return its exit code."""
+    words = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(words)
+    except fatal.UsageError as err:  # before the options are known: no report folder
+        print(fatal.usage_line(err, fatal.log_format(words)), file=sys.stderr)
+        raise SystemExit(2) from None
     try:
         code: int = args.func(args)
     except BulkmailError as err:
-        print(error_line(err), file=sys.stderr)
-        return err.exit_code
+        return fatal.stopped(args, err)
     except KeyboardInterrupt:
-        print("bulkmail: interrupted", file=sys.stderr)
-        return 3
+        return fatal.stopped(args, None)
     return code
 
 

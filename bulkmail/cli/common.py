@@ -117,10 +117,15 @@ def add_output_options(parser: argparse.ArgumentParser) -> None:
 
 
 def start(args: argparse.Namespace) -> None:
-    """Configure logging for the run before anything is logged."""
-    from bulkmail.logs import configure  # structlog and rich: not for `--help`
+    """Configure logging for the run before anything is logged, and note when the run
+    started (`args.started`): from here on its report folder is known, so a run that stops
+    leaves a summary.json there (bulkmail.cli.fatal)."""
+    from bulkmail.logs import capture_warnings, configure  # structlog: not for `--help`
+    from bulkmail.pipeline import utcnow
 
     configure(args.log_format, quiet=args.quiet)
+    capture_warnings()  # a library's warning is a log line too, in the format asked for
+    args.started = utcnow()
 
 
 def input_settings(args: argparse.Namespace) -> InputSettings:

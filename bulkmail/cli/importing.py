@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from bulkmail.cli import fatal
 from bulkmail.cli.common import (
     AUTO,
     CONCURRENCY_HELP,
@@ -23,7 +24,7 @@ from bulkmail.cli.common import (
     start,
     whole_number,
 )
-from bulkmail.cli.output import error_line, print_result
+from bulkmail.cli.output import print_result
 from bulkmail.errors import ConfigError
 from bulkmail.printable import printable
 from bulkmail.secrets import SECRET_FIELDS
@@ -308,7 +309,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.quiet:
         print_result(result, sys.stdout)
     if result.error is not None:  # a journal that failed part-way: what happened, what to do
-        print(error_line(result.error), file=sys.stderr)
+        fatal.say(args, result.error, result.paths.folder)
     return result.summary.exit_code
 
 

@@ -225,6 +225,7 @@ class ReportWriter:
         self.failure = ReportWriteError(
             f"the report could not be written ({path}: {files.reason(err)})", _AGAIN
         )
+        self.failure.report_folder = self.folder  # summary.json says so there (_last_word)
         if self.on_failure is not None:
             self.on_failure(self.failure.message)
 

@@ -62,9 +62,15 @@ def test_defaults_make_a_two_column_sheet_valid(here: Path) -> None:
     )
 
 
-def test_quiet_prints_nothing(here: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_quiet_prints_nothing_but_the_final_event(
+    here: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["validate", "accounts-ru.csv", "--quiet"]) == 0
-    assert capsys.readouterr() == ("", "")
+    out, err = capsys.readouterr()
+    folder = next((here / "reports").iterdir())
+    assert out == "" and err.count("\n") == 1
+    assert " run.finished command=validate exit_code=0 " in err
+    assert f" report=reports/{folder.name} " in err and err.endswith(" total=8 valid=8\n")
 
 
 def test_missing_columns_name_the_closest_header(
@@ -142,13 +148,17 @@ def test_a_portal_url_with_a_password_is_refused_without_repeating_it(
     assert main([*args, "--log-format", "json"]) == 2
     out, err = capsys.readouterr()
     host = "portal.example.org" + (":8443" if ":8443" in portal else "")
-    assert (out, err) == (
-        "",
-        f"bulkmail: error: --portal holds a user name or password (...@{host}) (give the "
-        "portal root only, e.g. https://portal.example.org, the login with --user and its "
-        "password in BULKMAIL_PASSWORD or --password-file)\n",
-    )
-    assert not (here / "reports").exists() and not (here / ".bulkmail").exists()
+    folder = next((here / "reports").iterdir())
+    assert out == f"report: reports/{folder.name}/summary.json\n"
+    said = f"--portal holds a user name or password (...@{host}) (give the "
+    said += "portal root only, e.g. https://portal.example.org, the login with --user and its "
+    said += "password in BULKMAIL_PASSWORD or --password-file)"
+    line = json.loads(err)
+    assert (line["event"], line["message"], line["exit_code"]) == ("run.failed", said, 2)
+    assert json.loads((folder / "summary.json").read_text())["error"] == said
+    assert "S3cret" not in err and "S3cret" not in (folder / "summary.json").read_text()
+    assert [p.name for p in folder.iterdir()] == ["summary.json"]  # the error, nothing sent
+    assert not (here / ".bulkmail").exists()
 
 
 def test_stray_arguments_are_named_without_their_values(
@@ -282,9 +292,11 @@ def test_a_portal_that_is_no_portal_root_is_one_line_and_exit_2(
     here: Path, capsys: pytest.CaptureFixture[str], portal: str, said: str
 ) -> None:
     assert main([*IMPORT, "--portal", portal]) == 2
-    err = capsys.readouterr().err
+    out, err = capsys.readouterr()
     assert err.startswith(f"bulkmail: error: {said}") and err.count("\n") == 1, err
-    assert "zzTOP" not in err and not (here / "reports").exists()
+    (summary,) = (here / "reports").glob("*/*")  # the error's summary.json, nothing sent
+    assert out == f"report: {summary.relative_to(here)}\n" and summary.name == "summary.json"
+    assert "zzTOP" not in err + summary.read_text()
 
 
 @pytest.mark.parametrize(

@@ -161,7 +161,11 @@ def test_a_file_bulkmail_cannot_read_right_is_one_line_exit_2(
 ) -> None:
     (here / "in.csv").write_bytes(data)
     assert main(["validate", "in.csv", "--user", ADMIN]) == 2
-    assert capsys.readouterr() == ("", f"bulkmail: error: {error}\n")
+    (summary,) = (here / "reports").glob("*/*")  # the error's summary.json, no rows
+    assert capsys.readouterr() == (
+        f"report: {summary.relative_to(here)}\n",
+        f"bulkmail: error: {error}\n",
+    )
 
 
 @pytest.mark.parametrize(

@@ -4,6 +4,7 @@ for, against the simulator on a loopback port (outcomes asserted, never times)."
 from __future__ import annotations
 
 import csv
+import json
 import socket
 from pathlib import Path
 
@@ -91,7 +92,8 @@ def test_a_browser_url_is_refused_before_any_row(
     assert err.count("\n") == 1, err
     assert f"--portal {url}{page.rstrip('/')} is not the portal's API" in err
     assert "HTTP 404" in err and "give the portal's root address" in err
-    assert not (tmp_path / "reports").exists()
+    (summary,) = (tmp_path / "reports").glob("*/*")  # the error's summary.json: nothing sent
+    assert json.loads(summary.read_text())["exit_code"] == 2
 
 
 def test_503s_with_retry_after_are_waited_for_and_no_row_fails(tmp_path: Path) -> None:

@@ -49,13 +49,14 @@ def test_a_password_given_with_set_is_refused_pointing_to_defaults(
     # import: refused before it asks for --user's password (there is none to give here)
     assert main([command, "in.csv", *portal, "--set", "server=imap.x.org", "--set", item]) == 2
     out, err = capsys.readouterr()
+    (summary,) = (here / "reports").glob("*/*")  # the error's summary.json, nothing else
     assert (out, err) == (
-        "",
+        f"report: {summary.relative_to(here)}\n",
         f"bulkmail: error: --set {field}=... puts a password on the command line, where every "
         "user of this machine can read it (the process list) and the shell's history keeps it "
         f'(put `{field} = "..."` in a --defaults FILE that only you can read (chmod 600 FILE))\n',
     )
-    assert not (here / "reports").exists()
+    assert summary.name == "summary.json" and SECRET not in summary.read_text()
 
 
 def test_other_fields_are_still_taken_from_set(here: Path) -> None:

@@ -9,6 +9,7 @@ from a shell.
 from __future__ import annotations
 
 import csv
+import json
 import shutil
 import socket
 import ssl
@@ -147,7 +148,8 @@ def test_an_untrusted_certificate_stops_the_run_naming_the_fix(
         "organisation's own CA, give that CA's certificate with --ca-bundle FILE (or set "
         "SSL_CERT_FILE), or add it to this machine's trust store)"
     )
-    assert not (tmp_path / "reports").exists()
+    (summary,) = (tmp_path / "reports").glob("*/*")  # the error's summary.json: nothing sent
+    assert json.loads(summary.read_text())["error"] == err.strip().removeprefix("bulkmail: error: ")
 
 
 def test_the_same_command_with_the_fix_finishes_the_run(
@@ -212,7 +214,8 @@ def test_a_ca_bundle_that_cannot_be_used_is_one_line_and_exit_2(
         "(give a file of PEM certificates (-----BEGIN CERTIFICATE-----): the CA that signed "
         "the portal's certificate)"
     )
-    assert not (tmp_path / "reports").exists()  # nothing was attempted, no report folder
+    (summary,) = (tmp_path / "reports").glob("*/*")  # nothing was attempted: the error only
+    assert json.loads(summary.read_text())["exit_code"] == 2
 
 
 @pytest.mark.skipif(shutil.which("openssl") is None, reason="needs `openssl rehash`")

@@ -1,0 +1,126 @@
+"""What the command line says when a run stops: a usage error, an error, an interrupt.
+
+One line on stderr, in the run's `--log-format`: the console's `bulkmail: error: ...`, or a
+JSON object (`usage.error`, `run.failed`) like every other line of the JSON log. A run that
+got as far as its options knows its report folder, so it also leaves a summary.json saying
+why it stopped (`bulkmail.report.failure`), and the console names it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Final, Literal
+
+from bulkmail.cli.output import error_line
+from bulkmail.errors import BulkmailError
+from bulkmail.printable import printable
+from bulkmail.secrets import scrub
+
+LOG_FORMAT: Final = "--log-format"
+_SHORTEST: Final = len("--l")  # argparse takes any prefix that names one option
+
+
+class UsageError(SystemExit):
+    """argparse refused the command line (exit 2); `message` has no value the user typed."""
+
+    def __init__(self, message: str, prog: str) -> None:
+        super().__init__(2)
+        self.message = message
+        self.prog = prog
+
+
+def log_format(argv: Sequence[str]) -> Literal["console", "json"]:
+    """Return the `--log-format` that `argv` asks for, read as argparse reads it, for the
+    errors that come before argparse has finished: `--log-format json`,
+    `--log-format=json`, or an abbreviation (`--log json`, `--lo=json`); the last one wins,
+    nothing after `--` counts. Anything else is "console"."""
+    asked = "console"
+    words = list(argv)
+    for i, word in enumerate(words):
+        if word == "--":
+            break
+        name, equals, value = word.partition("=")
+        if len(name) < _SHORTEST or not LOG_FORMAT.startswith(name):
+            continue
+        if not equals:
+            value = words[i + 1] if i + 1 < len(words) else ""
+        asked = value
+    return "json" if asked == "json" else "console"
+
+
+def usage_line(err: UsageError, fmt: Literal["console", "json"]) -> str:
+    """Return the one line of a usage error: its message and where the help is."""
+    from bulkmail.logs import fatal_line
+
+    message = f"{err.message} (see `{err.prog} --help`)"
+    command = err.prog.split()[1] if " " in err.prog else None
+    fields = {"command": command} if command else {}
+    return fatal_line(
+        fmt, f"bulkmail: error: {message}", "usage.error", **fields, message=message, exit_code=2
+    )
+
+
+def stopped(args: argparse.Namespace, err: BulkmailError | None) -> int:
+    """Say that the run stopped (`err`, or an interrupt when None), leave its summary.json
+    (its path on stdout, as a run's console summary gives its report), return the exit code."""
+    exit_code = 3 if err is None else err.exit_code
+    summary = _summary(args, err, exit_code)
+    say(args, err, summary.parent if summary else None)
+    if summary is not None and not getattr(args, "quiet", False):  # as a run's summary does
+        print(f"report: {os.path.relpath(summary)}", file=sys.stdout)
+    return exit_code
+
+
+def say(args: argparse.Namespace, err: BulkmailError | None, report: Path | None) -> None:
+    """Print the line of what stopped the run (`err`, or an interrupt when None) on stderr;
+    the JSON line names the `report` folder too."""
+    from bulkmail.logs import fatal_line
+
+    message = "interrupted" if err is None else _text(err)
+    console = f"bulkmail: {message}" if err is None else error_line(err)
+    fields = {"report": str(report)} if report is not None else {}
+    line = fatal_line(
+        getattr(args, "log_format", "console"), console, "run.failed",
+        command=args.command, message=message,
+        exit_code=3 if err is None else err.exit_code, **fields,
+    )  # fmt: skip
+    print(line, file=sys.stderr)
+
+
+def _text(err: BulkmailError) -> str:
+    """Return the error's one line, scrubbed and printable (a header cell may hold breaks)."""
+    return printable(scrub(str(err)))
+
+
+def _summary(args: argparse.Namespace, err: BulkmailError | None, exit_code: int) -> Path | None:
+    """Return the summary.json that tells monitoring why the run stopped, written now unless
+    the run had made its report folder (its writer wrote it there); None when the run had not
+    parsed its options or no file could be written (the error line still says what happened)."""
+    from bulkmail.files import ACCESS
+    from bulkmail.pipeline import utcnow
+    from bulkmail.report.failure import write_failed_summary
+
+    started, report_dir = getattr(args, "started", None), getattr(args, "report_dir", None)
+    if started is None or report_dir is None:
+        return None
+    if err is not None and err.report_folder is not None:
+        written = err.report_folder / "summary.json"
+        return written if written.is_file() else None
+    given = getattr(args, "input", None)
+    try:
+        return write_failed_summary(
+            report_dir,
+            command=args.command,
+            input_path=str(given) if given else "(the bundled sample)",
+            started=started,
+            finished=utcnow(),
+            exit_code=exit_code,
+            error="interrupted" if err is None else _text(err),
+            access=ACCESS[args.report_mode],
+        )
+    except (BulkmailError, OSError):  # no folder can be made there: the line says the error
+        return None
