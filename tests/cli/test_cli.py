@@ -202,13 +202,20 @@ def test_template_then_validate(here: Path, capsys: pytest.CaptureFixture[str]) 
 def test_demo_runs_the_bundled_sheet_against_the_embedded_simulator(
     here: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["demo", "--latency", "0"]) == 0
-    out = capsys.readouterr().out
+    assert main(["demo", "--latency", "0", "--log-format", "json"]) == 1
+    out, err = capsys.readouterr()
     assert out.startswith("demo: portal simulator at http://127.0.0.1:")
     assert "  created 23, failed 7\n" in out
-    assert "\nexit code 0\n" in out  # what the demo exits with, not the import's 1
+    assert "\nexit code 1\ndemo: the failed rows are deliberate" in out
     summary = json.loads(next((here / "reports").glob("*/summary.json")).read_text())
     assert (summary["counts"]["created"], summary["counts"]["failed"]) == (23, 7)
+    finished = json.loads(err.splitlines()[-1])
+    # What it prints, what it logs, what summary.json says and what it exits with agree.
+    assert (finished["event"], finished["exit_code"], summary["exit_code"]) == (
+        "run.finished",
+        1,
+        1,
+    )
 
 
 def test_the_console_summary_masks_registered_secrets_in_every_line(tmp_path: Path) -> None:

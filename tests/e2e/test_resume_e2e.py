@@ -149,7 +149,8 @@ def test_no_terminal_means_no_prompt_and_a_clear_exit_2(tmp_path: Path) -> None:
         "bulkmail: error: no portal password for --user me@b.org (set "
         "BULKMAIL_PASSWORD or use --password-file (no prompt without a terminal))\n"
     )
-    assert out == ""
+    (summary,) = (tmp_path / "r").glob("*/*")  # the error's summary.json, nothing sent
+    assert out == f"report: {os.path.relpath(summary)}\n"
 
 
 @pytest.mark.parametrize(
@@ -177,7 +178,7 @@ def test_unusable_input_or_options_exit_2_with_one_line(
     assert err.count("\n") == 1
 
 
-def test_quiet_json_cron_run_prints_nothing_and_summary_adds_up(
+def test_quiet_json_cron_run_logs_only_run_finished_and_summary_adds_up(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     rows = [account(0, b) for b in range(6)]
@@ -187,7 +188,9 @@ def test_quiet_json_cron_run_prints_nothing_and_summary_adds_up(
         code = run_import(tmp_path, sheet, url, "--log-format", "json")
     out, err = capsys.readouterr()
     summary, succeeded, failed = report(tmp_path / "reports")
-    assert (code, out, err) == (1, "", "")
+    (finished,) = (json.loads(line) for line in err.splitlines())
+    assert (code, out, finished["event"], finished["exit_code"]) == (1, "", "run.finished", 1)
+    assert (finished["created"], finished["failed"], finished["total"]) == (5, 1, 6)
     assert summary["exit_code"] == 1
     assert sum(summary["counts"].values()) == summary["total"] == 6
     assert len(succeeded) + len(failed) == 6

@@ -290,8 +290,9 @@ def test_a_portal_url_with_a_password_is_refused_and_not_repeated(
     assert done.returncode == 2
     (summary,) = (tmp_path / "reports").glob("*/*")  # the error's summary.json, nothing sent
     assert done.stdout == f"report: {summary.relative_to(tmp_path)}\n"
-    assert done.stderr.count("\n") == 1
-    assert done.stderr.startswith("bulkmail: error: --portal holds a user name or password")
+    (line,) = (json.loads(text) for text in done.stderr.splitlines())  # --log-format json
+    assert (line["event"], line["exit_code"]) == ("run.failed", 2)
+    assert line["message"].startswith("--portal holds a user name or password")
     assert portal.tokens == []
     assert leaks(outputs(tmp_path, done), [URL_PASSWORD, RUN_PASSWORD]) == []
 

@@ -187,7 +187,8 @@ def test_a_link_planted_beside_the_journal_is_refused_and_its_target_untouched(
     expected = message.format(journal=state / "j.sqlite", planted=state / planted)
     assert err.startswith(f"bulkmail: error: {expected}, and bulkmail never follows one there")
     assert target.read_text() == SECRET and (state / planted).is_symlink()
-    assert not (tmp_path / "r").exists()  # refused before anything else
+    (summary,) = (tmp_path / "r").glob("*/*")  # refused before anything else: the error only
+    assert summary.name == "summary.json" and SECRET not in summary.read_text()
 
 
 def test_a_link_planted_at_the_old_temporary_key_name_receives_nothing(tmp_path: Path) -> None:
