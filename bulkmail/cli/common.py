@@ -113,7 +113,12 @@ def add_output_options(parser: argparse.ArgumentParser) -> None:
         help="who may read the report, which holds names, emails and logins: owner (default: "
         "folder 0700, files 0600) or group (0750, 0640: the folder's group, e.g. monitoring)",
     )
-    parser.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
+    parser.add_argument(
+        "--quiet",
+        "-q",
+        action="store_true",
+        help="print nothing but errors and the run's last log line (run.finished)",
+    )
 
 
 def start(args: argparse.Namespace) -> None:

@@ -7,15 +7,17 @@ from __future__ import annotations
 import json
 import shutil
 import warnings
+from argparse import Namespace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bulkmail.cli import main
-from bulkmail.cli.fatal import log_format
+from bulkmail.cli import fatal, main
+from bulkmail.errors import AbortError
 from bulkmail.models import InputInfo, Summary
 from bulkmail.report.writer import ReportWriteError, ReportWriter
+from bulkmail.secrets import register
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 
@@ -56,7 +58,7 @@ def only_summary(here: Path) -> tuple[Path, dict[str, Any]]:
     ],
 )
 def test_the_log_format_is_read_from_argv_as_argparse_reads_it(argv: list[str], asked: str) -> None:
-    assert log_format(argv) == asked
+    assert fatal.log_format(argv) == asked
 
 
 @pytest.mark.parametrize(
@@ -240,3 +242,27 @@ def test_a_report_that_cannot_be_written_names_its_folder_for_the_error_line(
         writer.finish(Summary("validate", 0, {}, 0, info, "a", "b", 0.0))
     assert failed.value.report_folder == tmp_path
     assert json.loads((tmp_path / "summary.json").read_text())["exit_code"] == 3
+
+
+def test_a_journal_failed_part_way_is_a_json_line_naming_the_written_report(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # `import` says so after its report is written (result.error): the run ended exit 3.
+    register("Jrnl-S3cret")
+    failed = AbortError("the journal j.sqlite failed: Jrnl-S3cret", "free some space")
+    for fmt in ("json", "console"):
+        fatal.say(Namespace(command="import", log_format=fmt), failed, tmp_path / "r")
+    out, err = capsys.readouterr()
+    as_json, as_console = err.splitlines()
+    line = json.loads(as_json)
+    assert out == "" and "S3cret" not in err
+    assert line | {"timestamp": ""} == {
+        "command": "import",
+        "message": "the journal j.sqlite failed: ******** (free some space)",
+        "exit_code": 3,
+        "report": str(tmp_path / "r"),
+        "event": "run.failed",
+        "level": "error",
+        "timestamp": "",
+    }
+    assert as_console == "bulkmail: error: the journal j.sqlite failed: ******** (free some space)"

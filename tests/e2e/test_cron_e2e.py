@@ -108,15 +108,19 @@ def row(user: int, password: str = "mailbox-pass-1") -> dict[str, str]:
     }
 
 
-@pytest.fixture
-def portal(tmp_path: Path) -> Any:
-    """The simulator with the cron line's --admin as a portal admin; its password file."""
-    admin = shlex.split(readme_cron_command())
-    login = admin[admin.index("--admin") + 1]
+def admin_of(tmp_path: Path, **more: str) -> PortalUser:
+    """Return the cron line's --admin as a portal admin, its password in the line's file."""
+    words = shlex.split(readme_cron_command())
+    login = words[words.index("--admin") + 1]
     (tmp_path / "etc").mkdir()
     (tmp_path / "etc/admin-password").write_text(ADMIN_PASSWORD + "\n", encoding="utf-8")
-    users = (PortalUser(login, ADMIN_PASSWORD, admin=True),)
-    with running(SimConfig(users=users)) as url:
+    return PortalUser(login, ADMIN_PASSWORD, admin=True, **more)
+
+
+@pytest.fixture
+def portal(tmp_path: Path) -> Any:
+    """The simulator (an open portal) with the cron line's --admin."""
+    with running(SimConfig(users=(admin_of(tmp_path),))) as url:
         yield url
 
 
@@ -159,3 +163,14 @@ def test_a_missing_file_is_a_json_error_line_and_a_summary_with_exit_2(
     assert (summary["exit_code"], summary["error"], summary["total"]) == (2, failed["message"], 0)
     assert summary["input"]["path"].endswith("drop/accounts.csv")
     assert ADMIN_PASSWORD not in json.dumps(night.log) + json.dumps(summary)
+
+
+def test_an_admin_asked_for_a_two_factor_code_is_never_prompted_without_a_terminal(
+    tmp_path: Path,
+) -> None:
+    with running(SimConfig(users=(admin_of(tmp_path, tfa="tfa"),))) as url:
+        night = run_as_cron(tmp_path, url, [row(1)])
+    failed, summary = night.last(), night.summary()
+    assert (night.code, night.stdout, len(night.log)) == (2, "", 1)
+    assert (failed["event"], failed["exit_code"]) == ("run.failed", 2)
+    assert "two-factor code" in failed["message"] and summary["error"] == failed["message"]
