@@ -71,7 +71,11 @@ def configure(
     quiet: bool = False,
     stream: TextIO | None = None,
 ) -> None:
-    """Configure structlog: one line per event on stderr, secrets redacted."""
+    """Configure structlog: one line per event on stderr (or `stream`), secrets redacted.
+
+    The command line calls it; a library caller calls it to see bulkmail's events, which
+    are silent until structlog is configured (`get_logger`). `quiet` keeps errors only.
+    """
     out: Any = stream or _Stderr()
     level = logging.ERROR if quiet else logging.INFO
     renderer: Any
@@ -98,6 +102,29 @@ def configure(
     )
 
 
+class _Silent:
+    """A logger that drops every event: each method structlog's loggers have takes anything
+    and does nothing; binding gives the same logger back."""
+
+    def _drop(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+    def _same(self, *args: Any, **kwargs: Any) -> _Silent:
+        return self
+
+    debug = info = warning = warn = error = err = exception = critical = fatal = msg = log = _drop
+    bind = new = unbind = try_unbind = _same
+
+
+_SILENT: Final = _Silent()
+
+
 def get_logger(name: str = "bulkmail") -> Any:
-    """Return a bound logger for `name`."""
+    """Return a bound logger for `name`: structlog's once anyone configured structlog
+    (`configure` here, as the command line does, or the calling program's own set-up),
+    and a silent one before. Used as a library, bulkmail writes nothing unasked: structlog's
+    own default prints every event to stdout. Call it per run, not at import: a caller may
+    configure logging after importing bulkmail."""
+    if not structlog.is_configured():
+        return _SILENT
     return structlog.get_logger(name)

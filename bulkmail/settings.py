@@ -5,12 +5,15 @@ The defaults are declared here once; the command line's options and help read th
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final, Literal
+from typing import TYPE_CHECKING, Final, Literal
 
 from bulkmail.errors import ConfigError
+
+if TYPE_CHECKING:
+    from bulkmail.models import Table
 
 DEFAULT_CONCURRENCY: Final = None
 """None: adaptive ("auto"), found while the run goes (bulkmail.run.concurrency); a number
@@ -66,6 +69,21 @@ class InputSettings:
     defaults: Mapping[str, str] = field(default_factory=dict)
     secrets_from: Path | None = None  # original sheet whose passwords fill masked cells
     autofill: bool = False  # --autofill known: blank server settings from the provider table
+    # Rows given from Python (records, a DataFrame, a Table) in place of the file at `path`,
+    # which then only names them: each call returns a Table of the rows (bulkmail.library).
+    source: Callable[[], Table] | None = field(default=None, compare=False)
+
+    def __repr__(self) -> str:
+        # `defaults` may hold a password (--set password=...): its value is masked.
+        from bulkmail.secrets import MASK, is_secret_name
+
+        defaults = {k: MASK if v and is_secret_name(k) else v for k, v in self.defaults.items()}
+        shown = ", ".join(
+            f"{name}={defaults if name == 'defaults' else getattr(self, name)!r}"
+            for name in self.__dataclass_fields__
+            if name != "source" or self.source is not None
+        )
+        return f"InputSettings({shown})"
 
 
 @dataclass(frozen=True, slots=True)

@@ -75,6 +75,7 @@ def run(args: argparse.Namespace) -> int:
             handle_signals=True,
             backoff=Backoff(base=0.2),
             report_mode=args.report_mode,
+            keep_rows=False,
         )
     # The demo's failed rows are deliberate: it exits 0 when it ran, 2 or 3 when it could not.
     code = 0 if result.summary.exit_code in (0, 1) else result.summary.exit_code
