@@ -62,7 +62,8 @@ class RowResults(tuple[RowResult, ...]):
 
     def to_pandas(self) -> Any:  # a pandas.DataFrame
         """Return one DataFrame row per result: `COLUMNS` then the rows' fields (status and
-        stage as their text, blank as ""). Raises ConfigError when pandas is not installed."""
+        stage as their text, blank as ""; mailbox_id a nullable Int64). Raises ConfigError
+        when pandas is not installed."""
         return to_pandas(self)
 
 
@@ -81,7 +82,9 @@ def to_pandas(results: Iterable[RowResult]) -> Any:  # a pandas.DataFrame
         names.update(dict.fromkeys(r.names))
         own = (r.row, str(r.status), str(r.stage or ""), r.code, r.message, r.hint, r.mailbox_id)
         records.append(dict(zip(COLUMNS, own, strict=True)) | r.fields)
-    return pandas.DataFrame.from_records(records, columns=[*COLUMNS, *names])
+    frame = pandas.DataFrame.from_records(records, columns=[*COLUMNS, *names])
+    frame["mailbox_id"] = frame["mailbox_id"].astype("Int64")  # blank stays blank, not NaN
+    return frame
 
 
 class RowResultMaker:
