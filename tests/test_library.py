@@ -19,10 +19,11 @@ import structlog
 
 import bulkmail
 import bulkmail.logs
-from bulkmail import InputSettings, PortalSettings
+from bulkmail import InputSettings, Job, PortalSettings
 from bulkmail.errors import ConfigError, InputError
 from bulkmail.library import _table_source
 from bulkmail.models import Outcome, Stage, Status
+from bulkmail.portal.client import Identity, Token
 from bulkmail.report.results import RowResultMaker
 
 SECRET = "S3cret-Repr-Pw-91"
@@ -288,6 +289,8 @@ def test_no_repr_shows_a_password(tmp_path: Path) -> None:
     result = bulkmail.validate_file(rows, tmp_path)
     assert result.rows is not None
     maker = RowResultMaker(table.headers, table.fields)
+    cells = dict(table.values(checked[0].row))
+    assert cells["password"] == SECRET
     outcome = Outcome(checked[1].row, Status.FAILED, Stage.VALIDATION, problems=checked[1].problems)
     shows: list[object] = [
         table,
@@ -303,6 +306,9 @@ def test_no_repr_shows_a_password(tmp_path: Path) -> None:
         result,
         result.rows,
         bulkmail.validate(rows),
+        Job(0, checked[0].row, account, Identity("u@corp.example.org", token), cells=cells),
+        Identity("u@corp.example.org", SECRET),
+        Token(SECRET),
     ]
     for value in shows:
         text = shown(value)
