@@ -1,9 +1,10 @@
 """Per-row results for Python callers: what happened to each row, without its secrets.
 
 `RunResult.rows` (validate_file, import_file) and `bulkmail.validate(...).results()` give
-`RowResult`s: a row's number, status, stage, code, message, hint, problems and its non-secret
-cells by field. Messages and hints are scrubbed of the row's secrets as the report's are; a
-secret column (a password, or an ignored column whose header looks like one) is not kept.
+`RowResult`s: a row's number, status, stage, code, message, hint, errors and warnings, and
+its non-secret cells by field. Messages and hints are scrubbed of the row's secrets as the
+report's are; a secret column (a password, or an ignored column whose header looks like one)
+is not kept.
 
 Memory: a run keeps its RowResults only when asked (`keep_rows`, the library's default); the
 command line does not ask, so a 100,000-row run from the shell holds none of them.
@@ -34,7 +35,7 @@ class RowResult:
     code: str  # the outcome's code, or the first error's; "" when there is nothing to say
     message: str
     hint: str
-    problems: tuple[Problem, ...]  # validation findings: errors, warnings and notes
+    problems: tuple[Problem, ...]  # validation errors and warnings (notes: the report's)
     names: tuple[str, ...]  # the fields kept, shared by every row of a run
     values: tuple[str, ...]  # their cells, in the same order
     mailbox_id: int | None = None  # the portal's id of an account created or found
@@ -131,7 +132,10 @@ class RowResultMaker:
         code, message, hint = said
         width = len(cells)
         values = tuple(cells[i] if i < width else "" for i in self._indexes)
-        clean = tuple(_scrubbed(p, secrets) for p in problems) if secrets else problems
+        # Errors and warnings only: the notes ("defaulted: ...", several a row) are in the
+        # report, and would be most of what 100,000 kept rows weigh.
+        kept = tuple(p for p in problems if p.severity is not Severity.INFO)
+        clean = tuple(_scrubbed(p, secrets) for p in kept) if secrets else kept
         return RowResult(
             number, status, stage, code, scrub(message, secrets), scrub(hint, secrets),
             clean, self._names, values, mailbox_id,
