@@ -105,7 +105,9 @@ class PortalSettings:
     state: Path | None = DEFAULT_STATE  # None: no journal
     fresh: bool = False
     grace: float = 10.0  # seconds in-flight creates may finish after an interrupt
-    progress: bool = True  # a progress bar when stderr is a terminal
+    # A progress bar when stderr is a terminal: the command line asks for it; a library call
+    # draws none unless asked (it writes nothing to the terminal unasked).
+    progress: bool = False
     ca_bundle: Path | None = None  # PEM CA certificates trusted besides the system's store
     admin: str | None = None  # --admin: act as each row's portal user (impersonation)
     admin_password: str | None = field(default=None, repr=False)
