@@ -45,7 +45,7 @@ class PortalOptions(TypedDict, total=False):
 
     user: str | None
     password: str | None
-    concurrency: int | None
+    concurrency: int | Literal["auto"] | None  # "auto" or None: adaptive, as --concurrency auto
     max_concurrency: int
     give_up_after: float
     timeout: float
@@ -113,6 +113,8 @@ def portal_settings(
             f"{caller}() needs the portal's address",
             f"{caller}(..., portal='https://portal.example.org', user=..., password=...)",
         )
+    if given.get("concurrency") == "auto":
+        given["concurrency"] = None
     return PortalSettings(url=portal, **given)
 
 

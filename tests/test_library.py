@@ -18,7 +18,7 @@ import bulkmail
 import bulkmail.logs
 from bulkmail import InputSettings, Job, PortalSettings
 from bulkmail.errors import ConfigError
-from bulkmail.library import _table_source
+from bulkmail.library import _table_source, portal_settings
 from bulkmail.models import Outcome, Stage, Status
 from bulkmail.portal.client import Identity, Token
 from bulkmail.report.results import RowResultMaker
@@ -105,6 +105,8 @@ def test_import_file_keywords_are_checked_before_anything_runs(tmp_path: Path) -
         bulkmail.validate_file(InputSettings(tmp_path / "in.csv"), tmp_path, sheet="x")
     with pytest.raises(ConfigError, match=r"concurrency must be from 1"):
         bulkmail.import_file(rows, portal="http://127.0.0.1:9", concurrency=0)
+    auto = portal_settings("http://127.0.0.1:9", {"concurrency": "auto"}, "import_file")
+    assert auto.concurrency is None and auto.progress is False  # as --concurrency auto
 
 
 def test_a_table_read_twice_says_what_to_pass_instead() -> None:
