@@ -108,7 +108,7 @@ def validate_file(
     access = ACCESS[report_mode]
     folder = new_report_folder(Path(report_dir), "validate", started, access)
     with ReportWriter(folder, table.headers, table.fields, access=access) as writer:
-        collect = Collector(writer, log, command="validate", keep_rows=_maker(table, keep_rows))
+        collect = Collector(writer, log, command="validate", results=_maker(table, keep_rows))
         ledger = Ledger(collect)
         rows = 0
         for rows, checked in enumerate(
@@ -198,7 +198,7 @@ async def import_async(
         ):
             collect = Collector(
                 writer, log, command="import", progress=progress,
-                keep_rows=_maker(table, keep_rows),
+                results=_maker(table, keep_rows),
             )  # fmt: skip
             ledger = Ledger(collect)
             run_identity = _run_identity(table, inp, portal)

@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 from bulkmail.errors import BulkmailError, ConfigError
 from bulkmail.models import InputInfo, Outcome, Problem, Severity, Stage, Status, Summary
-from bulkmail.report.results import RowResultMaker, RowResults
+from bulkmail.report.results import RowResult, RowResultMaker, RowResults
 from bulkmail.report.writer import ReportPaths, ReportWriter
 from bulkmail.run.progress import RunProgress
 from bulkmail.secrets import scrub
@@ -51,7 +51,7 @@ class Collector:
         *,
         command: str,
         progress: RunProgress | None = None,
-        keep_rows: RowResultMaker | None = None,
+        results: RowResultMaker | None = None,
     ) -> None:
         self._writer = writer
         self._log = log
@@ -60,8 +60,8 @@ class Collector:
         self._bar = progress is not None and progress.has_bar
         self.total = 0
         self.preview: list[Problem | Outcome] = []
-        self._maker = keep_rows  # None: no per-row results kept (the command line)
-        self._rows: list[Any] = []
+        self._maker = results  # None: no per-row results kept (the command line)
+        self._rows: list[RowResult] = []
 
     def __call__(self, outcome: Outcome) -> None:
         self.total += 1
