@@ -1,8 +1,9 @@
 """bulkmail: onboard a whole organisation's mail accounts into ONLYOFFICE / R7-Office portals.
 
-The stages are usable without the command line: `read` a sheet, `validate` its rows, `run`
-them through the portal (`import_file` does all of it with a report), `ReportWriter` the
-outcomes.
+The stages are usable without the command line: `read` a sheet (or `table` your own records,
+a list of dicts or a pandas DataFrame), `validate` its rows, `run` them through the portal
+(`import_file` does all of it with a report, and its result has every row's `RowResult`),
+`ReportWriter` the outcomes. Nothing is logged unless you ask: `bulkmail.logs.configure()`.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from bulkmail._version import __version__
 if TYPE_CHECKING:
     from bulkmail.errors import AbortError, BulkmailError, ConfigError, InputError, LockedError
     from bulkmail.journal.store import Journal
+    from bulkmail.library import Checks, table, validate
     from bulkmail.models import (
         Account,
         Checked,
@@ -32,18 +34,20 @@ if TYPE_CHECKING:
     from bulkmail.portal.client import Identity, PortalClient, Verdict
     from bulkmail.reader.table import read
     from bulkmail.report.collector import RunResult
+    from bulkmail.report.results import RowResult, RowResults
     from bulkmail.report.writer import ReportWriter, new_report_folder
     from bulkmail.run.jobs import Job
     from bulkmail.run.pool import Runner
     from bulkmail.settings import InputSettings, PortalSettings
     from bulkmail.template import write_template
-    from bulkmail.validation.table import check_columns, validate
+    from bulkmail.validation.table import check_columns
 
 __all__ = [
     "AbortError",
     "Account",
     "BulkmailError",
     "Checked",
+    "Checks",
     "ConfigError",
     "Identity",
     "InputError",
@@ -58,6 +62,8 @@ __all__ = [
     "Problem",
     "ReportWriter",
     "Row",
+    "RowResult",
+    "RowResults",
     "RunResult",
     "Runner",
     "Severity",
@@ -72,6 +78,7 @@ __all__ = [
     "import_file",
     "new_report_folder",
     "read",
+    "table",
     "validate",
     "validate_file",
     "write_template",
@@ -84,6 +91,7 @@ _WHERE: dict[str, str] = {  # public name -> the module that defines it
     "Account": "bulkmail.models",
     "BulkmailError": "bulkmail.errors",
     "Checked": "bulkmail.models",
+    "Checks": "bulkmail.library",
     "ConfigError": "bulkmail.errors",
     "Identity": "bulkmail.portal.client",
     "InputError": "bulkmail.errors",
@@ -98,6 +106,8 @@ _WHERE: dict[str, str] = {  # public name -> the module that defines it
     "Problem": "bulkmail.models",
     "ReportWriter": "bulkmail.report.writer",
     "Row": "bulkmail.models",
+    "RowResult": "bulkmail.report.results",
+    "RowResults": "bulkmail.report.results",
     "RunResult": "bulkmail.report.collector",
     "Runner": "bulkmail.run.pool",
     "Severity": "bulkmail.models",
@@ -111,7 +121,8 @@ _WHERE: dict[str, str] = {  # public name -> the module that defines it
     "import_file": "bulkmail.pipeline",
     "new_report_folder": "bulkmail.report.writer",
     "read": "bulkmail.reader.table",
-    "validate": "bulkmail.validation.table",
+    "table": "bulkmail.library",
+    "validate": "bulkmail.library",
     "validate_file": "bulkmail.pipeline",
     "write_template": "bulkmail.template",
 }

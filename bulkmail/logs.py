@@ -112,8 +112,12 @@ def configure(
     quiet: bool = False,
     stream: TextIO | None = None,
 ) -> None:
-    """Configure structlog: one line per event on stderr, secrets redacted; `quiet` keeps
-    only the errors and `run.finished` (`only_final`)."""
+    """Configure structlog: one line per event on stderr (or `stream`), secrets redacted.
+
+    The command line calls it; a library caller calls it to see bulkmail's events, which
+    are silent until structlog is configured (`get_logger`). `quiet` keeps only the errors
+    and `run.finished` (`only_final`).
+    """
     out: Any = stream or _Stderr()
     renderer: Any
     escape: list[Any] = []
@@ -140,6 +144,29 @@ def configure(
     )
 
 
+class _Silent:
+    """A logger that drops every event: each method structlog's loggers have takes anything
+    and does nothing; binding gives the same logger back."""
+
+    def _drop(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+    def _same(self, *args: Any, **kwargs: Any) -> _Silent:
+        return self
+
+    debug = info = warning = warn = error = err = exception = critical = fatal = msg = log = _drop
+    bind = new = unbind = try_unbind = _same
+
+
+_SILENT: Final = _Silent()
+
+
 def get_logger(name: str = "bulkmail") -> Any:
-    """Return a bound logger for `name`."""
+    """Return a bound logger for `name`: structlog's once anyone configured structlog
+    (`configure` here, as the command line does, or the calling program's own set-up),
+    and a silent one before. Used as a library, bulkmail writes nothing unasked: structlog's
+    own default prints every event to stdout. Call it per run, not at import: a caller may
+    configure logging after importing bulkmail."""
+    if not structlog.is_configured():
+        return _SILENT
     return structlog.get_logger(name)

@@ -133,6 +133,10 @@ class Row:
     cells: tuple[str, ...]
     facts: Mapping[int, CellFact] | None = None
 
+    def __repr__(self) -> str:
+        # A row does not know which of its cells are secret: it shows none of them.
+        return f"Row(number={self.number}, cells=<{len(self.cells)} cells, not shown>)"
+
 
 @_fast_init
 @dataclass(frozen=True, slots=True)

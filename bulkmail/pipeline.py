@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
 import signal
 import sys
 import time
@@ -19,15 +20,17 @@ from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, Final, ParamSpec, TypeVar, Unpack
 
 from bulkmail.errors import AbortError, ConfigError
 from bulkmail.files import ACCESS, ReportMode
+from bulkmail.library import ImportOptions, InputOptions, Source, input_settings, portal_settings
 from bulkmail.logs import get_logger
 from bulkmail.models import Outcome, Table
 from bulkmail.reader.refeed import fill_secrets
 from bulkmail.reader.table import read
 from bulkmail.report.collector import Collector, RunResult
+from bulkmail.report.results import RowResultMaker
 from bulkmail.report.writer import ReportWriteError, ReportWriter, new_report_folder
 from bulkmail.run import outcomes
 from bulkmail.run.outcomes import Ledger
@@ -49,6 +52,8 @@ if TYPE_CHECKING:
     from bulkmail.run.retry import Backoff
 
 Now = Callable[[], datetime]
+DEFAULT_REPORT_DIR: Final = Path("reports")
+"""Where a run's report folder goes: the command line's --report-dir default too."""
 P = ParamSpec("P")
 T = TypeVar("T")
 
@@ -57,35 +62,53 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def load(inp: InputSettings) -> Table:
-    """Read the input, fill masked secrets from an original sheet, check required columns."""
-    table = read(inp.path, sheet=inp.sheet, encoding=inp.encoding, delimiter=inp.delimiter)
+def read_input(inp: InputSettings) -> Table:
+    """Read the input (the file, or the rows given from Python), masked secrets filled from
+    an original sheet."""
+    if inp.source is not None:
+        table = inp.source()
+    else:
+        table = read(inp.path, sheet=inp.sheet, encoding=inp.encoding, delimiter=inp.delimiter)
     if inp.secrets_from is not None:
         table = fill_secrets(table, read(inp.secrets_from))
+    return table
+
+
+def load(inp: InputSettings) -> Table:
+    """Read the input (`read_input`) and check its required columns."""
+    table = read_input(inp)
     check_columns(table, inp.defaults, inp.autofill)
     return table
 
 
 def validate_file(
-    inp: InputSettings,
-    report_dir: Path,
+    source: Source,
+    report_dir: str | os.PathLike[str] = DEFAULT_REPORT_DIR,
     *,
     run_user: str | None = None,
     report_mode: ReportMode = "owner",
     now: Now = utcnow,
+    keep_rows: bool = True,
+    **options: Unpack[InputOptions],
 ) -> RunResult:
-    """Read and validate `inp`, write the report, send nothing.
+    """Read and validate `source`, write the report, send nothing.
 
-    `report_mode`: "owner" makes the report folder 0700 and its files 0600, "group" 0750
-    and 0640 (bulkmail.files).
+    `source`: a file path, the rows (a list of mappings, a pandas DataFrame, a Table) or an
+    InputSettings; `options` are the input's (`sheet`, `defaults`, `autofill`...: the
+    command line's option names), not given with an InputSettings. `report_dir` holds the
+    run's report folder (default "reports"). `report_mode`: "owner" makes the report folder
+    0700 and its files 0600, "group" 0750 and 0640 (bulkmail.files). `keep_rows`: the
+    result's `rows` hold every row's RowResult (the command line keeps none). Raises
+    InputError or ConfigError for an input that cannot be used (exit code 2).
     """
+    inp = input_settings(source, options, "validate_file")
     log = get_logger()
     started, t0 = now(), time.perf_counter()
     table = load(inp)
     access = ACCESS[report_mode]
-    folder = new_report_folder(report_dir, "validate", started, access)
+    folder = new_report_folder(Path(report_dir), "validate", started, access)
     with ReportWriter(folder, table.headers, table.fields, access=access) as writer:
-        collect = Collector(writer, log, command="validate")
+        collect = Collector(writer, log, command="validate", results=_maker(table, keep_rows))
         ledger = Ledger(collect)
         rows = 0
         for rows, checked in enumerate(
@@ -106,9 +129,9 @@ def validate_file(
 
 
 async def import_async(
-    inp: InputSettings,
-    portal: PortalSettings,
-    report_dir: Path,
+    source: Source,
+    portal: str | PortalSettings | None = None,
+    report_dir: str | os.PathLike[str] = DEFAULT_REPORT_DIR,
     *,
     client_factory: Callable[[], httpx.AsyncClient] | None = None,
     handle_signals: bool = False,
@@ -116,10 +139,17 @@ async def import_async(
     report_mode: ReportMode = "owner",
     now: Now = utcnow,
     ask_code: Callable[[str], str] | None = None,
+    keep_rows: bool = True,
+    **options: Unpack[ImportOptions],
 ) -> RunResult:
-    """Validate `inp` and create its accounts on the portal; write the report.
+    """Validate `source` and create its accounts on the portal; write the report.
 
-    For callers that already run an event loop; `import_file` is the blocking form.
+    `source` as for `validate_file`; `portal`: the portal's URL, with the portal's options
+    as keywords named as the command line's (`user`, `password`, `dry_run`, `concurrency`,
+    `state`...), or a PortalSettings. `options` mixes the input's and the portal's; none is
+    given with the settings object it belongs to (ConfigError). `keep_rows` as for
+    `validate_file`. For callers that already run an event loop; `import_file` is the
+    blocking form.
     `ask_code(prompt)` returns --admin's two-factor code (None: no terminal to ask on).
     `report_mode` as for `validate_file`. A journal that fails part-way stops the run
     (exit 3) and is the result's `error`; a report that cannot be written raises AbortError
@@ -131,6 +161,8 @@ async def import_async(
     from bulkmail.run.preflight import check_portal
     from bulkmail.run.progress import RunProgress
 
+    inp = input_settings(source, options, "import_file")
+    portal = portal_settings(portal, options, "import_file")
     log = get_logger()
     started, t0 = now(), time.perf_counter()
     # Library callers too: the run's passwords are masked in every output from here on.
@@ -158,13 +190,16 @@ async def import_async(
     journal = _open_journal(portal, inp, log)
     try:
         access = ACCESS[report_mode]
-        folder = new_report_folder(report_dir, "import", started, access)
+        folder = new_report_folder(Path(report_dir), "import", started, access)
         bar = portal.progress and sys.stderr.isatty()
         with (
             ReportWriter(folder, table.headers, table.fields, access=access) as writer,
             RunProgress(log, total=table.size_hint, bar=bar) as progress,
         ):
-            collect = Collector(writer, log, command="import", progress=progress)
+            collect = Collector(
+                writer, log, command="import", progress=progress,
+                results=_maker(table, keep_rows),
+            )  # fmt: skip
             ledger = Ledger(collect)
             run_identity = _run_identity(table, inp, portal)
             runner = Runner(
@@ -204,6 +239,10 @@ async def import_async(
     finally:
         if journal is not None:
             journal.close()
+
+
+def _maker(table: Table, keep_rows: bool) -> RowResultMaker | None:
+    return RowResultMaker(table.headers, table.fields) if keep_rows else None
 
 
 def _commit(journal: Journal | None, runner: Runner) -> None:
@@ -289,9 +328,11 @@ def _blocking(body: Callable[P, Awaitable[T]]) -> Callable[P, T]:
 
 
 import_file = _blocking(import_async)
-import_file.__doc__ = """Validate `inp` and create its accounts on the portal; write the report.
+import_file.__doc__ = """Validate `source` and create its accounts on the portal; write the report.
 
 The blocking form of `import_async`, with the same arguments: it runs its own event loop.
+`import_file("accounts.xlsx", portal="https://portal.example.org", user=..., password=...,
+dry_run=True)`; the settings objects are taken too: `import_file(inp, portal_settings, dir)`.
 """
 import_file.__name__ = import_file.__qualname__ = "import_file"
 

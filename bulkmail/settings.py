@@ -5,12 +5,15 @@ The defaults are declared here once; the command line's options and help read th
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final, Literal
+from typing import TYPE_CHECKING, Final, Literal
 
 from bulkmail.errors import ConfigError
+
+if TYPE_CHECKING:
+    from bulkmail.models import Table
 
 DEFAULT_CONCURRENCY: Final = None
 """None: adaptive ("auto"), found while the run goes (bulkmail.run.concurrency); a number
@@ -66,6 +69,21 @@ class InputSettings:
     defaults: Mapping[str, str] = field(default_factory=dict)
     secrets_from: Path | None = None  # original sheet whose passwords fill masked cells
     autofill: bool = False  # --autofill known: blank server settings from the provider table
+    # Rows given from Python (records, a DataFrame, a Table) in place of the file at `path`,
+    # which then only names them: each call returns a Table of the rows (bulkmail.library).
+    source: Callable[[], Table] | None = field(default=None, compare=False)
+
+    def __repr__(self) -> str:
+        # `defaults` may hold a password (--set password=...): its value is masked.
+        from bulkmail.secrets import MASK, is_secret_name
+
+        defaults = {k: MASK if v and is_secret_name(k) else v for k, v in self.defaults.items()}
+        shown = ", ".join(
+            f"{name}={defaults if name == 'defaults' else getattr(self, name)!r}"
+            for name in self.__dataclass_fields__
+            if name != "source" or self.source is not None
+        )
+        return f"InputSettings({shown})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +105,9 @@ class PortalSettings:
     state: Path | None = DEFAULT_STATE  # None: no journal
     fresh: bool = False
     grace: float = 10.0  # seconds in-flight creates may finish after an interrupt
-    progress: bool = True  # a progress bar when stderr is a terminal
+    # A progress bar when stderr is a terminal: the command line asks for it; a library call
+    # draws none unless asked (it writes nothing to the terminal unasked).
+    progress: bool = False
     ca_bundle: Path | None = None  # PEM CA certificates trusted besides the system's store
     admin: str | None = None  # --admin: act as each row's portal user (impersonation)
     admin_password: str | None = field(default=None, repr=False)

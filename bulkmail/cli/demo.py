@@ -75,6 +75,7 @@ def run(args: argparse.Namespace) -> int:
             handle_signals=True,
             backoff=Backoff(base=0.2),
             report_mode=args.report_mode,
+            keep_rows=False,
         )
     # The exit code is the import's, as run.finished and summary.json say: the demo shows
     # what cron and monitoring would see, deliberate failures included.

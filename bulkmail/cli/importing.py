@@ -305,6 +305,7 @@ def run(args: argparse.Namespace) -> int:
     result = import_file(
         inp, portal, args.report_dir, handle_signals=True, report_mode=args.report_mode,
         ask_code=_ask_code if sys.stdin.isatty() else None,
+        keep_rows=False,  # no per-row results in memory: the report holds them
     )  # fmt: skip
     if not args.quiet:
         print_result(result, sys.stdout)

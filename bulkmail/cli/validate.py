@@ -40,7 +40,11 @@ def run(args: argparse.Namespace) -> int:
 
     start(args)
     result = validate_file(
-        input_settings(args), args.report_dir, run_user=args.user, report_mode=args.report_mode
+        input_settings(args),
+        args.report_dir,
+        run_user=args.user,
+        report_mode=args.report_mode,
+        keep_rows=False,  # the console and the report need no per-row results in memory
     )
     if not args.quiet:
         print_result(result, sys.stdout)

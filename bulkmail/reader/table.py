@@ -211,3 +211,17 @@ def _values(raw: list[Any]) -> list[str]:
         else cell_text(v)
         for v in raw
     ]
+
+
+def workbook_rows(
+    records: Iterable[tuple[int, list[Any]]], fields: tuple[str | None, ...]
+) -> Iterator[Row]:
+    """Yield the Rows of `(row number, values)` records under columns of `fields`, by the
+    rules a workbook's cells get: text as shown (993.0 -> "993", dates as ISO text, None ->
+    ""), secrets kept as typed, blank rows left out, and the facts of a date or a 16+ digit
+    number in a text column (`reader.facts`). For values already in memory (`reader.records`).
+    """
+    secrets = tuple(i for i, f in enumerate(fields) if f in SECRET_FIELDS)
+    shape = _Shape(len(fields), secrets, _values, _as_typed, True)
+    mapped = frozenset(i for i, f in enumerate(fields) if f is not None)
+    return _rows(records, shape, cell_facts({}, 0, fields), mapped)

@@ -6,8 +6,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, TypeVar
 
-from bulkmail.errors import BulkmailError
+from bulkmail.errors import BulkmailError, ConfigError
 from bulkmail.models import InputInfo, Outcome, Problem, Severity, Stage, Status, Summary
+from bulkmail.report.results import RowResult, RowResultMaker, RowResults
 from bulkmail.report.writer import ReportPaths, ReportWriter
 from bulkmail.run.progress import RunProgress
 from bulkmail.secrets import scrub
@@ -26,13 +27,31 @@ class RunResult:
     header_problems: tuple[Problem, ...]
     error: BulkmailError | None = None
     """What stopped the run part-way, for the command line's last line (a failed journal)."""
+    rows: RowResults | None = None
+    """Each row's result in input order (`report.results`), when the run kept them
+    (`keep_rows`: library calls do, the command line does not)."""
+
+    def to_pandas(self) -> Any:
+        """Return `rows` as a pandas DataFrame (`RowResults.to_pandas`); ConfigError when the
+        run kept no rows or pandas is not installed."""
+        if self.rows is None:
+            raise ConfigError(
+                "this run kept no per-row results", "run it with keep_rows=True (the default)"
+            )
+        return self.rows.to_pandas()
 
 
 class Collector:
     """Take each outcome once, in input order, and fan it out."""
 
     def __init__(
-        self, writer: ReportWriter, log: Any, *, command: str, progress: RunProgress | None = None
+        self,
+        writer: ReportWriter,
+        log: Any,
+        *,
+        command: str,
+        progress: RunProgress | None = None,
+        results: RowResultMaker | None = None,
     ) -> None:
         self._writer = writer
         self._log = log
@@ -41,6 +60,8 @@ class Collector:
         self._bar = progress is not None and progress.has_bar
         self.total = 0
         self.preview: list[Problem | Outcome] = []
+        self._maker = results  # None: no per-row results kept (the command line)
+        self._rows: list[RowResult] = []
 
     def __call__(self, outcome: Outcome) -> None:
         self.total += 1
@@ -49,6 +70,8 @@ class Collector:
             self._progress.update(outcome)
         self._remember(outcome)
         self._emit_event(outcome)
+        if self._maker is not None:
+            self._rows.append(self._maker.outcome(outcome))
 
     def _remember(self, outcome: Outcome) -> None:
         if len(self.preview) >= PREVIEW:
@@ -135,4 +158,5 @@ class Collector:
             report=str(paths.folder),
             **{k.replace(" ", "_"): v for k, v in counts.items() if v},
         )
-        return RunResult(summary, paths, tuple(self.preview), header_problems)
+        rows = RowResults(self._rows) if self._maker is not None else None
+        return RunResult(summary, paths, tuple(self.preview), header_problems, rows=rows)

@@ -14,8 +14,7 @@ from itertools import chain, islice, repeat
 from pathlib import Path
 from typing import Any, Final
 
-import structlog
-
+from bulkmail.logs import get_logger
 from bulkmail.report.escaping import csv_unescape
 from bulkmail.report.rows import row_typer
 
@@ -26,8 +25,6 @@ MAX_DATA_ROWS: Final = 1_048_575  # an XLSX sheet holds 1,048,576 rows, header i
 _WIDTH_SAMPLE = 300  # rows looked at to size the columns
 _MAX_WIDTH = 60
 _MIN_WIDTH = 6
-
-log = structlog.get_logger()
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,7 +205,7 @@ def write_xlsx(
             # interrupt through and let the last engine's failure reach the caller as is.
             if isinstance(err, KeyboardInterrupt | SystemExit) or position == len(engines) - 1:
                 raise
-            log.warning("report.xlsx_fallback", engine=name, error=type(err).__name__)
+            get_logger().warning("report.xlsx_fallback", engine=name, error=type(err).__name__)
             path.unlink(missing_ok=True)
             continue
         return name

@@ -25,7 +25,8 @@ class Job:
     identity: Identity
     digest: str = ""
     check_first: bool = False  # left in flight by a killed run: look it up before sending
-    cells: dict[str, str] = field(default_factory=dict)  # input values for the journal
+    # input values for the journal; passwords among them, so never in its repr
+    cells: dict[str, str] = field(default_factory=dict, repr=False)
     problems: tuple[Problem, ...] = ()  # validation warnings and notes, kept for the report
 
 

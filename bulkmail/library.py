@@ -1,0 +1,212 @@
+"""What a Python caller passes, turned into what the stages take.
+
+A run's input (`Source`) is a file path, the rows themselves (a list of mappings, a pandas
+DataFrame, a `Table`) or an `InputSettings`; its options are plain keywords named as the
+command line's options (`--dry-run` -> `dry_run`, `--user` -> `user`), or the settings
+objects as before. `validate` takes the same sources and yields `Checked` rows that can also
+be read as `RowResult`s or a DataFrame.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any, Final, Literal, TypedDict
+
+from bulkmail.errors import ConfigError
+from bulkmail.models import Checked, Table
+from bulkmail.reader.records import is_records
+from bulkmail.reader.records import table as records_table
+from bulkmail.report.results import RowResult, RowResultMaker, to_pandas
+from bulkmail.settings import InputSettings, PortalSettings
+
+__all__ = ["Checks", "InputOptions", "PortalOptions", "Source", "table", "validate"]
+
+Source = InputSettings | str | os.PathLike[str] | Table | Sequence[Mapping[str, Any]] | Any
+"""A run's rows: a file path, an InputSettings, a Table, a list of mappings or a DataFrame."""
+
+table = records_table
+
+
+class InputOptions(TypedDict, total=False):
+    """The input's keywords, as the command line's options (`InputSettings`'s fields)."""
+
+    sheet: str | None
+    encoding: str | None
+    delimiter: str | None
+    defaults: Mapping[str, str]  # --set / --defaults: values for blank cells
+    secrets_from: str | os.PathLike[str] | None
+    autofill: bool
+
+
+class PortalOptions(TypedDict, total=False):
+    """The portal's keywords, as the command line's options (`PortalSettings`'s fields)."""
+
+    user: str | None
+    password: str | None
+    concurrency: int | Literal["auto"] | None  # "auto" or None: adaptive, as --concurrency auto
+    max_concurrency: int
+    give_up_after: float
+    timeout: float
+    retries: int
+    per_server: int
+    max_login_failures: int
+    if_exists: Literal["skip", "update"]
+    dry_run: bool
+    state: str | os.PathLike[str] | None
+    fresh: bool
+    grace: float
+    progress: bool
+    ca_bundle: str | os.PathLike[str] | None
+    admin: str | None
+    admin_password: str | None
+    portal_user_from: Literal["email"] | None
+    list_existing: bool
+
+
+class ImportOptions(InputOptions, PortalOptions, total=False):
+    """Every keyword of `import_file`: the input's and the portal's."""
+
+
+_INPUT: Final = frozenset(InputOptions.__annotations__)
+_PORTAL: Final = frozenset(PortalOptions.__annotations__)
+_PATHS: Final = frozenset({"secrets_from", "state", "ca_bundle"})
+
+
+def input_settings(source: Source, options: Mapping[str, Any], caller: str) -> InputSettings:
+    """Return the InputSettings of `source` and the input's keywords in `options`.
+
+    Raises TypeError for a keyword `caller` does not take, ConfigError for keywords given
+    with an InputSettings (which already holds them all).
+    """
+    _refuse_unknown(options, _INPUT | (_PORTAL if caller.startswith("import") else set()), caller)
+    given = {k: _as_path(k, v) for k, v in options.items() if k in _INPUT}
+    if isinstance(source, InputSettings):
+        if given:
+            raise ConfigError(
+                f"{caller}() got an InputSettings and the keywords {', '.join(sorted(given))}",
+                "give one or the other",
+            )
+        return source
+    if isinstance(source, str | os.PathLike):
+        return InputSettings(path=Path(source), **given)
+    made = _table_source(source, caller)
+    return InputSettings(path=Path(made.name), source=made, **given)
+
+
+def portal_settings(
+    portal: str | PortalSettings | None, options: Mapping[str, Any], caller: str
+) -> PortalSettings:
+    """Return the PortalSettings of `portal` (its URL, or the settings themselves) and the
+    portal's keywords in `options`; ConfigError for no portal, or keywords with settings."""
+    given = {k: _as_path(k, v) for k, v in options.items() if k in _PORTAL}
+    if isinstance(portal, PortalSettings):
+        if given:
+            raise ConfigError(
+                f"{caller}() got a PortalSettings and the keywords {', '.join(sorted(given))}",
+                "give one or the other",
+            )
+        return portal
+    if not isinstance(portal, str) or not portal.strip():
+        raise ConfigError(
+            f"{caller}() needs the portal's address",
+            f"{caller}(..., portal='https://portal.example.org', user=..., password=...)",
+        )
+    if given.get("concurrency") == "auto":
+        given["concurrency"] = None
+    return PortalSettings(url=portal, **given)
+
+
+class _TableSource:
+    """Calls return a Table of the same rows: built anew from records that can be read again
+    (a list, a DataFrame), or the one Table given, once."""
+
+    def __init__(self, name: str, make: Callable[[], Table], again: bool) -> None:
+        self.name, self._make, self._again, self._used = name, make, again, False
+
+    def __call__(self) -> Table:
+        if self._used and not self._again:
+            raise ConfigError(
+                "the rows were given as a Table or a one-pass iterator, which can be read "
+                "once, and this run reads them twice (--admin first reads every row's owner)",
+                "pass a list of records, a DataFrame or the file",
+            )
+        self._used = True
+        return self._make()
+
+
+def _table_source(source: Any, caller: str) -> _TableSource:
+    if isinstance(source, Table):
+        return _TableSource(source.info.path, lambda: source, again=False)
+    if is_records(source):
+        name = "DataFrame" if not isinstance(source, list | tuple) else "records"
+        return _TableSource(name, lambda: records_table(source), again=True)
+    if isinstance(source, Iterator):  # a generator of records: one pass
+        once = records_table(source)
+        return _TableSource("records", lambda: once, again=False)
+    raise ConfigError(
+        f"{caller}() cannot read a {type(source).__name__}",
+        "pass a file path, a list of dicts (one per mailbox), a pandas DataFrame or a Table",
+    )
+
+
+def _refuse_unknown(
+    options: Mapping[str, Any], known: frozenset[str] | set[str], caller: str
+) -> None:
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise TypeError(
+            f"{caller}() got an unexpected keyword argument {unknown[0]!r}; "
+            f"it takes {', '.join(sorted(known))}"
+        )
+
+
+def _as_path(name: str, value: Any) -> Any:
+    return Path(value) if name in _PATHS and isinstance(value, str | os.PathLike) else value
+
+
+class Checks(Iterator[Checked]):
+    """The rows of one table as they are validated: iterate for `Checked` rows, or read them
+    as `RowResult`s (`results`) or a DataFrame (`to_pandas`). One pass: each row is read once."""
+
+    def __init__(self, table: Table, checked: Iterator[Checked]) -> None:
+        self.table = table
+        self._checked = checked
+        self._maker = RowResultMaker(table.headers, table.fields)
+
+    def __next__(self) -> Checked:
+        return next(self._checked)
+
+    def results(self) -> Iterator[RowResult]:
+        """Yield the RowResult of each row not yet read (status "valid" or "failed")."""
+        for checked in self:
+            yield self._maker.checked(checked)
+
+    def to_pandas(self) -> Any:  # a pandas.DataFrame
+        """Return the rows not yet read as a DataFrame (`RowResults.to_pandas`)."""
+        return to_pandas(self.results())
+
+
+def validate(
+    source: Source,
+    *,
+    defaults: Mapping[str, str] | None = None,
+    run_user: str | None = None,
+    autofill: bool = False,
+) -> Checks:
+    """Check the columns now (InputError), then validate the rows of `source` one by one.
+
+    `source`: a Table (`bulkmail.read`), a list of mappings or a DataFrame
+    (`bulkmail.table`), or a file path. `defaults` fill blank cells (--set); `run_user` is
+    the portal login that owns rows without a portal_user (--user); `autofill` fills blank
+    server settings from the provider table (--autofill known). Sends nothing.
+    """
+    from bulkmail.pipeline import read_input
+    from bulkmail.validation.table import validate as validate_rows
+
+    table = (
+        source if isinstance(source, Table) else read_input(input_settings(source, {}, "validate"))
+    )
+    checked = validate_rows(table, defaults=defaults, run_user=run_user, autofill=autofill)
+    return Checks(table, checked)

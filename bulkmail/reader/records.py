@@ -1,0 +1,136 @@
+"""Records already in memory -> a Table: a list of mappings, or a pandas DataFrame.
+
+The keys (or the DataFrame's columns) are the header row and go through the same aliases as
+a sheet's header (`reader.header.map_headers`); the values get the cell rules of a workbook
+(`reader.table.workbook_rows`): 993.0 -> "993", a date as ISO text and, in a text column such
+as a password, the same `date-in-text-column` error a sheet's date cell gets. A missing value
+(None, NaN, pandas' NA and NaT) is a blank cell. Rows are numbered as in a sheet whose header
+is row 1: the first record is row 2.
+
+pandas is imported only to read a DataFrame given here, never otherwise.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from itertools import chain
+from typing import Any, Final
+
+from bulkmail.errors import InputError
+from bulkmail.models import InputInfo, Row, Table
+from bulkmail.reader.header import map_headers
+from bulkmail.reader.table import cell_text, workbook_rows
+
+__all__ = ["is_records", "table"]
+
+_FIX: Final = "pass a list of dicts (one per mailbox, keyed by column name) or a pandas DataFrame"
+
+
+def table(records: Any, *, columns: Sequence[str] | None = None) -> Table:
+    """Return the Table of `records`: an iterable of mappings, or a pandas DataFrame.
+
+    `columns`: the header, in order; by default the keys of every record of a list or tuple
+    in the order first seen, or those of the first record of any other iterable (which is
+    then read once, as it streams). A record with a key outside the header raises
+    InputError, as does anything that is not records (a string, a path, a mapping).
+    """
+    if _is_dataframe(records):
+        return _from_dataframe(records, columns)
+    if isinstance(records, str | bytes | Mapping) or not isinstance(records, Iterable):
+        raise InputError(f"bulkmail.table() takes records, not {_kind(records)}", _FIX)
+    stream: Iterator[Any] = iter(records)
+    if columns is None and isinstance(records, Sequence):
+        columns = _keys_of(records)
+    elif columns is None:
+        first = next(stream, None)
+        columns = _keys_of([first] if first is not None else [])
+        stream = chain([first] if first is not None else [], stream)
+    headers = tuple(_header(c) for c in columns)
+    fields, problems = map_headers(headers)
+    rows = workbook_rows(_values(stream, tuple(columns)), fields)
+    info = InputInfo(path="records", format="records")
+    size = len(records) if isinstance(records, Sequence) else None
+    return Table(headers, fields, info, rows, tuple(problems), size_hint=size)
+
+
+def is_records(source: Any) -> bool:
+    """Return whether `source` is what `table` takes (a DataFrame, or a list of mappings)."""
+    if _is_dataframe(source):
+        return True
+    if isinstance(source, list | tuple):
+        return all(isinstance(r, Mapping) for r in source[:1])
+    return False
+
+
+def blank(value: Any) -> Any:
+    """Return None for a missing value (None, NaN, pandas' NA or NaT), else a plain Python
+    value: a numpy scalar becomes its Python twin, as a workbook reader would give it."""
+    if value is None or (type(value) is float and math.isnan(value)):
+        return None
+    if type(value).__module__ == "numpy" and hasattr(value, "item"):
+        value = value.item()  # np.float64(993.0) -> 993.0, np.bool_ -> bool
+        return None if type(value) is float and math.isnan(value) else value
+    pandas = sys.modules.get("pandas")  # loaded already if the values come from it
+    if pandas is not None and type(value).__module__.startswith("pandas"):
+        try:
+            return None if pandas.isna(value) else value
+        except (TypeError, ValueError):  # not a scalar: its text, as any other object
+            return value
+    return value
+
+
+def _values(stream: Iterator[Any], columns: tuple[Any, ...]) -> Iterator[tuple[int, list[Any]]]:
+    known = frozenset(columns)
+    for number, record in enumerate(stream, 2):
+        if not isinstance(record, Mapping):
+            raise InputError(f"record {number - 1} is {_kind(record)}, not a mapping", _FIX)
+        extra = [k for k in record if k not in known]
+        if extra:
+            raise InputError(
+                f"record {number - 1} has the key {_header(extra[0])!r}, which the header "
+                f"({len(columns)} columns, from the first record) lacks",
+                "give every record the same keys, pass a list, or name them with columns=",
+            )
+        yield number, [blank(record.get(c)) for c in columns]
+
+
+def _keys_of(records: Iterable[Any]) -> list[Any]:
+    seen: dict[Any, None] = {}
+    for index, record in enumerate(records, 1):
+        if not isinstance(record, Mapping):
+            raise InputError(f"record {index} is {_kind(record)}, not a mapping", _FIX)
+        seen.update(dict.fromkeys(record))
+    return list(seen)
+
+
+def _header(key: Any) -> str:
+    return cell_text(key) if isinstance(key, str) else cell_text(str(key))
+
+
+def _is_dataframe(value: Any) -> bool:
+    pandas = sys.modules.get("pandas")  # a DataFrame means pandas is loaded already
+    return pandas is not None and isinstance(value, pandas.DataFrame)
+
+
+def _from_dataframe(frame: Any, columns: Sequence[str] | None) -> Table:
+    if columns is not None:
+        frame = frame[list(columns)]
+    if not frame.columns.is_unique:
+        twice = frame.columns[frame.columns.duplicated()][0]
+        raise InputError(f"the DataFrame has the column {twice!r} twice", "rename one of them")
+    names = list(frame.columns)
+    headers = tuple(_header(c) for c in names)
+    fields, problems = map_headers(headers)
+    records = (
+        (number, [blank(v) for v in values])
+        for number, values in enumerate(frame.itertuples(index=False, name=None), 2)
+    )
+    info = InputInfo(path="DataFrame", format="dataframe")
+    rows: Iterator[Row] = workbook_rows(records, fields)
+    return Table(headers, fields, info, rows, tuple(problems), size_hint=len(frame))
+
+
+def _kind(value: Any) -> str:
+    return f"a {type(value).__name__}"  # never the value: it may be a row's password
