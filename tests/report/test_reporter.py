@@ -249,9 +249,11 @@ def test_finish_returns_the_paths_of_the_folder(tmp_path: Path) -> None:
         tmp_path / "succeeded.csv",
         tmp_path / "failed.csv",
         tmp_path / "summary.json",
+        tmp_path / "report.html",
     )
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "failed.csv",
+        "report.html",
         "report.xlsx",
         "succeeded.csv",
         "summary.json",
@@ -490,6 +492,7 @@ def test_summary_json_counts_every_status_and_adds_up(tmp_path: Path) -> None:
             "succeeded_csv": "succeeded.csv",
             "failed_csv": "failed.csv",
             "summary_json": "summary.json",
+            "html": "report.html",
         },
         "portal": "https://portal.example.org",
         "concurrency": 8,
