@@ -170,7 +170,7 @@ def _code_group(code: str, group: CodeGroup) -> list[str]:
         f"<p class=hint>Fix: {text(hint)}</p>" if hint else "",
         "<table><tr><th class=n>row</th><th>address</th><th>incoming server</th>"
         f"<th>message</th></tr>{rows}</table>",
-        f"<p class=more>and {_rows(more)} more in failed.csv</p>" if more > 0 else "",
+        f"<p class=more>and {more:,} more in failed.csv</p>" if more > 0 else "",
     ]
 
 

@@ -21,9 +21,10 @@ _BAR: Final = 26  # height of one bar of `bars`, gap included
 
 
 def _svg(width: int, height: int, title: str, body: list[str]) -> str:
+    # SVG inline in HTML needs no xmlns: the page holds no URL, not even a namespace's
     label = escape(title)
     return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
+        f'<svg viewBox="0 0 {width} {height}" '
         f'role="img" aria-label="{label}" class="chart"><title>{label}</title>'
         + "".join(body)
         + "</svg>"

@@ -205,7 +205,8 @@ class ReportWriter:
             except OSError as err:
                 self._fail(sink.path, err)
         self.counts[status] = self.counts.get(status, 0) + 1
-        self.page.add(outcome)
+        if not succeeded or outcome.elapsed:  # nothing else is on the page: a row costs this
+            self.page.add(outcome, succeeded)
         if outcome.problems or not succeeded:
             self._count_problems(outcome, succeeded)
 
