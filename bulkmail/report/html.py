@@ -25,7 +25,14 @@ from bulkmail.codes import Code
 from bulkmail.models import Severity, Status
 from bulkmail.printable import printable
 from bulkmail.report import svg
-from bulkmail.report.html_facts import SAMPLES, TEXT_LIMIT, CodeGroup, HostGroup, PageFacts
+from bulkmail.report.html_facts import (
+    NAME_LIMIT,
+    SAMPLES,
+    TEXT_LIMIT,
+    CodeGroup,
+    HostGroup,
+    PageFacts,
+)
 
 MAX_HOSTS: Final = 30
 """Mail servers listed; the rest are counted in one line."""
@@ -186,7 +193,8 @@ def _by_host(facts: PageFacts) -> list[str]:
         if len(codes) > 3:
             listed += f" and {len(codes) - 3} more codes"
         rows.append(
-            f"<tr><td>{text(host or '(none given)')}</td><td class=n>{group.count:,}</td>"
+            f"<tr><td>{text(host or '(none given)', NAME_LIMIT)}</td>"
+            f"<td class=n>{group.count:,}</td>"
             f"<td>{listed}</td><td class=hint>{text(_hint(codes[0][0]))}</td></tr>"
         )
     rest = ranked[MAX_HOSTS:]

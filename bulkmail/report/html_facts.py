@@ -23,7 +23,9 @@ from bulkmail.secrets import scrub_texts
 SAMPLES: Final = 5
 """Rows shown under each code; the rest are in failed.csv and report.xlsx."""
 TEXT_LIMIT: Final = 300
-"""Characters of a message, an address or a host name the page shows."""
+"""Characters of a message or a hint the page shows."""
+NAME_LIMIT: Final = 120
+"""Characters of an address or a host name the page shows."""
 HOST_LIMIT: Final = 253
 """Characters of a host name kept as a group's key (DNS's own limit for a name)."""
 MAX_BINS: Final = 120
@@ -185,8 +187,8 @@ class PageFacts:
         group.samples.append(
             Sample(
                 outcome.row.number,
-                printable(email, TEXT_LIMIT),
-                printable(host, TEXT_LIMIT),
+                printable(email, NAME_LIMIT),
+                printable(host, NAME_LIMIT),
                 printable(message, TEXT_LIMIT),
             )
         )
