@@ -41,7 +41,7 @@ from bulkmail.report.rows import (
     succeeded_cells,
 )
 from bulkmail.report.xlsx import MAX_DATA_ROWS, Cell, SheetSource, write_xlsx
-from bulkmail.secrets import is_secret_name, scrub_data
+from bulkmail.secrets import is_secret_name, scrub, scrub_data
 
 XLSX: Final = "report.xlsx"
 SUCCEEDED_CSV: Final = "succeeded.csv"
@@ -364,6 +364,9 @@ def summary_dict(summary: Summary) -> dict[str, Any]:
             data[key] = printable(value) if isinstance(value, str) else value
     # ... nor a secret inside a value (a portal URL with a password, an abort reason)
     scrubbed: dict[str, Any] = scrub_data(data)
+    # A code names what it is about ("portal-password-missing"), never holds a secret: its
+    # count stays a count, where scrub_data masks the value of a key that names a password.
+    scrubbed["problems"] = {scrub(code): n for code, n in problems}
     return scrubbed
 
 

@@ -98,7 +98,7 @@ def test_hostile_cells_and_messages_are_text_on_the_page(tmp_path: Path) -> None
             Status.FAILED,
             stage=Stage.PORTAL,
             code="mailbox-login-refused",
-            message=f"{bad} said \x1b[2J with pw-Secret-9",
+            message=f"{bad} said \x1b[2J\x00\ud800\u2028 with pw-Secret-9",
             hint=bad,
         )
         for i, bad in enumerate(HOSTILE)
@@ -109,8 +109,8 @@ def test_hostile_cells_and_messages_are_text_on_the_page(tmp_path: Path) -> None
     assert not [a for _, attrs in page.tags for a in attrs if a.startswith("on")]
     for bad in HOSTILE:
         assert bad in page.text  # shown as the text it is
-    assert "\\x1b[31m\\u202e" in page.text and "\\x1b[2J" in page.text
-    assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202e]", source)
+    assert "\\x1b[31m\\u202e" in page.text and "\\x1b[2J\\x00\\ud800\\u2028" in page.text
+    assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u202e]", source)
     assert "pw-Secret-9" not in source and MASK in page.text
 
 

@@ -182,7 +182,7 @@ def _decode_png(data: bytes) -> tuple[int, int, list[bytes]]:
 
 
 def _unfilter(kind: int, line: bytes, up: bytes, bpp: int) -> bytes:
-    """Undo one scanline's PNG filter (None, Sub, Up, Average, Paeth; PNG spec §9)."""
+    """Undo one scanline's filter: None, Sub, Up, Average or Paeth (the PNG filter types)."""
     if kind == 0:
         return line
     if kind == 2:

@@ -800,3 +800,15 @@ def test_blank_cells_leave_no_cell_in_the_sheet(tmp_path: Path, engine: Named) -
         False,
         False,
     )
+
+
+def test_summary_json_counts_codes_that_name_a_password_as_numbers(tmp_path: Path) -> None:
+    problems = {"app-password-spaces": 2, "portal-password-missing": 1, "port-out-of-range": 3}
+    summary = Summary("validate", 3, {"failed": 3}, 1, INFO, "", "", 1.0, problems=problems)
+    data = summary_dict(summary)
+    assert data["problems"] == {
+        "port-out-of-range": 3,
+        "app-password-spaces": 2,
+        "portal-password-missing": 1,
+    }
+    assert "password" not in summary_dict(replace(summary, extra={"password": "x1"}))
