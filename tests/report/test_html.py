@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import re
 from html.parser import HTMLParser
 from itertools import count
@@ -15,7 +16,7 @@ from bulkmail.models import InputInfo, Outcome, Problem, Row, Severity, Stage, S
 from bulkmail.report import svg
 from bulkmail.report.html import MAX_HOSTS, render
 from bulkmail.report.html_facts import MAX_BINS, SAMPLES, PageFacts, Timeline
-from bulkmail.report.writer import ReportWriter, summary_dict
+from bulkmail.report.writer import ReportWriteError, ReportWriter, summary_dict
 from bulkmail.secrets import MASK
 
 HEADERS = ("email", "password", "server", "note")
@@ -263,3 +264,13 @@ def test_axis_tops_are_round(value: float, top: float) -> None:
 @pytest.mark.parametrize(("seconds", "shown"), [(0, "0:00"), (65, "1:05"), (7389, "2:03:09")])
 def test_clock(seconds: float, shown: str) -> None:
     assert svg.clock(seconds) == shown
+
+
+def test_a_page_that_cannot_be_written_fails_the_run_and_summary_json_says_so(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "report.html" / "in-the-way").mkdir(parents=True)  # rename onto it fails
+    with pytest.raises(ReportWriteError, match=r"report\.html"):
+        _page(tmp_path, [_failed(2, "mailbox-timeout", "imap.x.org")])
+    data = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))
+    assert data["exit_code"] == 3 and "report.html" in data["report_error"]
