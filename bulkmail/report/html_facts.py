@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
-from bulkmail.models import Outcome, Severity, Status
+from bulkmail.models import Outcome, Severity
 from bulkmail.printable import printable
 from bulkmail.secrets import scrub_texts
 
@@ -64,9 +64,10 @@ class HostGroup:
 class Timeline:
     """Rows sent, by the time their outcome arrived: creates, failures and portal latency.
 
-    Each bin is `[done, failed, latency_sum, latency_count, latency_max]`; `width` is the
-    seconds each covers, from the first sent row on. Latency is `Outcome.latency`, the
-    seconds the portal took to answer the row's last create (0: no create was answered).
+    Each bin is `[done, failed, latency_sum, latency_count, latency_max]` (failed: not in the
+    Succeeded sheet); `width` is the seconds each covers, from the first sent row on.
+    Latency is `Outcome.latency`, the seconds the portal took to answer the row's last
+    create (0: no create was answered).
     """
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
@@ -88,10 +89,10 @@ class Timeline:
         while len(bins) <= index:
             bins.append([0, 0, 0.0, 0, 0.0])
         slot = bins[index]
-        if outcome.status is Status.FAILED:
-            slot[1] += 1
-        else:
+        if outcome.status.succeeded:
             slot[0] += 1
+        else:  # failed, or stopped after it was sent (interrupted)
+            slot[1] += 1
         latency = outcome.latency
         if latency:
             slot[2] += latency
