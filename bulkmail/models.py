@@ -237,6 +237,8 @@ class Outcome:
     email: str = ""
     done_at: str = ""  # ISO time an earlier run created it (journal), else ""
     transient: bool = False  # a failure worth retrying on the next run (network, 503 ...)
+    # seconds the portal took to answer the row's last create, 0.0 when none was answered
+    latency: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)

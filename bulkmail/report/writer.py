@@ -31,6 +31,8 @@ from bulkmail.models import Outcome, Severity, Status, Summary
 from bulkmail.printable import printable
 from bulkmail.reader.limits import MAX_CELL_LENGTH
 from bulkmail.report.escaping import escape_row, json_printable, plain_line
+from bulkmail.report.html import render
+from bulkmail.report.html_facts import PageFacts
 from bulkmail.report.rows import (
     FAILED_COLUMNS,
     SUCCEEDED_COLUMNS,
@@ -39,17 +41,19 @@ from bulkmail.report.rows import (
     succeeded_cells,
 )
 from bulkmail.report.xlsx import MAX_DATA_ROWS, Cell, SheetSource, write_xlsx
-from bulkmail.secrets import is_secret_name, scrub_data
+from bulkmail.secrets import is_secret_name, scrub, scrub_data
 
 XLSX: Final = "report.xlsx"
 SUCCEEDED_CSV: Final = "succeeded.csv"
 FAILED_CSV: Final = "failed.csv"
 SUMMARY_JSON: Final = "summary.json"
+HTML: Final = "report.html"
 _REPORT_FILES: Final = {
     "xlsx": XLSX,
     "succeeded_csv": SUCCEEDED_CSV,
     "failed_csv": FAILED_CSV,
     "summary_json": SUMMARY_JSON,
+    "html": HTML,
 }
 _FIX = "make it writable, free some space, or choose another --report-dir"
 _AGAIN = "free some space or fix the folder, then run the same command again"
@@ -68,6 +72,7 @@ class ReportPaths:
     succeeded_csv: Path
     failed_csv: Path
     summary_json: Path
+    html: Path | None = None
 
 
 def new_report_folder(
@@ -173,6 +178,8 @@ class ReportWriter:
             folder / SUCCEEDED_CSV, [*SUCCEEDED_COLUMNS, *originals], self._mode
         )
         self._failed = _CsvSink(folder / FAILED_CSV, [*FAILED_COLUMNS, *originals], self._mode)
+        self.page = PageFacts(_index(fields, "server"), _index(fields, "email"), self.row_secrets)
+        """What report.html shows, gathered per row."""
 
     def __enter__(self) -> ReportWriter:
         return self
@@ -198,6 +205,8 @@ class ReportWriter:
             except OSError as err:
                 self._fail(sink.path, err)
         self.counts[status] = self.counts.get(status, 0) + 1
+        if not succeeded or outcome.elapsed:  # nothing else is on the page: a row costs this
+            self.page.add(outcome, succeeded)
         if outcome.problems or not succeeded:
             self._count_problems(outcome, succeeded)
 
@@ -250,6 +259,7 @@ class ReportWriter:
             succeeded_csv=self.folder / SUCCEEDED_CSV,
             failed_csv=self.folder / FAILED_CSV,
             summary_json=self.folder / SUMMARY_JSON,
+            html=self.folder / HTML,
         )
         data = summary_dict(summary)
         if self.failure is not None:
@@ -268,12 +278,23 @@ class ReportWriter:
                 raise  # not the disk: a bug
             self._fail(paths.xlsx, cause)
             self._last_word(paths.summary_json, data)
+        self._write_html(paths, data)
         try:
             _write_json(paths.summary_json, data, self._mode)
         except OSError as err:
             self._fail(paths.summary_json, err)
             self._last_word(paths.summary_json, data)  # the failure, said once more
         return paths
+
+    def _write_html(self, paths: ReportPaths, data: dict[str, Any]) -> None:
+        """Write report.html whole (renamed from a private temporary file), or fail the run."""
+        assert paths.html is not None  # set by finish
+        page = render(data, self.page).encode("utf-8")
+        try:
+            files.replace(paths.html, page, self._mode)
+        except OSError as err:
+            self._fail(paths.html, err)
+            self._last_word(paths.summary_json, data)
 
     def _last_word(self, path: Path, data: dict[str, Any]) -> NoReturn:
         """Try to write summary.json with exit code 3 and why, then raise the failure."""
@@ -296,6 +317,11 @@ class ReportWriter:
                     )
                 )
         return notes
+
+
+def _index(fields: Sequence[str | None], name: str) -> int | None:
+    """Return the index of the column of canonical field `name`, None when there is none."""
+    return fields.index(name) if name in fields else None
 
 
 def _write_json(path: Path, data: Mapping[str, Any], mode: int) -> None:
@@ -339,6 +365,9 @@ def summary_dict(summary: Summary) -> dict[str, Any]:
             data[key] = printable(value) if isinstance(value, str) else value
     # ... nor a secret inside a value (a portal URL with a password, an abort reason)
     scrubbed: dict[str, Any] = scrub_data(data)
+    # A code names what it is about ("portal-password-missing"), never holds a secret: its
+    # count stays a count, where scrub_data masks the value of a key that names a password.
+    scrubbed["problems"] = {scrub(code): n for code, n in problems}
     return scrubbed
 
 

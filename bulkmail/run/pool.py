@@ -97,6 +97,8 @@ class Runner:
         self._stopping = anyio.Event()
         self._pending: dict[int, Job] = {}  # handed to the pool, no outcome yet
         self._sent: set[int] = set()  # rows in flight that sent a create at least once
+        # seconds the portal took to answer the last create of each row in flight
+        self._latency: dict[int, float] = {}
         self._servers = MailServers(
             settings.per_server, settings.max_login_failures, enabled=not settings.dry_run
         )
@@ -253,7 +255,8 @@ class Runner:
                 cut = outcomes.not_attempted(job, self.state.reason or outcomes.NOT_SENT)
             self._finish(job, cut)
             raise
-        outcome = replace(outcome, elapsed=round(time.perf_counter() - started, 3))
+        elapsed = round(time.perf_counter() - started, 3)
+        outcome = replace(outcome, elapsed=elapsed, latency=self._latency.pop(job.index, 0.0))
         self._record(job, outcome)
         self._finish(job, outcome)
         await self._sessions.finished(portal, job.identity)
@@ -276,6 +279,7 @@ class Runner:
 
     def _finish(self, job: Job, outcome: Outcome) -> None:
         self._pending.pop(job.index, None)
+        self._latency.pop(job.index, None)
         self._sent.discard(job.index)
         self._servers.release(job.index)
         self._emit(job.index, outcome)
@@ -328,7 +332,9 @@ class Runner:
                         return outcomes.failed(job, answer, attempts - 1)
                     return outcomes.not_attempted(job, outcomes.JOURNAL_FAILED)
                 self._sent.add(job.index)
+                sent_at = time.perf_counter()
                 slot.answer = answer = await portal.create(token, job.account.payload())
+                self._latency[job.index] = round(time.perf_counter() - sent_at, 4)
             if isinstance(answer, Created):
                 self._servers.succeeded(job.index)
                 return outcomes.done(job, created, answer.mailbox_id, attempts=attempts)

@@ -93,6 +93,7 @@ def test_an_import_writes_everything_owner_only_whatever_the_umask(
         "succeeded.csv": "0o600",
         "failed.csv": "0o600",
         "summary.json": "0o600",
+        "report.html": "0o600",
         ".bulkmail": "0o700",
         "journal.sqlite": "0o600",
         "journal.sqlite.key": "0o600",
@@ -123,7 +124,7 @@ def test_report_mode_group_lets_the_folder_s_group_read_whatever_the_umask(
     [folder] = reports.iterdir()
     assert (mode(reports), mode(folder)) == (0o750, 0o750)
     assert {p.name: mode(p) for p in folder.iterdir()} == dict.fromkeys(
-        ("report.xlsx", "succeeded.csv", "failed.csv", "summary.json"), 0o640
+        ("report.xlsx", "succeeded.csv", "failed.csv", "summary.json", "report.html"), 0o640
     )
     assert mode(tmp_path / "j.sqlite") == 0o600  # the journal stays the owner's
 

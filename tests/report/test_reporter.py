@@ -249,9 +249,11 @@ def test_finish_returns_the_paths_of_the_folder(tmp_path: Path) -> None:
         tmp_path / "succeeded.csv",
         tmp_path / "failed.csv",
         tmp_path / "summary.json",
+        tmp_path / "report.html",
     )
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "failed.csv",
+        "report.html",
         "report.xlsx",
         "succeeded.csv",
         "summary.json",
@@ -490,6 +492,7 @@ def test_summary_json_counts_every_status_and_adds_up(tmp_path: Path) -> None:
             "succeeded_csv": "succeeded.csv",
             "failed_csv": "failed.csv",
             "summary_json": "summary.json",
+            "html": "report.html",
         },
         "portal": "https://portal.example.org",
         "concurrency": 8,
@@ -797,3 +800,15 @@ def test_blank_cells_leave_no_cell_in_the_sheet(tmp_path: Path, engine: Named) -
         False,
         False,
     )
+
+
+def test_summary_json_counts_codes_that_name_a_password_as_numbers(tmp_path: Path) -> None:
+    problems = {"app-password-spaces": 2, "portal-password-missing": 1, "port-out-of-range": 3}
+    summary = Summary("validate", 3, {"failed": 3}, 1, INFO, "", "", 1.0, problems=problems)
+    data = summary_dict(summary)
+    assert data["problems"] == {
+        "port-out-of-range": 3,
+        "app-password-spaces": 2,
+        "portal-password-missing": 1,
+    }
+    assert "password" not in summary_dict(replace(summary, extra={"password": "x1"}))

@@ -528,3 +528,12 @@ async def test_rows_stopped_at_the_gate_are_never_journaled_in_flight(tmp_path: 
         with anyio.fail_after(HANG):
             await runner.run(jobs)
         assert journal.stats() == {"created": START_CONCURRENCY}
+
+
+async def test_each_sent_row_carries_the_portal_s_answer_time_to_its_create() -> None:
+    portal = FakePortal({"u@corp.test": "p"}, delay=0.05)  # each create answered 50 ms late
+    jobs = [_job(0, "u@corp.test", "p", "a@mail.test"), _job(1, "x@corp.test", "p", "b@mail.test")]
+    outcomes = await _run(portal, jobs)
+    sent, refused = outcomes[0], outcomes[1]
+    assert sent.status is Status.CREATED and 0.05 <= sent.latency <= sent.elapsed
+    assert (refused.stage, refused.latency) == (Stage.LOGIN, 0.0)  # no create was sent

@@ -1,0 +1,68 @@
+"""report.html written by `bulkmail validate` and `bulkmail import` through the command line."""
+
+from __future__ import annotations
+
+import re
+import stat
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from test_import_e2e import account, run_import, write_sheet
+
+from bulkmail.cli import main
+from bulkmail.simulator import SimConfig, running
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "report"))
+from test_html import Page
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def sim() -> Iterator[str]:
+    with running(SimConfig(latency_ms=20)) as url:
+        yield url
+
+
+def _page(reports: Path) -> tuple[Path, str]:
+    folder = sorted(reports.iterdir())[-1]
+    page = folder / "report.html"
+    return page, " ".join(" ".join(Page(page.read_text(encoding="utf-8")).texts).split())
+
+
+def _rows() -> list[dict[str, str]]:
+    rows = [account(1, b) for b in range(6)]
+    rows[2]["password"] = "wrong-password"  # the simulator's mail server refuses it
+    rows[4]["port"] = "99999"  # invalid: never sent
+    return rows
+
+
+def test_validate_writes_an_owner_only_page_with_its_counts(tmp_path: Path) -> None:
+    sheet = write_sheet(tmp_path / "in.csv", _rows())
+    reports = tmp_path / "reports"
+    assert main(["validate", str(sheet), "--report-dir", str(reports), "--quiet"]) == 1
+    page, text = _page(reports)
+    assert stat.S_IMODE(page.stat().st_mode) == 0o600
+    assert "bulkmail validate report" in text and "valid 5 failed 1 total 6" in text
+    assert "port-out-of-range : 1 row" in text and "imap.mail.example.org 1" in text
+    assert "Over the run" not in text  # nothing was sent
+    assert "mailbox-pass-1" not in page.read_text(encoding="utf-8")
+
+
+def test_import_writes_an_owner_only_page_with_the_portal_s_answer_times(
+    tmp_path: Path, sim: str
+) -> None:
+    sheet = write_sheet(tmp_path / "in.csv", _rows())
+    assert run_import(tmp_path, sheet, sim, "--concurrency", "2") == 1
+    page, text = _page(tmp_path / "reports")
+    assert stat.S_IMODE(page.stat().st_mode) == 0o600
+    assert "bulkmail import report" in text and "created 4 failed 2 total 6" in text
+    assert "mailbox-login-refused : 1 row" in text and "port-out-of-range : 1 row" in text
+    assert "imap.mail.example.org 2" in text
+    assert "Rows sent, per" in text and "Portal answer time to a create" in text
+    source = page.read_text(encoding="utf-8")
+    assert re.search(r"<circle cx=", source)  # answer times were measured and drawn
+    for secret in ("mailbox-pass-1", "wrong-password", "Portal-1-pw"):
+        assert secret not in source

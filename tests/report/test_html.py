@@ -1,0 +1,276 @@
+"""report.html: escaping, grouping, bounded size, nothing loaded from outside, the timeline."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+from html.parser import HTMLParser
+from itertools import count
+from pathlib import Path
+
+import pytest
+
+from bulkmail.models import InputInfo, Outcome, Problem, Row, Severity, Stage, Status, Summary
+from bulkmail.report import svg
+from bulkmail.report.html import MAX_HOSTS, render
+from bulkmail.report.html_facts import MAX_BINS, SAMPLES, PageFacts, Timeline
+from bulkmail.report.writer import ReportWriteError, ReportWriter, summary_dict
+from bulkmail.secrets import MASK
+
+HEADERS = ("email", "password", "server", "note")
+FIELDS = ("email", "password", "server", None)
+HOSTILE = (
+    "<script>alert(1)</script>",
+    "</svg><script>alert(2)</script>",
+    '"><img src=x onerror=alert(3)>',
+    "</textarea></style><a href='https://evil.example'>x</a>",
+)
+# Tags the page is made of: anything else came from a cell.
+OUR_TAGS = {
+    "html", "head", "meta", "title", "style", "body", "h1", "h2", "h3", "p", "table", "tr",
+    "th", "td", "code", "span", "svg", "rect", "text", "line", "path", "circle",
+}  # fmt: skip
+
+
+class Page(HTMLParser):
+    """The page as a browser's parser sees it: its tags with attributes, and its text."""
+
+    def __init__(self, source: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.texts: list[str] = []
+        self.feed(source)
+        self.close()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_data(self, data: str) -> None:
+        self.texts.append(data)
+
+    @property
+    def text(self) -> str:
+        return "".join(self.texts)
+
+
+def _failed(number: int, code: str, host: str, message: str = "refused") -> Outcome:
+    return Outcome(
+        Row(number, (f"box{number}@x.org", "Secret-pw-1", host, "")),
+        Status.FAILED,
+        stage=Stage.PORTAL,
+        code=code,
+        message=message,
+        hint="row hint",
+        attempts=1,
+        elapsed=0.5,
+        latency=0.25,
+    )
+
+
+def _page(tmp_path: Path, outcomes: list[Outcome], command: str = "import") -> str:
+    with ReportWriter(tmp_path, HEADERS, FIELDS) as writer:
+        for outcome in outcomes:
+            writer.add(outcome)
+        summary = Summary(
+            command,
+            len(outcomes),
+            dict(writer.counts),
+            1,
+            InputInfo(path="in.csv", format="csv"),
+            "2026-11-23T19:30:05",
+            "2026-11-23T19:30:09",
+            4.5,
+            problems=dict(writer.problem_counts),
+        )
+        paths = writer.finish(summary)
+    assert paths.html == tmp_path / "report.html"
+    return paths.html.read_text(encoding="utf-8")
+
+
+def test_hostile_cells_and_messages_are_text_on_the_page(tmp_path: Path) -> None:
+    outcomes = [
+        Outcome(
+            Row(2 + i, (bad, "pw-Secret-9", bad + "\x1b[31m\u202e", bad)),
+            Status.FAILED,
+            stage=Stage.PORTAL,
+            code="mailbox-login-refused",
+            message=f"{bad} said \x1b[2J\x00\ud800\u2028 with pw-Secret-9",
+            hint=bad,
+        )
+        for i, bad in enumerate(HOSTILE)
+    ]
+    source = _page(tmp_path, outcomes)
+    page = Page(source)
+    assert {tag for tag, _ in page.tags} <= OUR_TAGS
+    assert not [a for _, attrs in page.tags for a in attrs if a.startswith("on")]
+    for bad in HOSTILE:
+        assert bad in page.text  # shown as the text it is
+    assert "\\x1b[31m\\u202e" in page.text and "\\x1b[2J\\x00\\ud800\\u2028" in page.text
+    assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u202e]", source)
+    assert "pw-Secret-9" not in source and MASK in page.text
+
+
+def test_nothing_is_loaded_from_outside_the_file(tmp_path: Path) -> None:
+    outcomes = [_failed(2, "mailbox-timeout", "https://evil.example/x.js")]
+    source = _page(tmp_path, outcomes)
+    page = Page(source)
+    linking = {"src", "href", "xlink:href", "action", "srcset", "data", "poster", "background"}
+    assert [(t, a) for t, attrs in page.tags for a in attrs if a in linking] == []
+    assert not [t for t, _ in page.tags if t in {"script", "link", "img", "iframe", "object"}]
+    for tag, attrs in page.tags:  # no URL in any attribute, the CSP's own words aside
+        for value in attrs.values():
+            assert "//" not in (value or "") or tag == "meta", (tag, attrs)
+    [policy] = [
+        a["content"] for t, a in page.tags if a.get("http-equiv") == "Content-Security-Policy"
+    ]
+    assert policy is not None and "default-src 'none'" in policy
+    [style] = re.findall(r"<style>(.*?)</style>", source, re.S)
+    digest = base64.b64encode(hashlib.sha256(style.encode()).digest()).decode()
+    assert f"style-src 'sha256-{digest}'" in policy  # the one style sheet allowed, by its hash
+    assert "url(" not in style and "@import" not in style
+
+
+def test_failures_are_grouped_by_code_and_by_incoming_server(tmp_path: Path) -> None:
+    outcomes = [_failed(n, "mailbox-login-refused", "IMAP.a.org") for n in range(2, 10)]
+    outcomes += [_failed(n, "mailbox-timeout", "imap.b.org") for n in range(10, 13)]
+    outcomes.append(_failed(13, "mailbox-timeout", "imap.a.org "))
+    outcomes.append(
+        Outcome(
+            Row(14, ("bad", "pw", "", "")),
+            Status.FAILED,
+            stage=Stage.VALIDATION,
+            problems=(
+                Problem(14, "email", "email-invalid", Severity.ERROR, "no @", "write one"),
+                Problem(14, "port", "port-defaulted", Severity.INFO, "defaulted"),
+            ),
+        )
+    )
+    outcomes.append(Outcome(Row(15, ("ok@x.org", "pw", "imap.a.org", "")), Status.CREATED))
+    page = Page(_page(tmp_path, outcomes))
+    text = page.text
+    assert "mailbox-login-refused: 8 rows" in text
+    assert "mailbox-timeout: 4 rows" in text and "email-invalid: 1 row" in text
+    assert "and 3 more in failed.csv" in text  # 8 rows, SAMPLES shown
+    assert SAMPLES == 5
+    assert "port-defaulted" not in text  # a note is not a failure
+    assert re.search(r"imap\.a\.org9mailbox-login-refused \(8\), mailbox-timeout \(1\)", text)
+    assert re.search(r"imap\.b\.org3mailbox-timeout \(3\)", text)
+    assert "(none given)1email-invalid (1)" in text
+    # each group's hint: the registry's for the code
+    assert "Fix: write one address like anna@example.org" in text
+    assert re.search(r"created\s*1", text) and re.search(r"failed\s*13", text)
+
+
+def test_a_validate_page_has_counts_and_no_timeline(tmp_path: Path) -> None:
+    outcomes = [
+        Outcome(Row(n, (f"b{n}@x.org", "pw", "imap.x.org", "")), Status.VALID) for n in range(2, 6)
+    ]
+    text = Page(_page(tmp_path, outcomes, "validate")).text
+    assert "bulkmail validate report" in text and "No row failed." in text
+    assert re.search(r"valid\s*4", text) and "Over the run" not in text
+
+
+def test_the_page_stays_small_for_100_000_rows(tmp_path: Path) -> None:
+    codes = ("mailbox-login-refused", "mailbox-timeout", "smtp-login-refused", "not-attempted")
+    clock = count(0.0, 0.37)  # 100,000 rows over ten hours
+    facts = PageFacts(2, 0, lambda cells: [cells[1]], clock=lambda: next(clock))
+    for n in range(100_000):
+        outcome = (
+            _failed(n + 2, codes[n // 2 % 4], f"imap{n}.{'x' * 240}.org", "m" * 5000)
+            if n % 2
+            else Outcome(
+                Row(n + 2, ("a@x.org", "pw", "imap.x.org", "")),
+                Status.CREATED,
+                elapsed=0.1,
+                latency=0.05,
+            )
+        )
+        facts.add(outcome, outcome.status.succeeded)
+    data = summary_dict(
+        Summary(
+            "import",
+            100_000,
+            {"created": 50_000, "failed": 50_000},
+            1,
+            InputInfo("in.csv", "csv"),
+            "",
+            "",
+            1.0,
+        )
+    )
+    source = render(data, facts)
+    assert len(source.encode()) < 150_000
+    assert len(facts.timeline.bins) <= MAX_BINS
+    assert sum(b[0] + b[1] for b in facts.timeline.bins) == 100_000
+    text = Page(source).text
+    assert "mailbox-login-refused: 12,500 rows" in text
+    assert (
+        f"and {50_000 - MAX_HOSTS:,} more servers with {50_000 - MAX_HOSTS:,} rows failed" in text
+    )
+    assert len(re.findall("<circle", source)) <= 2 * MAX_BINS
+
+
+def test_the_timeline_keeps_its_totals_as_its_bins_widen() -> None:
+    times = iter([0.0, 0.05, 0.25, 11.9, 12.05, 100.0, 100.0])
+    timeline = Timeline(lambda: next(times))
+    latencies = [0.1, 0.3, 0.0, 0.2, 0.4, 0.5, 0.7]
+    for i, latency in enumerate(latencies):
+        status = Status.FAILED if i == 3 else Status.CREATED
+        timeline.add(Outcome(Row(i + 2, ()), status, elapsed=1.0, latency=latency))
+    assert timeline.width == 1.6  # 0.1 doubled until 100 s fits in MAX_BINS bins
+    assert len(timeline.bins) == int(100 / 1.6) + 1 <= MAX_BINS
+    assert timeline.bins[0] == [3, 0, 0.4, 2, 0.3]
+    assert timeline.bins[7] == [1, 1, pytest.approx(0.6), 2, 0.4]  # 11.9 s and 12.05 s
+    assert timeline.bins[-1] == [2, 0, pytest.approx(1.2), 2, 0.7]
+    assert sum(b[0] + b[1] for b in timeline.bins) == 7
+
+
+def test_an_import_page_charts_rows_sent_and_the_portal_s_answer_time(tmp_path: Path) -> None:
+    outcomes = [_failed(2, "mailbox-timeout", "imap.x.org")]
+    outcomes += [
+        Outcome(
+            Row(n, (f"b{n}@x.org", "pw", "imap.x.org", "")),
+            Status.CREATED,
+            elapsed=0.2,
+            latency=0.1,
+        )
+        for n in range(3, 8)
+    ]
+    page = Page(_page(tmp_path, outcomes))
+    titles = [t for t in page.texts if t.startswith(("Rows by", "Rows sent", "Portal answer"))]
+    assert titles == [
+        "Rows by outcome",
+        "Rows sent, per 0.1 s",
+        "Rows sent over time",
+        "Portal answer time to a create, per 0.1 s",
+        "Portal answer time over time",
+    ]
+    assert sum(1 for t, _ in page.tags if t == "circle") == 2  # mean and slowest, one bin
+
+
+@pytest.mark.parametrize(
+    ("value", "top"),
+    [(0, 1), (0.3, 0.5), (1, 1), (7, 10), (12, 20), (120, 200), (4999, 5000), (0.012, 0.02)],
+)
+def test_axis_tops_are_round(value: float, top: float) -> None:
+    assert svg.nice_top(value) == pytest.approx(top)
+
+
+@pytest.mark.parametrize(("seconds", "shown"), [(0, "0:00"), (65, "1:05"), (7389, "2:03:09")])
+def test_clock(seconds: float, shown: str) -> None:
+    assert svg.clock(seconds) == shown
+
+
+def test_a_page_that_cannot_be_written_fails_the_run_and_summary_json_says_so(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "report.html" / "in-the-way").mkdir(parents=True)  # rename onto it fails
+    with pytest.raises(ReportWriteError, match=r"report\.html"):
+        _page(tmp_path, [_failed(2, "mailbox-timeout", "imap.x.org")])
+    data = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))
+    assert data["exit_code"] == 3 and "report.html" in data["report_error"]
