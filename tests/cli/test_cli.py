@@ -12,8 +12,9 @@ import pytest
 from bulkmail import __version__
 from bulkmail.cli import build_parser, main
 from bulkmail.cli.output import print_result
-from bulkmail.models import InputInfo, Outcome, Problem, Row, Severity, Status, Summary
+from bulkmail.models import InputInfo, Problem, Severity, Summary
 from bulkmail.report.collector import RunResult
+from bulkmail.report.preview import Preview
 from bulkmail.report.writer import ReportPaths
 from bulkmail.secrets import register, scrub
 from bulkmail.settings import PortalSettings
@@ -36,12 +37,20 @@ def test_validate_the_sample_prints_counts_problems_and_the_report(
     out = capsys.readouterr().out.splitlines()
     folder = next((here / "reports").iterdir())
     assert out[0].startswith("validate accounts.xlsx (xlsx, sheet 'Accounts'): 30 rows in ")
-    assert out[1:4] == [
+    assert out[1:7] == [
         "  valid 25, failed 5",
         "  row 1: column P 'Department' is not a known column (it is ignored)",
-        "  first problems:",
+        "  errors: 5 in 5 rows (5 codes)",
+        "    email-invalid: 1",
+        "      fix: write one address like anna@example.org",
+        '      row 7, email: "maria.lopez.example.org" has no @',
     ]
-    assert out[4].startswith('    row 7, email: "maria.lopez.example.org" has no @')
+    assert out[-6:-2] == [
+        "  warnings: 1 in 1 row (1 code)",
+        "    port-encryption-mismatch: 1",
+        "      fix: set the encryption to SSL, or check the port",
+        "      row 16, port: port 993 expects SSL, encryption is StartTLS",
+    ]
     assert out[-2:] == [f"report: reports/{folder.name}/report.xlsx", "exit code 1"]
     summary = json.loads((folder / "summary.json").read_text())
     assert summary["counts"]["valid"] == 25 and summary["exit_code"] == 1
@@ -206,17 +215,22 @@ def test_the_console_summary_masks_registered_secrets_in_every_line(tmp_path: Pa
     info = InputInfo("in/Run-Pa55word.csv", "csv")
     summary = Summary("import", 1, {"failed": 1}, 1, info, "a", "b", 1.0, problems={"x": 1})
     header = Problem(1, "", "unknown-column", Severity.WARNING, "column B 'Run-Pa55word' ...")
-    failed = Outcome(Row(2, ()), Status.FAILED, code="portal-error", message="said Run-Pa55word")
+    preview = Preview()
+    line = "row 2: said Run-Pa55word"
+    preview.add(Severity.ERROR, "portal-error", "not Run-Pa55word", lambda: line, str)
+    preview.row_done(Severity.ERROR)
     paths = ReportPaths(*(tmp_path / name for name in ("r", "x.xlsx", "s", "f", "j")))
     out = io.StringIO()
-    print_result(RunResult(summary, paths, (failed,), (header,)), out)
+    print_result(RunResult(summary, paths, preview, (header,)), out)
     assert "Pa55" not in out.getvalue()
-    assert out.getvalue().splitlines()[:5] == [
+    assert out.getvalue().splitlines()[:7] == [
         "import in/********.csv (csv): 1 row in 1.0 s",
         "  failed 1",
         "  row 1: column B '********' ...",
-        "  first problems:",
-        "    row 2: portal-error: said ********",
+        "  errors: 1 in 1 row (1 code)",
+        "    portal-error: 1",
+        "      fix: not ********",
+        "      row 2: said ********",
     ]
 
 
@@ -317,7 +331,7 @@ def test_an_aborted_runs_summary_says_why_not_that_there_were_no_errors(tmp_path
     summary = Summary("import", 2, counts, 3, info, "a", "b", 1.0, problems=problems, extra=extra)
     paths = ReportPaths(*(tmp_path / name for name in ("r", "x.xlsx", "s", "f", "j")))
     out = io.StringIO()
-    print_result(RunResult(summary, paths, (), ()), out)
+    print_result(RunResult(summary, paths, Preview(), ()), out)
     lines = out.getvalue().splitlines()
     assert lines[1:3] == ["  not attempted 2", f"  stopped: {reason}"]
     assert "no errors" not in out.getvalue()
