@@ -10,6 +10,7 @@ from importlib.resources import as_file, files
 from pathlib import Path
 
 from bulkmail.cli.common import AUTO, CONCURRENCY_HELP, add_output_options, concurrency, start
+from bulkmail.cli.examples import HelpWithExamples, examples
 from bulkmail.cli.output import print_result
 from bulkmail.settings import InputSettings, PortalSettings
 
@@ -22,6 +23,15 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "import the bundled sample sheet (about 30 rows, a few deliberately wrong) into it, "
         "and write the report. Nothing leaves this machine. Exits 0 when the demo ran "
         "(its failed rows are intended), 2 or 3 when it could not.",
+        epilog=examples(
+            ("bulkmail demo", "import the bundled sample into a simulated portal"),
+            ("bulkmail demo --latency 0 --concurrency 16", "the same, as fast as it goes"),
+            (
+                "bulkmail demo --input accounts.xlsx --report-dir /tmp/rehearsal",
+                "rehearse your own sheet; nothing leaves this machine",
+            ),
+        ),
+        formatter_class=HelpWithExamples,
     )
     parser.add_argument(
         "--latency",
