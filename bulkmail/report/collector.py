@@ -86,6 +86,9 @@ class Collector:
         if failed and outcome.code:
             kinds.add(_ERROR)
             line = f"row {outcome.row.number}: {outcome.message or outcome.code}"
+            if _WARNING in kinds:  # the likely cause, beside the failure
+                warned = dict.fromkeys(p.code for p in outcome.problems if p.severity is _WARNING)
+                line += f" (the row has warnings: {', '.join(warned)})"
             preview.add(_ERROR, outcome.code, outcome.hint, lambda: line, clean)
         for severity in kinds:
             preview.row_done(severity)
