@@ -87,14 +87,17 @@ def _summary_lines(result: RunResult, exit_code: int | None) -> list[str]:
     lines = [
         f"{s.command} {describe_input(s.input)}: {rows} in {s.seconds:.1f} s",
         f"  {counts or 'no rows'}",
-        *(f"  {p}" for p in result.header_problems),
+        *(f"  {p}" for p in result.header_problems),  # the reader bounds them (21 at most)
     ]
     reason = s.extra.get("abort_reason")
     if reason:  # an aborted run says why, before its rows
         lines.append(f"  stopped: {reason}")
     preview = result.preview
     if not preview.rows[Severity.ERROR] and not reason:
-        lines.append("  no errors" + ("" if preview.rows[Severity.WARNING] else ", no warnings"))
+        warned = preview.rows[Severity.WARNING] or any(
+            p.severity is Severity.WARNING for p in result.header_problems
+        )
+        lines.append("  no errors" + ("" if warned else ", no warnings"))
     lines += _kind_lines(preview, Severity.ERROR, "errors", "the report's Failed sheet")
     lines += _kind_lines(
         preview, Severity.WARNING, "warnings", "the report's notes and warnings columns"

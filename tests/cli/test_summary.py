@@ -156,3 +156,21 @@ def test_a_sheet_with_imap_and_smtp_ports_swapped_shows_its_warnings(
         "      row 2, smtp_port: port 993 is not SMTP's",
     ]
     assert _summary_json(tmp_path / "rep")["warnings"] == {"protocol-port-mismatch": 2}
+
+
+def test_a_header_with_unknown_columns_is_not_a_run_without_warnings(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "extra.csv"
+    path.write_text(
+        "email,password,server,smtp_server,Department\n"
+        "anna@corp.example.org,Pw-1,imap.corp.example.org,smtp.corp.example.org,Sales\n",
+        encoding="utf-8",
+    )
+    args = ["validate", str(path), "--user", "admin@corp.example.org"]
+    assert main([*args, "--report-dir", str(tmp_path / "rep")]) == 0
+    assert capsys.readouterr().out.splitlines()[1:4] == [
+        "  valid 1",
+        "  row 1: column E 'Department' is not a known column (it is ignored)",
+        "  no errors",  # the header's warning is above: not "no errors, no warnings"
+    ]
