@@ -72,8 +72,9 @@ def error_line(err: BulkmailError) -> str:
 
 
 def print_result(result: RunResult, out: TextIO, *, exit_code: int | None = None) -> None:
-    """Print counts, a few problems, where the report is and the exit code (the run's, unless
-    the command exits with another), every line scrubbed of secrets."""
+    """Print counts, the errors and warnings per code with a few rows each, where the report
+    is and the exit code (the run's, unless the command exits with another), every line
+    scrubbed of secrets."""
     for line in _summary_lines(result, exit_code):
         print(printable(scrub(line)), file=out)
 
@@ -103,14 +104,21 @@ def _summary_lines(result: RunResult, exit_code: int | None) -> list[str]:
         preview, Severity.WARNING, "warnings", "the report's notes and warnings columns"
     )
     if s.extra.get("interrupted"):
-        left = s.counts.get(Status.NOT_ATTEMPTED.value, 0)
-        lines.append(
-            f"  interrupted with {left} row{'' if left == 1 else 's'} not sent: run the same "
-            "command again to finish the rest (rows done are skipped)"
-        )
+        lines.append(_interrupted(s.counts.get(Status.NOT_ATTEMPTED.value, 0)))
     code = s.exit_code if exit_code is None else exit_code
     lines += [f"report: {os.path.relpath(result.paths.xlsx)}", f"exit code {code}"]
     return lines
+
+
+def _interrupted(left: int) -> str:
+    """Return what an interrupted import says about the rows it did not send."""
+    if not left:
+        return "  interrupted, but every row had finished: nothing is left to send"
+    rows = f"{left} row{'' if left == 1 else 's'}"
+    return (
+        f"  interrupted with {rows} not sent: run the same command again to finish the rest "
+        "(rows done are skipped)"
+    )
 
 
 def _kind_lines(preview: Preview, severity: Severity, kind: str, where: str) -> list[str]:

@@ -335,3 +335,27 @@ def test_an_aborted_runs_summary_says_why_not_that_there_were_no_errors(tmp_path
     lines = out.getvalue().splitlines()
     assert lines[1:3] == ["  not attempted 2", f"  stopped: {reason}"]
     assert "no errors" not in out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("left", "said"),
+    [
+        (
+            3,
+            "  interrupted with 3 rows not sent: run the same command again to finish the rest "
+            "(rows done are skipped)",
+        ),
+        (0, "  interrupted, but every row had finished: nothing is left to send"),
+    ],
+)
+def test_an_interrupted_runs_summary_says_whether_the_same_command_has_rows_to_finish(
+    tmp_path: Path, left: int, said: str
+) -> None:
+    info = InputInfo("in.csv", "csv")
+    counts = {"created": 2, "not attempted": left}
+    extra = {"interrupted": True, "abort_reason": "interrupted by SIGINT"}
+    summary = Summary("import", 2 + left, counts, 3, info, "a", "b", 1.0, extra=extra)
+    paths = ReportPaths(*(tmp_path / name for name in ("r", "x.xlsx", "s", "f", "j")))
+    out = io.StringIO()
+    print_result(RunResult(summary, paths, Preview(), ()), out)
+    assert out.getvalue().splitlines()[-3] == said
