@@ -32,9 +32,10 @@ _WOULD = frozenset({Status.WOULD_CREATE, Status.WOULD_UPDATE})
 
 
 def sent(outcome: Outcome) -> bool:
-    """Return whether a row was this run's work: the pool stamps `elapsed` on each row it
-    handles (a dry run's too), a send counts `attempts`; rows settled before any of that
-    (invalid, settled by the journal, refused before sending) have neither."""
+    """Return whether a row was this run's work: the pool stamps `elapsed` (seconds, to the
+    millisecond) on each row it handles and a send counts `attempts`; a dry run's row, which
+    may take under a millisecond, counts by its status. Rows settled before any of that
+    (invalid, settled by the journal, refused before sending) are not work."""
     return outcome.elapsed > 0 or outcome.attempts > 0 or outcome.status in _WOULD
 
 
