@@ -88,6 +88,7 @@ class PortalSettings:
     fresh: bool = False
     grace: float = 10.0  # seconds in-flight creates may finish after an interrupt
     progress: bool = True  # a progress bar when stderr is a terminal
+    progress_every: float = 10.0  # seconds between run.progress log lines (no bar)
     ca_bundle: Path | None = None  # PEM CA certificates trusted besides the system's store
     admin: str | None = None  # --admin: act as each row's portal user (impersonation)
     admin_password: str | None = field(default=None, repr=False)
