@@ -194,7 +194,9 @@ async def import_async(
         bar = portal.progress and sys.stderr.isatty()
         with (
             ReportWriter(folder, table.headers, table.fields, access=access) as writer,
-            RunProgress(log, total=table.size_hint, bar=bar) as progress,
+            RunProgress(
+                log, total=table.size_hint, bar=bar, every=portal.progress_every
+            ) as progress,
         ):
             collect = Collector(
                 writer, log, command="import", progress=progress,

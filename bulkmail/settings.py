@@ -108,6 +108,7 @@ class PortalSettings:
     # A progress bar when stderr is a terminal: the command line asks for it; a library call
     # draws none unless asked (it writes nothing to the terminal unasked).
     progress: bool = False
+    progress_every: float = 10.0  # seconds between run.progress log lines (no bar)
     ca_bundle: Path | None = None  # PEM CA certificates trusted besides the system's store
     admin: str | None = None  # --admin: act as each row's portal user (impersonation)
     admin_password: str | None = field(default=None, repr=False)

@@ -16,6 +16,7 @@ from bulkmail.cli.common import (
     start,
     whole_number,
 )
+from bulkmail.cli.examples import HelpWithExamples, examples
 from bulkmail.cli.output import print_result
 
 MAX_ROWS_AT_ONCE = 256
@@ -33,6 +34,17 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "network: a check proves the settings and passwords, not the portal's way to the "
         "servers. Exit 0 when every row passed, 1 when some failed, 2 when the input "
         "cannot be used.",
+        epilog=examples(
+            (
+                "bulkmail check accounts.xlsx",
+                "connect to each row's incoming and SMTP servers from here (no login)",
+            ),
+            (
+                "bulkmail check accounts.xlsx --login --per-server 2",
+                "log in with each row's password too, 2 rows at a time per mail server",
+            ),
+        ),
+        formatter_class=HelpWithExamples,
     )
     add_input_options(parser)
     parser.add_argument(

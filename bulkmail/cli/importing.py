@@ -24,6 +24,7 @@ from bulkmail.cli.common import (
     start,
     whole_number,
 )
+from bulkmail.cli.examples import HelpWithExamples, examples
 from bulkmail.cli.output import print_result
 from bulkmail.errors import ConfigError
 from bulkmail.printable import printable
@@ -54,6 +55,32 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "user's Mail (POST api/2.0/mail/accounts), logging in once per portal user. Rows "
         "are journaled as they finish, so running the same command again after a crash "
         "or Ctrl-C skips what was done and finishes the rest.",
+        epilog=examples(
+            (
+                "bulkmail import accounts.xlsx --portal https://portal.example.org "
+                "--user admin@example.org",
+                "password from $BULKMAIL_PASSWORD, --password-file or a prompt; "
+                "run it again to finish after Ctrl-C",
+            ),
+            (
+                "bulkmail import accounts.xlsx --portal https://portal.example.org "
+                "--admin admin@example.org --dry-run",
+                "act as each row's portal user: say what would be created, create nothing",
+            ),
+            (
+                "bulkmail import new-hires.csv --portal https://portal.example.org "
+                "--user robot@example.org --password-file /etc/bulkmail/password "
+                "--quiet --log-format json",
+                "unattended (cron): JSON lines on stderr; exit code and summary.json "
+                "for monitoring",
+            ),
+            (
+                "bulkmail import fixed.xlsx --secrets-from accounts.xlsx "
+                "--portal https://portal.example.org --user admin@example.org",
+                "the report's Failed sheet, fixed: masked passwords taken from the original",
+            ),
+        ),
+        formatter_class=HelpWithExamples,
     )
     add_input_options(parser)
     add_portal_options(parser)

@@ -1,6 +1,9 @@
 """The human summary printed at the end of a run (stdout; nothing with --quiet), scrubbed.
 
 Every line is made printable: problems quote cells, which may hold line breaks or escapes.
+Its length is bounded whatever the sheet: errors, then warnings, each as counts per code
+with one hint per code and the first rows of each code (`report.preview`), the commonest
+`CODES_SHOWN` codes of each kind, then how many more; the report holds every row.
 """
 
 from __future__ import annotations
@@ -9,8 +12,9 @@ import os
 from typing import TYPE_CHECKING, TextIO
 
 from bulkmail.errors import BulkmailError
-from bulkmail.models import InputInfo, Outcome, Problem, Status
+from bulkmail.models import InputInfo, Severity, Status
 from bulkmail.printable import printable, quoted
+from bulkmail.report.preview import CODES_SHOWN, Preview
 from bulkmail.secrets import scrub
 
 if TYPE_CHECKING:
@@ -61,13 +65,6 @@ def _encoding(info: InputInfo) -> str:
     return f"{info.encoding} guessed, not sure ({info.encoding_basis})"
 
 
-def _line(item: Problem | Outcome) -> str:
-    if isinstance(item, Problem):
-        return str(item)
-    text = f"row {item.row.number}: {item.code}: {item.message}"
-    return text + (f" ({item.hint})" if item.hint else "")
-
-
 def error_line(err: BulkmailError) -> str:
     """Return the one line that says what stopped a run and what to do, scrubbed and
     printable whatever it quotes (a header cell may hold line breaks)."""
@@ -75,8 +72,9 @@ def error_line(err: BulkmailError) -> str:
 
 
 def print_result(result: RunResult, out: TextIO, *, exit_code: int | None = None) -> None:
-    """Print counts, a few problems, where the report is and the exit code (the run's, unless
-    the command exits with another), every line scrubbed of secrets."""
+    """Print counts, the errors and warnings per code with a few rows each, where the report
+    is and the exit code (the run's, unless the command exits with another), every line
+    scrubbed of secrets."""
     for line in _summary_lines(result, exit_code):
         print(printable(scrub(line)), file=out)
 
@@ -90,15 +88,62 @@ def _summary_lines(result: RunResult, exit_code: int | None) -> list[str]:
     lines = [
         f"{s.command} {describe_input(s.input)}: {rows} in {s.seconds:.1f} s",
         f"  {counts or 'no rows'}",
-        *(f"  {p}" for p in result.header_problems),
+        *(f"  {p}" for p in result.header_problems),  # the reader bounds them (21 at most)
     ]
-    if reason := s.extra.get("abort_reason"):  # an aborted run says why, before its rows
+    reason = s.extra.get("abort_reason")
+    if reason:  # an aborted run says why, before its rows
         lines.append(f"  stopped: {reason}")
-    if result.preview:
-        lines.append("  first problems:")
-        lines += [f"    {_line(item)}" for item in result.preview]
-    elif s.problems and not reason:
-        lines.append("  no errors; the report lists the rows' warnings and notes")
+    preview = result.preview
+    if not preview.rows[Severity.ERROR] and not reason:
+        warned = preview.rows[Severity.WARNING] or any(
+            p.severity is Severity.WARNING for p in result.header_problems
+        )
+        lines.append("  no errors" + ("" if warned else ", no warnings"))
+    lines += _kind_lines(preview, Severity.ERROR, "errors", "the report's Failed sheet")
+    lines += _kind_lines(
+        preview, Severity.WARNING, "warnings", "the report's notes and warnings columns"
+    )
+    if s.extra.get("interrupted"):
+        lines.append(_interrupted(s.counts.get(Status.NOT_ATTEMPTED.value, 0)))
     code = s.exit_code if exit_code is None else exit_code
     lines += [f"report: {os.path.relpath(result.paths.xlsx)}", f"exit code {code}"]
+    return lines
+
+
+def _interrupted(left: int) -> str:
+    """Return what an interrupted import says about the rows it did not send."""
+    if not left:
+        return "  interrupted, but every row had finished: nothing is left to send"
+    rows = f"{left} row{'' if left == 1 else 's'}"
+    return (
+        f"  interrupted with {rows} not sent: run the same command again to finish the rest "
+        "(rows done are skipped)"
+    )
+
+
+def _kind_lines(preview: Preview, severity: Severity, kind: str, where: str) -> list[str]:
+    """Return the lines of one kind of problem: a count, then per code its count, its hint,
+    its first rows and how many more; the codes beyond `CODES_SHOWN` in one line."""
+    groups = preview.groups(severity)
+    if not groups:
+        return []
+    total = sum(group.count for group in groups)
+    rows = preview.rows[severity]
+    codes = f"{len(groups)} code{'' if len(groups) == 1 else 's'}"
+    lines = [f"  {kind}: {total} in {rows} row{'' if rows == 1 else 's'} ({codes})"]
+    for group in groups[:CODES_SHOWN]:
+        lines.append(f"    {group.code}: {group.count}")
+        if group.hint:
+            lines.append(f"      fix: {group.hint}")
+        lines += [f"      {row}" for row in group.rows]
+        if group.count > len(group.rows):
+            lines.append(f"      ... {group.count - len(group.rows)} more in {where}")
+    hidden = groups[CODES_SHOWN:]
+    if hidden:
+        n = sum(group.count for group in hidden)
+        lines.append(
+            f"    ... {len(hidden)} more code{'' if len(hidden) == 1 else 's'} ({n} {kind}) "
+            f"in {where}: {', '.join(group.code for group in hidden[:10])}"
+            + (", ..." if len(hidden) > 10 else "")
+        )
     return lines

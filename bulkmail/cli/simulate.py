@@ -7,6 +7,7 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
+from bulkmail.cli.examples import examples
 from bulkmail.simulator.config import SLOW_SECONDS  # no web stack: the package loads lazily
 
 # Options that override the config file: flag, metavar, type, SimConfig field, help.
@@ -41,7 +42,19 @@ mailbox password without "wrong"; hosts ending in .invalid refuse connections an
 starting with timeout. time out. See samples/simulator.toml for a configured portal.
 
 simulator-only endpoints: GET /_sim/stats, GET /_sim/mailboxes, POST /_sim/reset
-"""
+
+""" + examples(
+    ("bulkmail simulate", "an open portal on http://127.0.0.1:8080 for a rehearsal"),
+    (
+        "bulkmail simulate --config samples/simulator.toml --state sim.sqlite",
+        "the sample's users and mail servers, kept in sim.sqlite between restarts",
+    ),
+    (
+        "bulkmail simulate --port 0 --create-latency 2000 --fail-503 0.05 --seed 7",
+        "a slow, busy portal on a free port (printed at start), the same faults each time",
+    ),
+    ("bulkmail simulate --show sim.sqlite", "what the state file holds, then exit"),
+)
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -6,6 +6,8 @@ import argparse
 import shlex
 from pathlib import Path
 
+from bulkmail.cli.examples import HelpWithExamples, examples
+
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the `template` sub-command."""
@@ -14,6 +16,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="write a blank .xlsx to fill: dropdowns for enums, port rules, help",
         description="Write a blank Accounts sheet with the canonical columns, dropdowns, "
         "port rules, an example row and a Help sheet.",
+        epilog=examples(
+            ("bulkmail template accounts.xlsx", "write the sheet to fill, with a Help sheet"),
+            ("bulkmail template accounts.xlsx --force", "write it again over the old one"),
+        ),
+        formatter_class=HelpWithExamples,
     )
     parser.add_argument("output", metavar="OUTPUT.xlsx", type=Path, help="file to create")
     parser.add_argument("--force", action="store_true", help="replace OUTPUT.xlsx if it exists")

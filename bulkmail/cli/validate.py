@@ -12,6 +12,7 @@ from bulkmail.cli.common import (
     login,
     start,
 )
+from bulkmail.cli.examples import HelpWithExamples, examples
 from bulkmail.cli.output import print_result
 
 
@@ -23,6 +24,23 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "Succeeded holds the rows that would be sent, Failed the rows with errors. "
         "Nothing is sent. Exit 0 when every row is valid, 1 when some are not, 2 when the "
         "input cannot be used.",
+        epilog=examples(
+            (
+                "bulkmail validate accounts.xlsx",
+                "check every cell of the first sheet; the report lists each row's problems",
+            ),
+            (
+                "bulkmail validate staff.csv --encoding cp1251 --delimiter ';' "
+                "--user admin@example.org",
+                "a CSV from an old Excel; rows without a portal_user belong to admin",
+            ),
+            (
+                "bulkmail validate accounts.xlsx --sheet Staff --defaults org.toml "
+                "--autofill known",
+                "blank cells from org.toml, then from the known providers' settings",
+            ),
+        ),
+        formatter_class=HelpWithExamples,
     )
     add_input_options(parser)
     parser.add_argument(

@@ -2,28 +2,29 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from bulkmail.errors import BulkmailError, ConfigError
 from bulkmail.models import InputInfo, Outcome, Problem, Severity, Stage, Status, Summary
+from bulkmail.report.preview import Preview
 from bulkmail.report.results import RowResult, RowResultMaker, RowResults
 from bulkmail.report.writer import ReportPaths, ReportWriter
 from bulkmail.run.progress import RunProgress
 from bulkmail.secrets import scrub
 
-PREVIEW = 8  # problems shown on the console; the rest are in the report
-_Item = TypeVar("_Item", Problem, Outcome)
+_ERROR, _WARNING, _INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
 
 
 @dataclass(frozen=True, slots=True)
 class RunResult:
-    """What a run produced: its summary, the report's files, a few problems to show."""
+    """What a run produced: its summary, the report's files, its problems grouped by code."""
 
     summary: Summary
     paths: ReportPaths
-    preview: tuple[Problem | Outcome, ...]
+    preview: Preview
     header_problems: tuple[Problem, ...]
     error: BulkmailError | None = None
     """What stopped the run part-way, for the command line's last line (a failed journal)."""
@@ -39,6 +40,16 @@ class RunResult:
                 "this run kept no per-row results", "run it with keep_rows=True (the default)"
             )
         return self.rows.to_pandas()
+
+
+def _line(problem: Problem) -> Callable[[], str]:
+    """Return what makes a problem's console line: `row 7, email: "x" has no @` (no hint)."""
+
+    def line() -> str:
+        where = f"row {problem.row}" + (f", {problem.column}" if problem.column else "")
+        return f"{where}: {problem.message}"
+
+    return line
 
 
 class Collector:
@@ -59,7 +70,7 @@ class Collector:
         self._progress = progress
         self._bar = progress is not None and progress.has_bar
         self.total = 0
-        self.preview: list[Problem | Outcome] = []
+        self.preview = Preview()
         self._maker = results  # None: no per-row results kept (the command line)
         self._rows: list[RowResult] = []
 
@@ -74,21 +85,36 @@ class Collector:
             self._rows.append(self._maker.outcome(outcome))
 
     def _remember(self, outcome: Outcome) -> None:
-        if len(self.preview) >= PREVIEW:
+        """Count the row's errors and warnings by code in the preview; a row that did not
+        succeed adds its own code (a portal's refusal, not attempted) as an error."""
+        failed = not outcome.status.succeeded
+        if not (outcome.problems or failed):
             return
-        cells = outcome.row.cells
-        if outcome.stage is Stage.VALIDATION:
-            errors = [p for p in outcome.problems if p.severity is Severity.ERROR]
-            self.preview += [
-                self._scrubbed(p, cells) for p in errors[: PREVIEW - len(self.preview)]
-            ]
-        elif outcome.status is Status.FAILED:
-            self.preview.append(self._scrubbed(outcome, cells))
+        secrets: list[str] | None = None
 
-    def _scrubbed(self, item: _Item, cells: tuple[str, ...]) -> _Item:
-        """Return a problem or outcome whose message and hint hold none of the row's secrets."""
-        secrets = self._writer.row_secrets(cells)
-        return replace(item, message=scrub(item.message, secrets), hint=scrub(item.hint, secrets))
+        def clean(text: str) -> str:
+            nonlocal secrets
+            if secrets is None:
+                secrets = self._writer.row_secrets(outcome.row.cells)
+            return scrub(text, secrets)
+
+        preview = self.preview
+        kinds: set[Severity] = set()
+        for problem in outcome.problems:
+            severity = problem.severity
+            if severity is _INFO:
+                continue
+            kinds.add(severity)
+            preview.add(severity, problem.code, problem.hint, _line(problem), clean)
+        if failed and outcome.code:
+            kinds.add(_ERROR)
+            line = f"row {outcome.row.number}: {outcome.message or outcome.code}"
+            if _WARNING in kinds:  # the likely cause, beside the failure
+                warned = dict.fromkeys(p.code for p in outcome.problems if p.severity is _WARNING)
+                line += f" (the row has warnings: {', '.join(warned)})"
+            preview.add(_ERROR, outcome.code, outcome.hint, lambda: line, clean)
+        for severity in kinds:
+            preview.row_done(severity)
 
     def _emit_event(self, outcome: Outcome) -> None:
         if outcome.stage is Stage.VALIDATION:
@@ -146,7 +172,7 @@ class Collector:
             finished_at=finished.isoformat(timespec="seconds"),
             seconds=round(seconds, 3),
             problems=problems,
-            extra=extra,
+            extra={**self._problems_by_kind(header_problems), **extra},
         )
         paths = self._writer.finish(summary)
         self._log.info(
@@ -159,4 +185,16 @@ class Collector:
             **{k.replace(" ", "_"): v for k, v in counts.items() if v},
         )
         rows = RowResults(self._rows) if self._maker is not None else None
-        return RunResult(summary, paths, tuple(self.preview), header_problems, rows=rows)
+        return RunResult(summary, paths, self.preview, header_problems, rows=rows)
+
+    def _problems_by_kind(self, header_problems: tuple[Problem, ...]) -> dict[str, Any]:
+        """Return summary.json's `errors` and `warnings`: {code: occurrences}, commonest first
+        (the header row's findings included), beside `problems` which adds them up."""
+        kinds: dict[str, dict[str, int]] = {}
+        for name, severity in (("errors", _ERROR), ("warnings", _WARNING)):
+            counts = self.preview.counts(severity)
+            for p in header_problems:
+                if p.severity is severity:
+                    counts[p.code] = counts.get(p.code, 0) + 1
+            kinds[name] = dict(sorted(counts.items(), key=lambda item: -item[1]))
+        return kinds

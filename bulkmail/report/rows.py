@@ -32,6 +32,7 @@ FAILED_COLUMNS: Final = (
     "hint",
     "attempts",
     "http_status",
+    "warnings",
 )
 INT_COLUMNS: Final = frozenset({"row", "mailbox_id", "attempts", "http_status"})
 FLOAT_COLUMNS: Final = frozenset({"elapsed"})
@@ -125,11 +126,16 @@ def succeeded_cells(outcome: Outcome) -> list[str]:
 
 
 def failed_cells(outcome: Outcome) -> list[str]:
-    """Return the report columns of a Failed row (before the original columns)."""
+    """Return the report columns of a Failed row (before the original columns).
+
+    A row's warnings have their own column, beside the failure they may explain (a port
+    swapped between IMAP and SMTP, then the mail server unreachable).
+    """
     if outcome.code:
         code, message, hint = outcome.code, outcome.message, outcome.hint
     else:
         code, message, hint = _joined(outcome.problems)
+    warnings = [p for p in outcome.problems if p.severity is Severity.WARNING]
     return [
         str(outcome.row.number),
         str(outcome.status),
@@ -139,6 +145,7 @@ def failed_cells(outcome: Outcome) -> list[str]:
         printable(hint),
         str(outcome.attempts),
         "" if outcome.http_status is None else str(outcome.http_status),
+        printable("; ".join(map(_warning, warnings))),
     ]
 
 
@@ -155,11 +162,23 @@ def _ordered(problems: Sequence[Problem]) -> Sequence[Problem]:
     ]
 
 
+def _where(problem: Problem) -> str:
+    """Return `port: ` for a problem about a cell, "" for one about the whole row."""
+    return f"{problem.column}: " if problem.column else ""
+
+
+def _warning(problem: Problem) -> str:
+    """Return `port-swapped: port: 587 is SMTP's port (put 993 here)`: a warning and its fix."""
+    hint = f" ({problem.hint})" if problem.hint else ""
+    return f"{problem.code}: {_where(problem)}{problem.message}{hint}"
+
+
 def _joined(problems: Sequence[Problem]) -> tuple[str, str, str]:
-    """Return (codes, messages, hints) of a row's errors and warnings, joined by "; "."""
-    shown = [p for p in _ordered(problems) if p.severity is not Severity.INFO]
+    """Return (codes, messages, hints) of a row's errors, joined by "; " (its warnings have
+    their own column)."""
+    shown = [p for p in problems if p.severity is Severity.ERROR]
     codes = "; ".join(p.code for p in shown)
-    messages = "; ".join(f"{p.column}: {p.message}" if p.column else p.message for p in shown)
+    messages = "; ".join(_where(p) + p.message for p in shown)
     hints = "; ".join(dict.fromkeys(p.hint for p in shown if p.hint))
     return codes, messages, hints
 

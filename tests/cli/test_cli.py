@@ -12,8 +12,9 @@ import pytest
 from bulkmail import __version__
 from bulkmail.cli import build_parser, main
 from bulkmail.cli.output import print_result
-from bulkmail.models import InputInfo, Outcome, Problem, Row, Severity, Status, Summary
+from bulkmail.models import InputInfo, Problem, Severity, Summary
 from bulkmail.report.collector import RunResult
+from bulkmail.report.preview import Preview
 from bulkmail.report.writer import ReportPaths
 from bulkmail.secrets import register, scrub
 from bulkmail.settings import PortalSettings
@@ -36,12 +37,20 @@ def test_validate_the_sample_prints_counts_problems_and_the_report(
     out = capsys.readouterr().out.splitlines()
     folder = next((here / "reports").iterdir())
     assert out[0].startswith("validate accounts.xlsx (xlsx, sheet 'Accounts'): 30 rows in ")
-    assert out[1:4] == [
+    assert out[1:7] == [
         "  valid 25, failed 5",
         "  row 1: column P 'Department' is not a known column (it is ignored)",
-        "  first problems:",
+        "  errors: 5 in 5 rows (5 codes)",
+        "    email-invalid: 1",
+        "      fix: write one address like anna@example.org",
+        '      row 7, email: "maria.lopez.example.org" has no @',
     ]
-    assert out[4].startswith('    row 7, email: "maria.lopez.example.org" has no @')
+    assert out[-6:-2] == [
+        "  warnings: 1 in 1 row (1 code)",
+        "    port-encryption-mismatch: 1",
+        "      fix: set the encryption to SSL, or check the port",
+        "      row 16, port: port 993 expects SSL, encryption is StartTLS",
+    ]
     assert out[-2:] == [f"report: reports/{folder.name}/report.xlsx", "exit code 1"]
     summary = json.loads((folder / "summary.json").read_text())
     assert summary["counts"]["valid"] == 25 and summary["exit_code"] == 1
@@ -202,20 +211,23 @@ def test_template_then_validate(here: Path, capsys: pytest.CaptureFixture[str]) 
 def test_demo_runs_the_bundled_sheet_against_the_embedded_simulator(
     here: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["demo", "--latency", "0", "--log-format", "json"]) == 1
+    assert main(["demo", "--latency", "0", "--log-format", "json"]) == 0
     out, err = capsys.readouterr()
     assert out.startswith("demo: portal simulator at http://127.0.0.1:")
     assert "  created 23, failed 7\n" in out
-    assert "\nexit code 1\ndemo: the failed rows are deliberate" in out
+    assert "\nexit code 0\ndemo: the 7 failed rows are deliberate" in out
+    assert "an import of this sheet exits 1, and the demo, which ran as intended, exits 0" in out
     summary = json.loads(next((here / "reports").glob("*/summary.json")).read_text())
     assert (summary["counts"]["created"], summary["counts"]["failed"]) == (23, 7)
-    finished = json.loads(err.splitlines()[-1])
-    # What it prints, what it logs, what summary.json says and what it exits with agree.
+    *_, finished, last = (json.loads(line) for line in err.splitlines())
+    # The import's code is 1 (its report and run.finished say so); the demo's last word is 0,
+    # what it exits with, and the console names both.
     assert (finished["event"], finished["exit_code"], summary["exit_code"]) == (
         "run.finished",
         1,
         1,
     )
+    assert (last["event"], last["exit_code"], last["import_exit_code"]) == ("demo.finished", 0, 1)
 
 
 def test_the_console_summary_masks_registered_secrets_in_every_line(tmp_path: Path) -> None:
@@ -223,17 +235,22 @@ def test_the_console_summary_masks_registered_secrets_in_every_line(tmp_path: Pa
     info = InputInfo("in/Run-Pa55word.csv", "csv")
     summary = Summary("import", 1, {"failed": 1}, 1, info, "a", "b", 1.0, problems={"x": 1})
     header = Problem(1, "", "unknown-column", Severity.WARNING, "column B 'Run-Pa55word' ...")
-    failed = Outcome(Row(2, ()), Status.FAILED, code="portal-error", message="said Run-Pa55word")
+    preview = Preview()
+    line = "row 2: said Run-Pa55word"
+    preview.add(Severity.ERROR, "portal-error", "not Run-Pa55word", lambda: line, str)
+    preview.row_done(Severity.ERROR)
     paths = ReportPaths(*(tmp_path / name for name in ("r", "x.xlsx", "s", "f", "j")))
     out = io.StringIO()
-    print_result(RunResult(summary, paths, (failed,), (header,)), out)
+    print_result(RunResult(summary, paths, preview, (header,)), out)
     assert "Pa55" not in out.getvalue()
-    assert out.getvalue().splitlines()[:5] == [
+    assert out.getvalue().splitlines()[:7] == [
         "import in/********.csv (csv): 1 row in 1.0 s",
         "  failed 1",
         "  row 1: column B '********' ...",
-        "  first problems:",
-        "    row 2: portal-error: said ********",
+        "  errors: 1 in 1 row (1 code)",
+        "    portal-error: 1",
+        "      fix: not ********",
+        "      row 2: said ********",
     ]
 
 
@@ -336,7 +353,31 @@ def test_an_aborted_runs_summary_says_why_not_that_there_were_no_errors(tmp_path
     summary = Summary("import", 2, counts, 3, info, "a", "b", 1.0, problems=problems, extra=extra)
     paths = ReportPaths(*(tmp_path / name for name in ("r", "x.xlsx", "s", "f", "j")))
     out = io.StringIO()
-    print_result(RunResult(summary, paths, (), ()), out)
+    print_result(RunResult(summary, paths, Preview(), ()), out)
     lines = out.getvalue().splitlines()
     assert lines[1:3] == ["  not attempted 2", f"  stopped: {reason}"]
     assert "no errors" not in out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("left", "said"),
+    [
+        (
+            3,
+            "  interrupted with 3 rows not sent: run the same command again to finish the rest "
+            "(rows done are skipped)",
+        ),
+        (0, "  interrupted, but every row had finished: nothing is left to send"),
+    ],
+)
+def test_an_interrupted_runs_summary_says_whether_the_same_command_has_rows_to_finish(
+    tmp_path: Path, left: int, said: str
+) -> None:
+    info = InputInfo("in.csv", "csv")
+    counts = {"created": 2, "not attempted": left}
+    extra = {"interrupted": True, "abort_reason": "interrupted by SIGINT"}
+    summary = Summary("import", 2 + left, counts, 3, info, "a", "b", 1.0, extra=extra)
+    paths = ReportPaths(*(tmp_path / name for name in ("r", "x.xlsx", "s", "f", "j")))
+    out = io.StringIO()
+    print_result(RunResult(summary, paths, Preview(), ()), out)
+    assert out.getvalue().splitlines()[-3] == said

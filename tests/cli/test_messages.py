@@ -134,7 +134,7 @@ def test_the_summary_escapes_the_cells_that_problems_quote(
     path = write_csv(tmp_path / "in.csv", header, bad)
     assert run(tmp_path, str(path), "--user", "admin@x.org") == 1
     lines = capsys.readouterr().out.splitlines()
-    [problem] = [line for line in lines if line.startswith("    row 2, email: ")]
+    [problem] = [line for line in lines if line.startswith("      row 2, email: ")]
     # The identifier rule names each invisible character as it quotes the cell.
     assert '"anna<U+001B>[2J<U+000A>@x.org"' in problem
     assert all(line.isprintable() for line in lines)

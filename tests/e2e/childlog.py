@@ -6,7 +6,8 @@ import json
 import subprocess
 import threading
 from collections import Counter
-from typing import IO
+from collections.abc import Callable
+from typing import IO, Any
 
 from gate import HANG
 
@@ -46,6 +47,23 @@ class ChildLog:
         if seen < count:
             raise AssertionError(f"the child ended after {seen} {event}, not {count}:\n{tail}")
 
+    def wait_for_fields(
+        self, event: str, match: Callable[[dict[str, Any]], bool]
+    ) -> dict[str, Any]:
+        """Block until an `event` line whose fields `match` is logged; return its fields."""
+        found: list[dict[str, Any]] = []
+
+        def seen() -> bool:
+            found[:] = [f for f in map(_fields, self._err) if f.get("event") == event and match(f)]
+            return bool(found) or self._ended
+
+        with self._changed:
+            self._changed.wait_for(seen, timeout=HANG)
+            tail = "".join(self._err[-5:])
+        if not found:
+            raise AssertionError(f"no matching {event}:\n{tail}")
+        return found[0]
+
     def finish(self) -> tuple[str, str]:
         """Wait for the child to exit and its pipes to close; return its stdout and stderr."""
         self._proc.wait(timeout=HANG)
@@ -76,3 +94,12 @@ def _event(line: str) -> str:
         return str(json.loads(line).get("event", ""))
     except (ValueError, AttributeError):
         return ""
+
+
+def _fields(line: str) -> dict[str, Any]:
+    """Return a JSON log line's fields; {} for any other line."""
+    try:
+        fields = json.loads(line)
+    except ValueError:
+        return {}
+    return fields if isinstance(fields, dict) else {}

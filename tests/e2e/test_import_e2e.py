@@ -225,9 +225,19 @@ def test_interrupt_writes_a_complete_report_and_exits_3(tmp_path: Path) -> None:
         log.wait_for("run.interrupted")
         # The creates in flight may finish within the grace period (10 s, ample).
         gate.open()
-        _, err = log.finish()
+        out, err = log.finish()
         counters = stats(url)
-    summary, succeeded, failed = report(tmp_path / "reports")
+        summary, succeeded, failed = report(tmp_path / "reports")
+        # The summary says how to finish, and the same command does.
+        left = len(failed)
+        assert (
+            f"  interrupted with {left} rows not sent: run the same command again to finish "
+            "the rest (rows done are skipped)"
+        ) in out.splitlines()
+        assert run_import(tmp_path, sheet, url, "--concurrency", "2") == 0
+        again, _, _ = report(tmp_path / "reports")
+        assert (again["counts"]["skipped"], again["counts"]["created"]) == (40 - left, left)
+        assert stats(url)["creates"] == 40
     assert proc.returncode == 3, err
     assert summary["exit_code"] == 3 and summary["interrupted"] is True
     assert len(succeeded) + len(failed) == 40 == summary["total"]

@@ -118,10 +118,13 @@ def test_a_shifted_rows_password_is_an_error_and_masked_everywhere(
     (folder,) = (here / "reports").iterdir()
     assert SECRET not in out + err + report_texts(folder)
     assert (
-        "    row 2, smtp_account: smtp_account holds the same text as this row's password "
-        "(masked here): the row's cells are probably shifted (check that the row's cells line "
-        "up with the header: a comma inside an unquoted CSV cell splits it in two (quote that "
-        "cell); a password may not equal another cell)\n"
+        "      row 2, smtp_account: smtp_account holds the same text as this row's password "
+        "(masked here): the row's cells are probably shifted\n"
+    ) in out
+    assert (
+        "      fix: check that the row's cells line up with the header: a comma inside an "
+        "unquoted CSV cell splits it in two (quote that cell); a password may not equal "
+        "another cell\n"
     ) in out
     with (folder / "failed.csv").open(encoding="utf-8-sig", newline="") as f:
         failed = {row["row"]: row for row in csv.DictReader(f)}

@@ -140,8 +140,8 @@ def test_a_mail_servers_escapes_are_shown_escaped_in_every_output(
     for name, text in outputs.items():
         assert_printable(name, text)
         assert "_x001B_" not in text and "_x0007_" not in text, name
-    assert f"    row 2: mailbox-test-failed: IMAP: {SHOWN} (" in out
-    assert "    row 3: portal-login-failed: the portal refused the login: User " in out
+    assert f"      row 2: IMAP: {SHOWN}\n" in out
+    assert "      row 3: the portal refused the login: User " in out
     assert f"message='IMAP: {SHOWN}'" in err  # the console log line of row 2
     assert f"IMAP: {SHOWN}" in outputs["failed.csv"]
     assert f"IMAP: {SHOWN}" in outputs["report.xlsx"]

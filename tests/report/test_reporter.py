@@ -177,17 +177,28 @@ SUCCEEDED_CSV = [
     ],
 ]
 FAILED_CSV = [
-    ["row", "outcome", "stage", "code", "message", "hint", "attempts", "http_status", *KEPT],
+    [
+        "row",
+        "outcome",
+        "stage",
+        "code",
+        "message",
+        "hint",
+        "attempts",
+        "http_status",
+        "warnings",
+        *KEPT,
+    ],
     [
         "5",
         "failed",
         "validation",
-        "port-out-of-range; duplicate-mailbox; port-encryption-mismatch",
-        "port: port-out-of-range message; duplicate-mailbox message; "
-        "port: port-encryption-mismatch message",
-        "use 1..65535; use 993",
+        "port-out-of-range; duplicate-mailbox",
+        "port: port-out-of-range message; duplicate-mailbox message",
+        "use 1..65535",
         "0",
         "",
+        "port-encryption-mismatch: port: port-encryption-mismatch message (use 993)",
         *_kept("d@x.org", "'-5", "'+7 555"),
     ],
     [
@@ -199,9 +210,10 @@ FAILED_CSV = [
         "check the password",
         "2",
         "400",
+        "",
         *_kept("e@x.org"),
     ],
-    ["7", "not attempted", "", "", "", "", "0", "", *_kept("f@x.org")],
+    ["7", "not attempted", "", "", "", "", "0", "", "", *_kept("f@x.org")],
 ]
 
 
@@ -332,10 +344,17 @@ def test_the_console_preview_and_log_events_hold_none_of_the_rows_secrets(tmp_pa
         collect = Collector(writer, log, command="import")
         collect(Outcome(row, Status.FAILED, stage=Stage.VALIDATION, problems=(quoted,)))
         collect(failed)
-    assert [(p.message, p.hint) for p in collect.preview] == [
-        ("******** is odd", "********"),
-        ("IMAP response: LOGIN ******** refused", "check the password"),
-    ]
+    preview = collect.preview
+    [name_odd, refused] = preview.groups(Severity.ERROR)
+    assert (name_odd.code, name_odd.rows, name_odd.hint) == (
+        "name-odd",
+        ["row 2, name: ******** is odd"],
+        "********",
+    )
+    assert (refused.rows, refused.hint) == (
+        ["row 3: IMAP response: LOGIN ******** refused"],
+        "check the password",
+    )
     assert [fields.get("message") for _, fields in log.events] == [
         None,
         "IMAP response: LOGIN ******** refused",
@@ -347,7 +366,7 @@ def _rewrite_xlsx(folder: Path, engine: Named) -> str:
     (folder / "report.xlsx").unlink()
     sources = [
         SheetSource("Succeeded", folder / "succeeded.csv", 6),
-        SheetSource("Failed", folder / "failed.csv", 8),
+        SheetSource("Failed", folder / "failed.csv", 9),
     ]
     return write_xlsx(
         folder / "report.xlsx", [("command", "import"), ("total", 6)], sources, engines=[engine]
@@ -366,7 +385,7 @@ def test_formula_like_cells_stay_text_and_numbers_stay_numbers(
         ("=1+2", "s"),
         ("@SUM(A1:A2)", "s"),
     ]
-    assert [(c.value, c.data_type) for c in (failed["K2"], failed["M2"])] == [
+    assert [(c.value, c.data_type) for c in (failed["L2"], failed["N2"])] == [
         ("-5", "s"),
         ("+7 555", "s"),
     ]
@@ -419,7 +438,7 @@ def test_sheets_have_bold_frozen_header_widths_and_autofilter(
     book = openpyxl.load_workbook(tmp_path / "report.xlsx")
     assert book.sheetnames == ["Summary", "Succeeded", "Failed"]
     filters = {ws.title: ws.auto_filter.ref for ws in book}
-    assert filters == {"Summary": None, "Succeeded": "A1:L4", "Failed": "A1:N4"}
+    assert filters == {"Summary": None, "Succeeded": "A1:L4", "Failed": "A1:O4"}
     for sheet in book:
         assert sheet.freeze_panes == "A2"
         assert all(cell.font.b for cell in sheet[1])
@@ -588,6 +607,7 @@ def test_csv_escape_prefixes_risky_cells_and_round_trips(text: str, escaped: str
                 "fix it",
                 "0",
                 "",
+                "",
             ],
         ),
         (
@@ -600,7 +620,17 @@ def test_csv_escape_prefixes_risky_cells_and_round_trips(text: str, escaped: str
                 attempts=3,
                 problems=(_problem(9, "port", "w", Severity.WARNING),),
             ),
-            ["9", "failed", "network", "timeout", "no answer in 120 s", "", "3", ""],
+            [
+                "9",
+                "failed",
+                "network",
+                "timeout",
+                "no answer in 120 s",
+                "",
+                "3",
+                "",
+                "w: port: w message",
+            ],
         ),
     ],
 )
