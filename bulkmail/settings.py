@@ -86,6 +86,7 @@ class PortalSettings:
     dry_run: bool = False
     state: Path | None = DEFAULT_STATE  # None: no journal
     fresh: bool = False
+    retry_failed: bool = False  # re-attempt rows the journal holds as failed for good
     grace: float = 10.0  # seconds in-flight creates may finish after an interrupt
     progress: bool = True  # a progress bar when stderr is a terminal
     ca_bundle: Path | None = None  # PEM CA certificates trusted besides the system's store

@@ -142,8 +142,9 @@ def done_earlier(job: Job, entry: Entry) -> Outcome:
 def failed_earlier(job: Job, entry: Entry) -> Outcome:
     """Return the outcome of an unchanged row that an earlier run failed for good."""
     hint = (
-        "failed the same way in an earlier run; fix the row (or use --fresh) and "
-        "bulkmail will send it again"
+        "failed the same way in an earlier run; fix the row and bulkmail sends it again, or, "
+        "once the cause is fixed elsewhere (the mailbox's password, IMAP at the provider), "
+        "run the same command with --retry-failed: it re-attempts these rows"
     )
     known = Code._value2member_map_.get(entry.code)
     stage = known.stage if isinstance(known, Code) and isinstance(known.stage, Stage) else None

@@ -321,6 +321,22 @@ def test_plan(found: Entry | None, digest: str, expected: str) -> None:
     assert plan(found, digest) == Plan(expected, found)  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize(
+    ("found", "expected"),
+    [
+        (None, "send"),
+        (entry("created"), "done"),  # --retry-failed never sends a create twice
+        (entry("updated"), "done"),
+        (entry("skipped"), "done"),
+        (entry("failed", permanent=True), "send"),  # the cause was fixed elsewhere
+        (entry("failed", permanent=False), "send"),
+        (entry("in-flight"), "check"),
+    ],
+)
+def test_plan_with_retry_failed(found: Entry | None, expected: str) -> None:
+    assert plan(found, "d1", retry_failed=True) == Plan(expected, found)  # type: ignore[arg-type]
+
+
 def test_plan_rejects_an_unknown_state() -> None:
     with pytest.raises(ValueError, match="'lost'"):
         plan(entry("lost"), "d1")

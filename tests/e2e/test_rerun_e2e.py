@@ -1,0 +1,74 @@
+"""Re-runs after an outside fix, from the CLI against the simulator: `--retry-failed`.
+
+A mailbox's login is refused at the provider; the admin fixes the password there (the
+simulator is restarted on the same port, its mailboxes kept in its state file); a plain
+re-run keeps the unchanged row failed and says that --retry-failed re-attempts it; a re-run
+with --retry-failed sends it, and never sends a created row twice.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from test_fail_fast_e2e import free_port
+from test_import_e2e import account, report, run_import, stats, write_sheet
+
+from bulkmail.simulator import MailServer, SimConfig, running
+
+pytestmark = pytest.mark.slow
+
+IMAP, SMTP = "imap.mail.example.org", "smtp.mail.example.org"
+
+
+def provider(box2_password: str, state: Path) -> SimConfig:
+    """The portal, with mail servers that know box1 and box3 by the sheet's password and box2
+    by `box2_password`."""
+    accounts = {
+        "box1@mail.example.org": "mailbox-pass-1",
+        "box2@mail.example.org": box2_password,
+        "box3@mail.example.org": "mailbox-pass-1",
+    }
+    servers = tuple(MailServer(host, accounts=accounts) for host in (IMAP, SMTP))
+    return SimConfig(servers=servers, state_path=state)
+
+
+def test_retry_failed_re_attempts_a_row_whose_cause_was_fixed_elsewhere(tmp_path: Path) -> None:
+    sheet = write_sheet(tmp_path / "in.csv", [account(0, 1), account(0, 2)])
+    port, state = free_port(), tmp_path / "portal.sqlite"
+    with running(provider("Old-at-provider-1", state), port=port) as url:
+        assert run_import(tmp_path, sheet, url) == 1
+    _, succeeded, failed = report(tmp_path / "reports")
+    assert [r["outcome"] for r in succeeded] == ["created"]
+    assert [(r["row"], r["code"]) for r in failed] == [("3", "mailbox-login-refused")]
+
+    # The admin resets box2's password at the provider to the sheet's: the row is unchanged.
+    with running(provider("mailbox-pass-1", state), port=port) as back:
+        assert back == url
+        assert run_import(tmp_path, sheet, url) == 1  # without the option: failed as before
+        _, succeeded, failed = report(tmp_path / "reports")
+        assert [(r["outcome"], r["notes"].split(":")[0]) for r in succeeded] == [
+            ("skipped", "done-earlier")
+        ]
+        assert [(r["row"], r["code"]) for r in failed] == [("3", "mailbox-login-refused")]
+        assert "--retry-failed" in failed[0]["hint"]
+        assert stats(url)["creates"] == 0
+
+        # A new hire joins the sheet: a row never attempted is sent with or without the option.
+        write_sheet(sheet, [account(0, 1), account(0, 2), account(0, 3)])
+        assert run_import(tmp_path, sheet, url, "--retry-failed", "--dry-run") == 0
+        summary, succeeded, failed = report(tmp_path / "reports")
+        assert failed == [] and stats(url)["creates"] == 0
+        assert [r["outcome"] for r in succeeded] == ["skipped", "would create", "would create"]
+
+        assert run_import(tmp_path, sheet, url, "--retry-failed") == 0
+        summary, succeeded, failed = report(tmp_path / "reports")
+        counters = stats(url)
+    counts = {status: n for status, n in summary["counts"].items() if n}
+    assert failed == [] and counts == {"created": 2, "skipped": 1}
+    assert [(r["row"], r["outcome"]) for r in succeeded] == [
+        ("2", "skipped"),  # created by the first run: never sent twice
+        ("3", "created"),
+        ("4", "created"),
+    ]
+    assert (counters["creates"], counters["overwrites"]) == (2, 0)
