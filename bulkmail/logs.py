@@ -16,6 +16,7 @@ import structlog
 
 from bulkmail.printable import printable
 from bulkmail.secrets import MASK, is_secret_name, scrub, scrub_data
+from bulkmail.times import add_timestamp
 
 
 def scrub_event(
@@ -87,7 +88,7 @@ def configure(
         processors=[
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            add_timestamp,  # local time with its offset (bulkmail.times)
             scrub_event,
             *escape,
             renderer,

@@ -231,7 +231,7 @@ class Outcome:
     problems: tuple[Problem, ...] = ()  # validation findings, warnings and notes included
     portal_user: str = ""
     email: str = ""
-    done_at: str = ""  # ISO time an earlier run created it (journal), else ""
+    done_at: str = ""  # when it was created, updated or skipped, local ISO time with offset
     transient: bool = False  # a failure worth retrying on the next run (network, 503 ...)
 
 

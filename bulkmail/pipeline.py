@@ -33,6 +33,7 @@ from bulkmail.run import outcomes
 from bulkmail.run.outcomes import Ledger
 from bulkmail.secrets import SECRET_FIELDS, register
 from bulkmail.settings import PREFLIGHT_SECONDS, InputSettings, PortalSettings
+from bulkmail.times import local_now
 from bulkmail.validation.table import check_columns, validate
 
 if TYPE_CHECKING:
@@ -54,6 +55,7 @@ T = TypeVar("T")
 
 
 def utcnow() -> datetime:
+    """Return now in UTC (runs use `bulkmail.times.local_now`: local time with its offset)."""
     return datetime.now(UTC)
 
 
@@ -72,7 +74,7 @@ def validate_file(
     *,
     run_user: str | None = None,
     report_mode: ReportMode = "owner",
-    now: Now = utcnow,
+    now: Now = local_now,
 ) -> RunResult:
     """Read and validate `inp`, write the report, send nothing.
 
@@ -114,7 +116,7 @@ async def import_async(
     handle_signals: bool = False,
     backoff: Backoff | None = None,
     report_mode: ReportMode = "owner",
-    now: Now = utcnow,
+    now: Now = local_now,
     ask_code: Callable[[str], str] | None = None,
 ) -> RunResult:
     """Validate `inp` and create its accounts on the portal; write the report.

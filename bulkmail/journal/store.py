@@ -35,6 +35,7 @@ from bulkmail.journal.key import load_key
 from bulkmail.journal.lock import RunLock
 from bulkmail.secrets import masked_cells, scrub, secret_values
 from bulkmail.settings import DEFAULT_STATE
+from bulkmail.times import local_now
 
 __all__ = ["DEFAULT_PATH", "STATES", "Entry", "Journal", "normalise_portal", "row_digest"]
 
@@ -59,7 +60,7 @@ class Entry:
     digest: str
     row: int
     attempts: int
-    updated_at: str  # ISO 8601 UTC: 2026-11-23T19:40:01Z
+    updated_at: str  # ISO 8601 UTC: 2026-11-23T19:40:01Z (bulkmail.times.from_journal shows it)
 
 
 def row_digest(key: bytes, values: Mapping[str, str]) -> str:
@@ -317,7 +318,7 @@ def _connect(path: Path, fresh: bool) -> tuple[sqlite3.Connection, Path | None]:
     except failures.DamagedError:
         if not fresh:
             raise
-    aside = beside(path, time.strftime(".damaged-%Y%m%dT%H%M%SZ", time.gmtime()))
+    aside = beside(path, local_now().strftime(".damaged-%Y%m%dT%H%M%S%z"))
     try:
         for suffix in ("-wal", "-shm", ""):  # the WAL goes with the file it belongs to
             if os.path.lexists(beside(path, suffix)):

@@ -8,6 +8,7 @@ with --retry-failed sends it, and never sends a created row twice.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,7 @@ from bulkmail.simulator import MailServer, SimConfig, running
 pytestmark = pytest.mark.slow
 
 IMAP, SMTP = "imap.mail.example.org", "smtp.mail.example.org"
+OFFSET_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d")
 
 
 def provider(box2_password: str, state: Path) -> SimConfig:
@@ -40,6 +42,8 @@ def test_retry_failed_re_attempts_a_row_whose_cause_was_fixed_elsewhere(tmp_path
         assert run_import(tmp_path, sheet, url) == 1
     _, succeeded, failed = report(tmp_path / "reports")
     assert [r["outcome"] for r in succeeded] == ["created"]
+    first_done_at = succeeded[0]["done_at"]  # created by this very run: it has its time
+    assert OFFSET_TIME.fullmatch(first_done_at), first_done_at
     assert [(r["row"], r["code"]) for r in failed] == [("3", "mailbox-login-refused")]
 
     # The admin resets box2's password at the provider to the sheet's: the row is unchanged.
@@ -72,3 +76,7 @@ def test_retry_failed_re_attempts_a_row_whose_cause_was_fixed_elsewhere(tmp_path
         ("4", "created"),
     ]
     assert (counters["creates"], counters["overwrites"]) == (2, 0)
+    # done_at: the first run's time for the row it created, this run's for the others.
+    assert all(OFFSET_TIME.fullmatch(r["done_at"]) for r in succeeded), succeeded
+    assert succeeded[0]["done_at"] == first_done_at
+    assert first_done_at <= succeeded[1]["done_at"] and first_done_at <= succeeded[2]["done_at"]
