@@ -89,6 +89,7 @@ class InputInfo:
     encoding_basis: str | None = None
     encoding_rivals: tuple[str, ...] = ()
     sep_line: bool = False  # CSV only: a first line `sep=;` set the delimiter (not a row)
+    report: bool = False  # a bulkmail report.xlsx fed back (its Failed sheet by default)
 
     def as_dict(self) -> dict[str, Any]:
         """Return the fields as JSON values (a tuple as a list)."""

@@ -25,7 +25,7 @@ from bulkmail.errors import AbortError, ConfigError
 from bulkmail.files import ACCESS, ReportMode
 from bulkmail.logs import get_logger
 from bulkmail.models import Outcome, Table
-from bulkmail.reader.refeed import fill_secrets
+from bulkmail.reader.refeed import fill_secrets, report_fed
 from bulkmail.reader.table import read
 from bulkmail.report.collector import Collector, RunResult
 from bulkmail.report.writer import ReportWriteError, ReportWriter, new_report_folder
@@ -60,8 +60,14 @@ def utcnow() -> datetime:
 
 
 def load(inp: InputSettings) -> Table:
-    """Read the input, fill masked secrets from an original sheet, check required columns."""
+    """Read the input, fill masked secrets from an original sheet, check required columns.
+
+    A bulkmail report.xlsx fed back is read from its Failed sheet (reader/sheet.py) and says
+    so in a `report-fed` note among the header findings.
+    """
     table = read(inp.path, sheet=inp.sheet, encoding=inp.encoding, delimiter=inp.delimiter)
+    if table.info.report:
+        table = replace(table, problems=(*table.problems, report_fed(table, inp)))
     if inp.secrets_from is not None:
         table = fill_secrets(table, read(inp.secrets_from))
     check_columns(table, inp.defaults, inp.autofill)

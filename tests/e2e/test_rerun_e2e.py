@@ -8,13 +8,17 @@ with --retry-failed sends it, and never sends a created row twice.
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
+import httpx
 import pytest
 from test_fail_fast_e2e import free_port
 from test_import_e2e import account, report, run_import, stats, write_sheet
 
+from bulkmail.cli import main
+from bulkmail.secrets import MASK
 from bulkmail.simulator import MailServer, SimConfig, running
 
 pytestmark = pytest.mark.slow
@@ -80,3 +84,48 @@ def test_retry_failed_re_attempts_a_row_whose_cause_was_fixed_elsewhere(tmp_path
     assert all(OFFSET_TIME.fullmatch(r["done_at"]) for r in succeeded), succeeded
     assert succeeded[0]["done_at"] == first_done_at
     assert first_done_at <= succeeded[1]["done_at"] and first_done_at <= succeeded[2]["done_at"]
+
+
+def test_a_whole_report_xlsx_fed_back_is_read_from_its_failed_sheet(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rows = [account(0, 1), account(0, 2, password="wrong-mailbox-pw")]
+    original = write_sheet(tmp_path / "accounts.csv", rows)
+    with running(SimConfig()) as url:
+        assert run_import(tmp_path, original, url) == 1
+        first = sorted((tmp_path / "reports").iterdir())[-1] / "report.xlsx"
+
+        # Without --secrets-from: the masked password is never sent, and the note says why.
+        capsys.readouterr()
+        assert run_import(tmp_path, first, url, "--quiet", "--log-format", "json") == 1
+        summary, _, failed = report(tmp_path / "reports")
+        assert summary["input"]["sheet"] == "Failed" and summary["input"]["report"] is True
+        assert summary["problems"]["report-fed"] == 1
+        assert [(r["row"], set(r["code"].split("; "))) for r in failed] == [
+            ("2", {"password-masked"})
+        ]
+        assert stats(url)["creates"] == 1
+
+        # The admin fixes the password in the original sheet; the report lists what to redo.
+        write_sheet(original, [account(0, 1), account(0, 2)])
+        code = main(
+            ["import", str(first), "--secrets-from", str(original), "--portal", url,
+             "--report-dir", str(tmp_path / "reports"),
+             "--state", str(tmp_path / "journal.sqlite")]
+        )  # fmt: skip
+        out = capsys.readouterr().out
+        summary, succeeded, failed = report(tmp_path / "reports")
+        assert (code, failed) == (0, [])
+        assert [(r["row"], r["outcome"]) for r in succeeded] == [("2", "created")]
+        assert "(xlsx, a bulkmail report, sheet 'Failed')" in out
+        assert "report.xlsx is a bulkmail report: its sheet 'Failed' is read" in out
+        assert (stats(url)["creates"], stats(url)["overwrites"]) == (2, 0)
+        mailboxes = json.dumps(httpx.get(f"{url}/_sim/mailboxes").json())
+        assert MASK not in mailboxes
+
+        # That run's report has an empty Failed sheet: one clear note, nothing sent, exit 0.
+        last = sorted((tmp_path / "reports").iterdir())[-1] / "report.xlsx"
+        assert main(["validate", str(last), "--report-dir", str(tmp_path / "reports")]) == 0
+    out, err = capsys.readouterr()
+    assert "it has no rows: no row failed (nothing to send again)" in out
+    assert "Traceback" not in out + err

@@ -493,6 +493,7 @@ def test_summary_json_counts_every_status_and_adds_up(tmp_path: Path) -> None:
             "encoding_basis": None,
             "encoding_rivals": [],
             "sep_line": False,
+            "report": False,
         },
         "started_at": "2026-11-23T19:30:05",
         "finished_at": "2026-11-23T19:30:09",
