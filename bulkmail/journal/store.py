@@ -61,6 +61,7 @@ class Entry:
     row: int
     attempts: int
     updated_at: str  # ISO 8601 UTC: 2026-11-23T19:40:01Z (bulkmail.times.from_journal shows it)
+    stage: str = ""  # a failure's models.Stage value, as its report said; "" if not known
 
 
 def row_digest(key: bytes, values: Mapping[str, str]) -> str:
@@ -188,14 +189,19 @@ class Journal:
         permanent: bool = False,
         attempts: int = 0,
         cells: Mapping[str, str] | None = None,
+        stage: str = "",
     ) -> None:
-        """Record an outcome; committed with the next batch (<= 100 rows or ~0.2 s) or flush()."""
+        """Record an outcome; committed with the next batch (<= 100 rows or ~0.2 s) or flush().
+
+        `stage`: where a failure happened (models.Stage value), so that a re-run reports the
+        row kept failed at the same stage as the run that failed it.
+        """
         if state not in STATES or state == "in-flight":
             raise ValueError(f"record() takes a final state, not {state!r}")
         if message:  # most outcomes have none: nothing to scrub
             message = scrub(message, secret_values(cells) if cells else ())
         outcome = (state, mailbox_id, code, message, int(permanent), digest, row, attempts)
-        self._upsert(portal_user, email, outcome, cells)
+        self._upsert(portal_user, email, outcome, cells, stage)
         self._pending += 1
         if self._pending >= BATCH_ROWS or self._clock() - self._oldest >= BATCH_SECONDS:
             self.flush()
@@ -248,11 +254,13 @@ class Journal:
         email: str,
         outcome: tuple[object, ...],
         cells: Mapping[str, str] | None,
+        stage: str = "",
     ) -> None:
         """Write one entry in the open batch; outcome is state .. attempts in UPSERT's order."""
         self._check()
         safe = None if cells is None else _safe_cells(cells)
-        args = (self.generation, portal_user.lower(), email.lower(), *outcome, safe, _now())
+        user, mail = portal_user.lower(), email.lower()
+        args = (self.generation, user, mail, *outcome, safe, _now(), stage)
         try:
             if not self._conn.in_transaction:
                 self._conn.execute("BEGIN")

@@ -155,8 +155,11 @@ def failed_earlier(job: Job, entry: Entry) -> Outcome:
         "once the cause is fixed elsewhere (the mailbox's password, IMAP at the provider), "
         "run the same command with --retry-failed: it re-attempts these rows"
     )
+    # The stage its run reported (journals since schema 2); else the code's own stage.
+    recorded = Stage._value2member_map_.get(entry.stage)
     known = Code._value2member_map_.get(entry.code)
-    stage = known.stage if isinstance(known, Code) and isinstance(known.stage, Stage) else None
+    stage = recorded or (known.stage if isinstance(known, Code) else None)
+    stage = stage if isinstance(stage, Stage) else None
     return for_job(
         job,
         Status.FAILED,

@@ -19,7 +19,7 @@ from test_import_e2e import account, report, run_import, stats, write_sheet
 
 from bulkmail.cli import main
 from bulkmail.secrets import MASK
-from bulkmail.simulator import MailServer, SimConfig, running
+from bulkmail.simulator import MailServer, PortalUser, SimConfig, running
 
 pytestmark = pytest.mark.slow
 
@@ -129,3 +129,36 @@ def test_a_whole_report_xlsx_fed_back_is_read_from_its_failed_sheet(
     out, err = capsys.readouterr()
     assert "it has no rows: no row failed (nothing to send again)" in out
     assert "Traceback" not in out + err
+
+
+def _log_stages(err: str) -> dict[str, str]:
+    """Return row number -> stage of each failed row's event in a JSON log."""
+    events = [json.loads(line) for line in err.splitlines()]
+    return {
+        str(e["row"]): e["stage"] for e in events if e["event"] in ("row.failed", "row.invalid")
+    }
+
+
+def test_the_json_log_and_the_report_name_the_same_stage(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = SimConfig(users=(PortalUser("boss@corp.example.org", "Right-pw-1"),))
+    rows = [
+        account(0, 1, port="99999"),  # validation
+        account(0, 2, portal_user="boss@corp.example.org", portal_password="Wrong-pw-1"),  # login
+        account(0, 3, password="wrong-mailbox-pw"),  # portal: the mailbox login refused
+        account(0, 4),
+    ]
+    sheet = write_sheet(tmp_path / "in.csv", rows)
+    expected = {"2": "validation", "3": "login", "4": "portal"}
+    with running(config) as url:
+        for _ in range(2):  # the re-run reports the kept failures from the journal
+            capsys.readouterr()
+            assert main(
+                ["import", str(sheet), "--portal", url, "--log-format", "json",
+                 "--report-dir", str(tmp_path / "reports"),
+                 "--state", str(tmp_path / "journal.sqlite")]
+            ) == 1  # fmt: skip
+            _, _, failed = report(tmp_path / "reports")
+            assert {r["row"]: r["stage"] for r in failed} == expected
+            assert _log_stages(capsys.readouterr().err) == expected

@@ -93,6 +93,13 @@ def test_a_failure_kept_from_an_earlier_run_keeps_its_stage(code: str, stage: St
     assert (outcome.status, outcome.stage, outcome.code) == (Status.FAILED, stage, code)
 
 
+def test_a_failure_kept_from_an_earlier_run_has_the_stage_that_run_reported() -> None:
+    # A portal code answering the portal login was reported at stage login: so is its re-run.
+    job = _job(0, "anna@corp.example", "portal-pw", "anna@example.org")
+    entry = replace(_entry("portal-forbidden"), stage="login")
+    assert outcomes.failed_earlier(job, entry).stage is Stage.LOGIN
+
+
 @pytest.mark.parametrize(
     ("status", "has_time"),
     [
