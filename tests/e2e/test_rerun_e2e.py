@@ -101,6 +101,7 @@ def test_a_whole_report_xlsx_fed_back_is_read_from_its_failed_sheet(
         summary, _, failed = report(tmp_path / "reports")
         assert summary["input"]["sheet"] == "Failed" and summary["input"]["report"] is True
         assert summary["problems"]["report-fed"] == 1
+        assert summary["problems"]["password-masked"] >= 1  # a count, not masked
         assert [(r["row"], set(r["code"].split("; "))) for r in failed] == [
             ("2", {"password-masked"})
         ]
