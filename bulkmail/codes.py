@@ -111,6 +111,11 @@ class Code(StrEnum):
         "extra-cells", WARNING, READER,
         "a row has values right of the last header: they are ignored",
         "give those columns a header, or check the row for an unquoted delimiter")
+    REPORT_FED = _Entry(
+        "report-fed", INFO, READER,
+        "the input is a bulkmail report.xlsx: its Failed sheet is read unless --sheet picks "
+        "another",
+        "its passwords are masked: give the original sheet with --secrets-from")
     FAR_CELL = _Entry(
         "far-cell", WARNING, READER,
         "the sheet's used range reaches far beyond its data (a stray cell): only cells that hold "

@@ -20,6 +20,7 @@ import structlog
 
 from bulkmail.printable import printable
 from bulkmail.secrets import MASK, is_secret_name, scrub, scrub_data
+from bulkmail.times import add_timestamp
 
 
 def scrub_event(
@@ -57,7 +58,6 @@ def printable_event(
 
 
 # One clock for every line: structlog's events and the fatal lines `fatal_line` renders.
-_STAMP: Final = structlog.processors.TimeStamper(fmt="iso", utc=True)
 FINAL_EVENT: Final = "run.finished"
 _ERROR_METHODS: Final = frozenset({"error", "critical", "exception", "fatal"})
 
@@ -79,7 +79,7 @@ def fatal_line(fmt: Literal["console", "json"], console: str, event: str, **fiel
     if fmt != "json":
         return console
     data: MutableMapping[str, Any] = {**fields, "event": event, "level": "error"}
-    data = scrub_event(None, "error", _STAMP(None, "error", data))
+    data = scrub_event(None, "error", add_timestamp(None, "error", data))
     return json.dumps(data, ensure_ascii=False, default=str)
 
 
@@ -133,7 +133,7 @@ def configure(
             *([only_final] if quiet else []),  # first: a dropped event costs no more work
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
-            _STAMP,
+            add_timestamp,  # local time with its offset (bulkmail.times)
             scrub_event,
             *escape,
             renderer,

@@ -89,6 +89,7 @@ class InputInfo:
     encoding_basis: str | None = None
     encoding_rivals: tuple[str, ...] = ()
     sep_line: bool = False  # CSV only: a first line `sep=;` set the delimiter (not a row)
+    report: bool = False  # a bulkmail report.xlsx fed back (its Failed sheet by default)
 
     def as_dict(self) -> dict[str, Any]:
         """Return the fields as JSON values (a tuple as a list)."""
@@ -235,7 +236,7 @@ class Outcome:
     problems: tuple[Problem, ...] = ()  # validation findings, warnings and notes included
     portal_user: str = ""
     email: str = ""
-    done_at: str = ""  # ISO time an earlier run created it (journal), else ""
+    done_at: str = ""  # when it was created, updated or skipped, local ISO time with offset
     transient: bool = False  # a failure worth retrying on the next run (network, 503 ...)
     # seconds the portal took to answer the row's last create, 0.0 when none was answered
     latency: float = 0.0

@@ -27,7 +27,7 @@ from bulkmail.files import ACCESS, ReportMode
 from bulkmail.library import ImportOptions, InputOptions, Source, input_settings, portal_settings
 from bulkmail.logs import get_logger
 from bulkmail.models import Outcome, Table
-from bulkmail.reader.refeed import fill_secrets
+from bulkmail.reader.refeed import fill_secrets, report_fed
 from bulkmail.reader.table import read
 from bulkmail.report.collector import Collector, RunResult
 from bulkmail.report.results import RowResultMaker
@@ -36,6 +36,7 @@ from bulkmail.run import outcomes
 from bulkmail.run.outcomes import Ledger
 from bulkmail.secrets import SECRET_FIELDS, register
 from bulkmail.settings import PREFLIGHT_SECONDS, InputSettings, PortalSettings
+from bulkmail.times import local_now
 from bulkmail.validation.table import check_columns, validate
 
 if TYPE_CHECKING:
@@ -59,16 +60,23 @@ T = TypeVar("T")
 
 
 def utcnow() -> datetime:
+    """Return now in UTC (runs use `bulkmail.times.local_now`: local time with its offset)."""
     return datetime.now(UTC)
 
 
 def read_input(inp: InputSettings) -> Table:
     """Read the input (the file, or the rows given from Python), masked secrets filled from
-    an original sheet."""
+    an original sheet.
+
+    A bulkmail report.xlsx fed back is read from its Failed sheet (reader/sheet.py) and says
+    so in a `report-fed` note among the header findings.
+    """
     if inp.source is not None:
         table = inp.source()
     else:
         table = read(inp.path, sheet=inp.sheet, encoding=inp.encoding, delimiter=inp.delimiter)
+    if table.info.report:
+        table = replace(table, problems=(*table.problems, report_fed(table, inp)))
     if inp.secrets_from is not None:
         table = fill_secrets(table, read(inp.secrets_from))
     return table
@@ -87,7 +95,7 @@ def validate_file(
     *,
     run_user: str | None = None,
     report_mode: ReportMode = "owner",
-    now: Now = utcnow,
+    now: Now = local_now,
     keep_rows: bool = True,
     **options: Unpack[InputOptions],
 ) -> RunResult:
@@ -137,7 +145,7 @@ async def import_async(
     handle_signals: bool = False,
     backoff: Backoff | None = None,
     report_mode: ReportMode = "owner",
-    now: Now = utcnow,
+    now: Now = local_now,
     ask_code: Callable[[str], str] | None = None,
     keep_rows: bool = True,
     **options: Unpack[ImportOptions],

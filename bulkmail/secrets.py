@@ -329,17 +329,25 @@ def scrub_texts(texts: list[str], extra: Sequence[str] = ()) -> list[str]:
 
 def scrub_data(value: Any, extra: Sequence[str] = ()) -> Any:
     """Return `value` with every secret masked: strings scrubbed, dicts, lists and tuples
-    scrubbed inside, and the value of a key that names a secret replaced by MASK."""
+    scrubbed inside, and the value of a key that names a secret replaced by MASK, unless it
+    is a number: secrets are text, and summary.json counts problems by codes that name a
+    password (`"password-masked": 2`)."""
     if isinstance(value, str):
         return scrub(value, extra)
     if isinstance(value, Mapping):
         return {
-            key: MASK if isinstance(key, str) and is_secret_name(key) else scrub_data(item, extra)
+            key: MASK
+            if isinstance(key, str) and is_secret_name(key) and not _is_number(item)
+            else scrub_data(item, extra)
             for key, item in value.items()
         }
     if isinstance(value, list | tuple):
         return type(value)(scrub_data(item, extra) for item in value)
     return value
+
+
+def _is_number(value: Any) -> bool:
+    return type(value) in (int, float)
 
 
 def _escaped(text: str) -> bool:

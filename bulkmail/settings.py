@@ -104,6 +104,7 @@ class PortalSettings:
     dry_run: bool = False
     state: Path | None = DEFAULT_STATE  # None: no journal
     fresh: bool = False
+    retry_failed: bool = False  # re-attempt rows the journal holds as failed for good
     grace: float = 10.0  # seconds in-flight creates may finish after an interrupt
     # A progress bar when stderr is a terminal: the command line asks for it; a library call
     # draws none unless asked (it writes nothing to the terminal unasked).

@@ -178,6 +178,12 @@ def test_scrub_data_masks_secret_keys_and_scrubs_nested_values() -> None:
     }
 
 
+def test_scrub_data_keeps_a_count_keyed_by_a_code_that_names_a_password() -> None:
+    problems = {"password-masked": 2, "password-in-column": 1, "port-out-of-range": 3}
+    assert scrub_data({"problems": problems}) == {"problems": problems}
+    assert scrub_data({"password": "1234", "token": None}) == {"password": MASK, "token": MASK}
+
+
 @pytest.mark.parametrize(
     ("cells", "shown"),
     [

@@ -19,7 +19,7 @@ from bulkmail.check.probes import Contexts, Probes, unverified_context
 from bulkmail.files import ACCESS, ReportMode
 from bulkmail.logs import get_logger
 from bulkmail.models import Checked
-from bulkmail.pipeline import Now, load, utcnow
+from bulkmail.pipeline import Now, load
 from bulkmail.portal.tls import trust_context
 from bulkmail.report.collector import Collector, RunResult
 from bulkmail.report.writer import ReportWriter, new_report_folder
@@ -28,6 +28,7 @@ from bulkmail.run.outcomes import Ledger
 from bulkmail.run.servers import MailServers
 from bulkmail.secrets import SECRET_FIELDS, register
 from bulkmail.settings import DEFAULT_MAX_LOGIN_FAILURES, DEFAULT_PER_SERVER, InputSettings
+from bulkmail.times import local_now
 from bulkmail.validation.table import validate
 
 __all__ = ["CheckSettings", "check_async", "check_file"]
@@ -55,7 +56,7 @@ async def check_async(
     settings: CheckSettings = CheckSettings(),  # frozen: shared safely
     *,
     report_mode: ReportMode = "owner",
-    now: Now = utcnow,
+    now: Now = local_now,
 ) -> RunResult:
     """Read and validate `inp`, check every valid row's mail servers, write the report.
 

@@ -126,11 +126,11 @@ def start(args: argparse.Namespace) -> None:
     started (`args.started`): from here on its report folder is known, so a run that stops
     leaves a summary.json there (bulkmail.cli.fatal)."""
     from bulkmail.logs import capture_warnings, configure  # structlog: not for `--help`
-    from bulkmail.pipeline import utcnow
+    from bulkmail.times import local_now
 
     configure(args.log_format, quiet=args.quiet)
     capture_warnings()  # a library's warning is a log line too, in the format asked for
-    args.started = utcnow()
+    args.started = local_now()
 
 
 def input_settings(args: argparse.Namespace) -> InputSettings:

@@ -101,8 +101,8 @@ def _summary(args: argparse.Namespace, err: BulkmailError | None, exit_code: int
     the run had made its report folder (its writer wrote it there); None when the run had not
     parsed its options or no file could be written (the error line still says what happened)."""
     from bulkmail.files import ACCESS
-    from bulkmail.pipeline import utcnow
     from bulkmail.report.failure import write_failed_summary
+    from bulkmail.times import local_now
 
     started, report_dir = getattr(args, "started", None), getattr(args, "report_dir", None)
     if started is None or report_dir is None:
@@ -117,7 +117,7 @@ def _summary(args: argparse.Namespace, err: BulkmailError | None, exit_code: int
             command=args.command,
             input_path=str(given) if given else "(the bundled sample)",
             started=started,
-            finished=utcnow(),
+            finished=local_now(),
             exit_code=exit_code,
             error="interrupted" if err is None else _text(err),
             access=ACCESS[args.report_mode],

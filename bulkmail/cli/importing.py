@@ -212,6 +212,13 @@ def add_portal_options(parser: argparse.ArgumentParser) -> None:
         help="ignore what the journal says earlier runs did; a damaged journal is set aside "
         "(renamed <journal>.damaged-TIME) and a new one started",
     )
+    g.add_argument(
+        "--retry-failed",
+        action="store_true",
+        help="re-attempt the rows an earlier run failed for good (a mailbox login refused, "
+        "IMAP disabled...) although the row is unchanged: for a cause fixed elsewhere; rows "
+        "created earlier are still never sent twice",
+    )
 
 
 def check_url(url: str) -> str:
@@ -313,6 +320,7 @@ def portal_settings(args: argparse.Namespace) -> PortalSettings:
         dry_run=args.dry_run,
         state=args.state,
         fresh=args.fresh,
+        retry_failed=args.retry_failed,
         progress=not args.quiet and args.log_format == "console",
         ca_bundle=args.ca_bundle,
     )

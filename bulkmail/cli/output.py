@@ -41,6 +41,8 @@ def describe_input(info: InputInfo) -> str:
     sure (cp1250 reads it too)`; a delimiter from Excel's hint line says `';' from sep=`.
     """
     parts = [info.format]
+    if info.report:  # a report.xlsx fed back: its Failed sheet unless --sheet said otherwise
+        parts.append("a bulkmail report")
     if info.sheet:
         parts.append(f"sheet {quoted(info.sheet)}")
     if info.encoding:

@@ -17,7 +17,9 @@ from bulkmail import files
 from bulkmail.errors import ConfigError
 from bulkmail.journal import failures
 
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 2
+"""2 added entries.stage (where a failure happened, as its report said); a version 1 journal
+is upgraded when it is opened (`_upgrade`), its entries' stage left blank."""
 APPLICATION_ID: Final = 0x626D6A6C  # "bmjl": marks the file as a bulkmail journal
 BUSY_TIMEOUT_MS: Final = 5000  # another reader (the sqlite3 shell) may hold it briefly
 
@@ -45,13 +47,14 @@ CREATE TABLE entries (
     attempts INTEGER NOT NULL,
     cells TEXT,
     updated_at TEXT NOT NULL,
+    stage TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (generation, portal_user, email)
 ) WITHOUT ROWID;
 """
 
 _COLUMNS: Final = (
     "portal_user, email, state, mailbox_id, code, message, permanent, digest, row, attempts, "
-    "updated_at"
+    "updated_at, stage"
 )
 SELECT_ONE: Final = (
     f"SELECT {_COLUMNS} FROM entries WHERE generation = ? AND portal_user = ? AND email = ?"
@@ -65,13 +68,14 @@ COUNT_STATES: Final = (
 # cells: a record without cells keeps the ones an earlier write stored.
 UPSERT: Final = """
 INSERT INTO entries (generation, portal_user, email, state, mailbox_id, code, message,
-                     permanent, digest, row, attempts, cells, updated_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                     permanent, digest, row, attempts, cells, updated_at, stage)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (generation, portal_user, email) DO UPDATE SET
     state = excluded.state, mailbox_id = excluded.mailbox_id, code = excluded.code,
     message = excluded.message, permanent = excluded.permanent, digest = excluded.digest,
     row = excluded.row, attempts = excluded.attempts,
-    cells = coalesce(excluded.cells, entries.cells), updated_at = excluded.updated_at
+    cells = coalesce(excluded.cells, entries.cells), updated_at = excluded.updated_at,
+    stage = excluded.stage
 """
 
 _MOVE_AWAY: Final = failures.NOT_OURS
@@ -134,12 +138,22 @@ def _check_schema(conn: sqlite3.Connection, path: Path) -> None:
         )
     elif app_id != APPLICATION_ID:
         raise ConfigError(f"{path} is an SQLite file but not a bulkmail journal", _MOVE_AWAY)
+    elif version == 1:
+        _upgrade(conn)
     elif version != SCHEMA_VERSION:
         raise ConfigError(
             f"journal {path} has schema version {version}; this bulkmail reads version "
             f"{SCHEMA_VERSION}",
             "use the bulkmail version that wrote it, or " + _MOVE_AWAY,
         )
+
+
+def _upgrade(conn: sqlite3.Connection) -> None:
+    """Bring a version 1 journal to version 2 (one transaction: all of it or none)."""
+    conn.executescript(
+        "BEGIN; ALTER TABLE entries ADD COLUMN stage TEXT NOT NULL DEFAULT '';"
+        f" PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
+    )
 
 
 def current_generation(conn: sqlite3.Connection, portal: str) -> int:

@@ -21,6 +21,7 @@ from typing import Any
 
 from bulkmail import files
 from bulkmail.errors import LockedError
+from bulkmail.times import from_journal, now_iso
 
 # The holder writes its details just after taking the flock; a rival that reads in between
 # sees an empty file, so it looks again a few times (at most ~0.1 s) before giving up.
@@ -82,9 +83,10 @@ class RunLock:
 
 
 def describe(holder: dict[str, Any]) -> str:
-    """Return "pid 4242, started 2026-11-23 19:40:01 UTC" for a lock's content."""
+    """Return "pid 4242, started 2026-11-23 22:40:01+03:00" for a lock's content (its time in
+    local time, whatever zone the run that took the lock had)."""
     pid = holder.get("pid", "unknown")
-    started = str(holder.get("started_at", "")).replace("T", " ").replace("Z", " UTC")
+    started = from_journal(str(holder.get("started_at", ""))).replace("T", " ")
     text = f"pid {pid}" + (f", started {started}" if started else "")
     host = holder.get("host")
     if host and host != socket.gethostname():
@@ -114,7 +116,7 @@ def _locked_error(path: Path, journal: Path) -> LockedError:
 def _holder(argv: Sequence[str]) -> dict[str, Any]:
     return {
         "pid": os.getpid(),
-        "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "started_at": now_iso(),
         "host": socket.gethostname(),
         "argv": list(argv),
     }

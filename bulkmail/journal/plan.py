@@ -16,7 +16,8 @@ class Plan:
 
     send: post the create. done: an earlier run created or skipped it (report it skipped,
     code "done-earlier", with the entry's mailbox_id and updated_at). failed: an earlier run
-    failed it permanently and the row has not changed (report the entry's code and message).
+    failed it permanently and the row has not changed (report the entry's code and message);
+    with `retry_failed` (--retry-failed) such a row is sent again instead.
     check: a kill left it in flight; look the email up on the portal before sending again.
     """
 
@@ -27,8 +28,13 @@ class Plan:
 _DONE = frozenset({"created", "updated", "skipped"})
 
 
-def plan(entry: Entry | None, digest: str) -> Plan:
-    """Return what to do with a row whose current digest is `digest`."""
+def plan(entry: Entry | None, digest: str, *, retry_failed: bool = False) -> Plan:
+    """Return what to do with a row whose current digest is `digest`.
+
+    `retry_failed` sends again an unchanged row an earlier run failed for good (its cause was
+    fixed elsewhere: a mailbox password reset, IMAP switched on at the provider). Rows created
+    or skipped stay done either way: a create is never sent twice.
+    """
     if entry is None:
         return SEND
     if entry.state in _DONE:
@@ -38,7 +44,7 @@ def plan(entry: Entry | None, digest: str) -> Plan:
     if entry.state != "failed":
         raise ValueError(f"unknown journal state {entry.state!r}")
     # A permanent failure is kept until the row is edited; a transient one is worth a retry.
-    kept = entry.permanent and entry.digest == digest
+    kept = entry.permanent and entry.digest == digest and not retry_failed
     return Plan("failed" if kept else "send", entry)
 
 

@@ -35,6 +35,7 @@ from bulkmail.journal.key import load_key
 from bulkmail.journal.lock import RunLock
 from bulkmail.secrets import masked_cells, scrub, secret_values
 from bulkmail.settings import DEFAULT_STATE
+from bulkmail.times import local_now
 
 __all__ = ["DEFAULT_PATH", "STATES", "Entry", "Journal", "normalise_portal", "row_digest"]
 
@@ -59,7 +60,8 @@ class Entry:
     digest: str
     row: int
     attempts: int
-    updated_at: str  # ISO 8601 UTC: 2026-11-23T19:40:01Z
+    updated_at: str  # ISO 8601 UTC: 2026-11-23T19:40:01Z (bulkmail.times.from_journal shows it)
+    stage: str = ""  # a failure's models.Stage value, as its report said; "" if not known
 
 
 def row_digest(key: bytes, values: Mapping[str, str]) -> str:
@@ -187,14 +189,19 @@ class Journal:
         permanent: bool = False,
         attempts: int = 0,
         cells: Mapping[str, str] | None = None,
+        stage: str = "",
     ) -> None:
-        """Record an outcome; committed with the next batch (<= 100 rows or ~0.2 s) or flush()."""
+        """Record an outcome; committed with the next batch (<= 100 rows or ~0.2 s) or flush().
+
+        `stage`: where a failure happened (models.Stage value), so that a re-run reports the
+        row kept failed at the same stage as the run that failed it.
+        """
         if state not in STATES or state == "in-flight":
             raise ValueError(f"record() takes a final state, not {state!r}")
         if message:  # most outcomes have none: nothing to scrub
             message = scrub(message, secret_values(cells) if cells else ())
         outcome = (state, mailbox_id, code, message, int(permanent), digest, row, attempts)
-        self._upsert(portal_user, email, outcome, cells)
+        self._upsert(portal_user, email, outcome, cells, stage)
         self._pending += 1
         if self._pending >= BATCH_ROWS or self._clock() - self._oldest >= BATCH_SECONDS:
             self.flush()
@@ -247,11 +254,13 @@ class Journal:
         email: str,
         outcome: tuple[object, ...],
         cells: Mapping[str, str] | None,
+        stage: str = "",
     ) -> None:
         """Write one entry in the open batch; outcome is state .. attempts in UPSERT's order."""
         self._check()
         safe = None if cells is None else _safe_cells(cells)
-        args = (self.generation, portal_user.lower(), email.lower(), *outcome, safe, _now())
+        user, mail = portal_user.lower(), email.lower()
+        args = (self.generation, user, mail, *outcome, safe, _now(), stage)
         try:
             if not self._conn.in_transaction:
                 self._conn.execute("BEGIN")
@@ -317,7 +326,7 @@ def _connect(path: Path, fresh: bool) -> tuple[sqlite3.Connection, Path | None]:
     except failures.DamagedError:
         if not fresh:
             raise
-    aside = beside(path, time.strftime(".damaged-%Y%m%dT%H%M%SZ", time.gmtime()))
+    aside = beside(path, local_now().strftime(".damaged-%Y%m%dT%H%M%S%z"))
     try:
         for suffix in ("-wal", "-shm", ""):  # the WAL goes with the file it belongs to
             if os.path.lexists(beside(path, suffix)):

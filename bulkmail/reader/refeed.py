@@ -1,5 +1,8 @@
 """Feed a fixed Failed sheet back: fill its masked passwords from the original sheet.
 
+A whole report.xlsx fed back is read from its Failed sheet (reader/sheet.py); `report_fed`
+is the note that says so, and what to do about its masked passwords.
+
 Reports never hold passwords (they show the mask), so a Failed sheet fixed by hand comes back
 with masked cells; `--secrets-from ORIGINAL` takes them from the original input, matched by
 (portal_user, email), or by email alone when that is unambiguous.
@@ -9,9 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import replace
+from pathlib import Path
 
-from bulkmail.models import Row, Table
+from bulkmail.codes import Code
+from bulkmail.models import Problem, Row, Severity, Table
 from bulkmail.schema import MASK, SECRET_FIELDS
+from bulkmail.settings import InputSettings
 
 _AMBIGUOUS: dict[str, str] = {}
 
@@ -34,6 +40,28 @@ def _index(
         by_pair[(user, email)] = secrets
         by_email[email] = _AMBIGUOUS if email in by_email else secrets
     return by_pair, by_email
+
+
+def report_fed(table: Table, inp: InputSettings) -> Problem:
+    """Return the note that the input is a bulkmail report.xlsx: which sheet is read, and,
+    without --secrets-from, that its passwords are masked and how to fill them."""
+    name = Path(inp.path).name
+    sheet = table.info.sheet
+    default = inp.sheet is None
+    message = f"{name} is a bulkmail report: its sheet '{sheet}' is read" + (
+        " (--sheet picks another)" if default else ""
+    )
+    if table.size_hint == 0:  # the header only: that run failed no row
+        message += f"; it has no rows: no row {'failed' if sheet == 'Failed' else 'is there'}"
+        hint = "nothing to send again" if sheet == "Failed" else ""
+    elif inp.secrets_from is None:
+        hint = (
+            "its passwords are masked (********): give the original sheet with "
+            "--secrets-from ORIGINAL to fill them, e.g. --secrets-from accounts.xlsx"
+        )
+    else:
+        hint = f"masked passwords are filled from {Path(inp.secrets_from).name}"
+    return Problem(table.header_row, "", Code.REPORT_FED, Severity.INFO, message, hint)
 
 
 def fill_secrets(table: Table, original: Table) -> Table:

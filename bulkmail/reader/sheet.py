@@ -36,6 +36,15 @@ Facts = dict[int, dict[int, CellFact]]
 """Row number -> 0-based column -> what the reader knows of that cell beyond its value."""
 
 _XML_FORMATS: Final = ("xlsx", "xlsm")
+REPORT_SHEETS: Final = ("Summary", "Succeeded", "Failed")
+"""The sheets of bulkmail's own report.xlsx, in its order (report/xlsx.py writes them)."""
+REPORT_SHEET: Final = "Failed"
+"""The sheet a report.xlsx fed back as input is read from, unless --sheet names another."""
+
+
+def is_report(names: list[str]) -> bool:
+    """Return whether a workbook's sheets are those of a bulkmail report.xlsx."""
+    return tuple(names) == REPORT_SHEETS
 
 
 class Sheet(NamedTuple):
@@ -73,8 +82,12 @@ def open_sheet(path: Path, fmt: str, sheet: str | None) -> Sheet:
 
 def _open(path: Path, fmt: str, wanted: str | None) -> Sheet:
     with CalamineWorkbook.from_path(path) as book:
-        name = _pick(book.sheet_names, _visible(book), wanted, path.name)
-        info = InputInfo(path=str(path), format=fmt, sheet=name)
+        report = is_report(book.sheet_names)
+        if report and wanted is None:
+            name = REPORT_SHEET  # the rows to send again; Summary is not a sheet of rows
+        else:
+            name = _pick(book.sheet_names, _visible(book), wanted, path.name)
+        info = InputInfo(path=str(path), format=fmt, sheet=name, report=report)
         scan = _scan(path, name) if fmt in _XML_FORMATS else None
         if scan is not None and limits.is_sparse(scan):
             from bulkmail.reader.sparse import open_sparse  # openpyxl loads only for these

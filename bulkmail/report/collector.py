@@ -119,7 +119,9 @@ class Collector:
     def _emit_event(self, outcome: Outcome) -> None:
         if outcome.stage is Stage.VALIDATION:
             codes = sorted({p.code for p in outcome.problems if p.severity is Severity.ERROR})
-            self._log.warning("row.invalid", row=outcome.row.number, codes=codes)
+            self._log.warning(
+                "row.invalid", row=outcome.row.number, stage="validation", codes=codes
+            )
             return
         if self._command == "validate":
             return

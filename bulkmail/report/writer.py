@@ -42,6 +42,7 @@ from bulkmail.report.rows import (
 )
 from bulkmail.report.xlsx import MAX_DATA_ROWS, Cell, SheetSource, write_xlsx
 from bulkmail.secrets import is_secret_name, scrub, scrub_data
+from bulkmail.times import folder_stamp
 
 XLSX: Final = "report.xlsx"
 SUCCEEDED_CSV: Final = "succeeded.csv"
@@ -78,11 +79,14 @@ class ReportPaths:
 def new_report_folder(
     report_dir: Path, command: str, now: datetime, access: Access = OWNER
 ) -> Path:
-    """Create and return `report_dir/2026-11-23_19-30-05_validate[-2]`, unique per run.
+    """Create and return `report_dir/2026-11-23_19-30-05+0300_validate[-2]`, unique per run.
+
+    The time is `now`'s, with its offset (bulkmail.times.folder_stamp: local unless `now`
+    carries its own), so a run is filed under its own day and no name holds a `:`.
 
     The folder gets `access.folder` exactly, and so does `report_dir` if this makes it.
     """
-    base = f"{now.strftime('%Y-%m-%d_%H-%M-%S')}_{command}"
+    base = f"{folder_stamp(now)}_{command}"
     if report_dir.exists() and not report_dir.is_dir():
         raise ConfigError(
             f"cannot create a report folder in {report_dir}: it is a file, not a folder",

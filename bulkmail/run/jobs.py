@@ -1,7 +1,8 @@
 """A Job is one valid row to send; `plan_row` says whether a row needs one at all.
 
 With a journal, a row an earlier run created, or failed for good while the row stayed as
-it is, is settled from the journal (journal/plan.py decides) instead of being sent again.
+it is, is settled from the journal (journal/plan.py decides) instead of being sent again;
+`PortalSettings.retry_failed` (--retry-failed) sends the failed ones again.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ def plan_row(
     if journal is None:
         return Job(index, checked.row, account, identity, problems=checked.problems), SEND
     digest = row_digest(journal.digest_key, digest_values(account, identity))
-    step = plan(journal.lookup(login, account.email), digest)
+    step = plan(journal.lookup(login, account.email), digest, retry_failed=portal.retry_failed)
     job = Job(
         index,
         checked.row,

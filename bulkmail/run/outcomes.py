@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from bulkmail.codes import Code
 from bulkmail.models import Checked, Outcome, Stage, Status
+from bulkmail.times import from_journal, now_iso
 
 if TYPE_CHECKING:  # types only: `bulkmail validate` builds outcomes without the HTTP stack
     from bulkmail.journal.store import Entry
@@ -20,6 +21,7 @@ if TYPE_CHECKING:  # types only: `bulkmail validate` builds outcomes without the
 
 NOT_SENT = "the run stopped before this row was sent"
 JOURNAL_FAILED = "the journal could not be written, so the run stopped before sending this row"
+_DONE_NOW = frozenset({Status.CREATED, Status.UPDATED, Status.SKIPPED})
 CUT_SHORT = (
     "the create was in flight when the run was cut short; "
     "a re-run checks the portal before sending it again"
@@ -94,7 +96,13 @@ def done(
     message: str = "",
     done_at: str = "",
 ) -> Outcome:
-    """Return the outcome of a job that ended well: created, updated, skipped, would-create."""
+    """Return the outcome of a job that ended well: created, updated, skipped, would-create.
+
+    `done_at`: when it was done; by default now (local time with its offset) for a row this
+    run created, updated or found on the portal (skipped), "" for a dry run's.
+    """
+    if not done_at and status in _DONE_NOW:
+        done_at = now_iso()
     return for_job(
         job,
         status,
@@ -128,25 +136,30 @@ def not_attempted(job: Job, message: str = NOT_SENT, code: Code = Code.NOT_ATTEM
 
 def done_earlier(job: Job, entry: Entry) -> Outcome:
     """Return the outcome of a row an earlier run created (the journal says so)."""
-    message = f"created by an earlier run ({entry.updated_at})"
+    done_at = from_journal(entry.updated_at)
+    message = f"created by an earlier run ({done_at})"
     return done(
         job,
         Status.SKIPPED,
         entry.mailbox_id,
         code=Code.DONE_EARLIER,
         message=message,
-        done_at=entry.updated_at,
+        done_at=done_at,
     )
 
 
 def failed_earlier(job: Job, entry: Entry) -> Outcome:
     """Return the outcome of an unchanged row that an earlier run failed for good."""
     hint = (
-        "failed the same way in an earlier run; fix the row (or use --fresh) and "
-        "bulkmail will send it again"
+        "failed the same way in an earlier run; fix the row and bulkmail sends it again, or, "
+        "once the cause is fixed elsewhere (the mailbox's password, IMAP at the provider), "
+        "run the same command with --retry-failed: it re-attempts these rows"
     )
+    # The stage its run reported (journals since schema 2); else the code's own stage.
+    recorded = Stage._value2member_map_.get(entry.stage)
     known = Code._value2member_map_.get(entry.code)
-    stage = known.stage if isinstance(known, Code) and isinstance(known.stage, Stage) else None
+    stage = recorded or (known.stage if isinstance(known, Code) else None)
+    stage = stage if isinstance(stage, Stage) else None
     return for_job(
         job,
         Status.FAILED,

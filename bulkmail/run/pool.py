@@ -464,6 +464,7 @@ class Runner:
                 permanent=permanent,
                 attempts=outcome.attempts,
                 cells=job.cells,
+                stage=str(outcome.stage or ""),
             )
         except AbortError as err:  # the outcome stands; the row's in-flight mark is journaled
             self.abort(str(err))

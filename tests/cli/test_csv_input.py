@@ -75,6 +75,7 @@ def test_a_western_european_csv_is_read_as_typed(
         "encoding_basis": "its words",
         "encoding_rivals": [],
         "sep_line": False,
+        "report": False,
     }
 
 

@@ -148,8 +148,8 @@ def test_a_usage_error_is_one_line_without_the_values_it_was_given(
         main(["import", "in.csv", "--portal", "x", "--re=S3cret\nx\x1b[2J"])
     assert exc.value.code == 2
     assert one_short_line(capsys.readouterr().err) == (
-        "bulkmail: error: ambiguous option: --re=... could match --retries, --report-dir, "
-        "--report-mode "
+        "bulkmail: error: ambiguous option: --re=... could match --retries, --retry-failed, "
+        "--report-dir, --report-mode "
         "(see `bulkmail import --help`)"
     )
     with pytest.raises(SystemExit):

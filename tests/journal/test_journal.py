@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from bulkmail.errors import ConfigError, LockedError
+from bulkmail.journal import db
 from bulkmail.journal.lock import RunLock
 from bulkmail.journal.plan import Plan, plan
 from bulkmail.journal.store import (
@@ -124,6 +125,35 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
+
+
+def test_a_failure_keeps_its_stage(tmp_path: Path) -> None:
+    path = tmp_path / "journal.sqlite"
+    with Journal.open(path, PORTAL) as journal:
+        journal.record("boss@example.com", "ann@example.com", state="failed", row=2,
+                       digest="d1", code="portal-forbidden", permanent=True,
+                       stage="login")  # fmt: skip
+    with Journal.open(path, PORTAL) as journal:
+        found = journal.lookup("boss@example.com", "ann@example.com")
+    assert found is not None and (found.code, found.stage) == ("portal-forbidden", "login")
+
+
+def test_a_version_1_journal_is_upgraded_and_keeps_its_entries(tmp_path: Path) -> None:
+    path = tmp_path / "journal.sqlite"
+    v1 = db.SCHEMA.replace("    stage TEXT NOT NULL DEFAULT '',\n", "")
+    assert v1 != db.SCHEMA
+    with sqlite3.connect(path) as old:
+        old.executescript(
+            f"{v1} PRAGMA application_id = {db.APPLICATION_ID}; PRAGMA user_version = 1;"
+            "INSERT INTO generations VALUES (1, 'https://portal.example.com', 'x');"
+            "INSERT INTO entries VALUES (1, 'boss@example.com', 'ann@example.com', 'failed',"
+            " NULL, 'mailbox-login-refused', 'refused', 1, 'd1', 2, 1, NULL,"
+            " '2026-11-23T19:40:01Z');"
+        )
+    with Journal.open(path, PORTAL) as journal:
+        found = journal.lookup("boss@example.com", "ann@example.com")
+    assert found is not None and (found.code, found.stage) == ("mailbox-login-refused", "")
+    assert read_rows(path, "PRAGMA user_version") == [(db.SCHEMA_VERSION,)]
 
 
 def test_records_are_committed_in_batches_and_on_flush(tmp_path: Path) -> None:
@@ -266,7 +296,8 @@ def test_second_open_in_the_same_process_names_the_holder(tmp_path: Path) -> Non
         holder = json.loads((tmp_path / "j.sqlite.lock").read_text())
         with pytest.raises(LockedError) as caught:
             Journal.open(path, PORTAL)
-    started = holder["started_at"].replace("T", " ").replace("Z", " UTC")
+    started = holder["started_at"].replace("T", " ")
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d[+-]\d\d:\d\d", started), started
     assert holder["argv"] == ["import", "staff.xlsx"]
     assert str(caught.value) == (
         f"journal {path} is in use by another bulkmail run (pid {os.getpid()}, started "
@@ -282,7 +313,7 @@ def test_second_open_in_the_same_process_names_the_holder(tmp_path: Path) -> Non
     [
         (b"this is a spreadsheet, not a database" * 200, "is not usable: file is not a database"),
         ("sqlite-other", "is an SQLite file but not a bulkmail journal"),
-        ("sqlite-v99", "has schema version 99; this bulkmail reads version 1"),
+        ("sqlite-v99", "has schema version 99; this bulkmail reads version 2"),
     ],
 )
 def test_unusable_file_is_a_config_error(tmp_path: Path, content: object, message: str) -> None:
@@ -319,6 +350,22 @@ def test_unusable_file_is_a_config_error(tmp_path: Path, content: object, messag
 )
 def test_plan(found: Entry | None, digest: str, expected: str) -> None:
     assert plan(found, digest) == Plan(expected, found)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("found", "expected"),
+    [
+        (None, "send"),
+        (entry("created"), "done"),  # --retry-failed never sends a create twice
+        (entry("updated"), "done"),
+        (entry("skipped"), "done"),
+        (entry("failed", permanent=True), "send"),  # the cause was fixed elsewhere
+        (entry("failed", permanent=False), "send"),
+        (entry("in-flight"), "check"),
+    ],
+)
+def test_plan_with_retry_failed(found: Entry | None, expected: str) -> None:
+    assert plan(found, "d1", retry_failed=True) == Plan(expected, found)  # type: ignore[arg-type]
 
 
 def test_plan_rejects_an_unknown_state() -> None:

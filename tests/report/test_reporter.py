@@ -8,7 +8,7 @@ import json
 import random
 import zipfile
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import openpyxl
@@ -30,7 +30,7 @@ from bulkmail.report.writer import ReportPaths, ReportWriter, new_report_folder,
 from bulkmail.report.xlsx import ENGINES, Engine, SheetSource, csv_rows, write_xlsx
 from bulkmail.secrets import register, scrub
 
-NOW = datetime(2026, 11, 23, 19, 30, 5)
+NOW = datetime(2026, 11, 23, 19, 30, 5, tzinfo=UTC)
 Named = tuple[str, Engine]  # one entry of ENGINES
 # A re-fed report: "Row" and "Notes" are the report's own columns (the reader ignored them).
 HEADERS = (
@@ -222,11 +222,23 @@ def test_new_report_folder_is_named_by_time_and_unique_within_a_second(tmp_path:
     second = new_report_folder(tmp_path / "reports", "validate", NOW)
     third = new_report_folder(tmp_path / "reports", "import", NOW)
     assert [first.name, second.name, third.name] == [
-        "2026-11-23_19-30-05_validate",
-        "2026-11-23_19-30-05_validate-2",
-        "2026-11-23_19-30-05_import",
+        "2026-11-23_19-30-05+0000_validate",
+        "2026-11-23_19-30-05+0000_validate-2",
+        "2026-11-23_19-30-05+0000_import",
     ]
     assert first.is_dir() and second.is_dir() and third.is_dir()
+
+
+def test_new_report_folder_is_named_in_the_zone_of_the_run(tmp_path: Path) -> None:
+    # 02:30 in Moscow is 23:30 UTC the day before: the folder says the run's own day.
+    moscow = datetime(2026, 11, 24, 2, 30, 5, tzinfo=timezone(timedelta(hours=3)))
+    folder = new_report_folder(tmp_path / "reports", "import", moscow)
+    assert folder.name == "2026-11-24_02-30-05+0300_import"
+    assert not set(folder.name) & set(':<>"|?*\\')  # a valid name on Windows too
+    behind = datetime(2026, 11, 24, 2, 30, 5, tzinfo=timezone(timedelta(hours=-5)))
+    assert new_report_folder(tmp_path / "reports", "import", behind).name == (
+        "2026-11-24_02-30-05-0500_import"
+    )
 
 
 def test_new_report_folder_in_an_unusable_place_is_a_config_error(tmp_path: Path) -> None:
@@ -502,6 +514,7 @@ def test_summary_json_counts_every_status_and_adds_up(tmp_path: Path) -> None:
             "encoding_basis": None,
             "encoding_rivals": [],
             "sep_line": False,
+            "report": False,
         },
         "started_at": "2026-11-23T19:30:05",
         "finished_at": "2026-11-23T19:30:09",

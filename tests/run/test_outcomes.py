@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import UTC, datetime
+
 import pytest
 from test_runner import _job
 
@@ -88,3 +91,38 @@ def test_a_failure_kept_from_an_earlier_run_keeps_its_stage(code: str, stage: St
     job = _job(0, "anna@corp.example", "portal-pw", "anna@example.org")
     outcome = outcomes.failed_earlier(job, _entry(code))
     assert (outcome.status, outcome.stage, outcome.code) == (Status.FAILED, stage, code)
+
+
+def test_a_failure_kept_from_an_earlier_run_has_the_stage_that_run_reported() -> None:
+    # A portal code answering the portal login was reported at stage login: so is its re-run.
+    job = _job(0, "anna@corp.example", "portal-pw", "anna@example.org")
+    entry = replace(_entry("portal-forbidden"), stage="login")
+    assert outcomes.failed_earlier(job, entry).stage is Stage.LOGIN
+
+
+@pytest.mark.parametrize(
+    ("status", "has_time"),
+    [
+        (Status.CREATED, True),
+        (Status.UPDATED, True),
+        (Status.SKIPPED, True),  # found on the portal by this run
+        (Status.WOULD_CREATE, False),  # a dry run did nothing
+        (Status.WOULD_UPDATE, False),
+    ],
+)
+def test_a_row_done_by_this_run_has_its_done_at(status: Status, has_time: bool) -> None:
+    job = _job(0, "anna@corp.example", "portal-pw", "anna@example.org")
+    done_at = outcomes.done(job, status, 7).done_at
+    if has_time:
+        assert datetime.fromisoformat(done_at).utcoffset() is not None, done_at
+    else:
+        assert done_at == ""
+
+
+def test_a_row_done_earlier_has_the_earlier_runs_time_in_local_time() -> None:
+    job = _job(0, "anna@corp.example", "portal-pw", "anna@example.org")
+    entry = replace(_entry("created"), state="created", mailbox_id=7, permanent=False)
+    outcome = outcomes.done_earlier(job, entry)
+    when = datetime.fromisoformat(outcome.done_at)
+    assert when == datetime(2026, 11, 23, 19, 40, 1, tzinfo=UTC) and when.utcoffset() is not None
+    assert outcome.done_at in outcome.message
