@@ -12,7 +12,6 @@ from pathlib import Path
 from bulkmail.cli.common import AUTO, CONCURRENCY_HELP, add_output_options, concurrency, start
 from bulkmail.cli.examples import HelpWithExamples, examples
 from bulkmail.cli.output import print_result
-from bulkmail.logs import get_logger
 from bulkmail.settings import InputSettings, PortalSettings
 
 
@@ -61,6 +60,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     # Imported here: starlette and uvicorn are not needed by any other command.
+    from bulkmail.logs import get_logger
     from bulkmail.pipeline import import_file
     from bulkmail.run.retry import Backoff
     from bulkmail.simulator import load_config, running

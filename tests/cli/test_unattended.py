@@ -8,6 +8,7 @@ import json
 import shutil
 import warnings
 from argparse import Namespace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -100,7 +101,8 @@ def test_a_usage_error_asked_in_json_is_one_json_line_and_no_report(
     )
     assert (line["event"], line["level"], line["exit_code"]) == ("usage.error", "error", 2)
     assert (line["message"], line.get("command")) == (message, command)
-    assert line["timestamp"].endswith("Z")
+    # Local time with its offset, as every other line (bulkmail.times).
+    assert datetime.fromisoformat(line["timestamp"]).utcoffset() is not None
     assert not (here / "reports").exists()  # the options were not known: no report folder
 
 
