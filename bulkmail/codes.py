@@ -456,6 +456,18 @@ class Code(StrEnum):
         "without encryption",
         "the password would cross the network in clear: use the server's SSL port (993, 995, "
         "465) with SSL, or turn STARTTLS on at the server")
+    MAIL_TLS_LEGACY = _Entry(
+        "mail-tls-legacy", WARNING, CHECK,
+        "a mail server speaks only TLS 1.0 or 1.1, which this machine refuses by default: the "
+        "check connected as the portal does (it allows TLS 1.0 to 1.2)",
+        "nothing blocks the import; TLS below 1.2 is out of date and other mail programs refuse "
+        "it: ask the server's admin to turn TLS 1.2 on")
+    IMAP_PREAUTH = _Entry(
+        "imap-preauth", ERROR, CHECK,
+        "the IMAP server greets with PREAUTH (a session already logged in, without the row's "
+        "login): the portal's mail client then refuses to log in, so the create would fail",
+        "the server logs everyone in without a password (a local or pre-authenticated service): "
+        "give the row the mailbox's real IMAP server, or turn PREAUTH off at the server")
 
     # -- portal: the answer itself -------------------------------------------------------------
     EMAIL_REJECTED = _Entry(

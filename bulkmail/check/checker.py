@@ -81,6 +81,9 @@ class Checker:
         side = _Side(target, probe.failure, _probe_notes(checked, target, probe))
         if probe.failure is not None or probe.offer is None:
             return side
+        if probe.offer.preauth:
+            side.failure = _preauth(target)
+            return side
         smtp = target.side == "smtp"
         auth = account.auth_type_smtp if smtp else account.auth_type_in
         wants_login = not smtp or (account.smtp_auth and auth != AUTH_NONE)
@@ -103,7 +106,7 @@ class Checker:
     async def _log_in(
         self, target: Target, probe: ProbeResult, credentials: tuple[str, str]
     ) -> Finding | None:
-        context = self._contexts.unverified if probe.certificate else self._contexts.verified
+        context = self._contexts.pick(verify=not probe.certificate, legacy=bool(probe.legacy))
         self.logins += 1
         return await anyio.to_thread.run_sync(
             _login_blocking, target, context, self._timeout, credentials, limiter=self._limiter
@@ -155,12 +158,28 @@ def _probe_notes(checked: Checked, target: Target, probe: ProbeResult) -> tuple[
         code = Code.MAIL_CERTIFICATE_UNTRUSTED
         message = f"{target.where}: certificate not verified ({probe.certificate})"
         notes.append(Problem(number, host_column, code, code.severity, message, code.hint))
+    if probe.legacy:
+        code = Code.MAIL_TLS_LEGACY
+        message = f"{target.where}: the server speaks {probe.legacy} only, below TLS 1.2"
+        notes.append(Problem(number, encryption_column, code, code.severity, message, code.hint))
     offer = probe.offer
     if offer is not None and target.encryption == STARTTLS and not offer.starttls:
         code = Code.STARTTLS_NOT_OFFERED
         message = f"{target.where}: the server does not offer STARTTLS"
         notes.append(Problem(number, encryption_column, code, code.severity, message, code.hint))
     return tuple(notes)
+
+
+def _preauth(target: Target) -> Finding:
+    """The portal's test login after a PREAUTH greeting fails: MailKit refuses to
+    authenticate a session that is already ("The ImapClient is already authenticated."), and
+    the portal always authenticates (docs/portal-api.md §10). Not a refused login: the
+    server's budget is not spent."""
+    return Finding(
+        Code.IMAP_PREAUTH,
+        f"{target.where}: the server greets with PREAUTH (logged in without a password); the "
+        "portal's test login then fails ('The ImapClient is already authenticated.')",
+    )
 
 
 def _ntlm(checked: Checked, target: Target) -> Problem:

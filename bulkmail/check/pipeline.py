@@ -15,7 +15,7 @@ from pathlib import Path
 import anyio
 
 from bulkmail.check.checker import Checker
-from bulkmail.check.probes import Contexts, Probes, unverified_context
+from bulkmail.check.probes import Contexts, Probes, allow_legacy, unverified_context
 from bulkmail.files import ACCESS, ReportMode
 from bulkmail.logs import get_logger
 from bulkmail.models import Checked
@@ -66,7 +66,12 @@ async def check_async(
     started, t0 = now(), time.perf_counter()
     register(*(v for k, v in inp.defaults.items() if k in SECRET_FIELDS))
     table = load(inp)
-    contexts = Contexts(trust_context(settings.ca_bundle), unverified_context())
+    contexts = Contexts(
+        trust_context(settings.ca_bundle),
+        unverified_context(),
+        allow_legacy(trust_context(settings.ca_bundle)),
+        allow_legacy(unverified_context()),
+    )
     access = ACCESS[report_mode]
     folder = new_report_folder(report_dir, "check", started, access)
     limiter = anyio.CapacityLimiter(settings.concurrency * 2)

@@ -3,7 +3,8 @@
 `probe` connects as the row says (TCP, then TLS on connect for SSL, or STARTTLS when the
 server offers it for StartTLS, as the portal's MailKit does: docs/portal-api.md §10), reads
 what the server offers (IMAP CAPABILITY, POP3 CAPA, SMTP EHLO) and leaves. `login` does the same and
-logs in (IMAP LOGIN, or AUTHENTICATE PLAIN where LOGIN is disabled; POP3 USER/PASS; SMTP AUTH
+logs in (IMAP LOGIN, or AUTHENTICATE PLAIN where LOGIN is disabled, and no login at all after
+a PREAUTH greeting, which `Offer.preauth` tells; POP3 USER/PASS; SMTP AUTH
 with the first mechanism smtplib speaks that the server offers:
 CRAM-MD5, PLAIN, LOGIN; one attempt), then logs out. Every socket
 operation is bounded by `timeout` seconds, and a whole session by `SESSION_TIMEOUTS` times
@@ -23,7 +24,7 @@ import socket
 import ssl
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import IO, Any, Final
 
 from bulkmail.check.targets import SSL, STARTTLS, Target
@@ -49,6 +50,8 @@ class Offer:
     auth: frozenset[str]  # SASL mechanisms offered (after STARTTLS, when used)
     starttls: bool  # STARTTLS / STLS offered on the plain connection
     tls: bool  # the session ran over TLS
+    tls_version: str = ""  # the TLS version the session used ("TLSv1.1"); "" without TLS
+    preauth: bool = False  # IMAP: the greeting was PREAUTH (RFC 9051 §7.1.4), no login made
 
 
 class Step:
@@ -204,13 +207,18 @@ def _imap(
     else:
         client = _IMAP4(limits, t.host, t.port, timeout=timeout)
     with _closing(client.shutdown):
+        # A PREAUTH greeting: the session is logged in already, and STARTTLS and LOGIN are
+        # commands of the state before (RFC 9051 §6.2), which imaplib refuses to send.
+        preauth = client.state == "AUTH"
         offered = "STARTTLS" in client.capabilities
-        if t.encryption == STARTTLS and offered:
+        if t.encryption == STARTTLS and offered and not preauth:
             step.now = "starttls"
             client.starttls(ssl_context=ctx)
         caps = frozenset(c.upper() for c in client.capabilities)
         offer = _offer(caps, {c[5:] for c in caps if c.startswith("AUTH=")}, offered, t, client)
-        if cred is not None:
+        if preauth:
+            offer = replace(offer, preauth=True)
+        elif cred is not None:
             step.now = "login"
             if "LOGINDISABLED" in caps and "PLAIN" in offer.auth:
                 plain = f"\0{cred[0]}\0{cred[1]}".encode()
@@ -321,7 +329,9 @@ def _smtp_login(client: smtplib.SMTP, offered: frozenset[str], cred: tuple[str, 
 
 def _offer(caps: frozenset[str], auth: Any, offered: bool, t: Target, client: Any) -> Offer:
     sock = getattr(client, "sock", None)
-    return Offer(caps, frozenset(auth), offered, isinstance(sock, ssl.SSLSocket))
+    tls = isinstance(sock, ssl.SSLSocket)
+    version = (sock.version() or "") if isinstance(sock, ssl.SSLSocket) else ""
+    return Offer(caps, frozenset(auth), offered, tls, version)
 
 
 @contextlib.contextmanager
