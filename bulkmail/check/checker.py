@@ -18,7 +18,7 @@ import anyio
 from bulkmail.check import protocols
 from bulkmail.check.failures import Finding, classify, hint
 from bulkmail.check.probes import Contexts, ProbeResult, Probes
-from bulkmail.check.protocols import Step
+from bulkmail.check.protocols import Live, Step
 from bulkmail.check.targets import AUTH_NONE, NTLM, STARTTLS, Target, targets
 from bulkmail.codes import Code
 from bulkmail.models import Account, Checked, Outcome, Problem, Stage, Status
@@ -55,11 +55,14 @@ class Checker:
         login: bool,
         timeout: float,
         limiter: anyio.CapacityLimiter,
+        live: Live | None = None,
     ) -> None:
         self.servers, self._probes, self._contexts = servers, probes, contexts
         self._login, self._timeout, self._limiter = login, timeout, limiter
+        self._live = live  # the sessions an interrupt ends
         self.logins = 0
-        self._stopping = anyio.Event()  # never set: a check has no interrupt of its own
+        # Never set: an interrupt cancels the check instead (check.pipeline).
+        self._stopping = anyio.Event()
 
     async def check(self, index: int, checked: Checked) -> Outcome:
         """Return the outcome of valid row `index` (its account set)."""
@@ -109,7 +112,14 @@ class Checker:
         context = self._contexts.pick(verify=not probe.certificate, legacy=bool(probe.legacy))
         self.logins += 1
         return await anyio.to_thread.run_sync(
-            _login_blocking, target, context, self._timeout, credentials, limiter=self._limiter
+            _login_blocking,
+            target,
+            context,
+            self._timeout,
+            credentials,
+            self._live,
+            limiter=self._limiter,
+            abandon_on_cancel=True,  # an interrupt: `live` ends the session
         )
 
     def _count(self, index: int, sides: Sequence[_Side]) -> None:
@@ -123,14 +133,18 @@ class Checker:
 
 
 def _login_blocking(
-    target: Target, context: object, timeout: float, credentials: tuple[str, str]
+    target: Target,
+    context: object,
+    timeout: float,
+    credentials: tuple[str, str],
+    live: Live | None = None,
 ) -> Finding | None:
     import ssl
 
     assert isinstance(context, ssl.SSLContext)
     step = Step()
     try:
-        protocols.login(target, context, timeout, step, credentials)
+        protocols.login(target, context, timeout, step, credentials, live)
     except Exception as err:  # a session's failure; classify raises a bug again
         return classify(err, target, step)
     return None

@@ -18,7 +18,7 @@ import anyio
 
 from bulkmail.check import protocols
 from bulkmail.check.failures import Finding, classify
-from bulkmail.check.protocols import Offer, Step
+from bulkmail.check.protocols import Live, Offer, Step
 from bulkmail.check.targets import Target
 
 __all__ = ["Contexts", "ProbeResult", "Probes", "allow_legacy", "unverified_context"]
@@ -86,7 +86,9 @@ class ProbeResult:
     legacy: str = ""  # the TLS version below 1.2 the server needed ("TLSv1.1"), else ""
 
 
-def probe_blocking(target: Target, contexts: Contexts, timeout: float) -> ProbeResult:
+def probe_blocking(
+    target: Target, contexts: Contexts, timeout: float, live: Live | None = None
+) -> ProbeResult:
     """Probe `target` (blocking: run it in a thread).
 
     As the portal would connect: a certificate that fails verification is probed again
@@ -100,7 +102,7 @@ def probe_blocking(target: Target, contexts: Contexts, timeout: float) -> ProbeR
         step = Step()
         context = contexts.pick(verify=not certificate, legacy=legacy)
         try:
-            offer = protocols.probe(target, context, timeout, step)
+            offer = protocols.probe(target, context, timeout, step, live)
         except ssl.SSLCertVerificationError as err:
             if certificate:  # cannot be: an unverified context verifies nothing
                 raise
@@ -121,8 +123,15 @@ def probe_blocking(target: Target, contexts: Contexts, timeout: float) -> ProbeR
 class Probes:
     """The run's probes, one per server, each started by the first row that needs it."""
 
-    def __init__(self, contexts: Contexts, timeout: float, limiter: anyio.CapacityLimiter):
+    def __init__(
+        self,
+        contexts: Contexts,
+        timeout: float,
+        limiter: anyio.CapacityLimiter,
+        live: Live | None = None,
+    ) -> None:
         self._contexts, self._timeout, self._limiter = contexts, timeout, limiter
+        self._live = live  # the sessions an interrupt ends
         self._done: dict[tuple[str, str, int, int], ProbeResult] = {}
         self._running: dict[tuple[str, str, int, int], anyio.Event] = {}
 
@@ -141,8 +150,15 @@ class Probes:
                 continue
             self._running[key] = event = anyio.Event()
             try:
+                # Abandoned when the check is cancelled (an interrupt): `live` ends the session.
                 self._done[key] = await anyio.to_thread.run_sync(
-                    probe_blocking, target, self._contexts, self._timeout, limiter=self._limiter
+                    probe_blocking,
+                    target,
+                    self._contexts,
+                    self._timeout,
+                    self._live,
+                    limiter=self._limiter,
+                    abandon_on_cancel=True,
                 )
             finally:
                 del self._running[key]

@@ -29,7 +29,16 @@ from typing import IO, Any, Final
 
 from bulkmail.check.targets import SSL, STARTTLS, Target
 
-__all__ = ["SESSION_BYTES", "SESSION_TIMEOUTS", "Offer", "Step", "TooMuch", "login", "probe"]
+__all__ = [
+    "SESSION_BYTES",
+    "SESSION_TIMEOUTS",
+    "Live",
+    "Offer",
+    "Step",
+    "TooMuch",
+    "login",
+    "probe",
+]
 
 SESSION_BYTES: Final = 1 << 20
 """Bytes one session reads at most (1 MiB; a real server's answers to a session are a few KB)."""
@@ -76,6 +85,10 @@ class _Limits:
         self._timer.daemon = True
 
     def _expire(self) -> None:
+        self.expire()
+
+    def expire(self) -> None:
+        """End the session now: its blocked read returns, and it raises TimeoutError."""
         self.expired = True
         sock = getattr(self.client, "sock", None)
         if isinstance(sock, socket.socket):  # the plain call: an SSLSocket's would drop its TLS
@@ -106,9 +119,42 @@ class _Limits:
             self._timer.cancel()
 
 
-def probe(target: Target, context: ssl.SSLContext, timeout: float, step: Step) -> Offer:
+class Live:
+    """The sessions running now, so that an interrupt ends them at once (`end_all`) instead
+    of waiting for each thread's own timeouts; a session started after that is refused."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._running: set[_Limits] = set()
+        self.ended = False
+
+    @contextlib.contextmanager
+    def running(self, limits: _Limits) -> Iterator[None]:
+        """Hold `limits`' session as running; raise TimeoutError once `end_all` was called."""
+        with self._lock:
+            if self.ended:
+                raise TimeoutError("the check was interrupted")
+            self._running.add(limits)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._running.discard(limits)
+
+    def end_all(self) -> None:
+        """End every running session (callable from any thread) and refuse new ones."""
+        with self._lock:
+            self.ended = True
+            running = list(self._running)
+        for limits in running:
+            limits.expire()
+
+
+def probe(
+    target: Target, context: ssl.SSLContext, timeout: float, step: Step, live: Live | None = None
+) -> Offer:
     """Connect to `target`, read its offer, leave; return the offer."""
-    return _bounded(target, context, timeout, step, None)
+    return _bounded(target, context, timeout, step, None, live)
 
 
 def login(
@@ -117,16 +163,23 @@ def login(
     timeout: float,
     step: Step,
     credentials: tuple[str, str],
+    live: Live | None = None,
 ) -> Offer:
     """Connect to `target`, log in with (user, password), log out; return the offer."""
-    return _bounded(target, context, timeout, step, credentials)
+    return _bounded(target, context, timeout, step, credentials, live)
 
 
 def _bounded(
-    t: Target, ctx: ssl.SSLContext, timeout: float, step: Step, cred: tuple[str, str] | None
+    t: Target,
+    ctx: ssl.SSLContext,
+    timeout: float,
+    step: Step,
+    cred: tuple[str, str] | None,
+    live: Live | None,
 ) -> Offer:
     limits = _Limits(timeout)
-    with limits.watching():
+    running = live.running(limits) if live is not None else contextlib.nullcontext()
+    with running, limits.watching():
         return _SESSIONS[t.protocol](t, ctx, timeout, step, cred, limits)
 
 
