@@ -235,8 +235,19 @@ class Code(StrEnum):
         "use the provider's settings the message names")
     AUTOFILLED = _Entry(
         "autofilled", INFO, VALIDATION,
-        "a blank server setting filled from the provider table by the address's domain "
-        "(--autofill known)")
+        "a blank server setting filled by the address's domain, from the provider table "
+        "(--autofill known) or the portal's own settings (--autofill portal)")
+    AUTOFILL_GUESS = _Entry(
+        "autofill-guess", WARNING, VALIDATION,
+        "--autofill portal: the portal does not know the domain, and its settings are its guess "
+        "from the domain's name (imap.<domain>:993, smtp.<domain>:25), not looked up",
+        "make sure the domain's mail servers have those names and ports, or put the real ones "
+        "in server and smtp_server (or --set them)")
+    AUTOFILL_FAILED = _Entry(
+        "autofill-failed", ERROR, VALIDATION,
+        "--autofill portal: the portal did not give the domain's settings "
+        "(GET mail/accounts/setups failed): the row has no servers to send",
+        "see the message for the portal's answer; fill server and smtp_server, or run again")
     PORT_ENCRYPTION_MISMATCH = _Entry(
         "port-encryption-mismatch", WARNING, VALIDATION,
         "the port is a well-known one for another encryption (993 with None, 465 with StartTLS)",

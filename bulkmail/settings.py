@@ -8,9 +8,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final, Literal
+from typing import TYPE_CHECKING, Final, Literal
 
 from bulkmail.errors import ConfigError
+
+if TYPE_CHECKING:
+    from bulkmail.validation.autofill import PortalSetups
 
 DEFAULT_CONCURRENCY: Final = None
 """None: adaptive ("auto"), found while the run goes (bulkmail.run.concurrency); a number
@@ -65,7 +68,9 @@ class InputSettings:
     delimiter: str | None = None
     defaults: Mapping[str, str] = field(default_factory=dict)
     secrets_from: Path | None = None  # original sheet whose passwords fill masked cells
-    autofill: bool = False  # --autofill known: blank server settings from the provider table
+    # --autofill: True (known) fills blank server settings from the provider table, a
+    # PortalSetups (portal) from the portal's answers (validation.autofill)
+    autofill: bool | PortalSetups = False
 
 
 @dataclass(frozen=True, slots=True)

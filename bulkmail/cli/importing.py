@@ -54,7 +54,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "are journaled as they finish, so running the same command again after a crash "
         "or Ctrl-C skips what was done and finishes the rest.",
     )
-    add_input_options(parser)
+    add_input_options(parser, autofill=("known", "portal"))
     add_portal_options(parser)
     add_output_options(parser)
     parser.set_defaults(func=run)
