@@ -36,8 +36,8 @@ def autofill(values: Mapping[str, str]) -> tuple[Mapping[str, str], tuple[Note, 
     """Return the row's values with blank server settings filled, and a note per value."""
     if values.get("server", "").strip() and values.get("smtp_server", "").strip():
         return values, ()
-    domain = values.get("email", "").rpartition("@")[2]
-    provider = by_domain(domain) if domain else None
+    _, at, domain = values.get("email", "").rpartition("@")
+    provider = by_domain(domain) if at and domain else None  # "gmail.com" alone is no address
     if provider is None:
         return values, ()
     pop3 = values.get("imap", "").strip().casefold() in FALSE_WORDS
