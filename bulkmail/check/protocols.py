@@ -11,7 +11,8 @@ operation is bounded by `timeout` seconds, and a whole session by `SESSION_TIMEO
 that and `SESSION_BYTES` read (the clients bound a line, not a session: a server that
 trickles a byte at a time, or answers with lines without end, would hold a session for ever
 or fill memory). Errors are the clients' own exceptions, `TimeoutError` for a session past
-its time and `TooMuch` for one past its bytes: `failures.classify` turns them into codes.
+its time and `TooMuch` for one past its bytes (`limits`): `failures.classify` turns them
+into codes.
 """
 
 from __future__ import annotations
@@ -22,11 +23,23 @@ import poplib
 import smtplib
 import socket
 import ssl
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
-from typing import IO, Any, Final
+from typing import Any
 
+from bulkmail.check.limits import (
+    IMAP4,
+    IMAP4_SSL,
+    POP3,
+    POP3_SSL,
+    SESSION_BYTES,
+    SESSION_TIMEOUTS,
+    SMTP,
+    SMTP_SSL,
+    Limits,
+    Live,
+    TooMuch,
+)
 from bulkmail.check.targets import SSL, STARTTLS, Target
 
 __all__ = [
@@ -39,16 +52,6 @@ __all__ = [
     "login",
     "probe",
 ]
-
-SESSION_BYTES: Final = 1 << 20
-"""Bytes one session reads at most (1 MiB; a real server's answers to a session are a few KB)."""
-SESSION_TIMEOUTS: Final = 4
-"""A session lasts at most this many `timeout`s (connect, greeting, STARTTLS, login, logout)."""
-
-
-class TooMuch(EOFError):
-    """A server sent more than `SESSION_BYTES` in one session (an EOFError: the clients let
-    it through as it is, as they do no OSError)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,86 +71,6 @@ class Step:
 
     def __init__(self) -> None:
         self.now = "connect"  # connect (TCP, TLS, greeting), starttls, login
-
-
-_LATE = f"the session took more than {SESSION_TIMEOUTS} x --timeout"
-
-
-class _Limits:
-    """One session's bounds: the bytes it may still read, and a watchdog that shuts the
-    client's socket at the session's deadline (which ends a read blocked in another thread)."""
-
-    def __init__(self, timeout: float) -> None:
-        self.left = SESSION_BYTES
-        self.client: Any = None  # set by the client as it starts: its `sock` is shut
-        self.expired = False
-        self._timer = threading.Timer(timeout * SESSION_TIMEOUTS, self._expire)
-        self._timer.daemon = True
-
-    def _expire(self) -> None:
-        self.expire()
-
-    def expire(self) -> None:
-        """End the session now: its blocked read returns, and it raises TimeoutError."""
-        self.expired = True
-        sock = getattr(self.client, "sock", None)
-        if isinstance(sock, socket.socket):  # the plain call: an SSLSocket's would drop its TLS
-            with contextlib.suppress(OSError):
-                socket.socket.shutdown(sock, socket.SHUT_RDWR)
-
-    def took(self, data: bytes, coming: int = 0) -> bytes:
-        """Count `data` read; raise TimeoutError past the deadline, TooMuch past the bytes
-        (counting `coming` bytes announced as well)."""
-        self.left -= len(data)
-        if self.expired:
-            raise TimeoutError(_LATE)
-        if self.left < max(coming, 0):
-            raise TooMuch(f"the server sent more than {SESSION_BYTES >> 20} MiB in one session")
-        return data
-
-    @contextlib.contextmanager
-    def watching(self) -> Iterator[None]:
-        """Run the watchdog while the session runs; a session it ended raises TimeoutError."""
-        self._timer.start()
-        try:
-            yield
-        except Exception as err:
-            if self.expired and not isinstance(err, TimeoutError):
-                raise TimeoutError(_LATE) from err
-            raise
-        finally:
-            self._timer.cancel()
-
-
-class Live:
-    """The sessions running now, so that an interrupt ends them at once (`end_all`) instead
-    of waiting for each thread's own timeouts; a session started after that is refused."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._running: set[_Limits] = set()
-        self.ended = False
-
-    @contextlib.contextmanager
-    def running(self, limits: _Limits) -> Iterator[None]:
-        """Hold `limits`' session as running; raise TimeoutError once `end_all` was called."""
-        with self._lock:
-            if self.ended:
-                raise TimeoutError("the check was interrupted")
-            self._running.add(limits)
-        try:
-            yield
-        finally:
-            with self._lock:
-                self._running.discard(limits)
-
-    def end_all(self) -> None:
-        """End every running session (callable from any thread) and refuse new ones."""
-        with self._lock:
-            self.ended = True
-            running = list(self._running)
-        for limits in running:
-            limits.expire()
 
 
 def probe(
@@ -177,74 +100,10 @@ def _bounded(
     cred: tuple[str, str] | None,
     live: Live | None,
 ) -> Offer:
-    limits = _Limits(timeout)
+    limits = Limits(timeout)
     running = live.running(limits) if live is not None else contextlib.nullcontext()
     with running, limits.watching():
         return _SESSIONS[t.protocol](t, ctx, timeout, step, cred, limits)
-
-
-class _Metering:
-    """A standard client (first in its bases) that counts its reads against `limits`."""
-
-    _limits: _Limits
-
-    def __init__(self, limits: _Limits, *args: Any, **kwargs: Any) -> None:
-        self._limits, limits.client = limits, self
-        super().__init__(*args, **kwargs)  # the standard client's own
-
-
-class _IMAP4(_Metering, imaplib.IMAP4):
-    """IMAP4 whose reads count against its session's limits."""
-
-    def readline(self) -> bytes:
-        return self._limits.took(super().readline())
-
-    def read(self, size: int) -> bytes:  # a literal of `size` bytes the server announced
-        self._limits.took(b"", size)  # refused before it is read: imaplib reads it whole
-        return self._limits.took(super().read(size))
-
-
-class _IMAP4_SSL(_IMAP4, imaplib.IMAP4_SSL):  # the standard client's name, private
-    """IMAP4_SSL whose reads count against its session's limits."""
-
-
-class _POP3(_Metering, poplib.POP3):
-    """POP3 whose lines count against its session's limits."""
-
-    def _getline(self) -> tuple[bytes, int]:
-        line, octets = super()._getline()  # type: ignore[misc]
-        self._limits.took(line)
-        return line, octets
-
-
-class _POP3_SSL(_POP3, poplib.POP3_SSL):  # the standard client's name, private
-    """POP3_SSL whose lines count against its session's limits."""
-
-
-class _SMTP(_Metering, smtplib.SMTP):
-    """SMTP whose reply lines count against its session's limits."""
-
-    def getreply(self) -> tuple[int, bytes]:
-        if self.file is None and self.sock is not None:  # as smtplib makes it, metered
-            self.file = _Metered(self.sock.makefile("rb"), self._limits)
-        return super().getreply()
-
-
-class _SMTP_SSL(_SMTP, smtplib.SMTP_SSL):  # the standard client's name, private
-    """SMTP_SSL whose reply lines count against its session's limits."""
-
-
-class _Metered:
-    """A socket file whose lines count against a session's limits (what smtplib reads)."""
-
-    def __init__(self, file: IO[bytes], limits: _Limits) -> None:
-        self._file, self._limits = file, limits
-
-    def readline(self, size: int = -1) -> bytes:
-        return self._limits.took(self._file.readline(size))
-
-    def close(self) -> None:
-        self._file.close()
 
 
 def _imap(
@@ -253,12 +112,12 @@ def _imap(
     timeout: float,
     step: Step,
     cred: tuple[str, str] | None,
-    limits: _Limits,
+    limits: Limits,
 ) -> Offer:
     if t.encryption == SSL:
-        client: imaplib.IMAP4 = _IMAP4_SSL(limits, t.host, t.port, ssl_context=ctx, timeout=timeout)
+        client: imaplib.IMAP4 = IMAP4_SSL(limits, t.host, t.port, ssl_context=ctx, timeout=timeout)
     else:
-        client = _IMAP4(limits, t.host, t.port, timeout=timeout)
+        client = IMAP4(limits, t.host, t.port, timeout=timeout)
     with _closing(client.shutdown):
         # A PREAUTH greeting: the session is logged in already, and STARTTLS and LOGIN are
         # commands of the state before (RFC 9051 §6.2), which imaplib refuses to send.
@@ -289,12 +148,12 @@ def _pop3(
     timeout: float,
     step: Step,
     cred: tuple[str, str] | None,
-    limits: _Limits,
+    limits: Limits,
 ) -> Offer:
     if t.encryption == SSL:
-        client: poplib.POP3 = _POP3_SSL(limits, t.host, t.port, timeout=timeout, context=ctx)
+        client: poplib.POP3 = POP3_SSL(limits, t.host, t.port, timeout=timeout, context=ctx)
     else:
-        client = _POP3(limits, t.host, t.port, timeout=timeout)
+        client = POP3(limits, t.host, t.port, timeout=timeout)
     with _closing(client.close):
         capa = _capa(client)
         offered = "STLS" in capa
@@ -327,15 +186,15 @@ def _smtp(
     timeout: float,
     step: Step,
     cred: tuple[str, str] | None,
-    limits: _Limits,
+    limits: Limits,
 ) -> Offer:
     # A name for now (smtplib would ask DNS for this machine's, past any --timeout); the EHLO
     # names this end by its address, as MailKit does when no LocalDomain is set.
     here = {"local_hostname": "localhost", "timeout": timeout}
     if t.encryption == SSL:
-        client: smtplib.SMTP = _SMTP_SSL(limits, t.host, t.port, context=ctx, **here)
+        client: smtplib.SMTP = SMTP_SSL(limits, t.host, t.port, context=ctx, **here)
     else:
-        client = _SMTP(limits, t.host, t.port, **here)
+        client = SMTP(limits, t.host, t.port, **here)
     assert client.sock is not None  # the constructor connected it
     client.local_hostname = _address_literal(client.sock)
     with _closing(client.close):
@@ -400,5 +259,5 @@ def _closing(close: Callable[[], object]) -> Iterator[None]:
 
 _SESSIONS: dict[
     str,
-    Callable[[Target, ssl.SSLContext, float, Step, tuple[str, str] | None, _Limits], Offer],
+    Callable[[Target, ssl.SSLContext, float, Step, tuple[str, str] | None, Limits], Offer],
 ] = {"IMAP": _imap, "POP3": _pop3, "SMTP": _smtp}
