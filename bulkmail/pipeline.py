@@ -130,7 +130,7 @@ async def import_async(
     from bulkmail.run.pool import Runner
     from bulkmail.run.preflight import check_portal
     from bulkmail.run.progress import RunProgress
-    from bulkmail.run.setups import ask_setups, asks_portal
+    from bulkmail.run.setups import ask_setups, asks_portal, before_asking
 
     log = get_logger()
     started, t0 = now(), time.perf_counter()
@@ -156,7 +156,9 @@ async def import_async(
     if portal.admin and unreachable is None:
         from bulkmail.run.admin import start_acting
 
-        acting = await start_acting(factory, load(inp), inp, portal, ask_code, backoff)
+        acting = await start_acting(
+            factory, load(inp), before_asking(inp), portal, ask_code, backoff
+        )
     sessions = None
     if portal_autofill:  # the portal's settings for the rows' domains, before any row
         asked = await ask_setups(factory, load(inp), inp, portal, acting, unreachable, backoff)

@@ -32,7 +32,7 @@ from bulkmail.validation.autofill import PortalSetups, Unanswered, wanted
 if TYPE_CHECKING:
     from bulkmail.run.identities import Acting
 
-__all__ = ["ASKED_AT_ONCE", "ask_setups", "asks_portal"]
+__all__ = ["ASKED_AT_ONCE", "ask_setups", "asks_portal", "before_asking"]
 
 ASKED_AT_ONCE = 4
 """Setups asked at once: the answers are quick look-ups, and the run has not started yet."""
@@ -50,6 +50,14 @@ def asks_portal(inp: InputSettings, portal: PortalSettings) -> bool:
             "--autofill known",
         )
     return True
+
+
+def before_asking(inp: InputSettings) -> InputSettings:
+    """Return `inp` for a pass over the rows before the portal is asked (--admin's count of
+    the rows' owners): --autofill portal's rows then stand in with the portal's guess."""
+    if isinstance(inp.autofill, PortalSetups) and not inp.autofill.asked:
+        return replace(inp, autofill=PortalSetups(stand_in=True))
+    return inp
 
 
 async def ask_setups(

@@ -111,21 +111,24 @@ class Unanswered:
 class PortalSetups:
     """`--autofill portal`: the portal's answers by `wanted` key, once asked (`asked`).
 
-    Before they are asked, `fill` gives a row the portal's own guess from the domain's name
-    without a note: a stand-in that lets a first pass over the rows (--admin's count of the
-    rows' owners) see them valid. The run's rows are checked only once the answers are in.
+    Before they are asked, `fill` fills nothing, or, as a `stand_in`, the portal's own guess
+    from the domain's name without a note: what lets a first pass over the rows that must
+    come before the answers (--admin's count of the rows' owners) see them valid.
     """
 
     answers: Mapping[tuple[str, bool], Setup | Unanswered] = field(default_factory=dict)
     asked: bool = False
+    stand_in: bool = False
 
     def fill(self, values: Mapping[str, str]) -> tuple[Mapping[str, str], tuple[Note, ...]]:
         """Return the row's values with blank server settings filled, and a note per value."""
         key = wanted(values)
         if key is None:
             return values, ()
+        if not self.asked and not self.stand_in:
+            return values, ()  # not asked yet: its blank servers are `required`
         answer = self.answers.get(key) if self.asked else _stand_in(*key)
-        if answer is None:  # a row no one asked for: its blank servers are `required`
+        if answer is None:  # a row no one asked for
             return values, ()
         if isinstance(answer, Unanswered):
             code = Code.AUTOFILL_FAILED

@@ -132,7 +132,16 @@ def test_a_domain_the_portal_did_not_answer_fails_its_rows(tmp_path: Path) -> No
     assert ann.ok  # its own servers: nothing asked, nothing failed
 
 
-def test_before_the_answers_a_row_is_valid_with_the_guess_and_no_note(tmp_path: Path) -> None:
-    (row,) = checked(tmp_path, "email,password\nbob@corp.example,pw\n", PortalSetups())
+def test_before_the_answers_nothing_is_filled_but_a_stand_in_has_the_guess(
+    tmp_path: Path,
+) -> None:
+    text = "email,password\nbob@corp.example,pw\n"
+    (pending,) = checked(tmp_path, text, PortalSetups())
+    assert pending.account is None
+    assert {p.column for p in pending.problems if p.code is Code.REQUIRED} == {
+        "server",
+        "smtp_server",
+    }
+    (row,) = checked(tmp_path, text, PortalSetups(stand_in=True))
     assert row.account is not None and row.account.server == "imap.corp.example"
     assert notes(row) == []
