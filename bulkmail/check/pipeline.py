@@ -17,7 +17,13 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from bulkmail.check.checker import Checker
-from bulkmail.check.probes import Contexts, Probes, allow_legacy, unverified_context
+from bulkmail.check.probes import (
+    Contexts,
+    Probes,
+    allow_legacy,
+    as_portal,
+    unverified_context,
+)
 from bulkmail.check.protocols import Live
 from bulkmail.codes import Code
 from bulkmail.files import ACCESS, ReportMode
@@ -76,11 +82,11 @@ async def check_async(
     started, t0 = now(), time.perf_counter()
     register(*(v for k, v in inp.defaults.items() if k in SECRET_FIELDS))
     table = load(inp)
-    contexts = Contexts(
-        trust_context(settings.ca_bundle),
-        unverified_context(),
-        allow_legacy(trust_context(settings.ca_bundle)),
-        allow_legacy(unverified_context()),
+    contexts = Contexts(  # TLS 1.0 to 1.2 at most, as the portal speaks (probes.as_portal)
+        as_portal(trust_context(settings.ca_bundle)),
+        as_portal(unverified_context()),
+        allow_legacy(as_portal(trust_context(settings.ca_bundle))),
+        allow_legacy(as_portal(unverified_context())),
     )
     access = ACCESS[report_mode]
     folder = new_report_folder(report_dir, "check", started, access)

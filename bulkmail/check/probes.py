@@ -10,6 +10,7 @@ Python's defaults refuse, is probed again allowing them, and said so.
 
 from __future__ import annotations
 
+import contextlib
 import ssl
 import warnings
 from dataclasses import dataclass
@@ -21,7 +22,14 @@ from bulkmail.check.failures import Finding, classify
 from bulkmail.check.protocols import Live, Offer, Step
 from bulkmail.check.targets import Target
 
-__all__ = ["Contexts", "ProbeResult", "Probes", "allow_legacy", "unverified_context"]
+__all__ = [
+    "Contexts",
+    "ProbeResult",
+    "Probes",
+    "allow_legacy",
+    "as_portal",
+    "unverified_context",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +62,15 @@ def unverified_context() -> ssl.SSLContext:
     context = ssl.create_default_context()
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+def as_portal(context: ssl.SSLContext) -> ssl.SSLContext:
+    """Return `context` capped at TLS 1.2, as the portal connects: its MailKit is given TLS
+    1.0, 1.1 and 1.2 (docs/portal-api.md §10), so a server of TLS 1.3 alone fails there, and
+    must fail here too."""
+    with contextlib.suppress(ValueError, AttributeError):  # a context that cannot be capped
+        context.maximum_version = ssl.TLSVersion.TLSv1_2
     return context
 
 

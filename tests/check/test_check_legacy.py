@@ -153,3 +153,25 @@ def test_a_preauth_greeting_fails_without_login_too(
     rows = [row("anna@example.org", imap, smtp, enc="None", smtp_enc="None", smtp_auth=False)]
     result = check(tmp_path, rows, capsys=capsys)  # no --login: the greeting alone tells
     assert failure(result) == ("failed", "check", "imap-preauth")
+
+
+def test_a_tls_1_3_only_server_fails_as_it_fails_for_the_portal(
+    world: MailServers,
+    ca: trustme.CA,
+    ca_file: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The portal speaks TLS 1.0 to 1.2: a server of TLS 1.3 alone is out of its reach."""
+    tls13 = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ca.issue_cert("127.0.0.1", "localhost").configure_cert(tls13)
+    tls13.minimum_version = ssl.TLSVersion.TLSv1_3
+    imap = world.imap(Mail(accounts(), tls=tls13, implicit_tls=True))
+    smtp = world.smtp(Mail(smtp_accounts()))
+    rows = [row("anna@example.org", imap, smtp, smtp_enc="None")]
+    result = check(tmp_path, rows, "--login", "--ca-bundle", str(ca_file), capsys=capsys)
+    assert failure(result) == ("failed", "check", "mailbox-tls-failed")
+    # asyncio's TLS server hangs up where OpenSSL servers (Dovecot, Postfix) send a
+    # protocol_version alert: test_failures reads that alert's message
+    assert result.failed[0]["message"].startswith(f"IMAP 127.0.0.1:{imap.port} (SSL): TLS failed")
+    assert imap.logins == []
