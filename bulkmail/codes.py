@@ -240,8 +240,19 @@ class Code(StrEnum):
         "use the provider's settings the message names")
     AUTOFILLED = _Entry(
         "autofilled", INFO, VALIDATION,
-        "a blank server setting filled from the provider table by the address's domain "
-        "(--autofill known)")
+        "a blank server setting filled by the address's domain, from the provider table "
+        "(--autofill known) or the portal's own settings (--autofill portal)")
+    AUTOFILL_GUESS = _Entry(
+        "autofill-guess", WARNING, VALIDATION,
+        "--autofill portal: the portal does not know the domain, and its settings are its guess "
+        "from the domain's name (imap.<domain>:993, smtp.<domain>:25), not looked up",
+        "make sure the domain's mail servers have those names and ports, or put the real ones "
+        "in server and smtp_server (or --set them)")
+    AUTOFILL_FAILED = _Entry(
+        "autofill-failed", ERROR, VALIDATION,
+        "--autofill portal: the portal did not give the domain's settings "
+        "(GET mail/accounts/setups failed): the row has no servers to send",
+        "see the message for the portal's answer; fill server and smtp_server, or run again")
     PORT_ENCRYPTION_MISMATCH = _Entry(
         "port-encryption-mismatch", WARNING, VALIDATION,
         "the port is a well-known one for another encryption (993 with None, 465 with StartTLS)",
@@ -461,6 +472,18 @@ class Code(StrEnum):
         "without encryption",
         "the password would cross the network in clear: use the server's SSL port (993, 995, "
         "465) with SSL, or turn STARTTLS on at the server")
+    MAIL_TLS_LEGACY = _Entry(
+        "mail-tls-legacy", WARNING, CHECK,
+        "a mail server speaks only TLS 1.0 or 1.1, which this machine refuses by default: the "
+        "check connected as the portal does (it allows TLS 1.0 to 1.2)",
+        "nothing blocks the import; TLS below 1.2 is out of date and other mail programs refuse "
+        "it: ask the server's admin to turn TLS 1.2 on")
+    IMAP_PREAUTH = _Entry(
+        "imap-preauth", ERROR, CHECK,
+        "the IMAP server greets with PREAUTH (a session already logged in, without the row's "
+        "login): the portal's mail client then refuses to log in, so the create would fail",
+        "the server logs everyone in without a password (a local or pre-authenticated service): "
+        "give the row the mailbox's real IMAP server, or turn PREAUTH off at the server")
 
     # -- portal: the answer itself -------------------------------------------------------------
     EMAIL_REJECTED = _Entry(

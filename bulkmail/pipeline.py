@@ -168,6 +168,7 @@ async def import_async(
     from bulkmail.run.pool import Runner
     from bulkmail.run.preflight import check_portal
     from bulkmail.run.progress import RunProgress
+    from bulkmail.run.setups import ask_setups, asks_portal, before_asking
 
     inp = input_settings(source, options, "import_file")
     portal = portal_settings(portal, options, "import_file")
@@ -184,6 +185,7 @@ async def import_async(
             + (", or give each mailbox to its address's user: --portal-user-from email"
                if portal.admin else ""),
         )  # fmt: skip
+    portal_autofill = asks_portal(inp, portal)  # --autofill portal; ConfigError without --user
     # Before the journal and the report folder: a CA file that cannot be used stops here.
     factory = client_factory or make_client_factory(portal)
     # Before the journal and the report: a URL that is not the portal's API is exit 2.
@@ -194,7 +196,13 @@ async def import_async(
     if portal.admin and unreachable is None:
         from bulkmail.run.admin import start_acting
 
-        acting = await start_acting(factory, load(inp), inp, portal, ask_code, backoff)
+        acting = await start_acting(
+            factory, load(inp), before_asking(inp), portal, ask_code, backoff
+        )
+    sessions = None
+    if portal_autofill:  # the portal's settings for the rows' domains, before any row
+        asked = await ask_setups(factory, load(inp), inp, portal, acting, unreachable, backoff)
+        inp, sessions = asked
     journal = _open_journal(portal, inp, log)
     try:
         access = ACCESS[report_mode]
@@ -215,6 +223,7 @@ async def import_async(
             runner = Runner(
                 portal, factory, ledger.settle, journal=journal, backoff=backoff,
                 run_identity=run_identity, acting=None if isinstance(acting, str) else acting,
+                sessions=sessions,
             )  # fmt: skip
             writer.on_failure = runner.abort  # no more creates that no report would show
             progress.limit = lambda: runner.concurrency.limit

@@ -14,6 +14,7 @@ from bulkmail.errors import ConfigError
 
 if TYPE_CHECKING:
     from bulkmail.models import Table
+    from bulkmail.validation.autofill import PortalSetups
 
 DEFAULT_CONCURRENCY: Final = None
 """None: adaptive ("auto"), found while the run goes (bulkmail.run.concurrency); a number
@@ -68,7 +69,9 @@ class InputSettings:
     delimiter: str | None = None
     defaults: Mapping[str, str] = field(default_factory=dict)
     secrets_from: Path | None = None  # original sheet whose passwords fill masked cells
-    autofill: bool = False  # --autofill known: blank server settings from the provider table
+    # --autofill: True (known) fills blank server settings from the provider table, a
+    # PortalSetups (portal) from the portal's answers (validation.autofill)
+    autofill: bool | PortalSetups = False
     # Rows given from Python (records, a DataFrame, a Table) in place of the file at `path`,
     # which then only names them: each call returns a Table of the rows (bulkmail.library).
     source: Callable[[], Table] | None = field(default=None, compare=False)

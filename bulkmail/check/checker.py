@@ -18,7 +18,7 @@ import anyio
 from bulkmail.check import protocols
 from bulkmail.check.failures import Finding, classify, hint
 from bulkmail.check.probes import Contexts, ProbeResult, Probes
-from bulkmail.check.protocols import Step
+from bulkmail.check.protocols import Live, Step
 from bulkmail.check.targets import AUTH_NONE, NTLM, STARTTLS, Target, targets
 from bulkmail.codes import Code
 from bulkmail.models import Account, Checked, Outcome, Problem, Stage, Status
@@ -55,11 +55,14 @@ class Checker:
         login: bool,
         timeout: float,
         limiter: anyio.CapacityLimiter,
+        live: Live | None = None,
     ) -> None:
         self.servers, self._probes, self._contexts = servers, probes, contexts
         self._login, self._timeout, self._limiter = login, timeout, limiter
+        self._live = live  # the sessions an interrupt ends
         self.logins = 0
-        self._stopping = anyio.Event()  # never set: a check has no interrupt of its own
+        # Never set: an interrupt cancels the check instead (check.pipeline).
+        self._stopping = anyio.Event()
 
     async def check(self, index: int, checked: Checked) -> Outcome:
         """Return the outcome of valid row `index` (its account set)."""
@@ -80,6 +83,9 @@ class Checker:
         probe = await self._probes.get(target)
         side = _Side(target, probe.failure, _probe_notes(checked, target, probe))
         if probe.failure is not None or probe.offer is None:
+            return side
+        if probe.offer.preauth:
+            side.failure = _preauth(target)
             return side
         smtp = target.side == "smtp"
         auth = account.auth_type_smtp if smtp else account.auth_type_in
@@ -103,10 +109,17 @@ class Checker:
     async def _log_in(
         self, target: Target, probe: ProbeResult, credentials: tuple[str, str]
     ) -> Finding | None:
-        context = self._contexts.unverified if probe.certificate else self._contexts.verified
+        context = self._contexts.pick(verify=not probe.certificate, legacy=bool(probe.legacy))
         self.logins += 1
         return await anyio.to_thread.run_sync(
-            _login_blocking, target, context, self._timeout, credentials, limiter=self._limiter
+            _login_blocking,
+            target,
+            context,
+            self._timeout,
+            credentials,
+            self._live,
+            limiter=self._limiter,
+            abandon_on_cancel=True,  # an interrupt: `live` ends the session
         )
 
     def _count(self, index: int, sides: Sequence[_Side]) -> None:
@@ -120,14 +133,18 @@ class Checker:
 
 
 def _login_blocking(
-    target: Target, context: object, timeout: float, credentials: tuple[str, str]
+    target: Target,
+    context: object,
+    timeout: float,
+    credentials: tuple[str, str],
+    live: Live | None = None,
 ) -> Finding | None:
     import ssl
 
     assert isinstance(context, ssl.SSLContext)
     step = Step()
     try:
-        protocols.login(target, context, timeout, step, credentials)
+        protocols.login(target, context, timeout, step, credentials, live)
     except Exception as err:  # a session's failure; classify raises a bug again
         return classify(err, target, step)
     return None
@@ -155,12 +172,28 @@ def _probe_notes(checked: Checked, target: Target, probe: ProbeResult) -> tuple[
         code = Code.MAIL_CERTIFICATE_UNTRUSTED
         message = f"{target.where}: certificate not verified ({probe.certificate})"
         notes.append(Problem(number, host_column, code, code.severity, message, code.hint))
+    if probe.legacy:
+        code = Code.MAIL_TLS_LEGACY
+        message = f"{target.where}: the server speaks {probe.legacy} only, below TLS 1.2"
+        notes.append(Problem(number, encryption_column, code, code.severity, message, code.hint))
     offer = probe.offer
     if offer is not None and target.encryption == STARTTLS and not offer.starttls:
         code = Code.STARTTLS_NOT_OFFERED
         message = f"{target.where}: the server does not offer STARTTLS"
         notes.append(Problem(number, encryption_column, code, code.severity, message, code.hint))
     return tuple(notes)
+
+
+def _preauth(target: Target) -> Finding:
+    """The portal's test login after a PREAUTH greeting fails: MailKit refuses to
+    authenticate a session that is already ("The ImapClient is already authenticated."), and
+    the portal always authenticates (docs/portal-api.md §10). Not a refused login: the
+    server's budget is not spent."""
+    return Finding(
+        Code.IMAP_PREAUTH,
+        f"{target.where}: the server greets with PREAUTH (logged in without a password); the "
+        "portal's test login then fails ('The ImapClient is already authenticated.')",
+    )
 
 
 def _ntlm(checked: Checked, target: Target) -> Problem:

@@ -34,6 +34,10 @@ _CODES: dict[str, tuple[Code, Code]] = {  # kind -> (incoming code, SMTP code)
     "failed": (Code.MAILBOX_TEST_FAILED, Code.SMTP_TEST_FAILED),
 }
 _LOGIN_ERRORS = (imaplib.IMAP4.error, poplib.error_proto, smtplib.SMTPException)
+# OpenSSL's reasons for a handshake that found no TLS version both sides speak.
+_NO_COMMON_VERSION = frozenset(
+    {"TLSV1_ALERT_PROTOCOL_VERSION", "UNSUPPORTED_PROTOCOL", "NO_PROTOCOLS_AVAILABLE"}
+)
 
 
 # The registry's hints that speak of the portal's own test, said of this machine's check.
@@ -80,7 +84,10 @@ def finding(target: Target, kind: str, said: str) -> Finding:
 def classify(err: BaseException, target: Target, step: Step) -> Finding:
     """Return what a session's exception means. A bug (anything else) is raised again."""
     if isinstance(err, ssl.SSLError):
-        return finding(target, "tls", f"TLS failed ({_reason(err)})")
+        said = f"TLS failed ({_reason(err)})"
+        if getattr(err, "reason", None) in _NO_COMMON_VERSION:  # not set on every SSLError
+            said += ": the server speaks no TLS version from 1.0 to 1.2, the portal's"
+        return finding(target, "tls", said)
     if isinstance(err, TimeoutError) or (
         # smtplib reports a read that timed out as a disconnection
         isinstance(err, smtplib.SMTPServerDisconnected)

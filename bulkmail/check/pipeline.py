@@ -7,18 +7,28 @@ the others end checked, not checked, failed at stage check, or not attempted.
 
 from __future__ import annotations
 
+import signal
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import anyio
 
 from bulkmail.check.checker import Checker
-from bulkmail.check.probes import Contexts, Probes, unverified_context
+from bulkmail.check.probes import (
+    Contexts,
+    Probes,
+    allow_legacy,
+    as_portal,
+    unverified_context,
+)
+from bulkmail.check.protocols import Live
+from bulkmail.codes import Code
 from bulkmail.files import ACCESS, ReportMode
 from bulkmail.logs import get_logger
-from bulkmail.models import Checked
+from bulkmail.models import Checked, Outcome, Status
 from bulkmail.pipeline import Now, load
 from bulkmail.portal.tls import trust_context
 from bulkmail.report.collector import Collector, RunResult
@@ -30,6 +40,9 @@ from bulkmail.secrets import SECRET_FIELDS, register
 from bulkmail.settings import DEFAULT_MAX_LOGIN_FAILURES, DEFAULT_PER_SERVER, InputSettings
 from bulkmail.times import local_now
 from bulkmail.validation.table import validate
+
+if TYPE_CHECKING:
+    from anyio.abc import TaskStatus
 
 __all__ = ["CheckSettings", "check_async", "check_file"]
 
@@ -57,24 +70,39 @@ async def check_async(
     *,
     report_mode: ReportMode = "owner",
     now: Now = local_now,
+    handle_signals: bool = False,
 ) -> RunResult:
     """Read and validate `inp`, check every valid row's mail servers, write the report.
 
     Raises ConfigError (exit 2) for an input or CA file that cannot be used, before any
-    connection is made.
+    connection is made. With `handle_signals`, Ctrl-C or SIGTERM ends the check at once
+    (nothing waits on the servers: the check sends nothing that must finish), settles every
+    row not checked as `not attempted`, and writes the report (exit 3).
     """
     log = get_logger()
     started, t0 = now(), time.perf_counter()
     register(*(v for k, v in inp.defaults.items() if k in SECRET_FIELDS))
     table = load(inp)
-    contexts = Contexts(trust_context(settings.ca_bundle), unverified_context())
+    contexts = Contexts(  # TLS 1.0 to 1.2 at most, as the portal speaks (probes.as_portal)
+        as_portal(trust_context(settings.ca_bundle)),
+        as_portal(unverified_context()),
+        allow_legacy(as_portal(trust_context(settings.ca_bundle))),
+        allow_legacy(as_portal(unverified_context())),
+    )
     access = ACCESS[report_mode]
     folder = new_report_folder(report_dir, "check", started, access)
     limiter = anyio.CapacityLimiter(settings.concurrency * 2)
     servers = MailServers(settings.per_server, settings.max_login_failures)
-    probes = Probes(contexts, settings.timeout, limiter)
+    live = Live()
+    probes = Probes(contexts, settings.timeout, limiter, live)
     checker = Checker(
-        servers, probes, contexts, login=settings.login, timeout=settings.timeout, limiter=limiter
+        servers,
+        probes,
+        contexts,
+        login=settings.login,
+        timeout=settings.timeout,
+        limiter=limiter,
+        live=live,
     )
     log.info("run.started", command="check", input=str(inp.path), login=settings.login)
     with ReportWriter(folder, table.headers, table.fields, access=access) as writer:
@@ -85,18 +113,28 @@ async def check_async(
         )
         rows = iter(enumerate(checked))
         counted = _Counted(rows)
+        stop = _Interrupt(live, log)
         async with anyio.create_task_group() as tg:
-            for _ in range(settings.concurrency):
-                tg.start_soon(_worker, counted, checker, ledger)
+            with stop.scope:
+                if handle_signals:  # in place before the first connection
+                    await tg.start(stop.watch)
+                async with anyio.create_task_group() as workers:
+                    for _ in range(settings.concurrency):
+                        workers.start_soon(_worker, counted, checker, ledger)
+            tg.cancel_scope.cancel()
+        for index, left in counted:  # rows the interrupt left
+            ledger.settle(index, _not_checked(left, NOT_REACHED))
         ledger.close(counted.rows)
         return collect.finish(
             info=table.info,
             started=started,
             finished=now(),
             seconds=time.perf_counter() - t0,
-            aborted=False,
+            aborted=bool(stop.reason),
             header_problems=table.problems,
             extra={
+                "interrupted": bool(stop.reason),
+                "abort_reason": f"{stop.reason}: {AGAIN}" if stop.reason else None,
                 "login": settings.login,
                 "timeout": settings.timeout,
                 "probes": probes.made,
@@ -112,11 +150,14 @@ def check_file(
     settings: CheckSettings = CheckSettings(),  # frozen: shared safely
     *,
     report_mode: ReportMode = "owner",
+    handle_signals: bool = False,
 ) -> RunResult:
     """The blocking form of `check_async`: it runs its own event loop."""
 
     async def body() -> RunResult:
-        return await check_async(inp, report_dir, settings, report_mode=report_mode)
+        return await check_async(
+            inp, report_dir, settings, report_mode=report_mode, handle_signals=handle_signals
+        )
 
     return anyio.run(body)
 
@@ -138,4 +179,54 @@ async def _worker(rows: _Counted, checker: Checker, ledger: Ledger) -> None:
         if not checked.ok:
             ledger.settle(index, outcomes.invalid(checked))
             continue
-        ledger.settle(index, await checker.check(index, checked))
+        try:
+            outcome = await checker.check(index, checked)
+        except anyio.get_cancelled_exc_class():  # the interrupt, mid-row
+            ledger.settle(index, _not_checked(checked, CUT_SHORT))
+            raise
+        ledger.settle(index, outcome)
+
+
+AGAIN = "run the same command again to check the rest"
+NOT_REACHED = "not checked: the check was interrupted before this row"
+CUT_SHORT = "not checked: the check was interrupted while this row's servers were being checked"
+
+
+def _not_checked(checked: Checked, message: str) -> Outcome:
+    """Return a row's outcome when the interrupt came first: invalid, or not attempted."""
+    if not checked.ok:
+        return outcomes.invalid(checked)
+    code = Code.NOT_ATTEMPTED
+    account = checked.account
+    return Outcome(
+        row=checked.row,
+        status=Status.NOT_ATTEMPTED,
+        code=code,
+        message=message,
+        hint=AGAIN,
+        problems=checked.problems,
+        portal_user=(account.portal_user or "") if account else "",
+        email=account.email if account else "",
+    )
+
+
+class _Interrupt:
+    """Ctrl-C or SIGTERM during a check: cancel the workers, end every session at once."""
+
+    def __init__(self, live: Live, log: Any) -> None:
+        self.scope = anyio.CancelScope()  # the workers'
+        self.reason = ""  # "interrupted by SIGINT" once one came
+        self._live, self._log = live, log
+
+    async def watch(self, *, task_status: TaskStatus[None]) -> None:
+        """Wait for signals; the first stops the check, later ones are taken (no traceback)."""
+        with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+            task_status.started()
+            async for signum in signals:
+                if self.reason:
+                    continue
+                name = signal.Signals(signum).name
+                self.reason = f"interrupted by {name}"
+                self._log.warning("run.interrupted", signal=name)
+                self._live.end_all()
+                self.scope.cancel()

@@ -4,30 +4,57 @@ A server is (protocol, host name, port, encryption): the first row that needs it
 probe, later rows wait for its result. A certificate that fails verification is not a
 failure (the portal ignores certificate errors, docs/portal-api.md §10): the probe is made
 again without verification and the result says what verification found, so logins to that server
-go without it too.
+go without it too; a server that speaks only TLS 1.0 or 1.1, which the portal accepts and
+Python's defaults refuse, is probed again allowing them, and said so.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ssl
+import warnings
 from dataclasses import dataclass
 
 import anyio
 
 from bulkmail.check import protocols
 from bulkmail.check.failures import Finding, classify
-from bulkmail.check.protocols import Offer, Step
+from bulkmail.check.protocols import Live, Offer, Step
 from bulkmail.check.targets import Target
 
-__all__ = ["Contexts", "ProbeResult", "Probes", "unverified_context"]
+__all__ = [
+    "Contexts",
+    "ProbeResult",
+    "Probes",
+    "allow_legacy",
+    "as_portal",
+    "unverified_context",
+]
 
 
 @dataclass(frozen=True, slots=True)
 class Contexts:
-    """The TLS contexts of a check: the trust store's, and one that verifies nothing."""
+    """The TLS contexts of a check: the trust store's, one that verifies nothing, and the same
+    two allowing TLS 1.0 and 1.1 as the portal does (`legacy`)."""
 
     verified: ssl.SSLContext
     unverified: ssl.SSLContext
+    legacy_verified: ssl.SSLContext | None = None  # None: built from the others on first use
+    legacy_unverified: ssl.SSLContext | None = None
+
+    @property
+    def legacy(self) -> bool:
+        """Whether this machine can speak TLS 1.0/1.1 (`allow_legacy` gave both contexts)."""
+        return self.legacy_verified is not None and self.legacy_unverified is not None
+
+    def pick(self, *, verify: bool, legacy: bool) -> ssl.SSLContext:
+        """Return the context that verifies certificates or not, and allows TLS below 1.2 or
+        not; a legacy one missing is the non-legacy one (a platform without TLS 1.0/1.1)."""
+        if legacy:
+            chosen = self.legacy_verified if verify else self.legacy_unverified
+            if chosen is not None:
+                return chosen
+        return self.verified if verify else self.unverified
 
 
 def unverified_context() -> ssl.SSLContext:
@@ -38,37 +65,90 @@ def unverified_context() -> ssl.SSLContext:
     return context
 
 
+def as_portal(context: ssl.SSLContext) -> ssl.SSLContext:
+    """Return `context` capped at TLS 1.2, as the portal connects: its MailKit is given TLS
+    1.0, 1.1 and 1.2 (docs/portal-api.md §10), so a server of TLS 1.3 alone fails there, and
+    must fail here too."""
+    with contextlib.suppress(ValueError, AttributeError):  # a context that cannot be capped
+        context.maximum_version = ssl.TLSVersion.TLSv1_2
+    return context
+
+
+def allow_legacy(context: ssl.SSLContext) -> ssl.SSLContext | None:
+    """Let `context` speak TLS 1.0 and 1.1 too, as the portal's MailKit does (SslProtocols Tls,
+    Tls11, Tls12: docs/portal-api.md §10); return it, or None when this machine's OpenSSL
+    cannot (built without them).
+
+    Python's default context starts at TLS 1.2, and OpenSSL 3's default security level 1
+    refuses TLS 1.0/1.1 handshakes (their SHA-1 signatures): both are lowered, on this
+    context only, which the check uses only after a server refused TLS 1.2 and above.
+    """
+    try:
+        with warnings.catch_warnings():  # "TLSv1 is deprecated": the point, said by a note
+            warnings.simplefilter("ignore", DeprecationWarning)
+            context.minimum_version = ssl.TLSVersion.TLSv1
+        context.set_ciphers("DEFAULT:@SECLEVEL=0")
+    except (ValueError, ssl.SSLError, AttributeError):  # AttributeError: a context without
+        return None  # set_ciphers (truststore's, on Windows and macOS)
+    return context
+
+
 @dataclass(frozen=True, slots=True)
 class ProbeResult:
-    """What one server's probe found: its offer, or the failure; and its certificate."""
+    """What one server's probe found: its offer, or the failure; its certificate and TLS."""
 
     offer: Offer | None
     failure: Finding | None
     certificate: str = ""  # why verification failed ("" when it passed or no TLS was made)
+    legacy: str = ""  # the TLS version below 1.2 the server needed ("TLSv1.1"), else ""
 
 
-def probe_blocking(target: Target, contexts: Contexts, timeout: float) -> ProbeResult:
-    """Probe `target` (blocking: run it in a thread)."""
-    step = Step()
-    try:
-        return ProbeResult(protocols.probe(target, contexts.verified, timeout, step), None)
-    except ssl.SSLCertVerificationError as err:
-        certificate = " ".join(str(err.verify_message or err.reason or err).split())
-    except Exception as err:  # a session's failure; classify raises a bug again
-        return ProbeResult(None, classify(err, target, step))
-    step = Step()
-    try:
-        offer = protocols.probe(target, contexts.unverified, timeout, step)
-    except Exception as err:
-        return ProbeResult(None, classify(err, target, step), certificate)
-    return ProbeResult(offer, None, certificate)
+def probe_blocking(
+    target: Target, contexts: Contexts, timeout: float, live: Live | None = None
+) -> ProbeResult:
+    """Probe `target` (blocking: run it in a thread).
+
+    As the portal would connect: a certificate that fails verification is probed again
+    without verification; a TLS handshake that fails otherwise is tried again with TLS 1.0
+    and 1.1 allowed (a server of only those may answer an offer of 1.2 and 1.3 with an
+    alert, or just by hanging up), and if that one fails too, the first failure is the
+    result. The result says what each retry found. At most three sessions.
+    """
+    certificate, legacy, first = "", False, None
+    for _ in range(3):
+        step = Step()
+        context = contexts.pick(verify=not certificate, legacy=legacy)
+        try:
+            offer = protocols.probe(target, context, timeout, step, live)
+        except ssl.SSLCertVerificationError as err:
+            if certificate:  # cannot be: an unverified context verifies nothing
+                raise
+            certificate = " ".join(str(err.verify_message or err.reason or err).split())
+            continue
+        except ssl.SSLError as err:
+            first = first or classify(err, target, step)
+            if legacy or not contexts.legacy:
+                return ProbeResult(None, first, certificate)
+            legacy = True
+            continue
+        except Exception as err:  # a session's failure; classify raises a bug again
+            return ProbeResult(None, first or classify(err, target, step), certificate)
+        return ProbeResult(offer, None, certificate, offer.tls_version if legacy else "")
+    raise AssertionError("unreachable: each retry changes one of two settings")
 
 
 class Probes:
     """The run's probes, one per server, each started by the first row that needs it."""
 
-    def __init__(self, contexts: Contexts, timeout: float, limiter: anyio.CapacityLimiter):
+    def __init__(
+        self,
+        contexts: Contexts,
+        timeout: float,
+        limiter: anyio.CapacityLimiter,
+        live: Live | None = None,
+    ) -> None:
         self._contexts, self._timeout, self._limiter = contexts, timeout, limiter
+        self._live = live  # the sessions an interrupt ends
         self._done: dict[tuple[str, str, int, int], ProbeResult] = {}
         self._running: dict[tuple[str, str, int, int], anyio.Event] = {}
 
@@ -87,8 +167,15 @@ class Probes:
                 continue
             self._running[key] = event = anyio.Event()
             try:
+                # Abandoned when the check is cancelled (an interrupt): `live` ends the session.
                 self._done[key] = await anyio.to_thread.run_sync(
-                    probe_blocking, target, self._contexts, self._timeout, limiter=self._limiter
+                    probe_blocking,
+                    target,
+                    self._contexts,
+                    self._timeout,
+                    self._live,
+                    limiter=self._limiter,
+                    abandon_on_cancel=True,
                 )
             finally:
                 del self._running[key]

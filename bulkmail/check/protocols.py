@@ -3,14 +3,16 @@
 `probe` connects as the row says (TCP, then TLS on connect for SSL, or STARTTLS when the
 server offers it for StartTLS, as the portal's MailKit does: docs/portal-api.md §10), reads
 what the server offers (IMAP CAPABILITY, POP3 CAPA, SMTP EHLO) and leaves. `login` does the same and
-logs in (IMAP LOGIN, or AUTHENTICATE PLAIN where LOGIN is disabled; POP3 USER/PASS; SMTP AUTH
+logs in (IMAP LOGIN, or AUTHENTICATE PLAIN where LOGIN is disabled, and no login at all after
+a PREAUTH greeting, which `Offer.preauth` tells; POP3 USER/PASS; SMTP AUTH
 with the first mechanism smtplib speaks that the server offers:
 CRAM-MD5, PLAIN, LOGIN; one attempt), then logs out. Every socket
 operation is bounded by `timeout` seconds, and a whole session by `SESSION_TIMEOUTS` times
 that and `SESSION_BYTES` read (the clients bound a line, not a session: a server that
 trickles a byte at a time, or answers with lines without end, would hold a session for ever
 or fill memory). Errors are the clients' own exceptions, `TimeoutError` for a session past
-its time and `TooMuch` for one past its bytes: `failures.classify` turns them into codes.
+its time and `TooMuch` for one past its bytes (`limits`): `failures.classify` turns them
+into codes.
 """
 
 from __future__ import annotations
@@ -21,24 +23,35 @@ import poplib
 import smtplib
 import socket
 import ssl
-import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from typing import IO, Any, Final
+from dataclasses import dataclass, replace
+from typing import Any
 
+from bulkmail.check.limits import (
+    IMAP4,
+    IMAP4_SSL,
+    POP3,
+    POP3_SSL,
+    SESSION_BYTES,
+    SESSION_TIMEOUTS,
+    SMTP,
+    SMTP_SSL,
+    Limits,
+    Live,
+    TooMuch,
+)
 from bulkmail.check.targets import SSL, STARTTLS, Target
 
-__all__ = ["SESSION_BYTES", "SESSION_TIMEOUTS", "Offer", "Step", "TooMuch", "login", "probe"]
-
-SESSION_BYTES: Final = 1 << 20
-"""Bytes one session reads at most (1 MiB; a real server's answers to a session are a few KB)."""
-SESSION_TIMEOUTS: Final = 4
-"""A session lasts at most this many `timeout`s (connect, greeting, STARTTLS, login, logout)."""
-
-
-class TooMuch(EOFError):
-    """A server sent more than `SESSION_BYTES` in one session (an EOFError: the clients let
-    it through as it is, as they do no OSError)."""
+__all__ = [
+    "SESSION_BYTES",
+    "SESSION_TIMEOUTS",
+    "Live",
+    "Offer",
+    "Step",
+    "TooMuch",
+    "login",
+    "probe",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +62,8 @@ class Offer:
     auth: frozenset[str]  # SASL mechanisms offered (after STARTTLS, when used)
     starttls: bool  # STARTTLS / STLS offered on the plain connection
     tls: bool  # the session ran over TLS
+    tls_version: str = ""  # the TLS version the session used ("TLSv1.1"); "" without TLS
+    preauth: bool = False  # IMAP: the greeting was PREAUTH (RFC 9051 §7.1.4), no login made
 
 
 class Step:
@@ -58,54 +73,11 @@ class Step:
         self.now = "connect"  # connect (TCP, TLS, greeting), starttls, login
 
 
-_LATE = f"the session took more than {SESSION_TIMEOUTS} x --timeout"
-
-
-class _Limits:
-    """One session's bounds: the bytes it may still read, and a watchdog that shuts the
-    client's socket at the session's deadline (which ends a read blocked in another thread)."""
-
-    def __init__(self, timeout: float) -> None:
-        self.left = SESSION_BYTES
-        self.client: Any = None  # set by the client as it starts: its `sock` is shut
-        self.expired = False
-        self._timer = threading.Timer(timeout * SESSION_TIMEOUTS, self._expire)
-        self._timer.daemon = True
-
-    def _expire(self) -> None:
-        self.expired = True
-        sock = getattr(self.client, "sock", None)
-        if isinstance(sock, socket.socket):  # the plain call: an SSLSocket's would drop its TLS
-            with contextlib.suppress(OSError):
-                socket.socket.shutdown(sock, socket.SHUT_RDWR)
-
-    def took(self, data: bytes, coming: int = 0) -> bytes:
-        """Count `data` read; raise TimeoutError past the deadline, TooMuch past the bytes
-        (counting `coming` bytes announced as well)."""
-        self.left -= len(data)
-        if self.expired:
-            raise TimeoutError(_LATE)
-        if self.left < max(coming, 0):
-            raise TooMuch(f"the server sent more than {SESSION_BYTES >> 20} MiB in one session")
-        return data
-
-    @contextlib.contextmanager
-    def watching(self) -> Iterator[None]:
-        """Run the watchdog while the session runs; a session it ended raises TimeoutError."""
-        self._timer.start()
-        try:
-            yield
-        except Exception as err:
-            if self.expired and not isinstance(err, TimeoutError):
-                raise TimeoutError(_LATE) from err
-            raise
-        finally:
-            self._timer.cancel()
-
-
-def probe(target: Target, context: ssl.SSLContext, timeout: float, step: Step) -> Offer:
+def probe(
+    target: Target, context: ssl.SSLContext, timeout: float, step: Step, live: Live | None = None
+) -> Offer:
     """Connect to `target`, read its offer, leave; return the offer."""
-    return _bounded(target, context, timeout, step, None)
+    return _bounded(target, context, timeout, step, None, live)
 
 
 def login(
@@ -114,81 +86,24 @@ def login(
     timeout: float,
     step: Step,
     credentials: tuple[str, str],
+    live: Live | None = None,
 ) -> Offer:
     """Connect to `target`, log in with (user, password), log out; return the offer."""
-    return _bounded(target, context, timeout, step, credentials)
+    return _bounded(target, context, timeout, step, credentials, live)
 
 
 def _bounded(
-    t: Target, ctx: ssl.SSLContext, timeout: float, step: Step, cred: tuple[str, str] | None
+    t: Target,
+    ctx: ssl.SSLContext,
+    timeout: float,
+    step: Step,
+    cred: tuple[str, str] | None,
+    live: Live | None,
 ) -> Offer:
-    limits = _Limits(timeout)
-    with limits.watching():
+    limits = Limits(timeout)
+    running = live.running(limits) if live is not None else contextlib.nullcontext()
+    with running, limits.watching():
         return _SESSIONS[t.protocol](t, ctx, timeout, step, cred, limits)
-
-
-class _Metering:
-    """A standard client (first in its bases) that counts its reads against `limits`."""
-
-    _limits: _Limits
-
-    def __init__(self, limits: _Limits, *args: Any, **kwargs: Any) -> None:
-        self._limits, limits.client = limits, self
-        super().__init__(*args, **kwargs)  # the standard client's own
-
-
-class _IMAP4(_Metering, imaplib.IMAP4):
-    """IMAP4 whose reads count against its session's limits."""
-
-    def readline(self) -> bytes:
-        return self._limits.took(super().readline())
-
-    def read(self, size: int) -> bytes:  # a literal of `size` bytes the server announced
-        self._limits.took(b"", size)  # refused before it is read: imaplib reads it whole
-        return self._limits.took(super().read(size))
-
-
-class _IMAP4_SSL(_IMAP4, imaplib.IMAP4_SSL):  # the standard client's name, private
-    """IMAP4_SSL whose reads count against its session's limits."""
-
-
-class _POP3(_Metering, poplib.POP3):
-    """POP3 whose lines count against its session's limits."""
-
-    def _getline(self) -> tuple[bytes, int]:
-        line, octets = super()._getline()  # type: ignore[misc]
-        self._limits.took(line)
-        return line, octets
-
-
-class _POP3_SSL(_POP3, poplib.POP3_SSL):  # the standard client's name, private
-    """POP3_SSL whose lines count against its session's limits."""
-
-
-class _SMTP(_Metering, smtplib.SMTP):
-    """SMTP whose reply lines count against its session's limits."""
-
-    def getreply(self) -> tuple[int, bytes]:
-        if self.file is None and self.sock is not None:  # as smtplib makes it, metered
-            self.file = _Metered(self.sock.makefile("rb"), self._limits)
-        return super().getreply()
-
-
-class _SMTP_SSL(_SMTP, smtplib.SMTP_SSL):  # the standard client's name, private
-    """SMTP_SSL whose reply lines count against its session's limits."""
-
-
-class _Metered:
-    """A socket file whose lines count against a session's limits (what smtplib reads)."""
-
-    def __init__(self, file: IO[bytes], limits: _Limits) -> None:
-        self._file, self._limits = file, limits
-
-    def readline(self, size: int = -1) -> bytes:
-        return self._limits.took(self._file.readline(size))
-
-    def close(self) -> None:
-        self._file.close()
 
 
 def _imap(
@@ -197,20 +112,25 @@ def _imap(
     timeout: float,
     step: Step,
     cred: tuple[str, str] | None,
-    limits: _Limits,
+    limits: Limits,
 ) -> Offer:
     if t.encryption == SSL:
-        client: imaplib.IMAP4 = _IMAP4_SSL(limits, t.host, t.port, ssl_context=ctx, timeout=timeout)
+        client: imaplib.IMAP4 = IMAP4_SSL(limits, t.host, t.port, ssl_context=ctx, timeout=timeout)
     else:
-        client = _IMAP4(limits, t.host, t.port, timeout=timeout)
+        client = IMAP4(limits, t.host, t.port, timeout=timeout)
     with _closing(client.shutdown):
+        # A PREAUTH greeting: the session is logged in already, and STARTTLS and LOGIN are
+        # commands of the state before (RFC 9051 §6.2), which imaplib refuses to send.
+        preauth = client.state == "AUTH"
         offered = "STARTTLS" in client.capabilities
-        if t.encryption == STARTTLS and offered:
+        if t.encryption == STARTTLS and offered and not preauth:
             step.now = "starttls"
             client.starttls(ssl_context=ctx)
         caps = frozenset(c.upper() for c in client.capabilities)
         offer = _offer(caps, {c[5:] for c in caps if c.startswith("AUTH=")}, offered, t, client)
-        if cred is not None:
+        if preauth:
+            offer = replace(offer, preauth=True)
+        elif cred is not None:
             step.now = "login"
             if "LOGINDISABLED" in caps and "PLAIN" in offer.auth:
                 plain = f"\0{cred[0]}\0{cred[1]}".encode()
@@ -228,12 +148,12 @@ def _pop3(
     timeout: float,
     step: Step,
     cred: tuple[str, str] | None,
-    limits: _Limits,
+    limits: Limits,
 ) -> Offer:
     if t.encryption == SSL:
-        client: poplib.POP3 = _POP3_SSL(limits, t.host, t.port, timeout=timeout, context=ctx)
+        client: poplib.POP3 = POP3_SSL(limits, t.host, t.port, timeout=timeout, context=ctx)
     else:
-        client = _POP3(limits, t.host, t.port, timeout=timeout)
+        client = POP3(limits, t.host, t.port, timeout=timeout)
     with _closing(client.close):
         capa = _capa(client)
         offered = "STLS" in capa
@@ -266,15 +186,15 @@ def _smtp(
     timeout: float,
     step: Step,
     cred: tuple[str, str] | None,
-    limits: _Limits,
+    limits: Limits,
 ) -> Offer:
     # A name for now (smtplib would ask DNS for this machine's, past any --timeout); the EHLO
     # names this end by its address, as MailKit does when no LocalDomain is set.
     here = {"local_hostname": "localhost", "timeout": timeout}
     if t.encryption == SSL:
-        client: smtplib.SMTP = _SMTP_SSL(limits, t.host, t.port, context=ctx, **here)
+        client: smtplib.SMTP = SMTP_SSL(limits, t.host, t.port, context=ctx, **here)
     else:
-        client = _SMTP(limits, t.host, t.port, **here)
+        client = SMTP(limits, t.host, t.port, **here)
     assert client.sock is not None  # the constructor connected it
     client.local_hostname = _address_literal(client.sock)
     with _closing(client.close):
@@ -321,7 +241,9 @@ def _smtp_login(client: smtplib.SMTP, offered: frozenset[str], cred: tuple[str, 
 
 def _offer(caps: frozenset[str], auth: Any, offered: bool, t: Target, client: Any) -> Offer:
     sock = getattr(client, "sock", None)
-    return Offer(caps, frozenset(auth), offered, isinstance(sock, ssl.SSLSocket))
+    tls = isinstance(sock, ssl.SSLSocket)
+    version = (sock.version() or "") if isinstance(sock, ssl.SSLSocket) else ""
+    return Offer(caps, frozenset(auth), offered, tls, version)
 
 
 @contextlib.contextmanager
@@ -337,5 +259,5 @@ def _closing(close: Callable[[], object]) -> Iterator[None]:
 
 _SESSIONS: dict[
     str,
-    Callable[[Target, ssl.SSLContext, float, Step, tuple[str, str] | None, _Limits], Offer],
+    Callable[[Target, ssl.SSLContext, float, Step, tuple[str, str] | None, Limits], Offer],
 ] = {"IMAP": _imap, "POP3": _pop3, "SMTP": _smtp}

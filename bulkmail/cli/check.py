@@ -33,7 +33,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "credentials. Nothing is sent to the portal. The portal connects from its own "
         "network: a check proves the settings and passwords, not the portal's way to the "
         "servers. Exit 0 when every row passed, 1 when some failed, 2 when the input "
-        "cannot be used.",
+        "cannot be used, 3 when interrupted (Ctrl-C: the report says what was checked).",
         epilog=examples(
             (
                 "bulkmail check accounts.xlsx",
@@ -102,7 +102,11 @@ def run(args: argparse.Namespace) -> int:
         run_user=args.user,
     )
     result = check_file(
-        input_settings(args), args.report_dir, settings, report_mode=args.report_mode
+        input_settings(args),
+        args.report_dir,
+        settings,
+        report_mode=args.report_mode,
+        handle_signals=True,
     )
     if not args.quiet:
         print_result(result, sys.stdout)

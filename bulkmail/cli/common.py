@@ -7,6 +7,7 @@ import os
 import stat
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bulkmail.errors import ConfigError
 from bulkmail.reader.defaults import load_defaults, merge, parse_set
@@ -18,6 +19,9 @@ from bulkmail.settings import (
     START_CONCURRENCY,
     InputSettings,
 )
+
+if TYPE_CHECKING:
+    from bulkmail.validation.autofill import PortalSetups
 
 # argparse fills in %(default)s from the option's default: bulkmail.settings' value.
 CONCURRENCY_HELP = (
@@ -39,7 +43,9 @@ def concurrency(text: str) -> int | None:
         raise argparse.ArgumentTypeError(f"{err} (or auto)") from None
 
 
-def add_input_options(parser: argparse.ArgumentParser) -> None:
+def add_input_options(
+    parser: argparse.ArgumentParser, autofill: tuple[str, ...] = ("known",)
+) -> None:
     """Add INPUT and the options that say how to read and complete it."""
     parser.add_argument(
         "input",
@@ -76,11 +82,18 @@ def add_input_options(parser: argparse.ArgumentParser) -> None:
         help="org-wide defaults for blank cells, FIELD = VALUE per line (passwords too: "
         "make it readable by you only)",
     )
+    portal = (
+        "; portal: from the portal's own settings for the domain (GET mail/accounts/setups, "
+        "asked as --user or --admin), a guess from the domain's name said so"
+        if "portal" in autofill
+        else ""
+    )
     parser.add_argument(
         "--autofill",
-        choices=("known",),
+        choices=autofill,
         help="known: fill blank server settings from bulkmail's table of providers by the "
-        "address's domain (gmail.com, yandex.ru...), offline; a cell, --set and --defaults win",
+        f"address's domain (gmail.com, yandex.ru...), offline{portal}; a cell, --set and "
+        "--defaults win",
     )
     parser.add_argument(
         "--secrets-from",
@@ -150,8 +163,17 @@ def input_settings(args: argparse.Namespace) -> InputSettings:
         delimiter=args.delimiter,
         defaults=merge(file_defaults, given),
         secrets_from=args.secrets_from,
-        autofill=args.autofill == "known",
+        autofill=_autofill(args.autofill),
     )
+
+
+def _autofill(choice: str | None) -> bool | PortalSetups:
+    """Return InputSettings.autofill for --autofill's choice (portal: asked by the import)."""
+    if choice == "portal":
+        from bulkmail.validation.autofill import PortalSetups
+
+        return PortalSetups()
+    return choice == "known"
 
 
 def refuse_secrets(given: Mapping[str, str]) -> None:

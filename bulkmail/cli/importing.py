@@ -82,7 +82,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         ),
         formatter_class=HelpWithExamples,
     )
-    add_input_options(parser)
+    add_input_options(parser, autofill=("known", "portal"))
     add_portal_options(parser)
     add_output_options(parser)
     parser.set_defaults(func=run)

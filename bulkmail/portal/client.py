@@ -49,6 +49,7 @@ __all__ = [
 AUTH_PATH: Final = "api/2.0/authentication"
 ACCOUNTS_PATH: Final = "api/2.0/mail/accounts"
 SINGLE_PATH: Final = "api/2.0/mail/accounts/single"
+SETUPS_PATH: Final = "api/2.0/mail/accounts/setups"
 CAPABILITIES_PATH: Final = "api/2.0/capabilities"
 PEOPLE_PATH: Final = "api/2.0/people"
 IMPERSONATE_PATH: Final = "api/2.0/security/impersonate"
@@ -254,6 +255,17 @@ class PortalClient:
         ):
             return None
         return _classified(response, "list", secrets)
+
+    async def setups(self, token: Token, email: str, action: str) -> dict[str, Any] | Verdict:
+        """Return the portal's default settings for `email` as MailBoxData (ports as strings):
+        GET api/2.0/mail/accounts/setups?email=&action= (docs/portal-api.md §21). `action`
+        names the protocol (`portal.setups.IMAP_ACTION`, `POP_ACTION`)."""
+        params, secrets = {"email": email, "action": action}, (token.value,)
+        response = await self._send("list", "GET", SETUPS_PATH, secrets, token=token, params=params)
+        if isinstance(response, Verdict):
+            return response
+        data = _result(response)
+        return data if isinstance(data, dict) else _classified(response, "list", secrets)
 
     async def create(self, token: Token, payload: Mapping[str, Any]) -> Created | Verdict:
         """Create (or, for a known address, overwrite) an account: POST api/2.0/mail/accounts."""

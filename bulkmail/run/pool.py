@@ -83,13 +83,16 @@ class Runner:
         health: Health | None = None,
         run_identity: Identity | None = None,
         acting: Acting | None = None,
+        sessions: Sessions | None = None,
     ) -> None:
         self._settings = settings
         self._factory = client_factory
         self._emit = emit
         self._journal = journal
         self._backoff = backoff or Backoff()
-        self._sessions = Sessions(self._backoff, settings.retries, acting)
+        # Given when logins came before the run (--autofill portal): the same tokens, and a
+        # refused login is not tried again.
+        self._sessions = sessions or Sessions(self._backoff, settings.retries, acting)
         self._acting = acting
         self.concurrency = concurrency or Concurrency(settings)
         self.health = health or Health(settings.give_up_after)

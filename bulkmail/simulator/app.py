@@ -31,6 +31,7 @@ from bulkmail.simulator.impersonation import Impersonations
 from bulkmail.simulator.mailservers import Registry
 from bulkmail.simulator.people import People
 from bulkmail.simulator.persist import StateFile
+from bulkmail.simulator.setups import Setups
 from bulkmail.simulator.state import Store
 
 log = logging.getLogger("bulkmail.simulator")
@@ -79,6 +80,7 @@ def _routes(auth: Auth, accounts: Accounts, control: _Control) -> list[Route]:
         Route(f"{api}/mail/accounts", _answers(accounts.list), methods=["GET"]),
         Route(f"{api}/mail/accounts", _answers(accounts.remove), methods=["DELETE"]),
         Route(f"{api}/mail/accounts/single", _answers(accounts.single), methods=["GET"]),
+        Route(f"{api}/mail/accounts/setups", _answers(Setups(auth).setups), methods=["GET"]),
         Route(f"{api}/mail/operations/{{id}}", _answers(accounts.operation), methods=["GET"]),
         Route("/_sim/stats", control.stats, methods=["GET"]),
         Route("/_sim/mailboxes", control.mailboxes, methods=["GET"]),

@@ -16,6 +16,7 @@ from bulkmail.models import Account, Checked, Problem, Row, Severity, Table
 from bulkmail.printable import listing, printable, quoted
 from bulkmail.schema import ALIASES, REQUIRED_FIELDS, SMTP_TWINS, fold, near_field
 from bulkmail.secrets import quotable
+from bulkmail.validation.autofill import PortalSetups
 from bulkmail.validation.autofill import autofill as autofill_values
 from bulkmail.validation.cells import Note
 from bulkmail.validation.converted import fact_problems, shown_forms
@@ -27,7 +28,9 @@ from bulkmail.validation.rows import check_row
 __all__ = ["check_columns", "validate", "validate_row"]
 
 
-def check_columns(table: Table, defaults: Mapping[str, str], autofill: bool = False) -> None:
+def check_columns(
+    table: Table, defaults: Mapping[str, str], autofill: bool | PortalSetups = False
+) -> None:
     """Raise InputError naming each required column that neither the sheet nor a default has
     (with `autofill`, the servers may come from the provider table: each row says if not).
 
@@ -97,14 +100,14 @@ def validate(
     run_user: str | None = None,
     acting: bool = False,
     from_email: bool = False,
-    autofill: bool = False,
+    autofill: bool | PortalSetups = False,
 ) -> Iterator[Checked]:
     """Check the columns now (InputError), then yield one Checked per row as rows are read.
 
     `defaults` fill blank cells; `run_user` is the run's portal login (--user), which owns
     rows without a portal_user; `acting` and `from_email` as for `rows.check_row`;
-    `autofill` fills server settings still blank from the provider table
-    (`validation.autofill`).
+    `autofill` fills server settings still blank from the provider table (True) or the
+    portal's answers (a PortalSetups): `validation.autofill`.
     """
     filled = _nonblank(defaults or {})
     check_columns(table, filled, autofill)
@@ -118,7 +121,7 @@ def _checked_rows(
     run_user: str | None,
     portal_column: bool,
     owners: tuple[bool, bool] = (False, False),
-    autofill: bool = False,
+    autofill: bool | PortalSetups = False,
 ) -> Iterator[Checked]:
     # The only state that grows with the file: about 50 bytes per distinct mailbox.
     seen = FirstRows()
@@ -129,13 +132,15 @@ def _checked_rows(
         cells = cells_of(row)
         values: Mapping[str, str] = {**filled, **cells} if filled else cells
         notes: tuple[Note, ...] = ()
-        if autofill:
+        if isinstance(autofill, PortalSetups):
+            values, notes = autofill.fill(values)
+        elif autofill:
             values, notes = autofill_values(values)
         account, problems = check_row(
             values, row.number, run_user, portal_column, acting=owners[0], from_email=owners[1]
         )
         if notes:
-            problems += [Problem(row.number, *note) for note in notes]
+            problems = _with_autofill(problems, [Problem(row.number, *note) for note in notes])
         row, echoed = echoes.check(row, values)  # the row goes on with those cells masked
         if echoed:
             problems = _instead(problems, echoed)
@@ -154,6 +159,16 @@ def _checked_rows(
             problems.append(duplicate)
             account = None
         yield Checked(row, account, tuple(problems))
+
+
+def _with_autofill(problems: list[Problem], notes: list[Problem]) -> list[Problem]:
+    """Add autofill's notes; a domain the portal did not answer comes first, instead of the
+    blank servers it explains (`required` would send the user to the wrong fix)."""
+    if not any(n.code is Code.AUTOFILL_FAILED for n in notes):
+        return [*problems, *notes]
+    explained = ("server", "smtp_server")
+    kept = [p for p in problems if not (p.code is Code.REQUIRED and p.column in explained)]
+    return [*notes, *kept]
 
 
 _UNREAD = (Code.CELL_ERROR, Code.FORMULA_UNCALCULATED)

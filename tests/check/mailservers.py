@@ -32,7 +32,9 @@ class Mail:
     throttle: bool = False  # turn every login away as too many connections
     silent: bool = False  # accept, never greet
     auth: bool = True  # SMTP: offer AUTH
+    preauth: bool = False  # IMAP: greet with PREAUTH (already logged in)
     port: int = 0
+    connected: threading.Event = field(default_factory=threading.Event)  # a client came
     connections: int = 0
     logins: list[str] = field(default_factory=list)  # logins tried, in order
 
@@ -76,6 +78,7 @@ class MailServers:
     def _serve(self, mail: Mail, handler: Handler) -> Mail:
         async def counted(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
             mail.connections += 1
+            mail.connected.set()
             try:
                 await handler(reader, writer)
             except (ConnectionError, ssl.SSLError, asyncio.IncompleteReadError):
@@ -160,7 +163,8 @@ async def _imap(mail: Mail, reader: asyncio.StreamReader, writer: asyncio.Stream
         await reader.read()
         return
     tls = mail.implicit_tls
-    writer.write(b"* OK test IMAP ready\r\n")
+    greeting = b"* PREAUTH test IMAP, logged in" if mail.preauth else b"* OK test IMAP ready"
+    writer.write(greeting + b"\r\n")
     while True:
         tag, command, *args = _words(await _line(reader))
         command = command.upper()

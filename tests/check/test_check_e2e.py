@@ -11,12 +11,10 @@ import csv
 import json
 import socket
 import ssl
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import trustme
 
 from bulkmail.cli import main
 from tests.check.mailservers import Mail, MailServers
@@ -28,32 +26,6 @@ HEADER = (
     "smtp_server,smtp_port,outcoming_encryption_type,smtp_auth,smtp_password"
 )
 GOOD, SMTP_GOOD = "Mailbox-pw-1", "Smtp-pw-1"
-
-
-@pytest.fixture(scope="module")
-def ca() -> trustme.CA:
-    return trustme.CA(organization_name="Mail test CA")
-
-
-@pytest.fixture(scope="module")
-def ca_file(ca: trustme.CA, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("ca") / "mail-ca.pem"
-    ca.cert_pem.write_to_path(str(path))
-    return path
-
-
-@pytest.fixture(scope="module")
-def tls(ca: trustme.CA) -> ssl.SSLContext:
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
-    return context
-
-
-@pytest.fixture
-def world() -> Iterator[MailServers]:
-    servers = MailServers()
-    yield servers
-    servers.close()
 
 
 @dataclass

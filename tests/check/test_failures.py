@@ -88,3 +88,14 @@ def test_a_password_the_client_cannot_send_is_said_without_any_of_its_characters
     assert "ä" not in finding.message and "xe4" not in finding.message
     assert "15" not in finding.message
     assert "ASCII" in finding.message
+
+
+def test_no_tls_version_in_common_says_which_the_portal_speaks() -> None:
+    err = ssl.SSLError(1, "[SSL: TLSV1_ALERT_PROTOCOL_VERSION] tlsv1 alert protocol version")
+    err.reason = "TLSV1_ALERT_PROTOCOL_VERSION"
+    found = classify(err, IMAP, step("connect"))
+    assert (found.code, found.message) == (
+        Code.MAILBOX_TLS_FAILED,
+        "IMAP imap.example.org:993 (SSL): TLS failed (TLSV1_ALERT_PROTOCOL_VERSION): the server "
+        "speaks no TLS version from 1.0 to 1.2, the portal's",
+    )

@@ -1,13 +1,19 @@
-"""The SMTP login tries one mechanism once: each refusal is a failed login on the server."""
+"""The SMTP login tries one mechanism once: each refusal is a failed login on the server; an
+interrupt ends running sessions at once."""
 
 from __future__ import annotations
 
+import queue
 import smtplib
+import ssl
+import threading
 from typing import Any
 
 import pytest
 
-from bulkmail.check.protocols import _smtp_login
+from bulkmail.check.protocols import Live, Step, _smtp_login, probe
+from bulkmail.check.targets import NONE, Target
+from tests.check.mailservers import Mail, MailServers
 
 
 class Refusing(smtplib.SMTP):
@@ -44,3 +50,27 @@ def test_no_mechanism_in_common_is_not_supported() -> None:
     with pytest.raises(smtplib.SMTPNotSupportedError):
         _smtp_login(client, frozenset({"XOAUTH2"}), ("anna@example.org", "Secret-1"))
     assert client.tried == []
+
+
+def test_end_all_ends_a_session_waiting_on_a_silent_server_and_refuses_new_ones(
+    world: MailServers,
+) -> None:
+    imap = world.imap(Mail({}, silent=True))
+    target = Target("incoming", "IMAP", "127.0.0.1", imap.port, NONE)
+    live, ended = Live(), queue.SimpleQueue[BaseException]()
+
+    def session() -> None:
+        try:
+            probe(target, ssl.create_default_context(), 600.0, Step(), live)
+        except BaseException as err:  # what the session ended with, for the test
+            ended.put(err)
+
+    thread = threading.Thread(target=session)
+    thread.start()
+    assert imap.connected.wait(120)
+    live.end_all()  # without it the session would wait for its 600 s timeout
+    thread.join()
+    assert isinstance(ended.get_nowait(), TimeoutError)
+    with pytest.raises(TimeoutError, match="interrupted"):
+        probe(target, ssl.create_default_context(), 600.0, Step(), live)
+    assert imap.connections == 1  # the refused session never connected

@@ -681,3 +681,33 @@ async def test_create_keeps_the_clients_base_path_headers_and_timeout() -> None:
     assert request.headers["content-type"] == "application/json"
     assert json.loads(request.content) == {"email": "a@b.org", "port": 993}
     assert request.extensions["timeout"] == {"connect": 20, "read": 150, "write": 150, "pool": 150}
+
+
+async def test_setups_asks_with_email_and_action_and_returns_the_settings() -> None:
+    seen: list[httpx.Request] = []
+    settings = {"server": "imap.gmail.com", "port": "993", "smtp_server": "smtp.gmail.com"}
+    async with client(ok(200, settings, count=1), seen) as http:
+        answer = await PortalClient(http).setups(Token(TOKEN), "nina@gmail.com", "get_imap_server")
+    assert answer == settings
+    [request] = seen
+    assert (request.method, request.url.path) == ("GET", "/api/2.0/mail/accounts/setups")
+    assert dict(request.url.params) == {"email": "nina@gmail.com", "action": "get_imap_server"}
+    assert request.headers["authorization"] == TOKEN
+
+
+@pytest.mark.parametrize(
+    ("answer", "code", "retryable"),
+    [
+        (error(500, "The specified string is not in the form required for an e-mail address.",
+               -2146233033), Code.EMAIL_REJECTED, False),
+        (httpx.Response(401, text="Unauthorized"), Code.PORTAL_UNAUTHORIZED, False),
+        (httpx.Response(503, text="busy"), Code.PORTAL_UNAVAILABLE, True),
+        (ok(200, ["not", "settings"]), Code.UNEXPECTED_ANSWER, False),
+    ],
+)  # fmt: skip
+async def test_setups_failures_are_verdicts(answer: Answer, code: Code, retryable: bool) -> None:
+    async with client(answer) as http:
+        verdict = await PortalClient(http).setups(Token(TOKEN), "a@b.example", "get_pop_server")
+    assert isinstance(verdict, Verdict)
+    assert (verdict.code, verdict.retryable) == (code, retryable)
+    assert TOKEN not in verdict.message

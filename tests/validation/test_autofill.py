@@ -92,3 +92,8 @@ def test_check_takes_autofill_and_refuses_a_microsoft_row_before_connecting(
     assert main([*argv, "--login"]) == 1
     out = capsys.readouterr().out
     assert "row 2, server: outlook.office365.com is Microsoft 365 / Outlook.com's" in out
+
+
+def test_an_address_without_an_at_sign_is_not_read_as_a_domain(tmp_path: Path) -> None:
+    (row,) = checked(tmp_path, "email,password\ngmail.com,App-pw-1\n")
+    assert autofilled(row) == []
