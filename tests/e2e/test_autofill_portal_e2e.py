@@ -154,12 +154,18 @@ def test_without_a_run_identity_it_is_one_line_and_exit_2(
     assert run(tmp_path, sheet, fresh) == 2
 
     err = capsys.readouterr().err
-    assert err.splitlines()[-1] == (
-        "bulkmail: error: --autofill portal asks the portal as the run's own portal user, and "
+    last = json.loads(err.splitlines()[-1])  # the run logs JSON
+    assert (last["event"], last["exit_code"]) == ("run.failed", 2)
+    assert last["message"] == (
+        "--autofill portal asks the portal as the run's own portal user, and "
         "the run has none (give --user LOGIN (its password in BULKMAIL_PASSWORD) or --admin "
         "LOGIN, or use --autofill known)"
     )
-    assert "Traceback" not in err and not (tmp_path / "reports").exists()
+    assert "Traceback" not in err
+    # Nothing was sent; the one file is the summary of a run that stopped (issue 15).
+    (summary,) = (tmp_path / "reports").glob("*/summary.json")
+    assert json.loads(summary.read_text())["exit_code"] == 2
+    assert [p.name for p in summary.parent.iterdir()] == ["summary.json"]
 
 
 def test_a_refused_login_fails_the_rows_that_needed_it_and_is_not_tried_again(
