@@ -21,6 +21,7 @@ from bulkmail.report.escaping import csv_escape, csv_unescape, escape_row, plain
 from bulkmail.report.rows import (
     RowShape,
     failed_cells,
+    line_typer,
     original_cells,
     row_typer,
     succeeded_cells,
@@ -687,6 +688,7 @@ def test_csv_rows_reads_what_csv_reader_reads(tmp_path: Path) -> None:
 
 
 TYPER_HEADER = ("row", "outcome", "mailbox_id", "elapsed", "row")  # the last is an original
+RECORD_HEADER = ("row", "outcome", "mailbox_id", "elapsed", "Row")  # names a dict can key
 
 
 @pytest.mark.parametrize(
@@ -705,6 +707,8 @@ def test_row_typer_types_like_typed_cell(cells: list[str], typed: list[object]) 
     assert row_typer(TYPER_HEADER, 4)(cells) == typed
     blank_text = [("" if c == "" else t) for c, t in zip(cells, typed, strict=True)]
     assert row_typer(TYPER_HEADER, 4, blank="")(cells) == blank_text
+    record = line_typer(RECORD_HEADER, 4)(",".join(cells) + "\r\n")
+    assert record == dict(zip(RECORD_HEADER, blank_text, strict=False))
 
 
 SHAPE_HEADERS = ("email", "password", "Row", "note", "Old password")
@@ -778,6 +782,10 @@ def test_fast_paths_agree_with_the_reference_functions_on_random_rows(tmp_path: 
         written.append(escape_row(expected))
         texts = escape_row([_random_text(rnd) for _ in range(5)])
         assert typer(texts) == [typed_cell(k, c) for k, c in zip(kinds, texts, strict=True)]
+        if not any(mark in c for c in texts for mark in ',"\r\n'):  # a line csv_rows splits
+            record = line_typer(RECORD_HEADER, 4)(",".join(texts) + "\r\n")
+            blanks = row_typer(RECORD_HEADER, 4, blank="")(texts)
+            assert record == dict(zip(RECORD_HEADER, blanks, strict=True))
     path = tmp_path / "random.csv"
     with path.open("w", encoding="utf-8", newline="") as handle:
         csv.writer(handle, lineterminator="\r\n").writerows(written)
