@@ -109,10 +109,11 @@ def _getter(indexes: Sequence[int]) -> Callable[[Sequence[str]], Sequence[str]]:
 
 def succeeded_cells(outcome: Outcome) -> list[str]:
     """Return the report columns of a Succeeded row (before the original columns)."""
-    # str() of a StrEnum is its value, and several times cheaper than `.value`.
-    notes = [f"{p.code}: {p.message}" for p in _ordered(outcome.problems)]
+    # str() of a StrEnum is its value, and several times cheaper than `.value`; a code is
+    # joined by `+`: an f-string formats a str subclass through its type, twice as slowly.
+    notes = [p.code + ": " + p.message for p in _ordered(outcome.problems)]
     if outcome.code:  # why a row was skipped ("exists", "done-earlier") has no other column
-        notes.insert(0, f"{outcome.code}: {outcome.message}" if outcome.message else outcome.code)
+        notes.insert(0, outcome.code + ": " + outcome.message if outcome.message else outcome.code)
     mailbox_id, elapsed = outcome.mailbox_id, outcome.elapsed
     return [
         str(outcome.row.number),
