@@ -805,3 +805,19 @@ def test_blank_cells_leave_no_cell_in_the_sheet(tmp_path: Path, engine: Named) -
         False,
         False,
     )
+
+
+@pytest.mark.parametrize("engine", ENGINES, ids=[name for name, _ in ENGINES])
+def test_a_sheet_holds_at_most_the_sheet_limit_of_rows(
+    tmp_path: Path, engine: Named, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The limit is 1,048,575 data rows; two here, so that the test writes a few rows.
+    import bulkmail.report.xlsx as xlsx
+
+    _report(tmp_path)
+    succeeded = _csv(tmp_path / "succeeded.csv")
+    assert len(succeeded) > 3  # the header and more data rows than the limit below
+    monkeypatch.setattr(xlsx, "MAX_DATA_ROWS", 2)
+    _rewrite_xlsx(tmp_path, engine)
+    rows = _sheet(tmp_path / "report.xlsx", "Succeeded")
+    assert [row[0] for row in rows] == ["row", *(int(r[0]) for r in succeeded[1:3])]
