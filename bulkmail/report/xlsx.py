@@ -10,21 +10,31 @@ from __future__ import annotations
 import csv
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from itertools import chain, islice, repeat
+from itertools import islice
 from pathlib import Path
-from typing import Any, Final
+from typing import IO, Any, Final, TypeVar
 
 from bulkmail.logs import get_logger
 from bulkmail.report.escaping import csv_unescape
-from bulkmail.report.rows import row_typer
+from bulkmail.report.rows import line_typer, row_typer
 
 Cell = str | int | float | None
+_Row = TypeVar("_Row")
 SummaryRows = Sequence[tuple[str, Cell]]
 SUMMARY_HEADER: Final = ("item", "value")
 MAX_DATA_ROWS: Final = 1_048_575  # an XLSX sheet holds 1,048,576 rows, header included
 _WIDTH_SAMPLE = 300  # rows looked at to size the columns
 _MAX_WIDTH = 60
 _MIN_WIDTH = 6
+
+
+def _split(line: str) -> list[str]:
+    """Return the cells of a CSV line that holds no quote (CRLF at its end)."""
+    return line[:-2].split(",")
+
+
+def _same(cells: list[str]) -> list[str]:
+    return cells
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +62,14 @@ def csv_rows(lines: Iterator[str]) -> Iterator[list[str]]:
     several times cheaper than csv.reader, and nearly every line of a report is like that.
     Any other record (quoted cells, maybe over several lines) is csv.reader's.
     """
+    return csv_records(lines, _split, _same)
+
+
+def csv_records(
+    lines: Iterator[str], plain: Callable[[str], _Row], other: Callable[[list[str]], _Row]
+) -> Iterator[_Row]:
+    """Yield, for each record of `lines` (read with `newline=""`), `plain(line)` for a line
+    without a quote (its CRLF included), else `other(cells)` with csv.reader's cells."""
     quoted: list[str] = []  # the first line of the next record csv.reader is to parse
 
     def feed() -> Iterator[str]:
@@ -69,10 +87,10 @@ def csv_rows(lines: Iterator[str]) -> Iterator[list[str]]:
     limit = csv.field_size_limit()  # a longer line goes to csv.reader, which enforces it
     for line in lines:
         if '"' not in line and line.endswith("\r\n") and 2 < len(line) <= limit:
-            yield line[:-2].split(",")
+            yield plain(line)
         else:
             quoted.append(line)
-            yield next(reader)
+            yield other(next(reader))
 
 
 Engine = Callable[[Path, SummaryRows, Sequence[SheetSource]], None]
@@ -117,19 +135,35 @@ def write_fast(path: Path, summary: SummaryRows, sources: Sequence[SheetSource])
 def _records(source: SheetSource) -> Iterator[dict[str, Cell]]:
     """Return the sheet's rows as dicts in header order (the fast writer places by position).
 
-    C iterators build them from `rows`, with no Python frame of their own per row. Blank
-    cells stay "": the writer skips them as it skips None, which saves a pass over every cell.
+    One call per CSV line makes its dict (`rows.line_typer`). Blank cells stay "": the
+    writer skips them as it skips None, which saves a pass over every cell.
     """
-    rows = source.rows(blank="")
-    header = [str(h) for h in next(rows)]
-    if len(set(header)) != len(header):
-        # Dict records cannot hold two columns of the same name: let xlsxwriter do this one.
-        raise ValueError(f"duplicate column names in {source.name}")
-    records = map(dict, map(zip, repeat(header), rows))
-    # The first record's keys make the header row, so it names every column (an empty sheet
-    # gets an all-blank one); a later short row needs no padding, a missing cell is blank.
-    first = dict.fromkeys(header) | next(records, {})
-    return chain((first,), records)
+    handle = source.csv_path.open(encoding="utf-8-sig", newline="")
+    try:
+        header = [csv_unescape(h) for h in next(csv_rows(handle), [])]
+        if len(set(header)) != len(header):
+            # Dict records cannot hold two columns of the same name: let xlsxwriter do this one.
+            raise ValueError(f"duplicate column names in {source.name}")
+    except BaseException:
+        handle.close()
+        raise
+    return _dicts(handle, header, source.report_columns)
+
+
+def _dicts(handle: IO[str], header: list[str], report_columns: int) -> Iterator[dict[str, Cell]]:
+    """Yield the records of the CSV lines left in `handle`, then close it."""
+    typed = row_typer(header, report_columns, blank="")
+
+    def quoted(cells: list[str]) -> dict[str, Cell]:
+        return dict(zip(header, typed(cells), strict=False))
+
+    with handle:
+        records = csv_records(handle, line_typer(header, report_columns), quoted)
+        # The first record's keys make the header row, so it names every column (an empty
+        # sheet gets an all-blank one); a later short row needs no padding, a missing cell
+        # is blank.
+        yield dict.fromkeys(header) | next(records, {})
+        yield from islice(records, MAX_DATA_ROWS - 1)
 
 
 def write_plain(path: Path, summary: SummaryRows, sources: Sequence[SheetSource]) -> None:

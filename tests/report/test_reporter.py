@@ -21,6 +21,7 @@ from bulkmail.report.escaping import csv_escape, csv_unescape, escape_row, plain
 from bulkmail.report.rows import (
     RowShape,
     failed_cells,
+    line_typer,
     original_cells,
     row_typer,
     succeeded_cells,
@@ -733,6 +734,7 @@ def test_csv_rows_reads_what_csv_reader_reads(tmp_path: Path) -> None:
 
 
 TYPER_HEADER = ("row", "outcome", "mailbox_id", "elapsed", "row")  # the last is an original
+RECORD_HEADER = ("row", "outcome", "mailbox_id", "elapsed", "Row")  # names a dict can key
 
 
 @pytest.mark.parametrize(
@@ -751,6 +753,8 @@ def test_row_typer_types_like_typed_cell(cells: list[str], typed: list[object]) 
     assert row_typer(TYPER_HEADER, 4)(cells) == typed
     blank_text = [("" if c == "" else t) for c, t in zip(cells, typed, strict=True)]
     assert row_typer(TYPER_HEADER, 4, blank="")(cells) == blank_text
+    record = line_typer(RECORD_HEADER, 4)(",".join(cells) + "\r\n")
+    assert record == dict(zip(RECORD_HEADER, blank_text, strict=False))
 
 
 SHAPE_HEADERS = ("email", "password", "Row", "note", "Old password")
@@ -824,6 +828,10 @@ def test_fast_paths_agree_with_the_reference_functions_on_random_rows(tmp_path: 
         written.append(escape_row(expected))
         texts = escape_row([_random_text(rnd) for _ in range(5)])
         assert typer(texts) == [typed_cell(k, c) for k, c in zip(kinds, texts, strict=True)]
+        if not any(mark in c for c in texts for mark in ',"\r\n'):  # a line csv_rows splits
+            record = line_typer(RECORD_HEADER, 4)(",".join(texts) + "\r\n")
+            blanks = row_typer(RECORD_HEADER, 4, blank="")(texts)
+            assert record == dict(zip(RECORD_HEADER, blanks, strict=True))
     path = tmp_path / "random.csv"
     with path.open("w", encoding="utf-8", newline="") as handle:
         csv.writer(handle, lineterminator="\r\n").writerows(written)
@@ -855,3 +863,19 @@ def test_summary_json_counts_codes_that_name_a_password_as_numbers(tmp_path: Pat
         "portal-password-missing": 1,
     }
     assert "password" not in summary_dict(replace(summary, extra={"password": "x1"}))
+
+
+@pytest.mark.parametrize("engine", ENGINES, ids=[name for name, _ in ENGINES])
+def test_a_sheet_holds_at_most_the_sheet_limit_of_rows(
+    tmp_path: Path, engine: Named, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The limit is 1,048,575 data rows; two here, so that the test writes a few rows.
+    import bulkmail.report.xlsx as xlsx
+
+    _report(tmp_path)
+    succeeded = _csv(tmp_path / "succeeded.csv")
+    assert len(succeeded) > 3  # the header and more data rows than the limit below
+    monkeypatch.setattr(xlsx, "MAX_DATA_ROWS", 2)
+    _rewrite_xlsx(tmp_path, engine)
+    rows = _sheet(tmp_path / "report.xlsx", "Succeeded")
+    assert [row[0] for row in rows] == ["row", *(int(r[0]) for r in succeeded[1:3])]
