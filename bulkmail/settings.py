@@ -121,6 +121,16 @@ class PortalSettings:
 
     def __post_init__(self) -> None:
         # The command line checks these with friendlier words; a library caller gets these.
+        from bulkmail.keywords import check_kind
+
+        concurrency: object = self.concurrency
+        if concurrency == "auto":  # as --concurrency auto
+            object.__setattr__(self, "concurrency", None)
+        for name in self.__dataclass_fields__:
+            check_kind(name, getattr(self, name), "PortalSettings")
+        from bulkmail.portal.address import portal_root
+
+        object.__setattr__(self, "url", portal_root(self.url, "PortalSettings url"))
         for name in ("concurrency", "max_concurrency"):
             value = getattr(self, name)
             if value is not None and not 1 <= value <= MAX_CONCURRENCY:
