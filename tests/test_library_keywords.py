@@ -50,7 +50,9 @@ def record(**changed: Any) -> dict[str, Any]:
 def test_a_keyword_of_the_wrong_kind_is_one_line_naming_it(
     keyword: str, value: Any, says: str, tmp_path: Path
 ) -> None:
-    with pytest.raises(ConfigError, match=f"^import_file\\(\\): {says} \\(e\\.g\\. {keyword}=") as err:
+    with pytest.raises(
+        ConfigError, match=f"^import_file\\(\\): {says} \\(e\\.g\\. {keyword}="
+    ) as err:
         bulkmail.import_file([record()], portal=NOWHERE, report_dir=tmp_path, **{keyword: value})
     assert "\n" not in str(err.value)
     assert "many" not in str(err.value) and "12345678" not in str(err.value)  # never the value
@@ -125,7 +127,9 @@ def test_defaults_take_header_aliases_and_plain_values(tmp_path: Path) -> None:
     assert inp.defaults == {"port": "143", "restrict": "true"}
     (checked,) = bulkmail.validate([record()], defaults={"IMAP port": 143})
     assert checked.account is not None and checked.account.port == 143
-    with pytest.raises(ConfigError, match=r'validate_file\(\): defaults: unknown field "prot".*port'):
+    with pytest.raises(
+        ConfigError, match=r'validate_file\(\): defaults: unknown field "prot".*port'
+    ):
         bulkmail.validate_file([record()], tmp_path, defaults={"prot": "993"})
     with pytest.raises(ConfigError, match=r"defaults: port must be text, a number or true/false"):
         bulkmail.validate_file([record()], tmp_path, defaults={"port": [993]})
@@ -134,7 +138,5 @@ def test_defaults_take_header_aliases_and_plain_values(tmp_path: Path) -> None:
 
 
 def test_import_takes_every_option_the_command_line_has() -> None:
-    portal = portal_settings(
-        NOWHERE, {"retry_failed": True, "progress_every": 2.5}, "import_file"
-    )
+    portal = portal_settings(NOWHERE, {"retry_failed": True, "progress_every": 2.5}, "import_file")
     assert portal.retry_failed is True and portal.progress_every == 2.5
