@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, ParamSpec, TypeVar, Unpack
 
-from bulkmail.errors import AbortError, ConfigError
+from bulkmail.errors import AbortError, ConfigError, InputError, one_error
 from bulkmail.files import ACCESS, ReportMode
 from bulkmail.library import ImportOptions, InputOptions, Source, input_settings, portal_settings
 from bulkmail.logs import get_logger
@@ -376,7 +376,17 @@ class _Router:
         self.rows = 0  # rows read so far
 
     def jobs(self) -> Iterator[Job]:
-        """Yield the rows to send, settling every other row as it passes."""
+        """Yield the rows to send, settling every other row as it passes.
+
+        Rows that stop coming part-way (a cell too long for a cell, a record that is not one:
+        InputError) abort the run for that reason: what was sent is in the report, and the
+        rows after it were never read."""
+        try:
+            yield from self._jobs()
+        except InputError as err:
+            self._abort(str(err))
+
+    def _jobs(self) -> Iterator[Job]:
         from bulkmail.run.jobs import plan_row
 
         table, ledger = self._table, self._ledger
@@ -452,15 +462,17 @@ async def _drive(
 ) -> None:
     import anyio
 
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(progress.ticker)
-        with anyio.CancelScope() as pool:
-            if handle_signals:
-                # Started, not start_soon: the handlers are in place before the first request,
-                # so a signal that follows any of the run's requests is never the default kill.
-                await tg.start(_watch_signals, runner, pool, grace, log)
-            await runner.run(jobs)
-        tg.cancel_scope.cancel()
+    with one_error():
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(progress.ticker)
+            with anyio.CancelScope() as pool:
+                if handle_signals:
+                    # Started, not start_soon: the handlers are in place before the first
+                    # request, so a signal that follows any of the run's requests is never
+                    # the default kill.
+                    await tg.start(_watch_signals, runner, pool, grace, log)
+                await runner.run(jobs)
+            tg.cancel_scope.cancel()
 
 
 async def _watch_signals(
