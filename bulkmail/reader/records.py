@@ -12,9 +12,11 @@ pandas is imported only to read a DataFrame given here, never otherwise.
 
 from __future__ import annotations
 
+import datetime
 import math
 import sys
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from decimal import Decimal
 from itertools import chain
 from typing import Any, Final
 
@@ -26,6 +28,11 @@ from bulkmail.reader.table import cell_text, workbook_rows
 __all__ = ["is_records", "table"]
 
 _FIX: Final = "pass a list of dicts (one per mailbox, keyed by column name) or a pandas DataFrame"
+_SCALARS: Final = frozenset(
+    {str, int, float, bool, type(None), Decimal, datetime.datetime, datetime.date}
+    | {datetime.time, datetime.timedelta}
+)
+"""The types of value a cell holds, which need no closer look."""
 
 
 def table(records: Any, *, columns: Sequence[str] | None = None) -> Table:
@@ -36,6 +43,8 @@ def table(records: Any, *, columns: Sequence[str] | None = None) -> Table:
     then read once, as it streams). A record with a key outside the header raises
     InputError, as does anything that is not records (a string, a path, a mapping).
     """
+    if columns is not None:
+        columns = _column_list(columns)
     if _is_dataframe(records):
         return _from_dataframe(records, columns)
     if isinstance(records, str | bytes | Mapping) or not isinstance(records, Iterable):
@@ -93,7 +102,10 @@ def _values(stream: Iterator[Any], columns: tuple[Any, ...]) -> Iterator[tuple[i
                 f"({len(columns)} columns, from the first record) lacks",
                 "give every record the same keys, pass a list, or name them with columns=",
             )
-        yield number, [blank(record.get(c)) for c in columns]
+        values = [blank(record.get(c)) for c in columns]
+        if not _SCALARS.issuperset(map(type, values)):
+            _refuse_objects(values, columns, number)
+        yield number, values
 
 
 def _keys_of(records: Iterable[Any]) -> list[Any]:
@@ -102,7 +114,28 @@ def _keys_of(records: Iterable[Any]) -> list[Any]:
         if not isinstance(record, Mapping):
             raise InputError(f"record {index} is {_kind(record)}, not a mapping", _FIX)
         seen.update(dict.fromkeys(record))
+        if not _SCALARS.issuperset(map(type, record.values())):
+            _refuse_objects([blank(v) for v in record.values()], list(record), index + 1)
     return list(seen)
+
+
+def _refuse_objects(values: Sequence[Any], columns: Sequence[Any], number: int) -> None:
+    """Raise InputError for the first value no cell can hold (bytes, a list, a dict...):
+    its text (`b'...'`, `['...']`) would be sent as the value, a password too."""
+    for column, value in zip(columns, values, strict=True):
+        if isinstance(value, bytes | bytearray | memoryview):
+            fix = "decode it first (value.decode()), or give the text itself"
+        elif isinstance(value, Mapping) or (
+            isinstance(value, Collection) and not isinstance(value, str)
+        ):
+            fix = "give one value per cell (the first of a list, say), or leave the key out"
+        else:
+            continue
+        raise InputError(
+            f"record {number - 1} (row {number}): {_header(column)!r} holds {_kind(value)}, "
+            "not a value a cell holds (text, a number, a date or true/false)",
+            fix,
+        )
 
 
 def _header(key: Any) -> str:
@@ -115,7 +148,27 @@ def _is_dataframe(value: Any) -> bool:
 
 
 def _from_dataframe(frame: Any, columns: Sequence[str] | None) -> Table:
+    if frame.columns.nlevels > 1:
+        raise InputError(
+            f"the DataFrame's columns have {frame.columns.nlevels} levels (a MultiIndex)",
+            "flatten them to one name each: frame.columns = frame.columns.get_level_values(-1)",
+        )
+    named = [name for name in frame.index.names if name is not None]
+    if named:  # as to_excel writes them: a named index (set_index("email")) is columns too
+        clash = [name for name in named if name in frame.columns]
+        if clash:
+            raise InputError(
+                f"the DataFrame has {clash[0]!r} both as a column and in its index",
+                "drop one of them (frame.reset_index(drop=True) drops the index)",
+            )
+        frame = frame.reset_index(level=named)
     if columns is not None:
+        missing = [c for c in _column_list(columns) if c not in frame.columns]
+        if missing:
+            raise InputError(
+                f"columns= names {missing[0]!r}, which the DataFrame lacks",
+                f"name only its columns: {', '.join(map(str, frame.columns))}",
+            )
         frame = frame[list(columns)]
     if not frame.columns.is_unique:
         twice = frame.columns[frame.columns.duplicated()][0]
@@ -124,7 +177,7 @@ def _from_dataframe(frame: Any, columns: Sequence[str] | None) -> Table:
     headers = tuple(_header(c) for c in names)
     fields, problems = map_headers(headers)
     records = (
-        (number, [blank(v) for v in values])
+        (number, _cells([blank(v) for v in values], names, number))
         for number, values in enumerate(frame.itertuples(index=False, name=None), 2)
     )
     info = InputInfo(path="DataFrame", format="dataframe")
@@ -132,5 +185,21 @@ def _from_dataframe(frame: Any, columns: Sequence[str] | None) -> Table:
     return Table(headers, fields, info, rows, tuple(problems), size_hint=len(frame))
 
 
+def _cells(values: list[Any], columns: Sequence[Any], number: int) -> list[Any]:
+    if not _SCALARS.issuperset(map(type, values)):
+        _refuse_objects(values, columns, number)
+    return values
+
+
+def _column_list(columns: Any) -> list[Any]:
+    if isinstance(columns, str | bytes) or not isinstance(columns, Iterable):
+        raise InputError(
+            f"columns= takes the header's names in order, not {_kind(columns)}",
+            "columns=['email', 'password', ...]",
+        )
+    return list(columns)
+
+
 def _kind(value: Any) -> str:
-    return f"a {type(value).__name__}"  # never the value: it may be a row's password
+    name = type(value).__name__  # never the value: it may be a row's password
+    return f"{'an' if name[:1] in tuple('aeiou') else 'a'} {name}"
