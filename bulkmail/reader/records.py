@@ -24,6 +24,7 @@ from bulkmail.errors import InputError
 from bulkmail.models import InputInfo, Row, Table
 from bulkmail.reader.header import map_headers
 from bulkmail.reader.table import cell_text, workbook_rows
+from bulkmail.schema import REQUIRED_FIELDS
 
 __all__ = ["is_records", "table"]
 
@@ -40,8 +41,10 @@ def table(records: Any, *, columns: Sequence[str] | None = None) -> Table:
 
     `columns`: the header, in order; by default the keys of every record of a list or tuple
     in the order first seen, or those of the first record of any other iterable (which is
-    then read once, as it streams). A record with a key outside the header raises
-    InputError, as does anything that is not records (a string, a path, a mapping).
+    then read once, as it streams). No records at all (a directory query that found no one)
+    is a sheet of just the required columns' header: no rows, nothing to do. A record with a
+    key outside the header raises InputError, as does anything that is not records (a
+    string, a path, a mapping).
     """
     if columns is not None:
         columns = _column_list(columns)
@@ -51,10 +54,10 @@ def table(records: Any, *, columns: Sequence[str] | None = None) -> Table:
         raise InputError(f"bulkmail.table() takes records, not {_kind(records)}", _FIX)
     stream: Iterator[Any] = iter(records)
     if columns is None and isinstance(records, Sequence):
-        columns = _keys_of(records)
+        columns = _keys_of(records) if records else list(REQUIRED_FIELDS)
     elif columns is None:
         first = next(stream, None)
-        columns = _keys_of([first] if first is not None else [])
+        columns = _keys_of([first]) if first is not None else list(REQUIRED_FIELDS)
         stream = chain([first] if first is not None else [], stream)
     headers = tuple(_header(c) for c in columns)
     fields, problems = map_headers(headers)
@@ -173,6 +176,8 @@ def _from_dataframe(frame: Any, columns: Sequence[str] | None) -> Table:
     if not frame.columns.is_unique:
         twice = frame.columns[frame.columns.duplicated()][0]
         raise InputError(f"the DataFrame has the column {twice!r} twice", "rename one of them")
+    if frame.empty and not len(frame.columns):
+        frame = frame.reindex(columns=REQUIRED_FIELDS)
     names = list(frame.columns)
     headers = tuple(_header(c) for c in names)
     fields, problems = map_headers(headers)

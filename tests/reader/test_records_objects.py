@@ -4,6 +4,7 @@ there): one line saying what to pass, never a value's repr sent as the value."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -95,3 +96,11 @@ def test_columns_naming_what_is_not_there_is_one_line() -> None:
         bulkmail.table(frame, columns=["email", "nope"])
     with pytest.raises(InputError, match=r"columns= takes the header's names in order, not a str"):
         bulkmail.table([record(1)], columns="email")
+
+
+def test_no_records_at_all_is_a_run_with_nothing_to_do(tmp_path: Path) -> None:
+    for nothing in ([], (), iter([]), pd.DataFrame()):
+        assert read_all(nothing) == []
+    result = bulkmail.validate_file([], tmp_path)
+    assert result.summary.exit_code == 0 and result.rows == ()
+    assert result.summary.counts["failed"] == 0
