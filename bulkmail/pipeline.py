@@ -340,8 +340,18 @@ def _blocking(body: Callable[P, Awaitable[T]]) -> Callable[P, T]:
     @functools.wraps(body)
     def run(*args: P.args, **kwargs: P.kwargs) -> T:
         import anyio
+        import sniffio
 
-        return anyio.run(functools.partial(body, *args, **kwargs))
+        try:
+            running = sniffio.current_async_library()
+        except sniffio.AsyncLibraryNotFoundError:
+            return anyio.run(functools.partial(body, *args, **kwargs))
+        name = body.__name__.replace("_async", "_file")
+        raise ConfigError(
+            f"{name}() runs its own event loop, and this thread runs {running}'s already "
+            "(a Jupyter notebook, an async program)",
+            f"await bulkmail.{body.__name__}(...) there instead, with the same arguments",
+        )
 
     return run
 

@@ -140,3 +140,15 @@ def test_defaults_take_header_aliases_and_plain_values(tmp_path: Path) -> None:
 def test_import_takes_every_option_the_command_line_has() -> None:
     portal = portal_settings(NOWHERE, {"retry_failed": True, "progress_every": 2.5}, "import_file")
     assert portal.retry_failed is True and portal.progress_every == 2.5
+
+
+def test_import_file_in_a_running_event_loop_says_to_await_import_async(tmp_path: Path) -> None:
+    import asyncio
+
+    async def notebook_cell() -> None:  # Jupyter runs every cell inside its event loop
+        bulkmail.import_file([record()], portal=NOWHERE, user="u@x.org", report_dir=tmp_path)
+
+    with pytest.raises(ConfigError, match=r"^import_file\(\) runs its own event loop.*"
+                       r"await bulkmail\.import_async\(\.\.\.\) there instead"):  # fmt: skip
+        asyncio.run(notebook_cell())
+    assert list(tmp_path.iterdir()) == []
