@@ -105,6 +105,9 @@ KINDS: Final[dict[str, Kind]] = {
     "list_existing": Kind(_flag, "True or False", "True"),
     "state": Kind(_path_or_none, "a file path or None (no journal)", "'journal.sqlite'"),
     "ca_bundle": Kind(_path_or_none, "a file path or None", "'ca.pem'"),
+    # Every run's
+    "report_dir": Kind(lambda v: isinstance(v, str | os.PathLike), "a folder path", "'reports'"),
+    "report_mode": Kind(_one_of("owner", "group"), "'owner' or 'group'", "'group'"),
 }
 """Setting name (a keyword of `import_file`, a field of the settings objects) -> its Kind."""
 

@@ -124,7 +124,9 @@ def portal_settings(
             f"{caller}() needs the portal's address",
             f"{caller}(..., portal='https://portal.example.org', user=..., password=...)",
         )
-    portal = portal_root(portal, f"{caller}(): portal", "the login in user= and its password in password=")
+    portal = portal_root(
+        portal, f"{caller}(): portal", "the login in user= and its password in password="
+    )
     if given.get("concurrency") == "auto":
         given["concurrency"] = None
     return PortalSettings(url=portal, **given)

@@ -110,6 +110,7 @@ def validate_file(
     InputError or ConfigError for an input that cannot be used (exit code 2).
     """
     inp = input_settings(source, options, "validate_file")
+    _check_run(report_dir, report_mode, "validate_file")
     log = get_logger()
     started, t0 = now(), time.perf_counter()
     table = load(inp)
@@ -172,6 +173,7 @@ async def import_async(
 
     inp = input_settings(source, options, "import_file")
     portal = portal_settings(portal, options, "import_file")
+    _check_run(report_dir, report_mode, "import_file")
     log = get_logger()
     started, t0 = now(), time.perf_counter()
     # Library callers too: the run's passwords are masked in every output from here on.
@@ -258,6 +260,14 @@ async def import_async(
     finally:
         if journal is not None:
             journal.close()
+
+
+def _check_run(report_dir: object, report_mode: object, caller: str) -> None:
+    """Raise ConfigError for a report folder or mode of the wrong kind (bulkmail.keywords)."""
+    from bulkmail.keywords import check_kind
+
+    check_kind("report_dir", report_dir, f"{caller}()")
+    check_kind("report_mode", report_mode, f"{caller}()")
 
 
 def _maker(table: Table, keep_rows: bool) -> RowResultMaker | None:

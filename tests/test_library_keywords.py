@@ -152,3 +152,21 @@ def test_import_file_in_a_running_event_loop_says_to_await_import_async(tmp_path
                        r"await bulkmail\.import_async\(\.\.\.\) there instead"):  # fmt: skip
         asyncio.run(notebook_cell())
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("keyword", "value", "says"),
+    [
+        ("report_dir", None, "report_dir must be a folder path, not None"),
+        ("report_mode", "world", "report_mode must be 'owner' or 'group', not a str"),
+    ],
+)
+def test_the_report_folder_and_mode_of_the_wrong_kind_are_one_line(
+    keyword: str, value: Any, says: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigError, match=f"^validate_file\\(\\): {says}"):
+        bulkmail.validate_file([record()], **{keyword: value})
+    with pytest.raises(ConfigError, match=f"^import_file\\(\\): {says}"):
+        bulkmail.import_file([record()], portal=NOWHERE, **{keyword: value})
+    assert list(tmp_path.iterdir()) == []
