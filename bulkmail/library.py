@@ -127,9 +127,24 @@ def portal_settings(
     portal = portal_root(
         portal, f"{caller}(): portal", "the login in user= and its password in password="
     )
+    _refuse_missing_password(given, caller)
     if given.get("concurrency") == "auto":
         given["concurrency"] = None
     return PortalSettings(url=portal, **given)
+
+
+def _refuse_missing_password(given: Mapping[str, Any], caller: str) -> None:
+    """Raise ConfigError for a login given without its password: the run would log in with
+    none, a refused login the portal's brute-force guard counts (the command line asks)."""
+    for login, password in (("user", "password"), ("admin", "admin_password")):
+        if login == "user" and given.get("admin"):
+            continue  # --admin acts as --user too: no password of its own
+        if given.get(login) and not given.get(password):
+            raise ConfigError(
+                f"{caller}(): {login}={given[login]!r} was given without its {password}=",
+                f"{caller}(..., {login}=..., {password}=os.environ['BULKMAIL_"
+                f"{password.upper()}'], say: never a password in the source",
+            )
 
 
 class _TableSource:

@@ -7,12 +7,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 import bulkmail
 from bulkmail.errors import ConfigError
 from bulkmail.library import input_settings, portal_settings
 from bulkmail.settings import PortalSettings
+from bulkmail.simulator import SimConfig, running
 from bulkmail.validation.autofill import PortalSetups
 
 SECRET = "Kw-Secret-Pw-31"
@@ -169,4 +171,29 @@ def test_the_report_folder_and_mode_of_the_wrong_kind_are_one_line(
         bulkmail.validate_file([record()], **{keyword: value})
     with pytest.raises(ConfigError, match=f"^import_file\\(\\): {says}"):
         bulkmail.import_file([record()], portal=NOWHERE, **{keyword: value})
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("logins", "says"),
+    [
+        (
+            {"user": "robot@corp.example.org"},
+            r"user='robot@corp\.example\.org' was given without its password=",
+        ),
+        ({"user": "robot@corp.example.org", "password": ""}, r"user=.* without its password="),
+        (
+            {"admin": "owner@corp.example.org"},
+            r"admin='owner@corp\.example\.org' was given without its admin_password=",
+        ),
+    ],
+)
+def test_a_login_without_its_password_stops_before_the_portal_is_asked(
+    logins: dict[str, str], says: str, tmp_path: Path
+) -> None:
+    with running(SimConfig()) as url:  # a login with no password would be a refused one
+        with pytest.raises(ConfigError, match=f"^import_file\\(\\): {says}"):
+            bulkmail.import_file([record()], portal=url, report_dir=tmp_path, **logins)
+        stats = httpx.get(f"{url}/_sim/stats").json()
+    assert stats["requests"] == 0
     assert list(tmp_path.iterdir()) == []
