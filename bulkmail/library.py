@@ -158,7 +158,8 @@ class _TableSource:
         if self._used and not self._again:
             raise ConfigError(
                 "the rows were given as a Table or a one-pass iterator, which can be read "
-                "once, and this run reads them twice (--admin first reads every row's owner)",
+                "once, and this run reads them twice (admin=, --admin, first reads every "
+                "row's owner; autofill='portal' every row's domain)",
                 "pass a list of records, a DataFrame or the file",
             )
         self._used = True
