@@ -201,9 +201,9 @@ def test_a_login_without_its_password_stops_before_the_portal_is_asked(
 
 def test_a_one_pass_source_read_twice_names_what_reads_it_first(tmp_path: Path) -> None:
     rows = [{"email": "anna@gmail.com", "password": SECRET}]
-    with running(SimConfig()) as url:
-        with pytest.raises(ConfigError, match=r"reads them twice.*autofill='portal' every row's"):
-            bulkmail.import_file(
+    twice = r"reads them twice.*autofill='portal' every row's"
+    with running(SimConfig()) as url, pytest.raises(ConfigError, match=twice):
+        bulkmail.import_file(
                 iter(rows), portal=url, user="u@corp.example.org", password="Portal-Kw-1",
                 autofill="portal", dry_run=True, state=None, report_dir=tmp_path,
             )  # fmt: skip
