@@ -25,6 +25,7 @@ from bulkmail.models import InputInfo, Row, Table
 from bulkmail.reader.header import map_headers
 from bulkmail.reader.table import cell_text, workbook_rows
 from bulkmail.schema import REQUIRED_FIELDS
+from bulkmail.secrets import quotable
 
 __all__ = ["is_records", "table"]
 
@@ -101,7 +102,7 @@ def _values(stream: Iterator[Any], columns: tuple[Any, ...]) -> Iterator[tuple[i
         extra = [k for k in record if k not in known]
         if extra:
             raise InputError(
-                f"record {number - 1} has the key {_header(extra[0])!r}, which the header "
+                f"record {number - 1} has the key {_quoted(extra[0])}, which the header "
                 f"({len(columns)} columns, from the first record) lacks",
                 "give every record the same keys, pass a list, or name them with columns=",
             )
@@ -135,7 +136,7 @@ def _refuse_objects(values: Sequence[Any], columns: Sequence[Any], number: int) 
         else:
             continue
         raise InputError(
-            f"record {number - 1} (row {number}): {_header(column)!r} holds {_kind(value)}, "
+            f"record {number - 1} (row {number}): {_quoted(column)} holds {_kind(value)}, "
             "not a value a cell holds (text, a number, a date or true/false)",
             fix,
         )
@@ -161,7 +162,7 @@ def _from_dataframe(frame: Any, columns: Sequence[str] | None) -> Table:
         clash = [name for name in named if name in frame.columns]
         if clash:
             raise InputError(
-                f"the DataFrame has {clash[0]!r} both as a column and in its index",
+                f"the DataFrame has {_quoted(clash[0])} both as a column and in its index",
                 "drop one of them (frame.reset_index(drop=True) drops the index)",
             )
         frame = frame.reset_index(level=named)
@@ -169,13 +170,15 @@ def _from_dataframe(frame: Any, columns: Sequence[str] | None) -> Table:
         missing = [c for c in _column_list(columns) if c not in frame.columns]
         if missing:
             raise InputError(
-                f"columns= names {missing[0]!r}, which the DataFrame lacks",
-                f"name only its columns: {', '.join(map(str, frame.columns))}",
+                f"columns= names {_quoted(missing[0])}, which the DataFrame lacks",
+                f"name only its columns: {', '.join(map(_quoted, frame.columns))}",
             )
         frame = frame[list(columns)]
     if not frame.columns.is_unique:
         twice = frame.columns[frame.columns.duplicated()][0]
-        raise InputError(f"the DataFrame has the column {twice!r} twice", "rename one of them")
+        raise InputError(
+            f"the DataFrame has the column {_quoted(twice)} twice", "rename one of them"
+        )
     if frame.empty and not len(frame.columns):
         frame = frame.reindex(columns=REQUIRED_FIELDS)
     names = list(frame.columns)
@@ -194,6 +197,13 @@ def _cells(values: list[Any], columns: Sequence[Any], number: int) -> list[Any]:
     if not _SCALARS.issuperset(map(type, values)):
         _refuse_objects(values, columns, number)
     return values
+
+
+def _quoted(key: Any) -> str:
+    """Return a key or column name as a message may quote it: a name that could be a value
+    (a password among the keys of records built from a data row) is not shown."""
+    text = _header(key)
+    return repr(text) if quotable((text,))[0] else "a name that looks like a value (not shown)"
 
 
 def _column_list(columns: Any) -> list[Any]:

@@ -104,3 +104,19 @@ def test_no_records_at_all_is_a_run_with_nothing_to_do(tmp_path: Path) -> None:
     result = bulkmail.validate_file([], tmp_path)
     assert result.summary.exit_code == 0 and result.rows == ()
     assert result.summary.counts["failed"] == 0
+
+
+def test_a_key_that_looks_like_a_value_is_not_quoted() -> None:
+    data_row = {"anna@corp.example.org": "x", SECRET: "y"}  # keys taken from a data row
+    with pytest.raises(InputError, match=r"has the key a name that looks like a value") as raised:
+        read_all(iter([record(1), record(2) | data_row]))
+    assert SECRET not in str(raised.value)
+    frame = pd.DataFrame([[1, 2]], columns=[SECRET, SECRET])
+    with pytest.raises(InputError, match=r"the column a name that looks like a value \(not sho"):
+        bulkmail.table(frame)
+    with pytest.raises(InputError) as raised:
+        bulkmail.table(pd.DataFrame([record(1) | {SECRET: "x"}]), columns=["nope"])
+    assert SECRET not in str(raised.value) and "'email'" in str(raised.value)
+    with pytest.raises(InputError) as raised:
+        read_all([record(1), record(2) | {SECRET: b"x"}])
+    assert SECRET not in str(raised.value)
