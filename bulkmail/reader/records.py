@@ -40,13 +40,15 @@ _SCALARS: Final = frozenset(
 def table(records: Any, *, columns: Sequence[str] | None = None) -> Table:
     """Return the Table of `records`: an iterable of mappings, or a pandas DataFrame.
 
-    `columns`: the header, in order; by default the keys of every record of a list or tuple
-    in the order first seen, or those of the first record of any other iterable (which is
-    then read once, as it streams). No records at all (a directory query that found no one)
-    is a sheet of just the required columns' header: no rows, nothing to do. A record with a
-    key outside the header raises InputError, as does anything that is not records (a
-    string, a path, a mapping).
+    `columns`: the header, in order: the keys read, others left out (as a DataFrame's
+    `frame[columns]`); by default the keys of every record of a list or tuple in the order
+    first seen, or those of the first record of any other iterable (which is then read once,
+    as it streams). No records at all (a directory query that found no one) is a sheet of
+    just the required columns' header: no rows, nothing to do. A streamed record with a key
+    the first lacks raises InputError (unless columns= chose the keys), as does anything
+    that is not records (a string, a path, a mapping).
     """
+    chosen = columns is not None  # columns= picks the keys read, as a DataFrame's columns
     if columns is not None:
         columns = _column_list(columns)
     if _is_dataframe(records):
@@ -62,7 +64,7 @@ def table(records: Any, *, columns: Sequence[str] | None = None) -> Table:
         stream = chain([first] if first is not None else [], stream)
     headers = tuple(_header(c) for c in columns)
     fields, problems = map_headers(headers)
-    rows = workbook_rows(_values(stream, tuple(columns)), fields)
+    rows = workbook_rows(_values(stream, tuple(columns), chosen), fields)
     info = InputInfo(path="records", format="records")
     size = len(records) if isinstance(records, Sequence) else None
     return Table(headers, fields, info, rows, tuple(problems), size_hint=size)
@@ -94,12 +96,16 @@ def blank(value: Any) -> Any:
     return value
 
 
-def _values(stream: Iterator[Any], columns: tuple[Any, ...]) -> Iterator[tuple[int, list[Any]]]:
+def _values(
+    stream: Iterator[Any], columns: tuple[Any, ...], chosen: bool
+) -> Iterator[tuple[int, list[Any]]]:
+    """Yield each record's values under `columns`; a key outside them is an error unless
+    the columns were `chosen` (columns=), which leaves the other keys out."""
     known = frozenset(columns)
     for number, record in enumerate(stream, 2):
         if not isinstance(record, Mapping):
             raise InputError(f"record {number - 1} is {_kind(record)}, not a mapping", _FIX)
-        extra = [k for k in record if k not in known]
+        extra = [] if chosen else [k for k in record if k not in known]
         if extra:
             raise InputError(
                 f"record {number - 1} has the key {_quoted(extra[0])}, which the header "

@@ -120,3 +120,12 @@ def test_a_key_that_looks_like_a_value_is_not_quoted() -> None:
     with pytest.raises(InputError) as raised:
         read_all([record(1), record(2) | {SECRET: b"x"}])
     assert SECRET not in str(raised.value)
+
+
+def test_columns_pick_the_keys_read_from_records_as_from_a_dataframe() -> None:
+    wanted = ["email", "password", "server", "smtp_server"]
+    rows = [record(1, Department="Sales"), record(2, Phone="+1 555")]  # extra keys differ
+    for source in (rows, iter(rows), pd.DataFrame(rows)):
+        table = bulkmail.table(source, columns=wanted)
+        assert table.headers == tuple(wanted)
+        assert [r.number for r in table.rows] == [2, 3]
