@@ -145,6 +145,10 @@ class PortalSettings:
             raise ConfigError(f"per_server must be from 1 to {MAX_CONCURRENCY:,}")
         if self.max_login_failures < 1:
             raise ConfigError("max_login_failures must be 1 or more")
+        if not self.progress_every > 0:  # 0: a progress line as fast as the loop turns
+            raise ConfigError("progress_every must be above 0 seconds")
+        if self.grace < 0:
+            raise ConfigError("grace must be 0 seconds or more")
 
     @property
     def workers(self) -> int:

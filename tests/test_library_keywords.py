@@ -207,3 +207,16 @@ def test_a_one_pass_source_read_twice_names_what_reads_it_first(tmp_path: Path) 
                 iter(rows), portal=url, user="u@corp.example.org", password="Portal-Kw-1",
                 autofill="portal", dry_run=True, state=None, report_dir=tmp_path,
             )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("keyword", "value", "says"),
+    [
+        ("progress_every", 0, "progress_every must be above 0 seconds"),
+        ("progress_every", -5.0, "progress_every must be above 0 seconds"),
+        ("grace", -1, "grace must be 0 seconds or more"),
+    ],
+)
+def test_seconds_out_of_range_are_refused(keyword: str, value: float, says: str) -> None:
+    with pytest.raises(ConfigError, match=f"^{says}$"):
+        bulkmail.import_file([record()], portal=NOWHERE, **{keyword: value})
