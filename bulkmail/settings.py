@@ -135,8 +135,10 @@ class PortalSettings:
             value = getattr(self, name)
             if value is not None and not 1 <= value <= MAX_CONCURRENCY:
                 raise ConfigError(f"{name} must be from 1 to {MAX_CONCURRENCY:,}")
-        if not self.give_up_after > 0:  # NaN fails too
-            raise ConfigError("give_up_after must be above 0 seconds")
+        if not 0 < self.give_up_after <= MAX_GIVE_UP_AFTER:  # NaN fails too
+            raise ConfigError(
+                f"give_up_after must be above 0 and at most {MAX_GIVE_UP_AFTER:g} seconds"
+            )
         if not 0 < self.timeout <= MAX_TIMEOUT:  # NaN fails too
             raise ConfigError(f"timeout must be above 0 and at most {MAX_TIMEOUT:g} seconds")
         if self.retries < 0:

@@ -215,6 +215,7 @@ def test_a_one_pass_source_read_twice_names_what_reads_it_first(tmp_path: Path) 
         ("progress_every", 0, "progress_every must be above 0 seconds"),
         ("progress_every", -5.0, "progress_every must be above 0 seconds"),
         ("grace", -1, "grace must be 0 seconds or more"),
+        ("give_up_after", 86401, "give_up_after must be above 0 and at most 86400 seconds"),
     ],
 )
 def test_seconds_out_of_range_are_refused(keyword: str, value: float, says: str) -> None:
