@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Final, NamedTuple
 
 from bulkmail.errors import ConfigError
@@ -22,7 +22,7 @@ __all__ = ["KINDS", "check_kind", "kind_of"]
 class Kind(NamedTuple):
     """What one setting takes: `test(value)` is true for a value it takes; `words` says it."""
 
-    test: Any  # Callable[[Any], bool]
+    test: Callable[[Any], bool]
     words: str
     example: str
 
@@ -55,7 +55,7 @@ def _seconds(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and not math.isnan(value)
 
 
-def _one_of(*choices: Any) -> Any:
+def _one_of(*choices: Any) -> Callable[[Any], bool]:
     return lambda value: any(value is c or (type(value) is type(c) and value == c) for c in choices)
 
 

@@ -82,8 +82,9 @@ _PATHS: Final = frozenset({"secrets_from", "state", "ca_bundle"})
 def input_settings(source: Source, options: Mapping[str, Any], caller: str) -> InputSettings:
     """Return the InputSettings of `source` and the input's keywords in `options`.
 
-    Raises TypeError for a keyword `caller` does not take, ConfigError for keywords given
-    with an InputSettings (which already holds them all).
+    Raises TypeError for a keyword `caller` does not take, ConfigError for one of the wrong
+    kind (`bulkmail.keywords`) or keywords given with an InputSettings (which already holds
+    them all).
     """
     _refuse_unknown(options, _INPUT | (_PORTAL if caller.startswith("import") else set()), caller)
     given = {k: _as_path(k, v) for k, v in _checked(options, _INPUT, caller).items()}
@@ -104,7 +105,9 @@ def portal_settings(
     portal: str | PortalSettings | None, options: Mapping[str, Any], caller: str
 ) -> PortalSettings:
     """Return the PortalSettings of `portal` (its URL, or the settings themselves) and the
-    portal's keywords in `options`; ConfigError for no portal, or keywords with settings."""
+    portal's keywords in `options`; ConfigError for no portal or one that is no portal root
+    (`portal.address`), a keyword of the wrong kind, a login without its password, or
+    keywords with settings."""
     given = {k: _as_path(k, v) for k, v in _checked(options, _PORTAL, caller).items()}
     if isinstance(portal, PortalSettings):
         if given:
