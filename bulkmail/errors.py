@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 
 
@@ -38,3 +40,25 @@ class AbortError(BulkmailError):
     """The run was aborted part-way (fatal portal answer such as 402); a report was written."""
 
     exit_code = 3
+
+
+@contextlib.contextmanager
+def one_error() -> Iterator[None]:
+    """Raise the one error of a task group's ExceptionGroup as itself: a BulkmailError is
+    then the command line's one line (and its exit code), and a library caller catches what
+    it raised, not an ExceptionGroup around it. Groups of several errors pass as they are."""
+    try:
+        yield
+    except ExceptionGroup as group:
+        leaves = list(_leaves(group))
+        if len(leaves) != 1:
+            raise
+        raise leaves[0] from None
+
+
+def _leaves(group: BaseExceptionGroup[BaseException]) -> Iterator[BaseException]:
+    for error in group.exceptions:
+        if isinstance(error, BaseExceptionGroup):
+            yield from _leaves(error)
+        else:
+            yield error

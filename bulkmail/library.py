@@ -15,7 +15,10 @@ from pathlib import Path
 from typing import Any, Final, Literal, TypedDict
 
 from bulkmail.errors import ConfigError
+from bulkmail.keywords import check_kind, kind_of
 from bulkmail.models import Checked, Table
+from bulkmail.portal.address import portal_root
+from bulkmail.reader.defaults import from_mapping
 from bulkmail.reader.records import is_records
 from bulkmail.reader.records import table as records_table
 from bulkmail.report.results import RowResult, RowResultMaker, to_pandas
@@ -37,7 +40,7 @@ class InputOptions(TypedDict, total=False):
     delimiter: str | None
     defaults: Mapping[str, str]  # --set / --defaults: values for blank cells
     secrets_from: str | os.PathLike[str] | None
-    autofill: bool
+    autofill: bool | Literal["known", "portal"]  # True: "known"; "portal" for imports only
 
 
 class PortalOptions(TypedDict, total=False):
@@ -56,8 +59,10 @@ class PortalOptions(TypedDict, total=False):
     dry_run: bool
     state: str | os.PathLike[str] | None
     fresh: bool
+    retry_failed: bool
     grace: float
     progress: bool
+    progress_every: float
     ca_bundle: str | os.PathLike[str] | None
     admin: str | None
     admin_password: str | None
@@ -77,11 +82,12 @@ _PATHS: Final = frozenset({"secrets_from", "state", "ca_bundle"})
 def input_settings(source: Source, options: Mapping[str, Any], caller: str) -> InputSettings:
     """Return the InputSettings of `source` and the input's keywords in `options`.
 
-    Raises TypeError for a keyword `caller` does not take, ConfigError for keywords given
-    with an InputSettings (which already holds them all).
+    Raises TypeError for a keyword `caller` does not take, ConfigError for one of the wrong
+    kind (`bulkmail.keywords`) or keywords given with an InputSettings (which already holds
+    them all).
     """
     _refuse_unknown(options, _INPUT | (_PORTAL if caller.startswith("import") else set()), caller)
-    given = {k: _as_path(k, v) for k, v in options.items() if k in _INPUT}
+    given = {k: _as_path(k, v) for k, v in _checked(options, _INPUT, caller).items()}
     if isinstance(source, InputSettings):
         if given:
             raise ConfigError(
@@ -99,8 +105,10 @@ def portal_settings(
     portal: str | PortalSettings | None, options: Mapping[str, Any], caller: str
 ) -> PortalSettings:
     """Return the PortalSettings of `portal` (its URL, or the settings themselves) and the
-    portal's keywords in `options`; ConfigError for no portal, or keywords with settings."""
-    given = {k: _as_path(k, v) for k, v in options.items() if k in _PORTAL}
+    portal's keywords in `options`; ConfigError for no portal or one that is no portal root
+    (`portal.address`), a keyword of the wrong kind, a login without its password, or
+    keywords with settings."""
+    given = {k: _as_path(k, v) for k, v in _checked(options, _PORTAL, caller).items()}
     if isinstance(portal, PortalSettings):
         if given:
             raise ConfigError(
@@ -108,14 +116,38 @@ def portal_settings(
                 "give one or the other",
             )
         return portal
+    if portal is not None and not isinstance(portal, str):
+        raise ConfigError(
+            f"{caller}(): portal must be the portal's URL or a PortalSettings, "
+            f"not {kind_of(portal)}",
+            f"{caller}(..., portal='https://portal.example.org', user=..., password=...)",
+        )
     if not isinstance(portal, str) or not portal.strip():
         raise ConfigError(
             f"{caller}() needs the portal's address",
             f"{caller}(..., portal='https://portal.example.org', user=..., password=...)",
         )
+    portal = portal_root(
+        portal, f"{caller}(): portal", "the login in user= and its password in password="
+    )
+    _refuse_missing_password(given, caller)
     if given.get("concurrency") == "auto":
         given["concurrency"] = None
     return PortalSettings(url=portal, **given)
+
+
+def _refuse_missing_password(given: Mapping[str, Any], caller: str) -> None:
+    """Raise ConfigError for a login given without its password: the run would log in with
+    none, a refused login the portal's brute-force guard counts (the command line asks)."""
+    for login, password in (("user", "password"), ("admin", "admin_password")):
+        if login == "user" and given.get("admin"):
+            continue  # --admin acts as --user too: no password of its own
+        if given.get(login) and not given.get(password):
+            raise ConfigError(
+                f"{caller}(): {login}={given[login]!r} was given without its {password}=",
+                f"{caller}(..., {login}=..., {password}=os.environ['BULKMAIL_"
+                f"{password.upper()}'], say: never a password in the source",
+            )
 
 
 class _TableSource:
@@ -129,7 +161,8 @@ class _TableSource:
         if self._used and not self._again:
             raise ConfigError(
                 "the rows were given as a Table or a one-pass iterator, which can be read "
-                "once, and this run reads them twice (--admin first reads every row's owner)",
+                "once, and this run reads them twice (admin=, --admin, first reads every "
+                "row's owner; autofill='portal' every row's domain)",
                 "pass a list of records, a DataFrame or the file",
             )
         self._used = True
@@ -162,6 +195,35 @@ def _refuse_unknown(
         )
 
 
+def _checked(options: Mapping[str, Any], names: frozenset[str], caller: str) -> dict[str, Any]:
+    """Return the keywords of `options` among `names`, each checked for its kind
+    (`bulkmail.keywords`, ConfigError), `defaults` as canonical field -> cell text and
+    `autofill` as InputSettings takes it."""
+    given = {k: v for k, v in options.items() if k in names}
+    for name, value in given.items():
+        check_kind(name, value, f"{caller}()")
+    if "defaults" in given:
+        given["defaults"] = from_mapping(given["defaults"], f"{caller}()")
+    if "autofill" in given:
+        given["autofill"] = autofill_setting(given["autofill"], caller)
+    return given
+
+
+def autofill_setting(choice: bool | str, caller: str) -> Any:  # bool | PortalSetups
+    """Return InputSettings.autofill for a caller's `autofill` ("known" or True: the provider
+    table; "portal": the portal's answers, which only an import asks for)."""
+    if choice == "portal":
+        if not caller.startswith("import"):
+            raise ConfigError(
+                f"{caller}(): autofill='portal' asks the portal, which only an import does",
+                "use autofill='known', or import_file(..., autofill='portal', dry_run=True)",
+            )
+        from bulkmail.validation.autofill import PortalSetups
+
+        return PortalSetups()
+    return bool(choice)
+
+
 def _as_path(name: str, value: Any) -> Any:
     return Path(value) if name in _PATHS and isinstance(value, str | os.PathLike) else value
 
@@ -191,9 +253,9 @@ class Checks(Iterator[Checked]):
 def validate(
     source: Source,
     *,
-    defaults: Mapping[str, str] | None = None,
+    defaults: Mapping[str, Any] | None = None,
     run_user: str | None = None,
-    autofill: bool = False,
+    autofill: bool | Literal["known"] = False,
 ) -> Checks:
     """Check the columns now (InputError), then validate the rows of `source` one by one.
 
@@ -205,8 +267,9 @@ def validate(
     from bulkmail.pipeline import read_input
     from bulkmail.validation.table import validate as validate_rows
 
-    table = (
-        source if isinstance(source, Table) else read_input(input_settings(source, {}, "validate"))
-    )
-    checked = validate_rows(table, defaults=defaults, run_user=run_user, autofill=autofill)
+    options = {"autofill": autofill} | ({"defaults": defaults} if defaults is not None else {})
+    inp = input_settings(source if not isinstance(source, Table) else "-", options, "validate")
+    check_kind("user", run_user, "validate(): run_user")
+    table = source if isinstance(source, Table) else read_input(inp)
+    checked = validate_rows(table, defaults=inp.defaults, run_user=run_user, autofill=inp.autofill)
     return Checks(table, checked)

@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, ParamSpec, TypeVar, Unpack
 
-from bulkmail.errors import AbortError, ConfigError
+from bulkmail.errors import AbortError, ConfigError, InputError, one_error
 from bulkmail.files import ACCESS, ReportMode
 from bulkmail.library import ImportOptions, InputOptions, Source, input_settings, portal_settings
 from bulkmail.logs import get_logger
@@ -110,6 +110,7 @@ def validate_file(
     InputError or ConfigError for an input that cannot be used (exit code 2).
     """
     inp = input_settings(source, options, "validate_file")
+    _check_run(report_dir, report_mode, "validate_file")
     log = get_logger()
     started, t0 = now(), time.perf_counter()
     table = load(inp)
@@ -172,6 +173,7 @@ async def import_async(
 
     inp = input_settings(source, options, "import_file")
     portal = portal_settings(portal, options, "import_file")
+    _check_run(report_dir, report_mode, "import_file")
     log = get_logger()
     started, t0 = now(), time.perf_counter()
     # Library callers too: the run's passwords are masked in every output from here on.
@@ -260,6 +262,14 @@ async def import_async(
             journal.close()
 
 
+def _check_run(report_dir: object, report_mode: object, caller: str) -> None:
+    """Raise ConfigError for a report folder or mode of the wrong kind (bulkmail.keywords)."""
+    from bulkmail.keywords import check_kind
+
+    check_kind("report_dir", report_dir, f"{caller}()")
+    check_kind("report_mode", report_mode, f"{caller}()")
+
+
 def _maker(table: Table, keep_rows: bool) -> RowResultMaker | None:
     return RowResultMaker(table.headers, table.fields) if keep_rows else None
 
@@ -340,8 +350,18 @@ def _blocking(body: Callable[P, Awaitable[T]]) -> Callable[P, T]:
     @functools.wraps(body)
     def run(*args: P.args, **kwargs: P.kwargs) -> T:
         import anyio
+        import sniffio
 
-        return anyio.run(functools.partial(body, *args, **kwargs))
+        try:
+            running = sniffio.current_async_library()
+        except sniffio.AsyncLibraryNotFoundError:
+            return anyio.run(functools.partial(body, *args, **kwargs))
+        name = body.__name__.replace("_async", "_file")
+        raise ConfigError(
+            f"{name}() runs its own event loop, and this thread runs {running}'s already "
+            "(a Jupyter notebook, an async program)",
+            f"await bulkmail.{body.__name__}(...) there instead, with the same arguments",
+        )
 
     return run
 
@@ -376,7 +396,17 @@ class _Router:
         self.rows = 0  # rows read so far
 
     def jobs(self) -> Iterator[Job]:
-        """Yield the rows to send, settling every other row as it passes."""
+        """Yield the rows to send, settling every other row as it passes.
+
+        Rows that stop coming part-way (a cell too long for a cell, a record that is not one:
+        InputError) abort the run for that reason: what was sent is in the report, and the
+        rows after it were never read."""
+        try:
+            yield from self._jobs()
+        except InputError as err:
+            self._abort(str(err))
+
+    def _jobs(self) -> Iterator[Job]:
         from bulkmail.run.jobs import plan_row
 
         table, ledger = self._table, self._ledger
@@ -452,15 +482,17 @@ async def _drive(
 ) -> None:
     import anyio
 
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(progress.ticker)
-        with anyio.CancelScope() as pool:
-            if handle_signals:
-                # Started, not start_soon: the handlers are in place before the first request,
-                # so a signal that follows any of the run's requests is never the default kill.
-                await tg.start(_watch_signals, runner, pool, grace, log)
-            await runner.run(jobs)
-        tg.cancel_scope.cancel()
+    with one_error():
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(progress.ticker)
+            with anyio.CancelScope() as pool:
+                if handle_signals:
+                    # Started, not start_soon: the handlers are in place before the first
+                    # request, so a signal that follows any of the run's requests is never
+                    # the default kill.
+                    await tg.start(_watch_signals, runner, pool, grace, log)
+                await runner.run(jobs)
+            tg.cancel_scope.cancel()
 
 
 async def _watch_signals(

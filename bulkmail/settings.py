@@ -121,12 +121,24 @@ class PortalSettings:
 
     def __post_init__(self) -> None:
         # The command line checks these with friendlier words; a library caller gets these.
+        from bulkmail.keywords import check_kind
+
+        concurrency: object = self.concurrency
+        if concurrency == "auto":  # as --concurrency auto
+            object.__setattr__(self, "concurrency", None)
+        for name in self.__dataclass_fields__:
+            check_kind(name, getattr(self, name), "PortalSettings")
+        from bulkmail.portal.address import portal_root
+
+        object.__setattr__(self, "url", portal_root(self.url, "PortalSettings url"))
         for name in ("concurrency", "max_concurrency"):
             value = getattr(self, name)
             if value is not None and not 1 <= value <= MAX_CONCURRENCY:
                 raise ConfigError(f"{name} must be from 1 to {MAX_CONCURRENCY:,}")
-        if not self.give_up_after > 0:  # NaN fails too
-            raise ConfigError("give_up_after must be above 0 seconds")
+        if not 0 < self.give_up_after <= MAX_GIVE_UP_AFTER:  # NaN fails too
+            raise ConfigError(
+                f"give_up_after must be above 0 and at most {MAX_GIVE_UP_AFTER:g} seconds"
+            )
         if not 0 < self.timeout <= MAX_TIMEOUT:  # NaN fails too
             raise ConfigError(f"timeout must be above 0 and at most {MAX_TIMEOUT:g} seconds")
         if self.retries < 0:
@@ -135,6 +147,10 @@ class PortalSettings:
             raise ConfigError(f"per_server must be from 1 to {MAX_CONCURRENCY:,}")
         if self.max_login_failures < 1:
             raise ConfigError("max_login_failures must be 1 or more")
+        if not self.progress_every > 0:  # 0: a progress line as fast as the loop turns
+            raise ConfigError("progress_every must be above 0 seconds")
+        if self.grace < 0:
+            raise ConfigError("grace must be 0 seconds or more")
 
     @property
     def workers(self) -> int:

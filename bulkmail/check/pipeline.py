@@ -26,6 +26,7 @@ from bulkmail.check.probes import (
 )
 from bulkmail.check.protocols import Live
 from bulkmail.codes import Code
+from bulkmail.errors import one_error
 from bulkmail.files import ACCESS, ReportMode
 from bulkmail.logs import get_logger
 from bulkmail.models import Checked, Outcome, Status
@@ -114,14 +115,15 @@ async def check_async(
         rows = iter(enumerate(checked))
         counted = _Counted(rows)
         stop = _Interrupt(live, log)
-        async with anyio.create_task_group() as tg:
-            with stop.scope:
-                if handle_signals:  # in place before the first connection
-                    await tg.start(stop.watch)
-                async with anyio.create_task_group() as workers:
-                    for _ in range(settings.concurrency):
-                        workers.start_soon(_worker, counted, checker, ledger)
-            tg.cancel_scope.cancel()
+        with one_error():  # a row stream that stops part-way: its InputError, not a group
+            async with anyio.create_task_group() as tg:
+                with stop.scope:
+                    if handle_signals:  # in place before the first connection
+                        await tg.start(stop.watch)
+                    async with anyio.create_task_group() as workers:
+                        for _ in range(settings.concurrency):
+                            workers.start_soon(_worker, counted, checker, ledger)
+                tg.cancel_scope.cancel()
         for index, left in counted:  # rows the interrupt left
             ledger.settle(index, _not_checked(left, NOT_REACHED))
         ledger.close(counted.rows)

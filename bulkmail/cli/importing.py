@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import getpass
 import os
-import re
 import sys
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -27,7 +26,6 @@ from bulkmail.cli.common import (
 from bulkmail.cli.examples import HelpWithExamples, examples
 from bulkmail.cli.output import print_result
 from bulkmail.errors import ConfigError
-from bulkmail.printable import printable
 from bulkmail.secrets import SECRET_FIELDS
 from bulkmail.secrets import register as register_secret
 from bulkmail.settings import (
@@ -222,33 +220,15 @@ def add_portal_options(parser: argparse.ArgumentParser) -> None:
 
 
 def check_url(url: str) -> str:
-    """Return the portal URL without a trailing slash, or raise ConfigError.
+    """Return the portal URL without a trailing slash, or raise ConfigError
+    (`bulkmail.portal.address.portal_root`)."""
+    from bulkmail.portal.address import portal_root
 
-    A URL with a user name or password in it is refused, and never repeated: a password
-    typed there ends up in the shell's history, the process list and the logs.
-    """
-    authority = re.split(r"[/?#]", url.partition("://")[2] or url, maxsplit=1)[0]
-    if "@" in authority:
-        raise ConfigError(
-            f"--portal holds a user name or password (...@{authority.rpartition('@')[2]})",
-            "give the portal root only, e.g. https://portal.example.org, the login with --user "
-            f"and its password in {PASSWORD_ENV} or --password-file",
-        )
-    root = "give the portal root, e.g. https://portal.example.org"
-    if not url.isprintable() or any(c.isspace() for c in url):
-        raise ConfigError("--portal holds a space or a control character", root)
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises ValueError for a port that is not a number in range
-    except ValueError as err:
-        raise ConfigError(f"--portal is not a usable URL ({err})", root) from None
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(f"--portal {printable(url)!r} is not an http(s) URL", root)
-    if parts.query or parts.fragment:
-        # A browser's address (a token in the query string) is not the API root, and what
-        # follows the ? would be written to logs and summary.json.
-        raise ConfigError("--portal has a ?query or #fragment: it is not the portal root", root)
-    return url.rstrip("/")
+    return portal_root(
+        url,
+        "--portal",
+        f"the login with --user and its password in {PASSWORD_ENV} or --password-file",
+    )
 
 
 def portal_password(args: argparse.Namespace) -> str | None:

@@ -15,6 +15,7 @@ lock) fails every later call with the same AbortError (exit 3), kept in `failure
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import hmac
 import json
@@ -118,6 +119,9 @@ class Journal:
         the open batch.
         """
         path = Path(path)
+        if not path.name:  # "/", ".", "": a folder, and no name to put the lock file beside
+            folder = IsADirectoryError(errno.EISDIR, "it is a folder: give --state a file's path")
+            raise failures.opening(path, folder)
         portal = normalise_portal(portal)
         lock = _take_lock(path, argv)
         try:

@@ -16,7 +16,7 @@ from typing import Any
 from bulkmail.errors import ConfigError
 from bulkmail.schema import ALIASES, BY_NAME, SECRET_FIELDS, fold
 
-__all__ = ["load_defaults", "merge", "parse_set"]
+__all__ = ["from_mapping", "load_defaults", "merge", "parse_set"]
 
 _SET_HINT = "write it as --set FIELD=VALUE, e.g. --set server=imap.example.org"
 _TOML_HINT = 'write one FIELD = VALUE per line, e.g. server = "imap.example.org"'
@@ -120,6 +120,19 @@ def _as_text(value: Any, field: str, where: str) -> str:
     raise ConfigError(
         f"{where}: {field} must be text, a number or true/false", f'e.g. {field} = "..."'
     )
+
+
+def from_mapping(values: Mapping[str, Any], where: str) -> dict[str, str]:
+    """Return a Python caller's defaults ({"IMAP server": "...", "port": 993}) as canonical
+    field -> cell text, by the defaults file's rules: aliases, an unknown field or a value
+    that is not text, a number or true/false is a ConfigError naming `where`."""
+    result: dict[str, str] = {}
+    for key, value in values.items():
+        field = _field(str(key), f"{where}: defaults")
+        if field in result:
+            raise ConfigError(f"{where}: defaults set {field} twice", "keep one value per field")
+        result[field] = _as_text(value, field, f"{where}: defaults")
+    return result
 
 
 def merge(file_defaults: Mapping[str, str], set_values: Mapping[str, str]) -> dict[str, str]:

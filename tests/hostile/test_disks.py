@@ -650,3 +650,19 @@ def test_a_journal_another_program_holds_locked_stops_the_run_saying_so(
     _, succeeded, failed = newest_report(tmp_path / "reports")
     assert succeeded == [] and [r["outcome"] for r in failed] == ["not attempted"] * 3
     assert stats(sim)["creates"] == 0  # nothing is sent that the journal cannot record
+
+
+@pytest.mark.parametrize("state", ["/", ".", ""])
+def test_a_state_path_with_no_file_name_is_a_folder_refused_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, state: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    sheet = write_sheet(tmp_path / "in.csv", 1)
+    with running(SimConfig()) as url:  # a portal that answers: the journal is opened next
+        assert run_cli(tmp_path, sheet, url, "--state", state) == 2
+        line = last_line(capsys.readouterr().err)
+        with pytest.raises(bulkmail.ConfigError, match=r"cannot be used: it is a folder"):
+            bulkmail.import_file(sheet, portal=url, state=state, report_dir=tmp_path)
+    assert line.startswith(
+        f"bulkmail: error: journal {state or '.'} cannot be used: it is a folder"
+    )

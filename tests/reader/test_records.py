@@ -95,7 +95,7 @@ def test_a_date_in_the_password_column_is_the_error_a_sheets_date_cell_gives(
     [
         ("accounts.csv", "takes records, not a str"),
         ({"E-mail": "a@b.org"}, "takes records, not a dict"),
-        (42, "takes records, not a int"),
+        (42, "takes records, not an int"),
         ([record(1), "user2@corp.example.org"], "record 2 is a str, not a mapping"),
     ],
 )
