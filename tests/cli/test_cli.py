@@ -230,6 +230,42 @@ def test_demo_runs_the_bundled_sheet_against_the_embedded_simulator(
     assert (last["event"], last["exit_code"], last["import_exit_code"]) == ("demo.finished", 0, 1)
 
 
+@pytest.mark.slow
+def test_demo_of_your_own_sheet_exits_with_its_import_and_calls_no_failure_deliberate(
+    here: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Only the bundled sample's failures are on purpose: a sheet given with --input that
+    # fails rows is an import that failed rows (exit 1), whatever the demo says of its own.
+    header = "email,password,server,smtp_server,portal_user,portal_password\n"
+    sheet = here / "mine.csv"
+    sheet.write_text(
+        header
+        + "not-an-address,Mbox-pw-1,imap.example.org,smtp.example.org,a@example.org,Pw-1\n"
+        + "ok@example.org,Mbox-pw-2,imap.example.org,smtp.example.org,a@example.org,Pw-1\n",
+        encoding="utf-8",
+    )
+    assert main(["demo", "--latency", "0", "--input", str(sheet), "--log-format", "json"]) == 1
+    out, err = capsys.readouterr()
+    assert "  created 1, failed 1\n" in out and out.endswith("\nexit code 1\n")
+    assert "deliberate" not in out
+    last = json.loads(err.splitlines()[-1])
+    assert (last["event"], last["exit_code"], last["import_exit_code"]) == ("demo.finished", 1, 1)
+
+
+@pytest.mark.slow
+def test_a_quiet_demo_keeps_its_last_word_which_says_what_it_exits_with(
+    here: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["demo", "--latency", "0", "--log-format", "json", "--quiet"]) == 0
+    out, err = capsys.readouterr()
+    events = [json.loads(line) for line in err.splitlines()]
+    assert out == ""
+    assert [(e["event"], e["exit_code"]) for e in events] == [
+        ("run.finished", 1),  # the import's own code, as in its summary.json
+        ("demo.finished", 0),  # what the process exits with
+    ]
+
+
 def test_the_console_summary_masks_registered_secrets_in_every_line(tmp_path: Path) -> None:
     register("Run-Pa55word")
     info = InputInfo("in/Run-Pa55word.csv", "csv")
