@@ -321,7 +321,10 @@ def _run_facts(portal: PortalSettings, runner: Runner, acting: Acting | None) ->
     """Return what summary.json says about an import beyond the counts."""
     state = runner.state
     acted = {"impersonation": acting.facts()} if acting is not None else {}
-    return acted | {
+    stopped = state.aborted or state.interrupted
+    # `error`, as in every stopped run's summary.json (bulkmail.report.failure)
+    said = {"error": state.reason} if stopped and state.reason else {}
+    return acted | said | {
         "portal": portal.url,
         "concurrency": portal.concurrency or "auto",
         "concurrency_limit": runner.concurrency.facts(),

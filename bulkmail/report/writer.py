@@ -305,6 +305,7 @@ class ReportWriter:
         failure = self.failure
         assert failure is not None  # called once a file failed
         data |= {"exit_code": 3, "report_error": failure.message}
+        data.setdefault("error", failure.message)  # as every stopped run's summary.json
         with contextlib.suppress(OSError):
             _write_json(path, data, self._mode)
         raise failure
