@@ -320,11 +320,10 @@ def _run_identity(table: Table, inp: InputSettings, portal: PortalSettings) -> I
 def _run_facts(portal: PortalSettings, runner: Runner, acting: Acting | None) -> dict[str, Any]:
     """Return what summary.json says about an import beyond the counts."""
     state = runner.state
-    acted = {"impersonation": acting.facts()} if acting is not None else {}
-    stopped = state.aborted or state.interrupted
-    # `error`, as in every stopped run's summary.json (bulkmail.report.failure)
-    said = {"error": state.reason} if stopped and state.reason else {}
-    return acted | said | {
+    acted: dict[str, Any] = {"impersonation": acting.facts()} if acting is not None else {}
+    if (state.aborted or state.interrupted) and state.reason:
+        acted["error"] = state.reason  # as in every stopped run's summary.json (report.failure)
+    return acted | {
         "portal": portal.url,
         "concurrency": portal.concurrency or "auto",
         "concurrency_limit": runner.concurrency.facts(),
