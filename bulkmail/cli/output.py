@@ -143,8 +143,9 @@ def _kind_lines(preview: Preview, severity: Severity, kind: str, where: str) -> 
     hidden = groups[CODES_SHOWN:]
     if hidden:
         n = sum(group.count for group in hidden)
+        counted = f"{n} {kind.removesuffix('s') if n == 1 else kind}"  # 1 error, 2 errors
         lines.append(
-            f"    ... {len(hidden)} more code{'' if len(hidden) == 1 else 's'} ({n} {kind}) "
+            f"    ... {len(hidden)} more code{'' if len(hidden) == 1 else 's'} ({counted}) "
             f"in {where}: {', '.join(group.code for group in hidden[:10])}"
             + (", ..." if len(hidden) > 10 else "")
         )

@@ -14,7 +14,7 @@ from bulkmail.cli import build_parser, main
 from bulkmail.cli.output import print_result
 from bulkmail.models import InputInfo, Problem, Severity, Summary
 from bulkmail.report.collector import RunResult
-from bulkmail.report.preview import Preview
+from bulkmail.report.preview import CODES_SHOWN, Preview
 from bulkmail.report.writer import ReportPaths
 from bulkmail.secrets import register, scrub
 from bulkmail.settings import PortalSettings
@@ -417,3 +417,20 @@ def test_an_interrupted_runs_summary_says_whether_the_same_command_has_rows_to_f
     out = io.StringIO()
     print_result(RunResult(summary, paths, Preview(), ()), out)
     assert out.getvalue().splitlines()[-3] == said
+
+
+def test_codes_past_the_first_count_one_problem_as_one(tmp_path: Path) -> None:
+    # The sample's summary said "... 2 more codes (2 errors)", and "(1 errors)" for one.
+    preview = Preview()
+    codes = [f"code-{i}" for i in range(CODES_SHOWN + 1)]
+    for row, code in enumerate(codes):
+        for _ in range(2 if code != codes[-1] else 1):
+            preview.add(Severity.ERROR, code, "fix it", lambda row=row: f"row {row}", str)
+        preview.row_done(Severity.ERROR)
+    info = InputInfo("in.csv", "csv")
+    summary = Summary("validate", 6, {"failed": 6}, 1, info, "a", "b", 1.0)
+    paths = ReportPaths(*(tmp_path / name for name in ("r", "x.xlsx", "s", "f", "j")))
+    out = io.StringIO()
+    print_result(RunResult(summary, paths, preview, ()), out)
+    hidden = f"    ... 1 more code (1 error) in the report's Failed sheet: {codes[-1]}"
+    assert hidden in out.getvalue().splitlines()
