@@ -83,6 +83,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = parser.parse_args(words)
     except fatal.UsageError as err:  # before the options are known: no report folder
+        err.prog = _prog_of(parser, words, err.prog)
         print(fatal.usage_line(err, fatal.log_format(words)), file=sys.stderr)
         raise SystemExit(2) from None
     try:
@@ -92,6 +93,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return fatal.stopped(args, None)
     return code
+
+
+def _prog_of(parser: argparse.ArgumentParser, words: Sequence[str], prog: str) -> str:
+    """Return the command's own prog (`bulkmail validate`) for an error the top parser
+    raised about a command's words (argparse leaves stray arguments to it), so the line
+    points to the help that lists the command's options; `prog` otherwise."""
+    if prog != parser.prog:
+        return prog
+    command = next((w for w in words if not w.startswith("-")), None)
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return f"{prog} {command}" if command in commands.choices else prog
 
 
 def entry() -> None:  # pragma: no cover - thin wrapper for the console script

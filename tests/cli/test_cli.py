@@ -178,7 +178,7 @@ def test_stray_arguments_are_named_without_their_values(
     assert exc.value.code == 2
     assert capsys.readouterr().err == (
         "bulkmail: error: unrecognized arguments: --password ... --pwd=... "
-        "(see `bulkmail --help`)\n"
+        "(see `bulkmail validate --help`)\n"
     )
 
 

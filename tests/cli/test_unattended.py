@@ -72,8 +72,8 @@ def test_the_log_format_is_read_from_argv_as_argparse_reads_it(argv: list[str], 
         ),
         (
             ["validate", "x.csv", "--lo", "json", "--password", "Typed-S3cret"],
-            "unrecognized arguments: --password ... (see `bulkmail --help`)",
-            None,
+            "unrecognized arguments: --password ... (see `bulkmail validate --help`)",
+            "validate",  # the command's help lists its options, `bulkmail --help` does not
         ),
         (
             ["validate", "x.csv", "--log-format", "json", "--quiet", "--report-mode", "all"],
