@@ -8,6 +8,7 @@ and its exit code (`bulkmail.cli.fatal`: in the --log-format asked for, with a s
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from collections.abc import Sequence
 
@@ -86,12 +87,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         err.prog = _prog_of(parser, words, err.prog)
         print(fatal.usage_line(err, fatal.log_format(words)), file=sys.stderr)
         raise SystemExit(2) from None
+    # The commands that write a report stop on SIGTERM as on Ctrl-C, with a line and a
+    # summary.json (a template is written at once; the simulator's server has its own).
+    reports = hasattr(args, "report_dir")
     try:
-        code: int = args.func(args)
+        with fatal.sigterm_stops_the_run() if reports else contextlib.nullcontext():
+            code: int = args.func(args)
     except BulkmailError as err:
         return fatal.stopped(args, err)
-    except KeyboardInterrupt:
-        return fatal.stopped(args, None)
+    except KeyboardInterrupt as stop:
+        return fatal.stopped(args, None, fatal.interrupted(stop))
     return code
 
 
