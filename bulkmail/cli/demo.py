@@ -98,7 +98,12 @@ def run(args: argparse.Namespace) -> int:
     deliberate = ran == 1 and args.input is None
     code = 0 if deliberate else ran
     if not args.quiet:
-        print_result(result, sys.stdout, exit_code=code)
+        print_result(result, sys.stdout, exit_code=code, resumable=False)
+        if result.summary.extra.get("interrupted"):
+            print(
+                "demo: interrupted; `bulkmail demo` starts over (its portal and journal "
+                "lived in its process)"
+            )
         if deliberate:
             failed = result.summary.counts.get("failed", 0)
             print(

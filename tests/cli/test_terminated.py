@@ -68,3 +68,31 @@ def test_sigterm_while_the_portal_is_asked_first_is_a_json_line_and_a_summary(
     summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
     assert (summary["exit_code"], summary["error"]) == (3, line["message"])
     assert out == "" and "Portal-S3cret" not in err + json.dumps(summary)
+
+
+@pytest.mark.slow
+def test_an_interrupted_demo_does_not_say_that_running_it_again_finishes_the_rest(
+    tmp_path: Path,
+) -> None:
+    # The demo's portal and journal live in its process: a second demo starts over.
+    args = [sys.executable, "-m", "bulkmail", "demo", "--latency", "1000", "--log-format", "json"]
+    with subprocess.Popen(
+        args, cwd=tmp_path, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True,
+    ) as demo:  # fmt: skip
+        try:
+            assert demo.stderr is not None
+            for line in demo.stderr:  # wait for the first row sent, then Ctrl-C
+                if '"row.created"' in line:
+                    break
+            demo.send_signal(signal.SIGINT)
+            out, _ = demo.communicate(timeout=SAFETY)
+        finally:
+            demo.kill()
+    assert demo.returncode == 3
+    (interrupted,) = [line for line in out.splitlines() if line.startswith("  interrupted")]
+    assert interrupted.endswith(" rows not sent")  # not "run the same command again ..."
+    assert out.endswith(
+        "demo: interrupted; `bulkmail demo` starts over (its portal and journal lived in its "
+        "process)\n"
+    )
