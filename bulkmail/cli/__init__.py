@@ -96,7 +96,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BulkmailError as err:
         return fatal.stopped(args, err)
     except KeyboardInterrupt as stop:
-        return fatal.stopped(args, None, fatal.interrupted(stop))
+        folder = getattr(stop, "report_folder", None)  # a report it cut short (ReportWriter)
+        return fatal.stopped(args, None, fatal.interrupted(stop), folder)
     return code
 
 

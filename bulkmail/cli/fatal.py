@@ -122,13 +122,17 @@ def usage_line(err: UsageError, fmt: Literal["console", "json"]) -> str:
 
 
 def stopped(
-    args: argparse.Namespace, err: BulkmailError | None, interrupt: str = "interrupted"
+    args: argparse.Namespace,
+    err: BulkmailError | None,
+    interrupt: str = "interrupted",
+    folder: Path | None = None,
 ) -> int:
     """Say that the run stopped (`err`, or an interrupt when None, said as `interrupt`),
     leave its summary.json (its path on stdout, as a run's console summary gives its
-    report), return the exit code."""
+    report), return the exit code. An interrupt that cut the run's report short names its
+    `folder`: the summary.json goes there."""
     exit_code = 3 if err is None else err.exit_code
-    summary = _summary(args, err, exit_code, interrupt)
+    summary = _summary(args, err, exit_code, interrupt, folder)
     say(args, err, summary.parent if summary else None, interrupt)
     if summary is not None and not getattr(args, "quiet", False):  # as a run's summary does
         print(f"report: {os.path.relpath(summary)}", file=sys.stdout)
@@ -162,7 +166,11 @@ def _text(err: BulkmailError) -> str:
 
 
 def _summary(
-    args: argparse.Namespace, err: BulkmailError | None, exit_code: int, interrupt: str
+    args: argparse.Namespace,
+    err: BulkmailError | None,
+    exit_code: int,
+    interrupt: str,
+    folder: Path | None,
 ) -> Path | None:
     """Return the summary.json that tells monitoring why the run stopped, written now unless
     the run had made its report folder (its writer wrote it there); None when the run had not
@@ -188,6 +196,7 @@ def _summary(
             exit_code=exit_code,
             error=interrupt if err is None else _text(err),
             access=ACCESS[args.report_mode],
+            folder=folder if err is None else None,
         )
     except (BulkmailError, OSError):  # no folder can be made there: the line says the error
         return None
