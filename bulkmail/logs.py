@@ -59,6 +59,9 @@ def printable_event(
 
 # One clock for every line: structlog's events and the fatal lines `fatal_line` renders.
 FINAL_EVENT: Final = "run.finished"
+# The last words `--quiet` keeps: a run's, and the demo's, which exits 0 when its import,
+# whose sample fails rows on purpose, says 1.
+_LAST_WORDS: Final = frozenset({FINAL_EVENT, "demo.finished"})
 _ERROR_METHODS: Final = frozenset({"error", "critical", "exception", "fatal"})
 
 
@@ -66,8 +69,9 @@ def only_final(
     logger: Any, method: str, event: MutableMapping[str, Any]
 ) -> MutableMapping[str, Any]:
     """A structlog processor for `--quiet`: keep the errors and the run's last word
-    (`run.finished`: counts, exit code, report), drop every other event."""
-    if method in _ERROR_METHODS or event.get("event") == FINAL_EVENT:
+    (`run.finished`: counts, exit code, report; and the demo's `demo.finished`), drop every
+    other event."""
+    if method in _ERROR_METHODS or event.get("event") in _LAST_WORDS:
         return event
     raise structlog.DropEvent
 

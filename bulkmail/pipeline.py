@@ -330,7 +330,9 @@ def _run_identity(table: Table, inp: InputSettings, portal: PortalSettings) -> I
 def _run_facts(portal: PortalSettings, runner: Runner, acting: Acting | None) -> dict[str, Any]:
     """Return what summary.json says about an import beyond the counts."""
     state = runner.state
-    acted = {"impersonation": acting.facts()} if acting is not None else {}
+    acted: dict[str, Any] = {"impersonation": acting.facts()} if acting is not None else {}
+    if (state.aborted or state.interrupted) and state.reason:
+        acted["error"] = state.reason  # as in every stopped run's summary.json (report.failure)
     return acted | {
         "portal": portal.url,
         "concurrency": portal.concurrency or "auto",

@@ -135,6 +135,7 @@ async def check_async(
             aborted=bool(stop.reason),
             header_problems=table.problems,
             extra={
+                **({"error": f"{stop.reason}: {AGAIN}"} if stop.reason else {}),
                 "interrupted": bool(stop.reason),
                 "abort_reason": f"{stop.reason}: {AGAIN}" if stop.reason else None,
                 "login": settings.login,

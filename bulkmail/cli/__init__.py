@@ -8,6 +8,7 @@ and its exit code (`bulkmail.cli.fatal`: in the --log-format asked for, with a s
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from collections.abc import Sequence
 
@@ -83,15 +84,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = parser.parse_args(words)
     except fatal.UsageError as err:  # before the options are known: no report folder
+        err.prog = _prog_of(parser, words, err.prog)
         print(fatal.usage_line(err, fatal.log_format(words)), file=sys.stderr)
         raise SystemExit(2) from None
+    # The commands that write a report stop on SIGTERM as on Ctrl-C, with a line and a
+    # summary.json (a template is written at once; the simulator's server has its own).
+    reports = hasattr(args, "report_dir")
     try:
-        code: int = args.func(args)
+        with fatal.sigterm_stops_the_run() if reports else contextlib.nullcontext():
+            code: int = args.func(args)
     except BulkmailError as err:
         return fatal.stopped(args, err)
-    except KeyboardInterrupt:
-        return fatal.stopped(args, None)
+    except KeyboardInterrupt as stop:
+        folder = getattr(stop, "report_folder", None)  # a report it cut short (ReportWriter)
+        return fatal.stopped(args, None, fatal.interrupted(stop), folder)
     return code
+
+
+def _prog_of(parser: argparse.ArgumentParser, words: Sequence[str], prog: str) -> str:
+    """Return the command's own prog (`bulkmail validate`) for an error the top parser
+    raised about a command's words (argparse leaves stray arguments to it), so the line
+    points to the help that lists the command's options; `prog` otherwise."""
+    if prog != parser.prog:
+        return prog
+    command = next((w for w in words if not w.startswith("-")), None)
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return f"{prog} {command}" if command in commands.choices else prog
 
 
 def entry() -> None:  # pragma: no cover - thin wrapper for the console script

@@ -9,10 +9,14 @@ why it stopped (`bulkmail.report.failure`), and the console names it.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from types import FrameType
 from typing import Final, Literal
 
 from bulkmail.cli.output import error_line
@@ -31,6 +35,59 @@ class UsageError(SystemExit):
         super().__init__(2)
         self.message = message
         self.prog = prog
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised as Ctrl-C's KeyboardInterrupt is, so that a run stopped by systemd or
+    a supervisor says so (`stopped`) instead of dying without a line or a summary.json."""
+
+
+_TERMINATED = threading.Event()  # SIGTERM came: the KeyboardInterrupt that follows is its
+
+
+def _terminated(signum: int, frame: FrameType | None) -> None:
+    """Stop as Ctrl-C stops. In an event loop, asyncio's own Ctrl-C handler cancels the
+    run's main task and then raises KeyboardInterrupt (raised here, the exception would
+    land in whichever task runs); without that handler (SIGINT ignored, as for a shell's
+    `&`), SIGTERM does what it did before: it ends the process."""
+    _TERMINATED.set()
+    if asyncio_running():
+        on_sigint = signal.getsignal(signal.SIGINT)
+        if callable(on_sigint) and on_sigint is not signal.default_int_handler:
+            on_sigint(signal.SIGINT, frame)
+            return
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.raise_signal(signal.SIGTERM)
+    raise Terminated
+
+
+def asyncio_running() -> bool:
+    """Return whether this thread runs an asyncio event loop now."""
+    import asyncio
+
+    return asyncio.events._get_running_loop() is not None
+
+
+@contextlib.contextmanager
+def sigterm_stops_the_run() -> Iterator[None]:
+    """Within the block, SIGTERM raises `Terminated` (the import's pool handles both signals
+    itself while it sends rows); the previous handler is put back after. Only the main
+    thread can set a handler: elsewhere (a caller's thread) nothing changes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    _TERMINATED.clear()
+    previous = signal.signal(signal.SIGTERM, _terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def interrupted(stop: KeyboardInterrupt) -> str:
+    """Return what stopped the run: "interrupted", or "interrupted by SIGTERM"."""
+    terminated = isinstance(stop, Terminated) or _TERMINATED.is_set()
+    return "interrupted by SIGTERM" if terminated else "interrupted"
 
 
 def log_format(argv: Sequence[str]) -> Literal["console", "json"]:
@@ -64,23 +121,35 @@ def usage_line(err: UsageError, fmt: Literal["console", "json"]) -> str:
     )
 
 
-def stopped(args: argparse.Namespace, err: BulkmailError | None) -> int:
-    """Say that the run stopped (`err`, or an interrupt when None), leave its summary.json
-    (its path on stdout, as a run's console summary gives its report), return the exit code."""
+def stopped(
+    args: argparse.Namespace,
+    err: BulkmailError | None,
+    interrupt: str = "interrupted",
+    folder: Path | None = None,
+) -> int:
+    """Say that the run stopped (`err`, or an interrupt when None, said as `interrupt`),
+    leave its summary.json (its path on stdout, as a run's console summary gives its
+    report), return the exit code. An interrupt that cut the run's report short names its
+    `folder`: the summary.json goes there."""
     exit_code = 3 if err is None else err.exit_code
-    summary = _summary(args, err, exit_code)
-    say(args, err, summary.parent if summary else None)
+    summary = _summary(args, err, exit_code, interrupt, folder)
+    say(args, err, summary.parent if summary else None, interrupt)
     if summary is not None and not getattr(args, "quiet", False):  # as a run's summary does
         print(f"report: {os.path.relpath(summary)}", file=sys.stdout)
     return exit_code
 
 
-def say(args: argparse.Namespace, err: BulkmailError | None, report: Path | None) -> None:
-    """Print the line of what stopped the run (`err`, or an interrupt when None) on stderr;
-    the JSON line names the `report` folder too."""
+def say(
+    args: argparse.Namespace,
+    err: BulkmailError | None,
+    report: Path | None,
+    interrupt: str = "interrupted",
+) -> None:
+    """Print the line of what stopped the run (`err`, or an interrupt when None, said as
+    `interrupt`) on stderr; the JSON line names the `report` folder too."""
     from bulkmail.logs import fatal_line
 
-    message = "interrupted" if err is None else _text(err)
+    message = interrupt if err is None else _text(err)
     console = f"bulkmail: {message}" if err is None else error_line(err)
     fields = {"report": str(report)} if report is not None else {}
     line = fatal_line(
@@ -96,7 +165,13 @@ def _text(err: BulkmailError) -> str:
     return printable(scrub(str(err)))
 
 
-def _summary(args: argparse.Namespace, err: BulkmailError | None, exit_code: int) -> Path | None:
+def _summary(
+    args: argparse.Namespace,
+    err: BulkmailError | None,
+    exit_code: int,
+    interrupt: str,
+    folder: Path | None,
+) -> Path | None:
     """Return the summary.json that tells monitoring why the run stopped, written now unless
     the run had made its report folder (its writer wrote it there); None when the run had not
     parsed its options or no file could be written (the error line still says what happened)."""
@@ -119,8 +194,9 @@ def _summary(args: argparse.Namespace, err: BulkmailError | None, exit_code: int
             started=started,
             finished=local_now(),
             exit_code=exit_code,
-            error="interrupted" if err is None else _text(err),
+            error=interrupt if err is None else _text(err),
             access=ACCESS[args.report_mode],
+            folder=folder if err is None else None,
         )
     except (BulkmailError, OSError):  # no folder can be made there: the line says the error
         return None

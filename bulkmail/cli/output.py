@@ -73,15 +73,18 @@ def error_line(err: BulkmailError) -> str:
     return f"bulkmail: error: {printable(scrub(str(err)))}"
 
 
-def print_result(result: RunResult, out: TextIO, *, exit_code: int | None = None) -> None:
+def print_result(
+    result: RunResult, out: TextIO, *, exit_code: int | None = None, resumable: bool = True
+) -> None:
     """Print counts, the errors and warnings per code with a few rows each, where the report
     is and the exit code (the run's, unless the command exits with another), every line
-    scrubbed of secrets."""
-    for line in _summary_lines(result, exit_code):
+    scrubbed of secrets. An interrupted run says the same command finishes the rest unless
+    it is not `resumable` (the demo's journal lives in its process)."""
+    for line in _summary_lines(result, exit_code, resumable):
         print(printable(scrub(line)), file=out)
 
 
-def _summary_lines(result: RunResult, exit_code: int | None) -> list[str]:
+def _summary_lines(result: RunResult, exit_code: int | None, resumable: bool) -> list[str]:
     s = result.summary
     rows = f"{s.total} row{'' if s.total == 1 else 's'}"
     counts = ", ".join(
@@ -106,17 +109,19 @@ def _summary_lines(result: RunResult, exit_code: int | None) -> list[str]:
         preview, Severity.WARNING, "warnings", "the report's notes and warnings columns"
     )
     if s.extra.get("interrupted"):
-        lines.append(_interrupted(s.counts.get(Status.NOT_ATTEMPTED.value, 0)))
+        lines.append(_interrupted(s.counts.get(Status.NOT_ATTEMPTED.value, 0), resumable))
     code = s.exit_code if exit_code is None else exit_code
     lines += [f"report: {os.path.relpath(result.paths.xlsx)}", f"exit code {code}"]
     return lines
 
 
-def _interrupted(left: int) -> str:
+def _interrupted(left: int, resumable: bool = True) -> str:
     """Return what an interrupted import says about the rows it did not send."""
     if not left:
         return "  interrupted, but every row had finished: nothing is left to send"
     rows = f"{left} row{'' if left == 1 else 's'}"
+    if not resumable:
+        return f"  interrupted with {rows} not sent"
     return (
         f"  interrupted with {rows} not sent: run the same command again to finish the rest "
         "(rows done are skipped)"
@@ -143,8 +148,9 @@ def _kind_lines(preview: Preview, severity: Severity, kind: str, where: str) -> 
     hidden = groups[CODES_SHOWN:]
     if hidden:
         n = sum(group.count for group in hidden)
+        counted = f"{n} {kind.removesuffix('s') if n == 1 else kind}"  # 1 error, 2 errors
         lines.append(
-            f"    ... {len(hidden)} more code{'' if len(hidden) == 1 else 's'} ({n} {kind}) "
+            f"    ... {len(hidden)} more code{'' if len(hidden) == 1 else 's'} ({counted}) "
             f"in {where}: {', '.join(group.code for group in hidden[:10])}"
             + (", ..." if len(hidden) > 10 else "")
         )

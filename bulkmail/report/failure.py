@@ -30,16 +30,18 @@ def write_failed_summary(
     exit_code: int,
     error: str,
     access: Access,
+    folder: Path | None = None,
 ) -> Path:
     """Write summary.json in a new report folder of `report_dir` for a run that stopped
-    with `error` (one line) and `exit_code`; return its path.
+    with `error` (one line) and `exit_code`; return its path. A run interrupted while it
+    wrote its report gives its `folder`: the summary goes there, beside its rows.
 
     `input.format` is "" (the input was not read, or not to the end); every count is 0;
     `report` names summary.json only. Secrets are scrubbed as in every summary.json.
     Raises BulkmailError (ConfigError) when no folder can be made, OSError when the file
     cannot be written: the caller still has its error line to print.
     """
-    folder = new_report_folder(report_dir, command, started, access)
+    folder = folder or new_report_folder(report_dir, command, started, access)
     summary = Summary(
         command=command,
         total=0,

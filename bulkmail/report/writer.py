@@ -195,6 +195,10 @@ class ReportWriter:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+        if isinstance(exc, KeyboardInterrupt) and not (self.folder / SUMMARY_JSON).exists():
+            # Ctrl-C or SIGTERM cut the report short: the summary.json that says so goes in
+            # this folder, beside the rows written (bulkmail.cli.fatal), not in a new one.
+            exc.report_folder = self.folder  # type: ignore[attr-defined]
 
     def add(self, outcome: Outcome) -> None:
         """Append one row's outcome to succeeded.csv or failed.csv and count it."""
@@ -305,6 +309,7 @@ class ReportWriter:
         failure = self.failure
         assert failure is not None  # called once a file failed
         data |= {"exit_code": 3, "report_error": failure.message}
+        data.setdefault("error", failure.message)  # as every stopped run's summary.json
         with contextlib.suppress(OSError):
             _write_json(path, data, self._mode)
         raise failure

@@ -78,10 +78,12 @@ class Lookahead:
             # listed) while the rows before them are sent.
             while self._held < self._size and self._within_span() and self._read():
                 pass
-            job = self._ready()
+            job = None if stopping.is_set() else self._ready()
             if job is not None:
                 return job
-            if self._exhausted and not self._held:
+            if stopping.is_set() or (self._exhausted and not self._held):
+                # A row settled here (a stopped server's) may have stopped the run, its
+                # report failing: the wake that said so came before this wait would start.
                 return None
             # Servers full, or too far ahead of a slow row: wait until a row finishes.
             await self._servers.changed()

@@ -56,6 +56,7 @@ def test_ctrl_c_writes_the_report_and_exits_3(world: MailServers, tmp_path: Path
         True,
         again,
     )
+    assert summary["error"] == again  # as every stopped run's summary.json says
     with (folder / "failed.csv").open(encoding="utf-8-sig", newline="") as f:
         failed = [(r["row"], r["outcome"], r["code"], r["message"]) for r in csv.DictReader(f)]
     assert failed[2][:3] == ("4", "failed", "email-invalid; required; required")  # invalid

@@ -14,7 +14,7 @@ from bulkmail.cli import build_parser, main
 from bulkmail.cli.output import print_result
 from bulkmail.models import InputInfo, Problem, Severity, Summary
 from bulkmail.report.collector import RunResult
-from bulkmail.report.preview import Preview
+from bulkmail.report.preview import CODES_SHOWN, Preview
 from bulkmail.report.writer import ReportPaths
 from bulkmail.secrets import register, scrub
 from bulkmail.settings import PortalSettings
@@ -178,7 +178,7 @@ def test_stray_arguments_are_named_without_their_values(
     assert exc.value.code == 2
     assert capsys.readouterr().err == (
         "bulkmail: error: unrecognized arguments: --password ... --pwd=... "
-        "(see `bulkmail --help`)\n"
+        "(see `bulkmail validate --help`)\n"
     )
 
 
@@ -228,6 +228,42 @@ def test_demo_runs_the_bundled_sheet_against_the_embedded_simulator(
         1,
     )
     assert (last["event"], last["exit_code"], last["import_exit_code"]) == ("demo.finished", 0, 1)
+
+
+@pytest.mark.slow
+def test_demo_of_your_own_sheet_exits_with_its_import_and_calls_no_failure_deliberate(
+    here: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Only the bundled sample's failures are on purpose: a sheet given with --input that
+    # fails rows is an import that failed rows (exit 1), whatever the demo says of its own.
+    header = "email,password,server,smtp_server,portal_user,portal_password\n"
+    sheet = here / "mine.csv"
+    sheet.write_text(
+        header
+        + "not-an-address,Mbox-pw-1,imap.example.org,smtp.example.org,a@example.org,Pw-1\n"
+        + "ok@example.org,Mbox-pw-2,imap.example.org,smtp.example.org,a@example.org,Pw-1\n",
+        encoding="utf-8",
+    )
+    assert main(["demo", "--latency", "0", "--input", str(sheet), "--log-format", "json"]) == 1
+    out, err = capsys.readouterr()
+    assert "  created 1, failed 1\n" in out and out.endswith("\nexit code 1\n")
+    assert "deliberate" not in out
+    last = json.loads(err.splitlines()[-1])
+    assert (last["event"], last["exit_code"], last["import_exit_code"]) == ("demo.finished", 1, 1)
+
+
+@pytest.mark.slow
+def test_a_quiet_demo_keeps_its_last_word_which_says_what_it_exits_with(
+    here: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["demo", "--latency", "0", "--log-format", "json", "--quiet"]) == 0
+    out, err = capsys.readouterr()
+    events = [json.loads(line) for line in err.splitlines()]
+    assert out == ""
+    assert [(e["event"], e["exit_code"]) for e in events] == [
+        ("run.finished", 1),  # the import's own code, as in its summary.json
+        ("demo.finished", 0),  # what the process exits with
+    ]
 
 
 def test_the_console_summary_masks_registered_secrets_in_every_line(tmp_path: Path) -> None:
@@ -381,3 +417,20 @@ def test_an_interrupted_runs_summary_says_whether_the_same_command_has_rows_to_f
     out = io.StringIO()
     print_result(RunResult(summary, paths, Preview(), ()), out)
     assert out.getvalue().splitlines()[-3] == said
+
+
+def test_codes_past_the_first_count_one_problem_as_one(tmp_path: Path) -> None:
+    # The sample's summary said "... 2 more codes (2 errors)", and "(1 errors)" for one.
+    preview = Preview()
+    codes = [f"code-{i}" for i in range(CODES_SHOWN + 1)]
+    for row, code in enumerate(codes):
+        for _ in range(2 if code != codes[-1] else 1):
+            preview.add(Severity.ERROR, code, "fix it", lambda row=row: f"row {row}", str)
+        preview.row_done(Severity.ERROR)
+    info = InputInfo("in.csv", "csv")
+    summary = Summary("validate", 6, {"failed": 6}, 1, info, "a", "b", 1.0)
+    paths = ReportPaths(*(tmp_path / name for name in ("r", "x.xlsx", "s", "f", "j")))
+    out = io.StringIO()
+    print_result(RunResult(summary, paths, preview, ()), out)
+    hidden = f"    ... 1 more code (1 error) in the report's Failed sheet: {codes[-1]}"
+    assert hidden in out.getvalue().splitlines()

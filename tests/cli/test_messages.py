@@ -158,5 +158,6 @@ def test_a_usage_error_is_one_line_without_the_values_it_was_given(
     with pytest.raises(SystemExit):
         main(["validate", "in.csv", "--no-such\x1b[2J=S3cret"])
     assert one_short_line(capsys.readouterr().err) == (
-        "bulkmail: error: unrecognized arguments: --no-such\\x1b[2J=... (see `bulkmail --help`)"
+        "bulkmail: error: unrecognized arguments: --no-such\\x1b[2J=... "
+        "(see `bulkmail validate --help`)"
     )

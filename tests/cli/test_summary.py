@@ -92,7 +92,8 @@ def test_the_summary_counts_every_code_and_shows_a_bounded_few_rows(
         names = ", ".join(code for code, _ in hidden)
         many = "s" if len(hidden) > 1 else ""
         where = f"in the report's Failed sheet: {names}"
-        assert f"    ... {len(hidden)} more code{many} ({n} errors) {where}" in lines
+        counted = f"{n} error{'s' if n > 1 else ''}"
+        assert f"    ... {len(hidden)} more code{many} ({counted}) {where}" in lines
     summary = _summary_json(tmp_path / "rep")
     assert summary["errors"] == dict(sorted(errors.items(), key=lambda item: -item[1]))
     assert summary["warnings"] == {k: n for k, n in counts.items() if k in warnings}

@@ -72,8 +72,8 @@ def test_the_log_format_is_read_from_argv_as_argparse_reads_it(argv: list[str], 
         ),
         (
             ["validate", "x.csv", "--lo", "json", "--password", "Typed-S3cret"],
-            "unrecognized arguments: --password ... (see `bulkmail --help`)",
-            None,
+            "unrecognized arguments: --password ... (see `bulkmail validate --help`)",
+            "validate",  # the command's help lists its options, `bulkmail --help` does not
         ),
         (
             ["validate", "x.csv", "--log-format", "json", "--quiet", "--report-mode", "all"],
@@ -172,6 +172,28 @@ def test_an_interrupt_is_a_json_line_and_a_summary_with_exit_3(
     _, summary = only_summary(here)
     assert (line["event"], line["message"], line["exit_code"]) == ("run.failed", "interrupted", 3)
     assert (summary["exit_code"], summary["error"]) == (3, "interrupted")
+
+
+def test_an_interrupt_while_rows_are_reported_leaves_one_folder_with_its_summary(
+    here: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Ctrl-C (or SIGTERM) mid-report left two folders: the run's, its CSVs cut short and no
+    # summary.json, and a second holding only the summary.json that said why.
+    added = ReportWriter.add
+
+    def add_then_interrupt(writer: ReportWriter, outcome: Any) -> None:
+        added(writer, outcome)
+        if sum(writer.counts.values()) == 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(ReportWriter, "add", add_then_interrupt)
+    assert main(["validate", "accounts.xlsx", "--log-format", "json"]) == 3
+    (line,) = json_lines(capsys.readouterr().err)
+    (folder,) = (here / "reports").iterdir()
+    summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    assert (line["event"], here / line["report"], line["exit_code"]) == ("run.failed", folder, 3)
+    assert (summary["exit_code"], summary["error"]) == (3, "interrupted")
+    assert {"succeeded.csv", "failed.csv"} <= {p.name for p in folder.iterdir()}
 
 
 @pytest.mark.parametrize("fmt", ["console", "json"])

@@ -10,6 +10,7 @@ Monitoring then has what the README promises: every stderr line is JSON, the las
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import re
 import shlex
@@ -174,3 +175,22 @@ def test_an_admin_asked_for_a_two_factor_code_is_never_prompted_without_a_termin
     assert (night.code, night.stdout, len(night.log)) == (2, "", 1)
     assert (failed["event"], failed["exit_code"]) == ("run.failed", 2)
     assert "two-factor code" in failed["message"] and summary["error"] == failed["message"]
+
+
+def test_a_refused_admin_login_is_an_error_line_and_a_summary_with_the_error_exit_3(
+    tmp_path: Path,
+) -> None:
+    # The run got as far as its report (every row not attempted): summary.json still says
+    # why it stopped, under `error` as every stopped run's does, and the log has it as an
+    # error line before run.finished.
+    admin = dataclasses.replace(admin_of(tmp_path), password="Not-the-file-1")
+    with running(SimConfig(users=(admin,))) as url:
+        night = run_as_cron(tmp_path, url, [row(1), row(2)])
+    finished, summary = night.last(), night.summary()
+    errors = [line for line in night.log if line["level"] == "error"]
+    assert (night.code, night.stdout, finished["event"], finished["exit_code"]) == (
+        3, "", "run.finished", 3,
+    )  # fmt: skip
+    assert len(errors) == 1 and "refused the login of --admin" in errors[0]["reason"]
+    assert summary["exit_code"] == 3 and summary["error"] == errors[0]["reason"]
+    assert ADMIN_PASSWORD not in json.dumps(night.log) + json.dumps(summary)

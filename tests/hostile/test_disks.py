@@ -164,6 +164,7 @@ def test_a_journal_disk_that_fills_mid_run_ends_exit_3_and_the_same_command_fini
     folders = sorted(reports.iterdir())
     summary = json.loads((folders[0] / "summary.json").read_text())
     assert summary["exit_code"] == 3 and "journal" in summary["abort_reason"]
+    assert summary["error"] == summary["abort_reason"]  # as every stopped run's says
     assert sum(summary["counts"].values()) == 300
     with (folders[0] / "succeeded.csv").open(encoding="utf-8-sig") as handle:
         created_first = emails(list(csv.DictReader(handle)), "created")

@@ -161,6 +161,7 @@ def test_json_logs_and_summary_json_escape_them_and_keep_the_text(
     assert summary["input"]["path"] == str(tmp_path / sheet)  # escaped as JSON, the same text
     reason = f"the portal's subscription is not paid (HTTP 402 Payment Required: {SHOWN})"
     assert summary["abort_reason"] == reason
+    assert summary["error"] == reason  # as every stopped run's summary.json says
     assert f"abort_reason\n{reason}" in outputs["report.xlsx"]  # the Summary sheet
     failed = [json.loads(line) for line in err.splitlines() if '"row.failed"' in line]
     # JSON lines carry the text itself, escaped by JSON on the line (checked above)

@@ -274,3 +274,4 @@ def test_a_page_that_cannot_be_written_fails_the_run_and_summary_json_says_so(
         _page(tmp_path, [_failed(2, "mailbox-timeout", "imap.x.org")])
     data = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))
     assert data["exit_code"] == 3 and "report.html" in data["report_error"]
+    assert data["error"] == data["report_error"]  # as every stopped run's summary.json says

@@ -271,3 +271,31 @@ async def test_the_feeder_reads_no_further_than_its_span_past_the_oldest_unsettl
             assert len(read) == 100 and handed == list(range(100))  # row 0 never ends
             stopping.set()
             servers.wake()
+
+
+@pytest.mark.parametrize("settled_when", ["read", "held"])
+async def test_a_run_stopped_while_the_feeder_settles_a_row_ends_the_feed(
+    settled_when: str,
+) -> None:
+    # Settling a held-back row writes the report; a report that cannot be written stops
+    # the run (stop + wake) from inside `next`: it must return None, not wait for a wake
+    # that already went by (a full report disk hung a run for good).
+    servers = MailServers(per_server=1, max_login_failures=1)
+    stopping = anyio.Event()
+
+    def settle(j: Job, host: str) -> None:  # as Runner.abort does, via the report writer
+        stopping.set()
+        servers.wake()
+
+    first = [job(0, "bad.test")] if settled_when == "held" else []
+    rest = [job(1, "bad.test"), job(2, "busy.test"), job(3, "busy.test")]
+    ahead = Lookahead(iter(first + rest), servers, 8, on_read=lambda j: None, on_stopped=settle)
+    with anyio.fail_after(HANG):
+        if settled_when == "held":  # rows of bad.test are held when their server stops
+            assert (await ahead.next(stopping)).index == 0  # type: ignore[union-attr]
+            servers.failed(0, verdict(("incoming", Code.MAILBOX_LOGIN_REFUSED)))
+        else:  # bad.test stopped before its rows were read
+            assert servers.take_now(9, account("bad.test"))
+            servers.failed(9, verdict(("incoming", Code.MAILBOX_LOGIN_REFUSED)))
+        assert servers.take_now(8, account("busy.test"))  # busy.test is full: nothing ready
+        assert await ahead.next(stopping) is None

@@ -1,0 +1,98 @@
+"""SIGTERM (systemd's stop, a supervisor's timeout) before the import's rows: the run says
+it stopped as Ctrl-C does (one JSON line, exit 3, a summary.json with the error) instead
+of dying without a word.
+
+The portal is a loopback socket that accepts and never answers: the run is then in its
+first login, before the pool's own signal handling, when the signal comes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SAFETY = 120  # seconds: a safety net only; each wait ends on an event
+
+
+@pytest.fixture
+def silent_portal() -> socket.socket:
+    """A listening socket on 127.0.0.1 that never answers (nothing accepts from it)."""
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(8)
+        yield server
+
+
+def test_sigterm_while_the_portal_is_asked_first_is_a_json_line_and_a_summary(
+    tmp_path: Path, silent_portal: socket.socket
+) -> None:
+    sheet = tmp_path / "in.csv"
+    sheet.write_text(
+        "email,password,server,smtp_server\n"
+        "a@mail.example.org,Mbox-pw-1,imap.mail.example.org,smtp.mail.example.org\n",
+        encoding="utf-8",
+    )
+    port = silent_portal.getsockname()[1]
+    args = [
+        sys.executable, "-m", "bulkmail", "import", str(sheet),
+        "--portal", f"http://127.0.0.1:{port}", "--user", "robot@example.org",
+        "--state", str(tmp_path / "journal.sqlite"), "--report-dir", str(tmp_path / "reports"),
+        "--log-format", "json", "--quiet",
+    ]  # fmt: skip
+    env = {**os.environ, "BULKMAIL_PASSWORD": "Portal-S3cret"}
+    with subprocess.Popen(
+        args, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True,
+    ) as run:  # fmt: skip
+        try:
+            silent_portal.settimeout(SAFETY)
+            connection, _ = silent_portal.accept()  # the run is asking the portal now
+            with connection:
+                run.send_signal(signal.SIGTERM)
+                out, err = run.communicate(timeout=SAFETY)
+        finally:
+            run.kill()  # a no-op once it has ended
+    assert run.returncode == 3, err
+    assert "Traceback" not in err, err
+    (line,) = [json.loads(text) for text in err.splitlines()]
+    assert (line["event"], line["level"], line["exit_code"]) == ("run.failed", "error", 3)
+    assert "SIGTERM" in line["message"]
+    (folder,) = (tmp_path / "reports").iterdir()
+    summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    assert (summary["exit_code"], summary["error"]) == (3, line["message"])
+    assert out == "" and "Portal-S3cret" not in err + json.dumps(summary)
+
+
+@pytest.mark.slow
+def test_an_interrupted_demo_does_not_say_that_running_it_again_finishes_the_rest(
+    tmp_path: Path,
+) -> None:
+    # The demo's portal and journal live in its process: a second demo starts over.
+    args = [sys.executable, "-m", "bulkmail", "demo", "--latency", "1000", "--log-format", "json"]
+    with subprocess.Popen(
+        args, cwd=tmp_path, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True,
+    ) as demo:  # fmt: skip
+        try:
+            assert demo.stderr is not None
+            for line in demo.stderr:  # wait for the first row sent, then Ctrl-C
+                if '"row.created"' in line:
+                    break
+            demo.send_signal(signal.SIGINT)
+            out, _ = demo.communicate(timeout=SAFETY)
+        finally:
+            demo.kill()
+    assert demo.returncode == 3
+    (interrupted,) = [line for line in out.splitlines() if line.startswith("  interrupted")]
+    assert interrupted.endswith(" rows not sent")  # not "run the same command again ..."
+    assert out.endswith(
+        "demo: interrupted; `bulkmail demo` starts over (its portal and journal lived in its "
+        "process)\n"
+    )
