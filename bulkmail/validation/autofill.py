@@ -77,7 +77,9 @@ def _filled(
 def _closest(endpoints: tuple[Endpoint, ...], port: str, encryption: str) -> Endpoint:
     """Return the provider's setting that fits the row's own port or encryption (587 ->
     StartTLS), else its first."""
-    wanted = ENCRYPTION.get(encryption, int(encryption) if encryption.isdigit() else None)
+    wanted = ENCRYPTION.get(
+        encryption, int(encryption) if encryption.isascii() and encryption.isdigit() else None
+    )
     for endpoint in endpoints:
         if str(endpoint.port) == port or (not port and endpoint.encryption == wanted):
             return endpoint
