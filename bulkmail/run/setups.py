@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 import anyio
 import httpx
 
+from bulkmail.codes import Code
 from bulkmail.errors import ConfigError
 from bulkmail.logs import get_logger
 from bulkmail.models import Table
@@ -27,6 +28,7 @@ from bulkmail.portal.setups import IMAP_ACTION, POP_ACTION, Setup, read_setup
 from bulkmail.run.retry import Backoff, with_retries
 from bulkmail.run.sessions import Sessions
 from bulkmail.settings import InputSettings, PortalSettings
+from bulkmail.validation.addresses import address_problem
 from bulkmail.validation.autofill import PortalSetups, Unanswered, wanted
 
 if TYPE_CHECKING:
@@ -121,14 +123,17 @@ async def _setups(
 
 
 def _domains(table: Table, inp: InputSettings) -> dict[tuple[str, bool], str]:
-    """Return each (domain, POP3) the rows need, with the first address that needs it."""
+    """Return each (domain, POP3) the rows need, with the first address that needs it and
+    keeps the address rule: the portal answers one it cannot parse with a 500, which would
+    fail the domain's good rows with the bad one's (that row fails validation itself)."""
     defaults = {k: v for k, v in inp.defaults.items() if v.strip()}
     firsts: dict[tuple[str, bool], str] = {}
     for row in table.rows:
         values = {**defaults, **{k: v for k, v in table.values(row).items() if v.strip()}}
         key = wanted(values)
-        if key is not None and key not in firsts:
-            firsts[key] = values.get("email", "").strip()
+        email = values.get("email", "").strip()
+        if key is not None and key not in firsts and not address_problem(email):
+            firsts[key] = email
     return firsts
 
 
@@ -150,13 +155,16 @@ async def _ask(
     action = POP_ACTION if pop3 else IMAP_ACTION
     ask = partial(api.setups, token, email, action)
     answer = await with_retries(ask, backoff, retries)
+    # The registry's hint, not the verdict's: those speak of creates ("after the mail servers
+    # accepted the login") or of a re-login the run makes, and not this question.
+    hint = Code.AUTOFILL_FAILED.hint
     if isinstance(answer, Verdict):
         message = f"the portal's settings for {domain} (accounts/setups) failed: {answer}"
-        into[key] = Unanswered(message, answer.hint)
+        into[key] = Unanswered(message, hint)
         return
     setup = read_setup(answer, email, pop3=pop3)
     if setup is None:
         message = f"the portal's settings for {domain} (accounts/setups) hold no servers"
-        into[key] = Unanswered(message, "fill server and smtp_server for this domain")
+        into[key] = Unanswered(message, hint)
         return
     into[key] = setup
