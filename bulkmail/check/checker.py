@@ -110,6 +110,7 @@ class Checker:
         self, target: Target, probe: ProbeResult, credentials: tuple[str, str]
     ) -> Finding | None:
         context = self._contexts.pick(verify=not probe.certificate, legacy=bool(probe.legacy))
+        starttls = probe.offer is not None and probe.offer.starttls  # then the login uses it
         self.logins += 1
         return await anyio.to_thread.run_sync(
             _login_blocking,
@@ -118,6 +119,7 @@ class Checker:
             self._timeout,
             credentials,
             self._live,
+            starttls,
             limiter=self._limiter,
             abandon_on_cancel=True,  # an interrupt: `live` ends the session
         )
@@ -138,13 +140,14 @@ def _login_blocking(
     timeout: float,
     credentials: tuple[str, str],
     live: Live | None = None,
+    starttls: bool = False,
 ) -> Finding | None:
     import ssl
 
     assert isinstance(context, ssl.SSLContext)
     step = Step()
     try:
-        protocols.login(target, context, timeout, step, credentials, live)
+        protocols.login(target, context, timeout, step, credentials, live, starttls=starttls)
     except Exception as err:  # a session's failure; classify raises a bug again
         return classify(err, target, step)
     return None
