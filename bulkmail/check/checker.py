@@ -17,7 +17,7 @@ import anyio
 
 from bulkmail.check import protocols
 from bulkmail.check.failures import Finding, classify, hint
-from bulkmail.check.probes import Contexts, ProbeResult, Probes
+from bulkmail.check.probes import BELOW_TLS_1_2, Contexts, ProbeResult, Probes
 from bulkmail.check.protocols import Live, Step
 from bulkmail.check.targets import AUTH_NONE, NTLM, STARTTLS, Target, targets
 from bulkmail.codes import Code
@@ -178,6 +178,11 @@ def _probe_notes(checked: Checked, target: Target, probe: ProbeResult) -> tuple[
     if probe.legacy:
         code = Code.MAIL_TLS_LEGACY
         message = f"{target.where}: the server speaks {probe.legacy} only, below TLS 1.2"
+        if probe.legacy not in BELOW_TLS_1_2:
+            message = (
+                f"{target.where}: the server's {probe.legacy} needs old ciphers or keys, which "
+                "this machine refuses unless TLS 1.0 and 1.1 are allowed"
+            )
         notes.append(Problem(number, encryption_column, code, code.severity, message, code.hint))
     offer = probe.offer
     if offer is not None and target.encryption == STARTTLS and not offer.starttls:

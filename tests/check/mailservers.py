@@ -36,6 +36,9 @@ class Mail:
     # Offer STARTTLS to the first N connections only, as a man in the middle that strips it
     # from the later ones would (None: to every connection)
     starttls_first: int | None = None
+    # IMAP, POP3 with implicit TLS: answer the first N connections' TLS hello with bytes that
+    # are not TLS, a handshake that fails once
+    drop_first: int = 0
     port: int = 0
     connected: threading.Event = field(default_factory=threading.Event)  # a client came
     connections: int = 0
@@ -88,14 +91,24 @@ class MailServers:
             mail.connections += 1
             mail.connected.set()
             try:
+                if mail.connections <= mail.drop_first:
+                    await reader.read(1)  # the client's hello came
+                    writer.write(b"* BYE not TLS\r\n")
+                    await reader.read()  # until the client leaves: no reset for unread bytes
+                    return
+                if late_tls:
+                    await writer.start_tls(mail.tls)
                 await handler(reader, writer)
             except (ConnectionError, ssl.SSLError, asyncio.IncompleteReadError):
                 pass  # the client left: what the test asserts is what the client saw
             finally:
                 writer.close()
 
+        # TLS from the start, after the connection may be dropped (drop_first)
+        late_tls = mail.implicit_tls and mail.drop_first > 0 and mail.tls is not None
+
         async def start() -> asyncio.AbstractServer:
-            ssl_context = mail.tls if mail.implicit_tls else None
+            ssl_context = mail.tls if mail.implicit_tls and not late_tls else None
             return await asyncio.start_server(counted, "127.0.0.1", 0, ssl=ssl_context)
 
         return self._started(mail, start)
