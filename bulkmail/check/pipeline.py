@@ -121,27 +121,30 @@ async def check_async(
                 async with anyio.create_task_group() as workers:
                     for _ in range(settings.concurrency):
                         workers.start_soon(_worker, counted, checker, ledger)
+            # Still watching while the rest is settled and the report written (seconds for a
+            # large sheet): a second Ctrl-C or SIGTERM is taken, not a report cut in half.
+            for index, left in counted:  # rows the interrupt left
+                ledger.settle(index, _not_checked(left, NOT_REACHED))
+            ledger.close(counted.rows)
+            result = collect.finish(
+                info=table.info,
+                started=started,
+                finished=now(),
+                seconds=time.perf_counter() - t0,
+                aborted=bool(stop.reason),
+                header_problems=table.problems,
+                extra={
+                    "interrupted": bool(stop.reason),
+                    "abort_reason": f"{stop.reason}: {AGAIN}" if stop.reason else None,
+                    "login": settings.login,
+                    "timeout": settings.timeout,
+                    "probes": probes.made,
+                    "logins": checker.logins,
+                    "mail_servers": servers.facts(),
+                },
+            )
             tg.cancel_scope.cancel()
-        for index, left in counted:  # rows the interrupt left
-            ledger.settle(index, _not_checked(left, NOT_REACHED))
-        ledger.close(counted.rows)
-        return collect.finish(
-            info=table.info,
-            started=started,
-            finished=now(),
-            seconds=time.perf_counter() - t0,
-            aborted=bool(stop.reason),
-            header_problems=table.problems,
-            extra={
-                "interrupted": bool(stop.reason),
-                "abort_reason": f"{stop.reason}: {AGAIN}" if stop.reason else None,
-                "login": settings.login,
-                "timeout": settings.timeout,
-                "probes": probes.made,
-                "logins": checker.logins,
-                "mail_servers": servers.facts(),
-            },
-        )
+        return result
 
 
 def check_file(
