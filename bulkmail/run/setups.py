@@ -6,15 +6,19 @@ with the first address of that domain: docs/portal-api.md §21), a few at a time
 run's portal identity: the admin's session with `--admin`, else `--user`, logged in once for
 this. Transient answers are retried as the run's own look-ups are (`--retries`). What the
 portal could not answer becomes that domain's `Unanswered`: its rows fail validation with
-`autofill-failed` and the portal's reason, the others go on.
+`autofill-failed` and the portal's reason, the others go on. A portal that answers only
+busy or not at all for `--give-up-after` seconds is an outage, as in the run: the questions
+stop there (the domains not answered say so) and the run stops (exit 3), instead of asking
+every domain `--retries` times over, for hours with many domains.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import httpx
@@ -113,13 +117,42 @@ async def _setups(
         answers: dict[tuple[str, bool], Setup | Unanswered] = {}
         limiter = anyio.CapacityLimiter(ASKED_AT_ONCE)
         async with anyio.create_task_group() as tg:
+            outage = _Outage(portal.give_up_after, tg.cancel_scope.cancel)
             for key, email in firsts.items():
-                ask = partial(_ask, api, token, key, email, answers, portal.retries, backoff)
+                ask = partial(_ask, api, token, key, email, answers, outage, portal, backoff)
                 tg.start_soon(_bounded, limiter, ask)
+    if outage.reason:  # the domains not answered before the questions stopped
+        left = Unanswered(f"--autofill portal: not asked: {outage.reason}", "see the run's line")
+        answers = {key: answers.get(key, left) for key in firsts}
     guesses = sum(isinstance(a, Setup) and a.guess for a in answers.values())
     failures = sum(isinstance(a, Unanswered) for a in answers.values())
     get_logger().info("autofill.asked", domains=len(answers), guesses=guesses, failed=failures)
-    return PortalSetups(answers, asked=True)
+    return PortalSetups(answers, asked=True, outage=outage.reason)
+
+
+class _Outage:
+    """The portal's busy or missing answers to the questions, in a row: once they have
+    lasted `give_up_after` seconds, no answer is asked again and the questions stop."""
+
+    def __init__(self, give_up_after: float, stop: Callable[[], None]) -> None:
+        self._limit, self._stop = give_up_after, stop
+        self._since: float | None = None  # the first of the busy answers in a row
+        self.reason = ""  # why the questions stopped, once they did
+
+    def saw(self, answer: dict[str, Any] | Verdict) -> dict[str, Any] | Verdict:
+        """Return `answer`, not to be asked again (not retryable) once the outage is one."""
+        if not isinstance(answer, Verdict) or not answer.retryable:
+            self._since = None  # the portal answers
+            return answer
+        now = time.monotonic()
+        self._since = now if self._since is None else self._since
+        if not self.reason and now - self._since >= self._limit:
+            self.reason = (
+                f"the portal did not answer GET mail/accounts/setups for {self._limit:g} s "
+                f"(--give-up-after): {answer}"
+            )
+            self._stop()
+        return replace(answer, retryable=False) if self.reason else answer
 
 
 def _domains(table: Table, inp: InputSettings) -> dict[tuple[str, bool], str]:
@@ -148,13 +181,17 @@ async def _ask(
     key: tuple[str, bool],
     email: str,
     into: dict[tuple[str, bool], Setup | Unanswered],
-    retries: int,
+    outage: _Outage,
+    portal: PortalSettings,
     backoff: Backoff,
 ) -> None:
     domain, pop3 = key
     action = POP_ACTION if pop3 else IMAP_ACTION
-    ask = partial(api.setups, token, email, action)
-    answer = await with_retries(ask, backoff, retries)
+
+    async def ask() -> dict[str, Any] | Verdict:
+        return outage.saw(await api.setups(token, email, action))
+
+    answer = await with_retries(ask, backoff, portal.retries)
     # The registry's hint, not the verdict's: those speak of creates ("after the mail servers
     # accepted the login") or of a re-login the run makes, and not this question.
     hint = Code.AUTOFILL_FAILED.hint

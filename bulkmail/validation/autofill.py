@@ -121,6 +121,7 @@ class PortalSetups:
     answers: Mapping[tuple[str, bool], Setup | Unanswered] = field(default_factory=dict)
     asked: bool = False
     stand_in: bool = False
+    outage: str = ""  # why the questions stopped: the portal did not answer (the run stops)
 
     def fill(self, values: Mapping[str, str]) -> tuple[Mapping[str, str], tuple[Note, ...]]:
         """Return the row's values with blank server settings filled, and a note per value."""

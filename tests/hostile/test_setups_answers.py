@@ -124,3 +124,35 @@ def test_an_address_the_portal_cannot_parse_does_not_fail_its_domains_other_rows
             rows |= {r["email"]: r for r in csv.DictReader(f)}
     assert rows["nina.@good.example"]["code"] == Code.EMAIL_INVALID
     assert rows["olga@good.example"]["outcome"] == "created"
+
+
+def test_a_portal_that_only_answers_busy_stops_the_questions_and_the_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """503 with Retry-After for every question: past --give-up-after the questions stop and
+    the run stops (exit 3), as the run's own outage rule says. Each domain was asked
+    --retries times over whatever the time (hours for many domains), then every row failed
+    as if the rows were wrong (exit 1)."""
+    monkeypatch.setenv("BULKMAIL_PASSWORD", "Portal-pw-1")
+    sheet = tmp_path / "in.csv"
+    domains = 6
+    rows = "".join(f"u@d{n}.example,pw-{n}\n" for n in range(domains))
+    sheet.write_text("email,password\n" + rows)
+    portal = Portal({SETUPS: answer(503, b"busy", Retry_After="0.05")})
+    with serving(portal) as url:
+        code = main(
+            ["import", str(sheet), "--portal", url, "--user", "it@corp.example",
+             "--autofill", "portal", "--retries", "1000000", "--give-up-after", "0.5",
+             "--report-dir", str(tmp_path / "r"), "--state", str(tmp_path / "j.sqlite")]
+        )  # fmt: skip
+    out, err = capsys.readouterr()
+    assert "Traceback" not in out + err
+    assert code == 3
+    assert portal.seen[SETUPS] < 1000  # not a million retries per domain
+    (folder,) = (tmp_path / "r").iterdir()
+    summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    assert summary["abort_reason"].startswith(
+        "the portal did not answer GET mail/accounts/setups for 0.5 s (--give-up-after): "
+        "portal-unavailable"
+    )
+    assert summary["counts"]["created"] == 0
