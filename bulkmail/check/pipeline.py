@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import anyio
+import anyio.lowlevel
 
 from bulkmail.check.checker import Checker
 from bulkmail.check.probes import (
@@ -181,13 +182,17 @@ async def _worker(rows: _Counted, checker: Checker, ledger: Ledger) -> None:
     for index, checked in rows:
         if not checked.ok:
             ledger.settle(index, outcomes.invalid(checked))
-            continue
-        try:
-            outcome = await checker.check(index, checked)
-        except anyio.get_cancelled_exc_class():  # the interrupt, mid-row
-            ledger.settle(index, _not_checked(checked, CUT_SHORT))
-            raise
-        ledger.settle(index, outcome)
+        else:
+            try:
+                outcome = await checker.check(index, checked)
+            except anyio.get_cancelled_exc_class():  # the interrupt, mid-row
+                ledger.settle(index, _not_checked(checked, CUT_SHORT))
+                raise
+            ledger.settle(index, outcome)
+        # After the row is settled, before the next is taken: a row whose servers were
+        # probed already waits on nothing, and a sheet of such rows never let the
+        # interrupt's watcher run (Ctrl-C was taken after the last row).
+        await anyio.lowlevel.checkpoint()
 
 
 AGAIN = "run the same command again to check the rest"

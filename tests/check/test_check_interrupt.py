@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.check.mailservers import Mail, MailServers
-from tests.check.test_check_e2e import HEADER, accounts, row, smtp_accounts
+from tests.check.test_check_e2e import HEADER, accounts, closed_port, row, smtp_accounts
 
 pytestmark = pytest.mark.slow
 
@@ -153,3 +153,41 @@ def test_ctrl_c_during_a_tls_handshake_or_greeting_ends_the_check_at_once(
         finally:
             check.kill()  # a no-op once it has ended
     assert (check.returncode, "Traceback" in err) == (3, False), err
+
+
+def test_ctrl_c_while_rows_fail_on_a_server_already_probed_stops_the_check(
+    world: MailServers, tmp_path: Path
+) -> None:
+    """Every row names the same closed port: after the first row the probe's result is
+    shared and no row waits on anything. The workers then never let the signal's watcher
+    run: Ctrl-C was taken only after the last row, and the check ran to its end (exit 1)."""
+    smtp = world.smtp(Mail(smtp_accounts()))
+    port = closed_port()
+    rows = [
+        f"u{n}@example.org,pw,127.0.0.1,{port},true,None,Login,127.0.0.1,{smtp.port},None,false,"
+        for n in range(MANY)
+    ]
+    sheet = tmp_path / "accounts.csv"
+    sheet.write_text("\n".join([HEADER, *rows]) + "\n", encoding="utf-8")
+    reports = tmp_path / "reports"
+    command = [sys.executable, "-m", "bulkmail", "check", str(sheet), "--report-dir", str(reports)]
+    with subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    ) as check:
+        try:
+            assert check.stderr is not None
+            for logged in check.stderr:  # rows are failing, one after another
+                if "row.failed" in logged and "row=3 " in logged:
+                    break
+            check.send_signal(signal.SIGINT)
+            _, err = check.communicate(timeout=SAFETY)
+        finally:
+            check.kill()  # a no-op once it has ended
+    assert (check.returncode, "Traceback" in err) == (3, False), err[-2000:]
+    (folder,) = reports.iterdir()
+    summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    assert summary["interrupted"] is True
+    assert summary["counts"]["not attempted"] > 0
+
+
+MANY = 10000  # rows that take a few seconds to check: the signal comes long before the last
