@@ -474,8 +474,9 @@ class Code(StrEnum):
         "465) with SSL, or turn STARTTLS on at the server")
     MAIL_TLS_LEGACY = _Entry(
         "mail-tls-legacy", WARNING, CHECK,
-        "a mail server speaks only TLS 1.0 or 1.1, which this machine refuses by default: the "
-        "check connected as the portal does (it allows TLS 1.0 to 1.2)",
+        "a mail server speaks only TLS 1.0 or 1.1 (or TLS 1.2 only with old ciphers or keys), "
+        "which this machine refuses by default: the check connected as the portal does (it "
+        "allows TLS 1.0 to 1.2)",
         "nothing blocks the import; TLS below 1.2 is out of date and other mail programs refuse "
         "it: ask the server's admin to turn TLS 1.2 on")
     IMAP_PREAUTH = _Entry(

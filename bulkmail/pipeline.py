@@ -37,6 +37,7 @@ from bulkmail.run.outcomes import Ledger
 from bulkmail.secrets import SECRET_FIELDS, register
 from bulkmail.settings import PREFLIGHT_SECONDS, InputSettings, PortalSettings
 from bulkmail.times import local_now
+from bulkmail.validation.autofill import PortalSetups
 from bulkmail.validation.table import check_columns, validate
 
 if TYPE_CHECKING:
@@ -232,6 +233,8 @@ async def import_async(
             _log_start(log, inp, portal)
             if unreachable is not None:
                 runner.abort(f"the portal at {portal.url} did not answer ({unreachable})")
+            if isinstance(inp.autofill, PortalSetups) and inp.autofill.outage:
+                runner.abort(inp.autofill.outage)  # --autofill portal's questions stopped
             if isinstance(acting, str):  # the admin refused, or no row can go
                 runner.abort(acting)
                 acting = None

@@ -17,7 +17,7 @@ import anyio
 
 from bulkmail.check import protocols
 from bulkmail.check.failures import Finding, classify, hint
-from bulkmail.check.probes import Contexts, ProbeResult, Probes
+from bulkmail.check.probes import BELOW_TLS_1_2, Contexts, ProbeResult, Probes
 from bulkmail.check.protocols import Live, Step
 from bulkmail.check.targets import AUTH_NONE, NTLM, STARTTLS, Target, targets
 from bulkmail.codes import Code
@@ -110,6 +110,7 @@ class Checker:
         self, target: Target, probe: ProbeResult, credentials: tuple[str, str]
     ) -> Finding | None:
         context = self._contexts.pick(verify=not probe.certificate, legacy=bool(probe.legacy))
+        starttls = probe.offer is not None and probe.offer.starttls  # then the login uses it
         self.logins += 1
         return await anyio.to_thread.run_sync(
             _login_blocking,
@@ -118,6 +119,7 @@ class Checker:
             self._timeout,
             credentials,
             self._live,
+            starttls,
             limiter=self._limiter,
             abandon_on_cancel=True,  # an interrupt: `live` ends the session
         )
@@ -138,13 +140,14 @@ def _login_blocking(
     timeout: float,
     credentials: tuple[str, str],
     live: Live | None = None,
+    starttls: bool = False,
 ) -> Finding | None:
     import ssl
 
     assert isinstance(context, ssl.SSLContext)
     step = Step()
     try:
-        protocols.login(target, context, timeout, step, credentials, live)
+        protocols.login(target, context, timeout, step, credentials, live, starttls=starttls)
     except Exception as err:  # a session's failure; classify raises a bug again
         return classify(err, target, step)
     return None
@@ -175,6 +178,11 @@ def _probe_notes(checked: Checked, target: Target, probe: ProbeResult) -> tuple[
     if probe.legacy:
         code = Code.MAIL_TLS_LEGACY
         message = f"{target.where}: the server speaks {probe.legacy} only, below TLS 1.2"
+        if probe.legacy not in BELOW_TLS_1_2:
+            message = (
+                f"{target.where}: the server's {probe.legacy} needs old ciphers or keys, which "
+                "this machine refuses unless TLS 1.0 and 1.1 are allowed"
+            )
         notes.append(Problem(number, encryption_column, code, code.severity, message, code.hint))
     offer = probe.offer
     if offer is not None and target.encryption == STARTTLS and not offer.starttls:

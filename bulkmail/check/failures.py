@@ -17,7 +17,7 @@ import socket
 import ssl
 from dataclasses import dataclass
 
-from bulkmail.check.protocols import Step
+from bulkmail.check.protocols import NotEncrypted, Step
 from bulkmail.check.targets import IMPLICIT_TLS_PORTS, SSL, Target
 from bulkmail.codes import Code
 from bulkmail.portal.server_messages import CleanMessage, Part, diagnose
@@ -88,6 +88,8 @@ def classify(err: BaseException, target: Target, step: Step) -> Finding:
         if getattr(err, "reason", None) in _NO_COMMON_VERSION:  # not set on every SSLError
             said += ": the server speaks no TLS version from 1.0 to 1.2, the portal's"
         return finding(target, "tls", said)
+    if isinstance(err, NotEncrypted):
+        return finding(target, "tls", str(err))
     if isinstance(err, TimeoutError) or (
         # smtplib reports a read that timed out as a disconnection
         isinstance(err, smtplib.SMTPServerDisconnected)

@@ -55,6 +55,9 @@ class Limits:
         self.left = SESSION_BYTES
         self.client: Any = None  # set by the client as it starts: its `sock` is shut
         self.expired = False
+        # The connection as soon as it is made (a duplicate: TLS takes the first one over
+        # while it shakes hands), so that a handshake or a greeting waited for ends too
+        self._connection: socket.socket | None = None
         self._timer = threading.Timer(timeout * SESSION_TIMEOUTS, self._expire)
         self._timer.daemon = True
 
@@ -64,10 +67,18 @@ class Limits:
     def expire(self) -> None:
         """End the session now: its blocked read returns, and it raises TimeoutError."""
         self.expired = True
-        sock = getattr(self.client, "sock", None)
-        if isinstance(sock, socket.socket):  # the plain call: an SSLSocket's would drop its TLS
-            with contextlib.suppress(OSError):
-                socket.socket.shutdown(sock, socket.SHUT_RDWR)
+        for sock in (getattr(self.client, "sock", None), self._connection):
+            if isinstance(sock, socket.socket):  # the plain call: an SSLSocket's drops its TLS
+                with contextlib.suppress(OSError):
+                    socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+    def opened(self, sock: socket.socket) -> socket.socket:
+        """Hold the session's new connection `sock` (before TLS, greeting), for `expire` to
+        end; a session that expired already ends at once. Return `sock`."""
+        self._connection = sock.dup()
+        if self.expired:  # before the connection existed: nothing was shut then
+            self.expire()
+        return sock
 
     def took(self, data: bytes, coming: int = 0) -> bytes:
         """Count `data` read; raise TimeoutError past the deadline, TooMuch past the bytes
@@ -91,6 +102,8 @@ class Limits:
             raise
         finally:
             self._timer.cancel()
+            if self._connection is not None:
+                self._connection.close()
 
 
 class Live:
@@ -137,6 +150,9 @@ class _Metering:
 class IMAP4(_Metering, imaplib.IMAP4):
     """IMAP4 whose reads count against its session's limits."""
 
+    def _create_socket(self, timeout: float | None) -> socket.socket:
+        return self._limits.opened(super()._create_socket(timeout))  # type: ignore[misc]
+
     def readline(self) -> bytes:
         return self._limits.took(super().readline())
 
@@ -148,9 +164,16 @@ class IMAP4(_Metering, imaplib.IMAP4):
 class IMAP4_SSL(IMAP4, imaplib.IMAP4_SSL):  # the standard client's name
     """IMAP4_SSL whose reads count against its session's limits."""
 
+    def _create_socket(self, timeout: float | None) -> socket.socket:  # held before TLS
+        sock = self._limits.opened(imaplib.IMAP4._create_socket(self, timeout))  # type: ignore[attr-defined]
+        return self.ssl_context.wrap_socket(sock, server_hostname=self.host)  # type: ignore[no-any-return]
+
 
 class POP3(_Metering, poplib.POP3):
     """POP3 whose lines count against its session's limits."""
+
+    def _create_socket(self, timeout: float) -> socket.socket:
+        return self._limits.opened(super()._create_socket(timeout))  # type: ignore[misc]
 
     def _getline(self) -> tuple[bytes, int]:
         line, octets = super()._getline()  # type: ignore[misc]
@@ -161,9 +184,16 @@ class POP3(_Metering, poplib.POP3):
 class POP3_SSL(POP3, poplib.POP3_SSL):  # the standard client's name
     """POP3_SSL whose lines count against its session's limits."""
 
+    def _create_socket(self, timeout: float) -> socket.socket:  # held before TLS
+        sock = self._limits.opened(poplib.POP3._create_socket(self, timeout))  # type: ignore[attr-defined]
+        return self.context.wrap_socket(sock, server_hostname=self.host)  # type: ignore[attr-defined,no-any-return]
+
 
 class SMTP(_Metering, smtplib.SMTP):
     """SMTP whose reply lines count against its session's limits."""
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        return self._limits.opened(super()._get_socket(host, port, timeout))  # type: ignore[misc]
 
     def getreply(self) -> tuple[int, bytes]:
         if self.file is None and self.sock is not None:  # as smtplib makes it, metered
@@ -173,6 +203,10 @@ class SMTP(_Metering, smtplib.SMTP):
 
 class SMTP_SSL(SMTP, smtplib.SMTP_SSL):  # the standard client's name
     """SMTP_SSL whose reply lines count against its session's limits."""
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:  # before TLS
+        sock = self._limits.opened(smtplib.SMTP._get_socket(self, host, port, timeout))  # type: ignore[attr-defined]
+        return self.context.wrap_socket(sock, server_hostname=self._host)  # type: ignore[attr-defined]
 
 
 class _Metered:

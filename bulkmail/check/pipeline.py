@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import anyio
+import anyio.lowlevel
 
 from bulkmail.check.checker import Checker
 from bulkmail.check.probes import (
@@ -123,28 +124,31 @@ async def check_async(
                     async with anyio.create_task_group() as workers:
                         for _ in range(settings.concurrency):
                             workers.start_soon(_worker, counted, checker, ledger)
+                # Still watching while the rest is settled and the report written (seconds for
+                # a large sheet): a second Ctrl-C or SIGTERM is taken, not a report cut in half.
+                for index, left in counted:  # rows the interrupt left
+                    ledger.settle(index, _not_checked(left, NOT_REACHED))
+                ledger.close(counted.rows)
+                result = collect.finish(
+                    info=table.info,
+                    started=started,
+                    finished=now(),
+                    seconds=time.perf_counter() - t0,
+                    aborted=bool(stop.reason),
+                    header_problems=table.problems,
+                    extra={
+                        **({"error": f"{stop.reason}: {AGAIN}"} if stop.reason else {}),
+                        "interrupted": bool(stop.reason),
+                        "abort_reason": f"{stop.reason}: {AGAIN}" if stop.reason else None,
+                        "login": settings.login,
+                        "timeout": settings.timeout,
+                        "probes": probes.made,
+                        "logins": checker.logins,
+                        "mail_servers": servers.facts(),
+                    },
+                )
                 tg.cancel_scope.cancel()
-        for index, left in counted:  # rows the interrupt left
-            ledger.settle(index, _not_checked(left, NOT_REACHED))
-        ledger.close(counted.rows)
-        return collect.finish(
-            info=table.info,
-            started=started,
-            finished=now(),
-            seconds=time.perf_counter() - t0,
-            aborted=bool(stop.reason),
-            header_problems=table.problems,
-            extra={
-                **({"error": f"{stop.reason}: {AGAIN}"} if stop.reason else {}),
-                "interrupted": bool(stop.reason),
-                "abort_reason": f"{stop.reason}: {AGAIN}" if stop.reason else None,
-                "login": settings.login,
-                "timeout": settings.timeout,
-                "probes": probes.made,
-                "logins": checker.logins,
-                "mail_servers": servers.facts(),
-            },
-        )
+        return result
 
 
 def check_file(
@@ -181,13 +185,17 @@ async def _worker(rows: _Counted, checker: Checker, ledger: Ledger) -> None:
     for index, checked in rows:
         if not checked.ok:
             ledger.settle(index, outcomes.invalid(checked))
-            continue
-        try:
-            outcome = await checker.check(index, checked)
-        except anyio.get_cancelled_exc_class():  # the interrupt, mid-row
-            ledger.settle(index, _not_checked(checked, CUT_SHORT))
-            raise
-        ledger.settle(index, outcome)
+        else:
+            try:
+                outcome = await checker.check(index, checked)
+            except anyio.get_cancelled_exc_class():  # the interrupt, mid-row
+                ledger.settle(index, _not_checked(checked, CUT_SHORT))
+                raise
+            ledger.settle(index, outcome)
+        # After the row is settled, before the next is taken: a row whose servers were
+        # probed already waits on nothing, and a sheet of such rows never let the
+        # interrupt's watcher run (Ctrl-C was taken after the last row).
+        await anyio.lowlevel.checkpoint()
 
 
 AGAIN = "run the same command again to check the rest"

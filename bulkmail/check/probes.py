@@ -23,6 +23,7 @@ from bulkmail.check.protocols import Live, Offer, Step
 from bulkmail.check.targets import Target
 
 __all__ = [
+    "BELOW_TLS_1_2",
     "Contexts",
     "ProbeResult",
     "Probes",
@@ -93,6 +94,10 @@ def allow_legacy(context: ssl.SSLContext) -> ssl.SSLContext | None:
     return context
 
 
+BELOW_TLS_1_2 = frozenset({"TLSv1", "TLSv1.1"})
+"""The TLS versions (`ssl.SSLSocket.version()`) below 1.2 that the portal still speaks."""
+
+
 @dataclass(frozen=True, slots=True)
 class ProbeResult:
     """What one server's probe found: its offer, or the failure; its certificate and TLS."""
@@ -100,7 +105,10 @@ class ProbeResult:
     offer: Offer | None
     failure: Finding | None
     certificate: str = ""  # why verification failed ("" when it passed or no TLS was made)
-    legacy: str = ""  # the TLS version below 1.2 the server needed ("TLSv1.1"), else ""
+    # The TLS version reached with TLS 1.0/1.1 and old ciphers allowed, which logins then
+    # allow too: below 1.2 ("TLSv1.1"), or "TLSv1.2" that needs the old ciphers or keys; ""
+    # when the server needs none of that
+    legacy: str = ""
 
 
 def probe_blocking(
@@ -112,10 +120,14 @@ def probe_blocking(
     without verification; a TLS handshake that fails otherwise is tried again with TLS 1.0
     and 1.1 allowed (a server of only those may answer an offer of 1.2 and 1.3 with an
     alert, or just by hanging up), and if that one fails too, the first failure is the
-    result. The result says what each retry found. At most three sessions.
+    result. A retry that got TLS 1.2 all the same is no old server's: the first handshake
+    was cut short, or the server's TLS 1.2 needs the old ciphers or keys the retry allows; one
+    more session as at first tells which, so that logins are weakened only when they must
+    be. The result says what each retry found. At most four sessions.
     """
     certificate, legacy, first = "", False, None
-    for _ in range(3):
+    relaxed: Offer | None = None  # TLS 1.2 reached only with TLS 1.0/1.1 allowed
+    for _ in range(4):
         step = Step()
         context = contexts.pick(verify=not certificate, legacy=legacy)
         try:
@@ -126,13 +138,20 @@ def probe_blocking(
             certificate = " ".join(str(err.verify_message or err.reason or err).split())
             continue
         except ssl.SSLError as err:
+            if relaxed is not None:  # TLS 1.2 again refused as at first: it needs the retry's
+                return ProbeResult(relaxed, None, certificate, relaxed.tls_version)
             first = first or classify(err, target, step)
             if legacy or not contexts.legacy:
                 return ProbeResult(None, first, certificate)
             legacy = True
             continue
         except Exception as err:  # a session's failure; classify raises a bug again
+            if relaxed is not None:  # the retry's session did work
+                return ProbeResult(relaxed, None, certificate, relaxed.tls_version)
             return ProbeResult(None, first or classify(err, target, step), certificate)
+        if legacy and offer.tls_version not in BELOW_TLS_1_2:
+            relaxed, legacy = offer, False
+            continue
         return ProbeResult(offer, None, certificate, offer.tls_version if legacy else "")
     raise AssertionError("unreachable: each retry changes one of two settings")
 

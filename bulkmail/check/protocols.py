@@ -46,6 +46,7 @@ __all__ = [
     "SESSION_BYTES",
     "SESSION_TIMEOUTS",
     "Live",
+    "NotEncrypted",
     "Offer",
     "Step",
     "TooMuch",
@@ -64,6 +65,11 @@ class Offer:
     tls: bool  # the session ran over TLS
     tls_version: str = ""  # the TLS version the session used ("TLSv1.1"); "" without TLS
     preauth: bool = False  # IMAP: the greeting was PREAUTH (RFC 9051 §7.1.4), no login made
+
+
+class NotEncrypted(Exception):
+    """A login session left unencrypted where the server's probe was offered STARTTLS (a man
+    in the middle may strip it): the password is not sent."""
 
 
 class Step:
@@ -87,9 +93,15 @@ def login(
     step: Step,
     credentials: tuple[str, str],
     live: Live | None = None,
+    *,
+    starttls: bool = False,
 ) -> Offer:
-    """Connect to `target`, log in with (user, password), log out; return the offer."""
-    return _bounded(target, context, timeout, step, credentials, live)
+    """Connect to `target`, log in with (user, password), log out; return the offer.
+
+    `starttls`: the server offered STARTTLS to the probe, so a StartTLS row's login goes over
+    it or not at all (NotEncrypted): offered to the probe and not to the login, it was taken
+    away on the way, and the password would have gone in the clear."""
+    return _bounded(target, context, timeout, step, credentials, live, starttls)
 
 
 def _bounded(
@@ -99,11 +111,12 @@ def _bounded(
     step: Step,
     cred: tuple[str, str] | None,
     live: Live | None,
+    starttls: bool = False,
 ) -> Offer:
     limits = Limits(timeout)
     running = live.running(limits) if live is not None else contextlib.nullcontext()
     with running, limits.watching():
-        return _SESSIONS[t.protocol](t, ctx, timeout, step, cred, limits)
+        return _SESSIONS[t.protocol](t, ctx, timeout, step, cred, limits, starttls)
 
 
 def _imap(
@@ -113,6 +126,7 @@ def _imap(
     step: Step,
     cred: tuple[str, str] | None,
     limits: Limits,
+    starttls: bool,
 ) -> Offer:
     if t.encryption == SSL:
         client: imaplib.IMAP4 = IMAP4_SSL(limits, t.host, t.port, ssl_context=ctx, timeout=timeout)
@@ -131,6 +145,7 @@ def _imap(
         if preauth:
             offer = replace(offer, preauth=True)
         elif cred is not None:
+            _encrypted(offer, t, starttls)
             step.now = "login"
             if "LOGINDISABLED" in caps and "PLAIN" in offer.auth:
                 plain = f"\0{cred[0]}\0{cred[1]}".encode()
@@ -149,6 +164,7 @@ def _pop3(
     step: Step,
     cred: tuple[str, str] | None,
     limits: Limits,
+    starttls: bool,
 ) -> Offer:
     if t.encryption == SSL:
         client: poplib.POP3 = POP3_SSL(limits, t.host, t.port, timeout=timeout, context=ctx)
@@ -164,6 +180,7 @@ def _pop3(
         auth = frozenset(" ".join(capa.get("SASL", [])).upper().split())
         offer = _offer(frozenset(capa), auth, offered, t, client)
         if cred is not None:
+            _encrypted(offer, t, starttls)
             step.now = "login"
             client.user(cred[0])
             client.pass_(cred[1])
@@ -187,6 +204,7 @@ def _smtp(
     step: Step,
     cred: tuple[str, str] | None,
     limits: Limits,
+    starttls: bool,
 ) -> Offer:
     # A name for now (smtplib would ask DNS for this machine's, past any --timeout); the EHLO
     # names this end by its address, as MailKit does when no LocalDomain is set.
@@ -209,11 +227,22 @@ def _smtp(
             frozenset(k.upper() for k in client.esmtp_features), auth, offered, t, client
         )
         if cred is not None:
+            _encrypted(offer, t, starttls)
             step.now = "login"
             _smtp_login(client, auth, cred)
         step.now = "logout"
         client.quit()
         return offer
+
+
+def _encrypted(offer: Offer, t: Target, starttls: bool) -> None:
+    """Raise NotEncrypted before a StartTLS row's login in the clear when the probe was
+    offered STARTTLS."""
+    if starttls and t.encryption == STARTTLS and not offer.tls:
+        raise NotEncrypted(
+            "STARTTLS was offered to the probe, not to this login's connection (taken away on "
+            "the way?): the password was not sent unencrypted"
+        )
 
 
 def _address_literal(sock: socket.socket) -> str:
@@ -259,5 +288,5 @@ def _closing(close: Callable[[], object]) -> Iterator[None]:
 
 _SESSIONS: dict[
     str,
-    Callable[[Target, ssl.SSLContext, float, Step, tuple[str, str] | None, Limits], Offer],
+    Callable[[Target, ssl.SSLContext, float, Step, tuple[str, str] | None, Limits, bool], Offer],
 ] = {"IMAP": _imap, "POP3": _pop3, "SMTP": _smtp}

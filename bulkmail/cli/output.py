@@ -109,7 +109,10 @@ def _summary_lines(result: RunResult, exit_code: int | None, resumable: bool) ->
         preview, Severity.WARNING, "warnings", "the report's notes and warnings columns"
     )
     if s.extra.get("interrupted"):
-        lines.append(_interrupted(s.counts.get(Status.NOT_ATTEMPTED.value, 0), resumable))
+        left = s.counts.get(Status.NOT_ATTEMPTED.value, 0)
+        lines.append(
+            _check_interrupted(left) if s.command == "check" else _interrupted(left, resumable)
+        )
     code = s.exit_code if exit_code is None else exit_code
     lines += [f"report: {os.path.relpath(result.paths.xlsx)}", f"exit code {code}"]
     return lines
@@ -125,6 +128,18 @@ def _interrupted(left: int, resumable: bool = True) -> str:
     return (
         f"  interrupted with {rows} not sent: run the same command again to finish the rest "
         "(rows done are skipped)"
+    )
+
+
+def _check_interrupted(left: int) -> str:
+    """Return what an interrupted check says about the rows it did not check: it keeps no
+    journal, so the same command checks every row again (none is skipped)."""
+    if not left:
+        return "  interrupted, but every row had been checked"
+    rows = f"{left} row{'' if left == 1 else 's'}"
+    return (
+        f"  interrupted with {rows} not checked: run the same command again to check them "
+        "(every row is checked again)"
     )
 
 

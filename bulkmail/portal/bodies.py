@@ -134,7 +134,7 @@ def _codings(response: httpx.Response) -> list[str]:
 def _declared(response: httpx.Response, cap: int) -> None:
     """Refuse at once an answer that declares a Content-Length over the cap."""
     length = response.headers.get("content-length", "")
-    if length.isdigit() and int(length) > cap:
+    if length.isascii() and length.isdigit() and int(length) > cap:
         raise _Refused("size", f"it declares {int(length):,} bytes, over {_size(cap)}")
 
 

@@ -358,7 +358,7 @@ def _as_id(value: Any) -> int | None:
         return None
     if isinstance(value, int):
         return value
-    return int(value) if isinstance(value, str) and value.isdigit() else None
+    return int(value) if isinstance(value, str) and value.isascii() and value.isdigit() else None
 
 
 def _collect(items: list[Any], into: dict[str, int]) -> bool:

@@ -83,7 +83,7 @@ def _port(value: Any) -> int | None:
     if isinstance(value, bool):
         return None
     text = str(value).strip() if isinstance(value, int | str) else ""
-    return int(text) if text.isdigit() and 1 <= int(text) <= 65535 else None
+    return int(text) if text.isascii() and text.isdigit() and 1 <= int(text) <= 65535 else None
 
 
 def _encryption(value: Any) -> int | None:

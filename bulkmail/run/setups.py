@@ -6,19 +6,24 @@ with the first address of that domain: docs/portal-api.md §21), a few at a time
 run's portal identity: the admin's session with `--admin`, else `--user`, logged in once for
 this. Transient answers are retried as the run's own look-ups are (`--retries`). What the
 portal could not answer becomes that domain's `Unanswered`: its rows fail validation with
-`autofill-failed` and the portal's reason, the others go on.
+`autofill-failed` and the portal's reason, the others go on. A portal that answers only
+busy or not at all for `--give-up-after` seconds is an outage, as in the run: the questions
+stop there (the domains not answered say so) and the run stops (exit 3), instead of asking
+every domain `--retries` times over, for hours with many domains.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import httpx
 
+from bulkmail.codes import Code
 from bulkmail.errors import ConfigError
 from bulkmail.logs import get_logger
 from bulkmail.models import Table
@@ -27,6 +32,7 @@ from bulkmail.portal.setups import IMAP_ACTION, POP_ACTION, Setup, read_setup
 from bulkmail.run.retry import Backoff, with_retries
 from bulkmail.run.sessions import Sessions
 from bulkmail.settings import InputSettings, PortalSettings
+from bulkmail.validation.addresses import address_problem
 from bulkmail.validation.autofill import PortalSetups, Unanswered, wanted
 
 if TYPE_CHECKING:
@@ -111,24 +117,56 @@ async def _setups(
         answers: dict[tuple[str, bool], Setup | Unanswered] = {}
         limiter = anyio.CapacityLimiter(ASKED_AT_ONCE)
         async with anyio.create_task_group() as tg:
+            outage = _Outage(portal.give_up_after, tg.cancel_scope.cancel)
             for key, email in firsts.items():
-                ask = partial(_ask, api, token, key, email, answers, portal.retries, backoff)
+                ask = partial(_ask, api, token, key, email, answers, outage, portal, backoff)
                 tg.start_soon(_bounded, limiter, ask)
+    if outage.reason:  # the domains not answered before the questions stopped
+        left = Unanswered(f"--autofill portal: not asked: {outage.reason}", "see the run's line")
+        answers = {key: answers.get(key, left) for key in firsts}
     guesses = sum(isinstance(a, Setup) and a.guess for a in answers.values())
     failures = sum(isinstance(a, Unanswered) for a in answers.values())
     get_logger().info("autofill.asked", domains=len(answers), guesses=guesses, failed=failures)
-    return PortalSetups(answers, asked=True)
+    return PortalSetups(answers, asked=True, outage=outage.reason)
+
+
+class _Outage:
+    """The portal's busy or missing answers to the questions, in a row: once they have
+    lasted `give_up_after` seconds, no answer is asked again and the questions stop."""
+
+    def __init__(self, give_up_after: float, stop: Callable[[], None]) -> None:
+        self._limit, self._stop = give_up_after, stop
+        self._since: float | None = None  # the first of the busy answers in a row
+        self.reason = ""  # why the questions stopped, once they did
+
+    def saw(self, answer: dict[str, Any] | Verdict) -> dict[str, Any] | Verdict:
+        """Return `answer`, not to be asked again (not retryable) once the outage is one."""
+        if not isinstance(answer, Verdict) or not answer.retryable:
+            self._since = None  # the portal answers
+            return answer
+        now = time.monotonic()
+        self._since = now if self._since is None else self._since
+        if not self.reason and now - self._since >= self._limit:
+            self.reason = (
+                f"the portal did not answer GET mail/accounts/setups for {self._limit:g} s "
+                f"(--give-up-after): {answer}"
+            )
+            self._stop()
+        return replace(answer, retryable=False) if self.reason else answer
 
 
 def _domains(table: Table, inp: InputSettings) -> dict[tuple[str, bool], str]:
-    """Return each (domain, POP3) the rows need, with the first address that needs it."""
+    """Return each (domain, POP3) the rows need, with the first address that needs it and
+    keeps the address rule: the portal answers one it cannot parse with a 500, which would
+    fail the domain's good rows with the bad one's (that row fails validation itself)."""
     defaults = {k: v for k, v in inp.defaults.items() if v.strip()}
     firsts: dict[tuple[str, bool], str] = {}
     for row in table.rows:
         values = {**defaults, **{k: v for k, v in table.values(row).items() if v.strip()}}
         key = wanted(values)
-        if key is not None and key not in firsts:
-            firsts[key] = values.get("email", "").strip()
+        email = values.get("email", "").strip()
+        if key is not None and key not in firsts and not address_problem(email):
+            firsts[key] = email
     return firsts
 
 
@@ -143,20 +181,27 @@ async def _ask(
     key: tuple[str, bool],
     email: str,
     into: dict[tuple[str, bool], Setup | Unanswered],
-    retries: int,
+    outage: _Outage,
+    portal: PortalSettings,
     backoff: Backoff,
 ) -> None:
     domain, pop3 = key
     action = POP_ACTION if pop3 else IMAP_ACTION
-    ask = partial(api.setups, token, email, action)
-    answer = await with_retries(ask, backoff, retries)
+
+    async def ask() -> dict[str, Any] | Verdict:
+        return outage.saw(await api.setups(token, email, action))
+
+    answer = await with_retries(ask, backoff, portal.retries)
+    # The registry's hint, not the verdict's: those speak of creates ("after the mail servers
+    # accepted the login") or of a re-login the run makes, and not this question.
+    hint = Code.AUTOFILL_FAILED.hint
     if isinstance(answer, Verdict):
         message = f"the portal's settings for {domain} (accounts/setups) failed: {answer}"
-        into[key] = Unanswered(message, answer.hint)
+        into[key] = Unanswered(message, hint)
         return
     setup = read_setup(answer, email, pop3=pop3)
     if setup is None:
         message = f"the portal's settings for {domain} (accounts/setups) hold no servers"
-        into[key] = Unanswered(message, "fill server and smtp_server for this domain")
+        into[key] = Unanswered(message, hint)
         return
     into[key] = setup

@@ -190,7 +190,7 @@ def _enable_type(value: str | None) -> Any:
     """Return the EnableType named or numbered by `value` (0-2, or the .NET member name)."""
     names = {"disableforadmins": 0, "enableforallfulladmins": 1, "enablewithlimits": 2}
     text = (value or "0").strip()
-    number = int(text) if text.isdigit() else names.get(text.lower())
+    number = int(text) if text.isascii() and text.isdigit() else names.get(text.lower())
     if number is None or not 0 <= number < len(ENABLE_TYPES):
         raise ApiError(400, texts.ENUM_NOT_FOUND.format(value=text), texts.HR_ARGUMENT)
     return ENABLE_TYPES[number]

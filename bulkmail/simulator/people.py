@@ -156,4 +156,4 @@ def _is_login(value: str) -> bool:
 
 
 def _number(value: str) -> int | None:
-    return int(value) if value.isdigit() else None
+    return int(value) if value.isascii() and value.isdigit() else None

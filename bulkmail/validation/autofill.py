@@ -77,7 +77,9 @@ def _filled(
 def _closest(endpoints: tuple[Endpoint, ...], port: str, encryption: str) -> Endpoint:
     """Return the provider's setting that fits the row's own port or encryption (587 ->
     StartTLS), else its first."""
-    wanted = ENCRYPTION.get(encryption, int(encryption) if encryption.isdigit() else None)
+    wanted = ENCRYPTION.get(
+        encryption, int(encryption) if encryption.isascii() and encryption.isdigit() else None
+    )
     for endpoint in endpoints:
         if str(endpoint.port) == port or (not port and endpoint.encryption == wanted):
             return endpoint
@@ -119,6 +121,7 @@ class PortalSetups:
     answers: Mapping[tuple[str, bool], Setup | Unanswered] = field(default_factory=dict)
     asked: bool = False
     stand_in: bool = False
+    outage: str = ""  # why the questions stopped: the portal did not answer (the run stops)
 
     def fill(self, values: Mapping[str, str]) -> tuple[Mapping[str, str], tuple[Note, ...]]:
         """Return the row's values with blank server settings filled, and a note per value."""

@@ -33,10 +33,21 @@ class Mail:
     silent: bool = False  # accept, never greet
     auth: bool = True  # SMTP: offer AUTH
     preauth: bool = False  # IMAP: greet with PREAUTH (already logged in)
+    # Offer STARTTLS to the first N connections only, as a man in the middle that strips it
+    # from the later ones would (None: to every connection)
+    starttls_first: int | None = None
+    # IMAP, POP3 with implicit TLS: answer the first N connections' TLS hello with bytes that
+    # are not TLS, a handshake that fails once
+    drop_first: int = 0
     port: int = 0
     connected: threading.Event = field(default_factory=threading.Event)  # a client came
     connections: int = 0
     logins: list[str] = field(default_factory=list)  # logins tried, in order
+
+    def offers_starttls(self) -> bool:
+        """Whether this connection (the latest) is offered STARTTLS."""
+        first = self.starttls_first
+        return self.starttls and (first is None or self.connections <= first)
 
     def accepts(self, login: str, password: str) -> bool:
         self.logins.append(login)
@@ -64,7 +75,7 @@ class MailServers:
             return SMTP(
                 _Sink(),
                 hostname="mx.test",
-                tls_context=mail.tls if mail.starttls else None,
+                tls_context=mail.tls if mail.offers_starttls() else None,
                 auth_require_tls=not mail.auth,  # no TLS and AUTH required: AUTH not offered
                 authenticator=_authenticator(mail),
             )
@@ -80,14 +91,24 @@ class MailServers:
             mail.connections += 1
             mail.connected.set()
             try:
+                if mail.connections <= mail.drop_first:
+                    await reader.read(1)  # the client's hello came
+                    writer.write(b"* BYE not TLS\r\n")
+                    await reader.read()  # until the client leaves: no reset for unread bytes
+                    return
+                if late_tls:
+                    await writer.start_tls(mail.tls)
                 await handler(reader, writer)
             except (ConnectionError, ssl.SSLError, asyncio.IncompleteReadError):
                 pass  # the client left: what the test asserts is what the client saw
             finally:
                 writer.close()
 
+        # TLS from the start, after the connection may be dropped (drop_first)
+        late_tls = mail.implicit_tls and mail.drop_first > 0 and mail.tls is not None
+
         async def start() -> asyncio.AbstractServer:
-            ssl_context = mail.tls if mail.implicit_tls else None
+            ssl_context = mail.tls if mail.implicit_tls and not late_tls else None
             return await asyncio.start_server(counted, "127.0.0.1", 0, ssl=ssl_context)
 
         return self._started(mail, start)
@@ -162,16 +183,16 @@ async def _imap(mail: Mail, reader: asyncio.StreamReader, writer: asyncio.Stream
     if mail.silent:
         await reader.read()
         return
-    tls = mail.implicit_tls
+    tls, offered = mail.implicit_tls, mail.offers_starttls()
     greeting = b"* PREAUTH test IMAP, logged in" if mail.preauth else b"* OK test IMAP ready"
     writer.write(greeting + b"\r\n")
     while True:
         tag, command, *args = _words(await _line(reader))
         command = command.upper()
         if command == "CAPABILITY":
-            offer = " STARTTLS" if mail.starttls and not tls else ""
+            offer = " STARTTLS" if offered and not tls else ""
             writer.write(f"* CAPABILITY IMAP4rev1{offer} AUTH=PLAIN\r\n{tag} OK done\r\n".encode())
-        elif command == "STARTTLS" and mail.starttls and mail.tls is not None:
+        elif command == "STARTTLS" and offered and mail.tls is not None:
             writer.write(f"{tag} OK begin TLS\r\n".encode())
             await writer.drain()
             await writer.start_tls(mail.tls)
@@ -193,15 +214,15 @@ async def _imap(mail: Mail, reader: asyncio.StreamReader, writer: asyncio.Stream
 
 
 async def _pop3(mail: Mail, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    tls, login = mail.implicit_tls, ""
+    tls, login, offered = mail.implicit_tls, "", mail.offers_starttls()
     writer.write(b"+OK test POP3 ready\r\n")
     while True:
         command, _, arg = (await _line(reader)).partition(" ")
         command = command.upper()
         if command == "CAPA":
-            offer = "STLS\r\n" if mail.starttls and not tls else ""
+            offer = "STLS\r\n" if offered and not tls else ""
             writer.write(f"+OK\r\nUSER\r\n{offer}.\r\n".encode())
-        elif command == "STLS" and mail.starttls and mail.tls is not None:
+        elif command == "STLS" and offered and mail.tls is not None:
             writer.write(b"+OK begin TLS\r\n")
             await writer.drain()
             await writer.start_tls(mail.tls)

@@ -184,6 +184,40 @@ def test_starttls_not_offered_is_a_warning(
     assert result.code == 0
 
 
+@pytest.mark.parametrize("protocol", ["IMAP", "POP3", "SMTP"])
+def test_starttls_offered_to_the_probe_and_not_to_a_login_sends_no_password(
+    world: MailServers,
+    tls: ssl.SSLContext,
+    ca_file: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    protocol: str,
+) -> None:
+    """The probe saw STARTTLS; a login connection that is not offered it (a man in the
+    middle strips it) must not log in in the clear: the check's own downgrade, unnoticed, sent
+    the password unencrypted and said nothing."""
+    stripped = Mail(accounts(), tls=tls, starttls=True, starttls_first=1)  # the probe's only
+    if protocol == "SMTP":
+        incoming = world.imap(Mail(accounts(), tls=tls, implicit_tls=True))
+        smtp = world.smtp(stripped)
+        stripped.accounts = smtp_accounts()
+        line = row("anna@example.org", incoming, smtp, enc="SSL", smtp_enc="StartTLS")
+        code = "smtp-tls-failed"
+    else:
+        server = world.imap(stripped) if protocol == "IMAP" else world.pop3(stripped)
+        smtp = world.smtp(Mail(smtp_accounts(), tls=tls, implicit_tls=True))
+        line = row("anna@example.org", server, smtp, imap=protocol == "IMAP", enc="StartTLS",
+                   smtp_enc="SSL")  # fmt: skip
+        code = "mailbox-tls-failed"
+    result = check(tmp_path, [line], "--login", "--ca-bundle", str(ca_file), capsys=capsys)
+    assert stripped.logins == []  # the password was not sent
+    assert (result.code, [r["code"] for r in result.failed]) == (1, [code])
+    message = result.failed[0]["message"]
+    assert f"{protocol} 127.0.0.1:{stripped.port}" in message
+    assert "STARTTLS" in message and "the password was not sent" in message
+    assert "starttls-not-offered" not in result.files  # the probe saw it offered
+
+
 def test_an_ntlm_row_is_not_checked(
     world: MailServers,
     tls: ssl.SSLContext,

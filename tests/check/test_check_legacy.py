@@ -7,10 +7,12 @@ from __future__ import annotations
 import ssl
 import warnings
 from pathlib import Path
+from typing import Any
 
 import pytest
 import trustme
 
+from bulkmail.check import checker as checker_module
 from bulkmail.check.probes import allow_legacy, unverified_context
 from tests.check.mailservers import Mail, MailServers
 from tests.check.test_check_e2e import (
@@ -175,3 +177,33 @@ def test_a_tls_1_3_only_server_fails_as_it_fails_for_the_portal(
     # protocol_version alert: test_failures reads that alert's message
     assert result.failed[0]["message"].startswith(f"IMAP 127.0.0.1:{imap.port} (SSL): TLS failed")
     assert imap.logins == []
+
+
+def test_a_tls_handshake_that_fails_once_is_not_taken_for_an_old_server(
+    world: MailServers,
+    tls: ssl.SSLContext,
+    ca_file: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A first handshake that failed (not TLS came back), then TLS 1.2: the retry that allows
+    TLS 1.0 and 1.1 got TLS 1.2, which the server spoke all along. It was said to speak
+    "TLSv1.2 only, below TLS 1.2", and the logins went with TLS 1.0 and old ciphers allowed."""
+    imap = world.imap(Mail(accounts(), tls=tls, implicit_tls=True, drop_first=1))
+    smtp = world.smtp(Mail(smtp_accounts()))
+    rows = [row("anna@example.org", imap, smtp, smtp_enc="None")]
+    modern = []
+    real = checker_module._login_blocking
+
+    def login(target: Any, context: ssl.SSLContext, *args: Any) -> Any:
+        modern.append(context.minimum_version >= ssl.TLSVersion.TLSv1_2)
+        return real(target, context, *args)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(checker_module, "_login_blocking", login)
+        result = check(tmp_path, rows, "--login", "--ca-bundle", str(ca_file), capsys=capsys)
+    assert (result.code, [f["message"] for f in result.failed]) == (0, [])
+    (checked,) = result.succeeded
+    assert "mail-tls-legacy" not in checked["notes"]
+    assert modern == [True, True]  # both logins without TLS 1.0/1.1 allowed
+    assert imap.logins == ["anna@example.org"]

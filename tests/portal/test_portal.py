@@ -711,3 +711,14 @@ async def test_setups_failures_are_verdicts(answer: Answer, code: Code, retryabl
     assert isinstance(verdict, Verdict)
     assert (verdict.code, verdict.retryable) == (code, retryable)
     assert TOKEN not in verdict.message
+
+
+@pytest.mark.parametrize("mailbox_id", ["\u00b2", "\uff14\uff12"])
+async def test_an_id_of_digits_from_another_script_is_no_id_not_a_crash(mailbox_id: str) -> None:
+    """str.isdigit() takes a superscript 2, which int() refuses: a hostile answer's id was a
+    traceback (create, look-up)."""
+    created = await create(ok(201, {"mailboxId": mailbox_id, "email": "john@example.com"}))
+    assert isinstance(created, Verdict) and created.code is Code.UNEXPECTED_ANSWER
+    async with client(ok(200, {"id": mailbox_id, "email": "john@example.com"})) as http:
+        found = await PortalClient(http).find_account(Token(TOKEN), "john@example.com")
+    assert isinstance(found, Verdict) and found.code is Code.UNEXPECTED_ANSWER

@@ -97,3 +97,15 @@ def test_check_takes_autofill_and_refuses_a_microsoft_row_before_connecting(
 def test_an_address_without_an_at_sign_is_not_read_as_a_domain(tmp_path: Path) -> None:
     (row,) = checked(tmp_path, "email,password\ngmail.com,App-pw-1\n")
     assert autofilled(row) == []
+
+
+@pytest.mark.parametrize("encryption", ["\u00b2", "\uff11"])
+def test_an_encryption_cell_of_digits_from_another_script_is_an_error_not_a_crash(
+    tmp_path: Path, encryption: str
+) -> None:
+    """A superscript 2 passed str.isdigit() and broke int(): a traceback for one cell."""
+    (row,) = checked(
+        tmp_path, f"email,password,incoming_encryption_type\nnina@gmail.com,pw-1,{encryption}\n"
+    )
+    assert not row.ok
+    assert [p.column for p in row.problems if p.severity == "error"] == ["incoming_encryption_type"]

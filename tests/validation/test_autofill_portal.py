@@ -47,6 +47,11 @@ def answer(server: str, port: Any, enc: Any, smtp: str, smtp_port: Any, smtp_enc
         (answer("imap.corp.example", "993", 7, "smtp.corp.example", "25", 0), False, None),
         (answer("imap.corp.example", "993", True, "smtp.corp.example", "25", 0), False, None),
         (answer("imap.corp.example", "70000", 1, "smtp.corp.example", "25", 0), False, None),
+        # digits Python's isdigit() takes and int() does not (a traceback once), or other
+        # scripts' digits: a port is ASCII digits
+        (answer("imap.corp.example", "\u00b2", 1, "smtp.corp.example", "25", 0), False, None),
+        (answer("imap.corp.example", "993", 1, "smtp.corp.example", "\uff12\uff15", 0),
+         False, None),
         ({}, False, None),
     ],
 )  # fmt: skip
