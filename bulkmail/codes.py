@@ -460,6 +460,12 @@ class Code(StrEnum):
         "tried",
         "the portal tests the NTLM login itself when it creates the account; a refused one "
         "fails that row of the import")
+    CLEARTEXT_LOGIN_NOT_TRIED = _Entry(
+        "cleartext-login-not-tried", WARNING, CHECK,
+        "the row asks for StartTLS and the server does not offer STARTTLS: bulkmail check "
+        "sends no password in clear from this machine, so that login was not tried",
+        "turn STARTTLS on at the server, or use its SSL port (993, 995, 465) with SSL; as the "
+        "row is, the portal's create tests that login itself, without encryption")
     MAIL_CERTIFICATE_UNTRUSTED = _Entry(
         "mail-certificate-untrusted", WARNING, CHECK,
         "a mail server's TLS certificate failed verification on this machine (unknown CA, "

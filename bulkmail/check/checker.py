@@ -98,6 +98,10 @@ class Checker:
             side.untested = True
             side.notes += (_ntlm(checked, target),)
             return side
+        if target.encryption == STARTTLS and not probe.offer.starttls:
+            side.untested = True  # the row wants encryption: no password in clear from here
+            side.notes += (_not_in_clear(checked, target),)
+            return side
         credentials = (
             (account.smtp_account, account.smtp_password)
             if smtp
@@ -190,6 +194,16 @@ def _probe_notes(checked: Checked, target: Target, probe: ProbeResult) -> tuple[
         message = f"{target.where}: the server does not offer STARTTLS"
         notes.append(Problem(number, encryption_column, code, code.severity, message, code.hint))
     return tuple(notes)
+
+
+def _not_in_clear(checked: Checked, target: Target) -> Problem:
+    """The row asked for StartTLS and the server offers none: the portal would log in in
+    clear ("StartTLS when available", docs/portal-api.md §1.4); the check does not send the
+    password that way from this machine, on a network the admin may not trust."""
+    code = Code.CLEARTEXT_LOGIN_NOT_TRIED
+    message = f"{target.where}: login not tried (no STARTTLS: the password would go in clear)"
+    column = _COLUMNS[target.side][1]
+    return Problem(checked.row.number, column, code, code.severity, message, code.hint)
 
 
 def _preauth(target: Target) -> Finding:

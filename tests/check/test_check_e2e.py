@@ -182,6 +182,12 @@ def test_starttls_not_offered_is_a_warning(
     (checked,) = result.succeeded
     assert checked["notes"].startswith("starttls-not-offered: IMAP 127.0.0.1:")
     assert result.code == 0
+    # The row asked for encryption and the server offers none: the check sends no password
+    # in clear from this machine (the portal would; its create tests that login itself).
+    assert imap.logins == []
+    assert checked["outcome"] == "not checked"
+    assert "cleartext-login-not-tried: IMAP 127.0.0.1:" in checked["notes"]
+    assert smtp.logins == ["anna@example.org"]  # the SMTP side offers STARTTLS: checked
 
 
 @pytest.mark.parametrize("protocol", ["IMAP", "POP3", "SMTP"])
