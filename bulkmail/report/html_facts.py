@@ -156,7 +156,9 @@ class PageFacts:
     def _failed(self, outcome: Outcome) -> None:
         self.failed_rows += 1
         cells = outcome.row.cells
-        host = _cell(cells, self._server).strip().casefold()[:HOST_LIMIT]
+        # the server the row used (a --set, --defaults or autofill value, invisible characters
+        # stripped); a row validation refused has only its cell
+        host = (outcome.server or _cell(cells, self._server)).strip().casefold()[:HOST_LIMIT]
         if outcome.code:
             found = [(str(outcome.code), outcome.message, outcome.hint)]
         else:  # a row validation refused: each of its errors
