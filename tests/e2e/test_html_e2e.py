@@ -68,9 +68,7 @@ def test_import_writes_an_owner_only_page_with_the_portal_s_answer_times(
         assert secret not in source
 
 
-def test_a_server_given_by_set_groups_its_rows_under_that_server(
-    tmp_path: Path, sim: str
-) -> None:
+def test_a_server_given_by_set_groups_its_rows_under_that_server(tmp_path: Path, sim: str) -> None:
     # The sheet has no server cells: every row's servers come from --set, as an admin with one
     # mail host writes it. The page groups the failed row under the server it was sent to.
     rows = [account(1, b) for b in range(3)]
