@@ -26,6 +26,7 @@ from bulkmail.models import Severity, Status
 from bulkmail.printable import printable
 from bulkmail.report import svg
 from bulkmail.report.html_facts import (
+    HOST_GROUPS,
     NAME_LIMIT,
     SAMPLES,
     TEXT_LIMIT,
@@ -198,12 +199,17 @@ def _by_host(facts: PageFacts) -> list[str]:
             f"<td>{listed}</td><td class=hint>{text(_hint(codes[0][0]))}</td></tr>"
         )
     rest = ranked[MAX_HOSTS:]
-    more = (
-        f"<p class=more>and {len(rest):,} more servers with "
-        f"{_rows(sum(g.count for _, g in rest))} failed</p>"
-        if rest
-        else ""
-    )
+    said = []
+    if rest:
+        said.append(
+            f"{len(rest):,} more servers with {_rows(sum(g.count for _, g in rest))} failed"
+        )
+    if facts.unlisted_rows:
+        said.append(
+            f"{_rows(facts.unlisted_rows)} failed on servers past the first {HOST_GROUPS:,} "
+            "seen, not counted one by one"
+        )
+    more = f"<p class=more>and {', and '.join(said)}</p>" if said else ""
     return [
         "<h2>Failures by mail server</h2>",
         "<table><tr><th>incoming server</th><th class=n>rows</th><th>codes</th>"

@@ -2,7 +2,8 @@
 
 `report/writer.py` hands `PageFacts.add` only the rows the page shows: failed rows and sent
 rows, never the valid rows of a validate run (one `if` per row there, nothing more).
-A failed row is counted in its code's group and its mail server's group; only the first
+A failed row is counted in its code's group and its mail server's group (the first
+`HOST_GROUPS` servers seen; the rest together); only the first
 `SAMPLES` rows of each code keep their words (scrubbed of the row's secrets, cut to
 `TEXT_LIMIT`). A sent row (one with `elapsed`) lands in a `Timeline` bin of its arrival time:
 the bins double in width instead of growing past `MAX_BINS`, so a run of a week and a run of
@@ -28,6 +29,10 @@ NAME_LIMIT: Final = 120
 """Characters of an address or a host name the page shows."""
 HOST_LIMIT: Final = 253
 """Characters of a host name kept as a group's key (DNS's own limit for a name)."""
+HOST_GROUPS: Final = 1_000
+"""Mail servers counted one by one: the failed rows of a server first seen after these are
+counted together (`PageFacts.unlisted_rows`), so a sheet of a million distinct hosts costs
+no more memory than one of a thousand. The page lists the largest MAX_HOSTS of them."""
 MAX_BINS: Final = 120
 """Points of a chart over time, at most."""
 FIRST_BIN: Final = 0.1
@@ -139,6 +144,8 @@ class PageFacts:
         self._secrets = secrets
         self.codes: dict[str, CodeGroup] = {}
         self.hosts: dict[str, HostGroup] = {}
+        self.unlisted_rows = 0
+        """Failed rows of servers first seen after HOST_GROUPS others: not in `hosts`."""
         self.failed_rows = 0
         self.timeline = Timeline(clock)
 
@@ -168,11 +175,15 @@ class PageFacts:
                 if p.severity is Severity.ERROR
             ] or [(outcome.status.value, outcome.message, outcome.hint)]
         group = self.hosts.get(host)
-        if group is None:
+        if group is None and len(self.hosts) < HOST_GROUPS:
             group = self.hosts[host] = HostGroup()
-        group.count += 1
+        if group is None:
+            self.unlisted_rows += 1
+        else:
+            group.count += 1
         for code, message, hint in found:
-            group.codes[code] = group.codes.get(code, 0) + 1
+            if group is not None:
+                group.codes[code] = group.codes.get(code, 0) + 1
             self._in_code(code, message, hint, outcome, host)
 
     def _in_code(self, code: str, message: str, hint: str, outcome: Outcome, host: str) -> None:

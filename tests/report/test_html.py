@@ -15,7 +15,7 @@ import pytest
 from bulkmail.models import InputInfo, Outcome, Problem, Row, Severity, Stage, Status, Summary
 from bulkmail.report import svg
 from bulkmail.report.html import MAX_HOSTS, render
-from bulkmail.report.html_facts import MAX_BINS, SAMPLES, PageFacts, Timeline
+from bulkmail.report.html_facts import HOST_GROUPS, MAX_BINS, SAMPLES, PageFacts, Timeline
 from bulkmail.report.writer import ReportWriteError, ReportWriter, summary_dict
 from bulkmail.secrets import MASK
 
@@ -209,10 +209,37 @@ def test_the_page_stays_small_for_100_000_rows(tmp_path: Path) -> None:
     assert sum(b[0] + b[1] for b in facts.timeline.bins) == 100_000
     text = Page(source).text
     assert "mailbox-login-refused: 12,500 rows" in text
-    assert (
-        f"and {50_000 - MAX_HOSTS:,} more servers with {50_000 - MAX_HOSTS:,} rows failed" in text
-    )
+    kept = HOST_GROUPS - MAX_HOSTS
+    assert f"and {kept:,} more servers with {kept:,} rows failed" in text
+    assert f"and {50_000 - HOST_GROUPS:,} rows failed on servers past the first" in text
     assert len(re.findall("<circle", source)) <= 2 * MAX_BINS
+
+
+def test_thousands_of_distinct_servers_keep_memory_bounded_and_the_counts_true() -> None:
+    # A sheet whose every failed row names its own server (a column of garbage, a sheet of
+    # per-user hosts): the page's facts keep HOST_GROUPS servers, not one per row, and a
+    # server already kept still counts its later rows.
+    facts = PageFacts(2, 0, lambda cells: [cells[1]])
+    for n in range(3 * HOST_GROUPS):
+        facts.add(_failed(n + 2, "mailbox-timeout", f"imap{n}.x.org"), False)
+    for n in range(5):
+        facts.add(_failed(n + 10_000, "mailbox-timeout", "IMAP0.x.org"), False)
+    assert len(facts.hosts) == HOST_GROUPS
+    assert facts.hosts["imap0.x.org"].count == 6
+    assert facts.unlisted_rows == 2 * HOST_GROUPS
+    assert sum(g.count for g in facts.hosts.values()) + facts.unlisted_rows == facts.failed_rows
+    data = summary_dict(
+        Summary("import", facts.failed_rows, {"failed": facts.failed_rows}, 1,
+                InputInfo("in.csv", "csv"), "", "", 1.0)
+    )  # fmt: skip
+    text = " ".join(" ".join(Page(render(data, facts)).texts).split())
+    assert "imap0.x.org 6 mailbox-timeout (6)" in text
+    rest = HOST_GROUPS - MAX_HOSTS
+    assert f"and {rest:,} more servers with {rest:,} rows failed," in text
+    assert (
+        f"and {2 * HOST_GROUPS:,} rows failed on servers past the first {HOST_GROUPS:,} seen"
+        in text
+    )
 
 
 def test_the_timeline_keeps_its_totals_as_its_bins_widen() -> None:
