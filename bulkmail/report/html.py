@@ -254,7 +254,7 @@ def _over_time(facts: PageFacts) -> list[str]:
     if not timeline.bins:
         return []
     width = timeline.width
-    every = f"{width:.3g} s" if width < 60 else svg.clock(width)
+    every = svg.duration(width)
     parts = [
         "<h2>Over the run</h2>",
         f"<h3>Rows sent, per {text(every)}</h3>",

@@ -301,3 +301,40 @@ def test_a_page_that_cannot_be_written_fails_the_run_and_summary_json_says_so(
         _page(tmp_path, [_failed(2, "mailbox-timeout", "imap.x.org")])
     data = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))
     assert data["exit_code"] == 3 and "report.html" in data["report_error"]
+
+
+def _labels(chart: str) -> tuple[list[str], list[str]]:
+    """Return a chart's y axis labels (anchored at the end, left of the plot) and x labels."""
+    found = re.findall(r'<text x="([\d.]+)" y="([\d.]+)" text-anchor="\w+">([^<]*)</text>', chart)
+    bottom = str(svg.HEIGHT - 8)
+    xs = [label for _, y, label in found if y == bottom]
+    ys = [label for x, y, label in found if y != bottom and float(x) < 64]
+    return ys, xs
+
+
+@pytest.mark.parametrize(("most", "ticks"), [(1, ["0", "1"]), (2, ["0", "1", "2"]),
+    (5, ["0", "1", "2", "3", "4", "5"]), (7, ["0", "2", "4", "6", "8", "10"]),
+    (450, ["0", "125", "250", "375", "500"])])  # fmt: skip
+def test_a_count_axis_shows_whole_rows(most: int, ticks: list[str]) -> None:
+    ys, _ = _labels(svg.columns("rows", 0.1, [[most, 0]], ["#000", "#111"]))
+    assert ys == ticks
+
+
+@pytest.mark.parametrize(("width", "bins", "ticks"), [
+    (0.1, 21, ["0 s", "0.5 s", "1 s", "1.5 s", "2 s"]),  # a 2-second run
+    (0.8, 113, ["0:00", "0:30", "1:00", "1:30"]),
+    (409.6, 88, ["0:00", "3:00:00", "6:00:00", "9:00:00"]),  # a 10-hour run
+])  # fmt: skip
+def test_a_time_axis_is_marked_at_round_times(width: float, bins: int, ticks: list[str]) -> None:
+    stacks = [[1, 0]] * bins
+    _, xs = _labels(svg.columns("rows", width, stacks, ["#000", "#111"]))
+    assert xs == ticks
+    _, xs = _labels(svg.lines("latency", width, [([0.5] * bins, "#000")], " s"))
+    assert xs == ticks
+
+
+@pytest.mark.parametrize(("seconds", "shown"), [(0.1, "0.1 s"), (51.2, "51.2 s"),
+    (102.4, "1 min 42 s"), (409.6, "6 min 50 s"), (3600, "1 h"),
+    (6553.6, "1 h 49 min 14 s")])  # fmt: skip
+def test_a_chart_s_bin_width_reads_as_a_duration(seconds: float, shown: str) -> None:
+    assert svg.duration(seconds) == shown
