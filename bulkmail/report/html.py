@@ -92,7 +92,7 @@ def render(data: Mapping[str, Any], facts: PageFacts) -> str:
         f"<h1>bulkmail {text(command)} report</h1>",
         _about(data),
         *_counts(data),
-        *_by_code(facts),
+        *_by_code(facts, command),
         *_by_host(facts),
         *_warnings(data),
         *_over_time(facts),
@@ -142,13 +142,16 @@ def _registered(code: str) -> Code | None:
     return member if isinstance(member, Code) else None
 
 
-def _hint(code: str, fallback: str = "") -> str:
-    """Return a code's hint from the registry (the row-specific one when it has none)."""
+def _hint(code: str, group: CodeGroup | None) -> str:
+    """Return the fix of a code's rows, as the console says it (`report.preview`): the hint
+    every row carries (a check's, of this machine, not of the portal), else the registry's."""
+    if group is not None and group.hint and not group.hints_differ:
+        return group.hint
     member = _registered(code)
-    return (member.hint if member is not None else "") or fallback
+    return (member.hint if member is not None else "") or (group.hint if group else "")
 
 
-def _by_code(facts: PageFacts) -> list[str]:
+def _by_code(facts: PageFacts, command: str) -> list[str]:
     """Return the failed rows grouped by code, most rows first, each with its first rows."""
     if not facts.codes:
         return ["<h2>Failures by code</h2>", "<p>No row failed.</p>"]
@@ -158,14 +161,19 @@ def _by_code(facts: PageFacts) -> list[str]:
         "reasons is counted under each.</p>",
     ]
     for code, group in _largest(facts.codes):
-        parts += _code_group(code, group)
+        parts += _code_group(code, group, command)
     return parts
 
 
-def _code_group(code: str, group: CodeGroup) -> list[str]:
+def _code_group(code: str, group: CodeGroup, command: str) -> list[str]:
     member = _registered(code)
-    meaning = f"<p class=meaning>{text(member.meaning)}</p>" if member is not None else ""
-    hint = _hint(code, group.hint)
+    # The registry's meanings speak of the portal's test; a check is this machine's own.
+    meaning = (
+        f"<p class=meaning>{text(member.meaning)}</p>"
+        if member is not None and command != "check"
+        else ""
+    )
+    hint = _hint(code, group)
     rows = "".join(
         f"<tr><td class=n>{s.row}</td><td>{text(s.email)}</td><td>{text(s.host)}</td>"
         f"<td>{text(s.message)}</td></tr>"
@@ -190,13 +198,14 @@ def _by_host(facts: PageFacts) -> list[str]:
     rows = []
     for host, group in ranked[:MAX_HOSTS]:
         codes = sorted(group.codes.items(), key=lambda item: (-item[1], item[0]))
+        top = codes[0][0]
         listed = ", ".join(f"{text(c)} ({n:,})" for c, n in codes[:3])
         if len(codes) > 3:
             listed += f" and {len(codes) - 3} more codes"
         rows.append(
             f"<tr><td>{text(host or '(none given)', NAME_LIMIT)}</td>"
             f"<td class=n>{group.count:,}</td>"
-            f"<td>{listed}</td><td class=hint>{text(_hint(codes[0][0]))}</td></tr>"
+            f"<td>{listed}</td><td class=hint>{text(_hint(top, facts.codes.get(top)))}</td></tr>"
         )
     rest = ranked[MAX_HOSTS:]
     said = []

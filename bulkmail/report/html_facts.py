@@ -51,11 +51,17 @@ class Sample:
 
 @dataclass(slots=True)
 class CodeGroup:
-    """The failed rows of one code: how many, the hint, the first few."""
+    """The failed rows of one code: how many, the hint, the first few.
+
+    `hint` is the first row's (scrubbed, printable); `hints_differ` is set once a later row
+    carries another, as `report.preview` judges the console's: then the registry's is shown.
+    """
 
     count: int = 0
     hint: str = ""
     samples: list[Sample] = field(default_factory=list)
+    hints_differ: bool = False
+    first_hint: str = ""  # as the first row gave it, to compare the next rows' with
 
 
 @dataclass(slots=True)
@@ -189,7 +195,9 @@ class PageFacts:
     def _in_code(self, code: str, message: str, hint: str, outcome: Outcome, host: str) -> None:
         group = self.codes.get(code)
         if group is None:
-            group = self.codes[code] = CodeGroup()
+            group = self.codes[code] = CodeGroup(first_hint=hint)
+        elif hint != group.first_hint:
+            group.hints_differ = True
         group.count += 1
         if len(group.samples) >= SAMPLES:
             return

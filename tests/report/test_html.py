@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from bulkmail.codes import Code
 from bulkmail.models import InputInfo, Outcome, Problem, Row, Severity, Stage, Status, Summary
 from bulkmail.report import svg
 from bulkmail.report.html import MAX_HOSTS, render
@@ -161,8 +162,8 @@ def test_failures_are_grouped_by_code_and_by_incoming_server(tmp_path: Path) -> 
     assert re.search(r"imap\.a\.org9mailbox-login-refused \(8\), mailbox-timeout \(1\)", text)
     assert re.search(r"imap\.b\.org3mailbox-timeout \(3\)", text)
     assert "(none given)1email-invalid (1)" in text
-    # each group's hint: the registry's for the code
-    assert "Fix: write one address like anna@example.org" in text
+    # each group's hint: the one its rows carry, as on the console
+    assert "Fix: write one" in text and "Fix: row hint" in text
     assert re.search(r"created\s*1", text) and re.search(r"failed\s*13", text)
 
 
@@ -338,3 +339,42 @@ def test_a_time_axis_is_marked_at_round_times(width: float, bins: int, ticks: li
     (6553.6, "1 h 49 min 14 s")])  # fmt: skip
 def test_a_chart_s_bin_width_reads_as_a_duration(seconds: float, shown: str) -> None:
     assert svg.duration(seconds) == shown
+
+
+def test_a_code_s_fix_is_the_one_its_rows_carry_as_on_the_console(tmp_path: Path) -> None:
+    # `bulkmail check` tests from this machine: its rows carry their own hint, and the
+    # registry's words of the portal's test ("the portal's server can reach it") would
+    # send the admin to the wrong network.
+    here = "check server and port, and the DNS and firewall between this machine and the server"
+    outcomes = [
+        Outcome(
+            Row(n, (f"c{n}@x.org", "pw", "imap.x.org", "")),
+            Status.FAILED,
+            stage=Stage.CHECK,
+            code="mailbox-unreachable",
+            message="IMAP imap.x.org:993 (SSL): connection refused",
+            hint=here,
+            elapsed=0.1,
+        )
+        for n in range(2, 9)  # more rows than SAMPLES: every row's hint is compared
+    ]
+    text = " ".join(" ".join(Page(_page(tmp_path, outcomes, "check")).texts).split())
+    assert f"Fix: {here}" in text
+    assert f"imap.x.org 7 mailbox-unreachable (7) {here}" in text  # the servers' table too
+    assert "portal" not in text.replace("Portal answer", "")
+
+
+def test_a_code_whose_rows_carry_different_hints_shows_the_registry_s(tmp_path: Path) -> None:
+    outcomes = [_failed(2, "mailbox-timeout", "imap.x.org")]
+    outcomes += [
+        Outcome(
+            Row(n, (f"b{n}@x.org", "pw", "imap.x.org", "")),
+            Status.FAILED,
+            stage=Stage.PORTAL,
+            code="mailbox-timeout",
+            hint=f"hint of row {n}",
+        )
+        for n in range(3, 3 + SAMPLES + 2)
+    ]
+    text = " ".join(" ".join(Page(_page(tmp_path, outcomes)).texts).split())
+    assert f"Fix: {Code.MAILBOX_TIMEOUT.hint}" in text and "hint of row" not in text
