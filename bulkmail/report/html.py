@@ -82,6 +82,9 @@ def text(value: object, limit: int | None = TEXT_LIMIT) -> str:
 def render(data: Mapping[str, Any], facts: PageFacts) -> str:
     """Return report.html for one run: `data` is summary.json's (`summary_dict`)."""
     command = str(data.get("command", ""))
+    dry = bool(data.get("dry_run"))
+    if dry:
+        command += " --dry-run"
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -95,7 +98,7 @@ def render(data: Mapping[str, Any], facts: PageFacts) -> str:
         *_by_code(facts, command),
         *_by_host(facts),
         *_warnings(data),
-        *_over_time(facts),
+        *_over_time(facts, dry),
         "<p class=more>Every row is in succeeded.csv, failed.csv and report.xlsx beside "
         "this page.</p>",
         "</body></html>",
@@ -113,6 +116,7 @@ def _about(data: Mapping[str, Any]) -> str:
         ("started", data.get("started_at")),
         ("finished", data.get("finished_at")),
         ("seconds", data.get("seconds")),
+        ("dry run", "yes: nothing was created or changed" if data.get("dry_run") else None),
         ("exit code", data.get("exit_code")),
         ("stopped because", data.get("abort_reason")),
     ]
@@ -257,18 +261,20 @@ def _warnings(data: Mapping[str, Any]) -> list[str]:
     ]
 
 
-def _over_time(facts: PageFacts) -> list[str]:
-    """Return the charts over the run: rows sent per bin, and the portal's answer time."""
+def _over_time(facts: PageFacts, dry: bool) -> list[str]:
+    """Return the charts over the run: rows sent per bin (`dry`: looked up, as a dry run
+    sends no create), and the portal's answer time."""
     timeline = facts.timeline
     if not timeline.bins:
         return []
     width = timeline.width
     every = svg.duration(width)
+    what = "Rows looked up on the portal" if dry else "Rows sent"
     parts = [
         "<h2>Over the run</h2>",
-        f"<h3>Rows sent, per {text(every)}</h3>",
+        f"<h3>{what}, per {text(every)}</h3>",
         _key([("done", "kdone"), ("failed", "kfailed")]),
-        svg.columns("Rows sent over time", width, [b[:2] for b in timeline.bins], [_DONE, _FAILED]),
+        svg.columns(f"{what} over time", width, [b[:2] for b in timeline.bins], [_DONE, _FAILED]),
     ]
     if any(b[3] for b in timeline.bins):
         mean = [b[2] / b[3] if b[3] else None for b in timeline.bins]

@@ -378,3 +378,32 @@ def test_a_code_whose_rows_carry_different_hints_shows_the_registry_s(tmp_path: 
     ]
     text = " ".join(" ".join(Page(_page(tmp_path, outcomes)).texts).split())
     assert f"Fix: {Code.MAILBOX_TIMEOUT.hint}" in text and "hint of row" not in text
+
+
+def test_a_dry_run_page_says_nothing_was_sent(tmp_path: Path) -> None:
+    # A dry run's page must not read as an import's: its rows were looked up, not created.
+    outcomes = [
+        Outcome(
+            Row(n, (f"b{n}@x.org", "pw", "imap.x.org", "")),
+            Status.WOULD_CREATE,
+            elapsed=0.1,
+        )
+        for n in range(2, 5)
+    ]
+    with ReportWriter(tmp_path, HEADERS, FIELDS) as writer:
+        for outcome in outcomes:
+            writer.add(outcome)
+        summary = Summary("import", 3, dict(writer.counts), 0, InputInfo("in.csv", "csv"),
+                          "", "", 1.0, extra={"dry_run": True})  # fmt: skip
+        paths = writer.finish(summary)
+    assert paths.html is not None
+    page = Page(paths.html.read_text(encoding="utf-8"))
+    text = " ".join(" ".join(page.texts).split())
+    assert "bulkmail import --dry-run report" in text
+    assert "dry run yes: nothing was created or changed" in text
+    assert "Rows sent" not in text and "Rows looked up on the portal, per 0.1 s" in text
+
+
+def test_an_import_page_does_not_say_dry_run(tmp_path: Path) -> None:
+    text = " ".join(" ".join(Page(_page(tmp_path, [_failed(2, "x", "h")])).texts).split())
+    assert "dry" not in text and "Rows sent, per" in text
