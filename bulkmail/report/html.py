@@ -207,7 +207,7 @@ def _by_host(facts: PageFacts) -> list[str]:
         if len(codes) > 3:
             listed += f" and {len(codes) - 3} more codes"
         rows.append(
-            f"<tr><td>{text(host or '(none given)', NAME_LIMIT)}</td>"
+            f"<tr><td>{text(host or '(blank in the sheet)', NAME_LIMIT)}</td>"
             f"<td class=n>{group.count:,}</td>"
             f"<td>{listed}</td><td class=hint>{text(_hint(top, facts.codes.get(top)))}</td></tr>"
         )

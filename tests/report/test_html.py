@@ -161,7 +161,7 @@ def test_failures_are_grouped_by_code_and_by_incoming_server(tmp_path: Path) -> 
     assert "port-defaulted" not in text  # a note is not a failure
     assert re.search(r"imap\.a\.org9mailbox-login-refused \(8\), mailbox-timeout \(1\)", text)
     assert re.search(r"imap\.b\.org3mailbox-timeout \(3\)", text)
-    assert "(none given)1email-invalid (1)" in text
+    assert "(blank in the sheet)1email-invalid (1)" in text
     # each group's hint: the one its rows carry, as on the console
     assert "Fix: write one" in text and "Fix: row hint" in text
     assert re.search(r"created\s*1", text) and re.search(r"failed\s*13", text)
