@@ -161,12 +161,22 @@ def _by_code(facts: PageFacts, command: str) -> list[str]:
         return ["<h2>Failures by code</h2>", "<p>No row failed.</p>"]
     parts = [
         "<h2>Failures by code</h2>",
-        f"<p>{facts.failed_rows:,} rows failed or were not sent; a row refused for several "
+        f"<p>{_failures(facts.failed_rows, command)}; a row refused for several "
         "reasons is counted under each.</p>",
     ]
     for code, group in _largest(facts.codes):
         parts += _code_group(code, group, command)
     return parts
+
+
+def _failures(count: int, command: str) -> str:
+    """Return "12 rows failed or were not sent" in the words of what `command` does."""
+    one = count == 1
+    failed = f"{_rows(count)} failed"
+    if command == "validate":  # its rows are judged, never sent
+        return failed
+    verb = "checked" if command == "check" else "sent"
+    return f"{failed} or {'was' if one else 'were'} not {verb}"
 
 
 def _code_group(code: str, group: CodeGroup, command: str) -> list[str]:

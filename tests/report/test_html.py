@@ -407,3 +407,18 @@ def test_a_dry_run_page_says_nothing_was_sent(tmp_path: Path) -> None:
 def test_an_import_page_does_not_say_dry_run(tmp_path: Path) -> None:
     text = " ".join(" ".join(Page(_page(tmp_path, [_failed(2, "x", "h")])).texts).split())
     assert "dry" not in text and "Rows sent, per" in text
+
+
+@pytest.mark.parametrize(
+    ("command", "said"),
+    [
+        ("import", "1 row failed or was not sent;"),
+        ("check", "1 row failed or was not checked;"),
+        ("validate", "1 row failed;"),
+    ],
+)
+def test_the_failures_line_speaks_of_what_the_command_does(
+    tmp_path: Path, command: str, said: str
+) -> None:
+    text = " ".join(" ".join(Page(_page(tmp_path, [_failed(2, "x", "h")], command)).texts).split())
+    assert said in text
