@@ -240,6 +240,9 @@ class Outcome:
     transient: bool = False  # a failure worth retrying on the next run (network, 503 ...)
     # seconds the portal took to answer the row's last create, 0.0 when none was answered
     latency: float = 0.0
+    # the incoming server the row was sent to or checked (its cell, or --set, --defaults,
+    # autofill), "" for a row validation refused: report.html groups failures by it
+    server: str = ""
 
 
 @dataclass(frozen=True, slots=True)

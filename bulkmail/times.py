@@ -15,8 +15,10 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 FOLDER_FORMAT: Final = "%Y-%m-%d_%H-%M-%S%z"
-"""A report folder's time: `2026-11-30_02-30-05+0300`. No `:` (Windows refuses it in names);
-folders of one zone sort by time."""
+"""A report folder's time: `2026-11-30_02-30-05+0300`. No `:` (Windows refuses it in names).
+Folders of one offset sort by time; the hour a clock is set back repeats its times with
+another offset, so names stay distinct but do not sort by time across it (summary.json's
+`started_at` orders runs)."""
 
 
 def local_now() -> datetime:

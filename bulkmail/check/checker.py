@@ -234,6 +234,7 @@ def _outcome(checked: Checked, account: Account, sides: Sequence[_Side]) -> Outc
         "problems": problems,
         "portal_user": account.portal_user or "",
         "email": account.email,
+        "server": account.server,
     }
     if not failures:
         status = Status.NOT_CHECKED if any(s.untested for s in sides) else Status.CHECKED
@@ -261,4 +262,5 @@ def _held_back(checked: Checked, account: Account, host: str) -> Outcome:
         problems=checked.problems,
         portal_user=account.portal_user or "",
         email=account.email,
+        server=account.server,
     )

@@ -218,6 +218,7 @@ def _not_checked(checked: Checked, message: str) -> Outcome:
         problems=checked.problems,
         portal_user=(account.portal_user or "") if account else "",
         email=account.email if account else "",
+        server=account.server if account else "",
     )
 
 

@@ -26,6 +26,7 @@ from bulkmail.models import Severity, Status
 from bulkmail.printable import printable
 from bulkmail.report import svg
 from bulkmail.report.html_facts import (
+    HOST_GROUPS,
     NAME_LIMIT,
     SAMPLES,
     TEXT_LIMIT,
@@ -81,6 +82,9 @@ def text(value: object, limit: int | None = TEXT_LIMIT) -> str:
 def render(data: Mapping[str, Any], facts: PageFacts) -> str:
     """Return report.html for one run: `data` is summary.json's (`summary_dict`)."""
     command = str(data.get("command", ""))
+    dry = bool(data.get("dry_run"))
+    if dry:
+        command += " --dry-run"
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -91,10 +95,10 @@ def render(data: Mapping[str, Any], facts: PageFacts) -> str:
         f"<h1>bulkmail {text(command)} report</h1>",
         _about(data),
         *_counts(data),
-        *_by_code(facts),
+        *_by_code(facts, command),
         *_by_host(facts),
         *_warnings(data),
-        *_over_time(facts),
+        *_over_time(facts, dry),
         "<p class=more>Every row is in succeeded.csv, failed.csv and report.xlsx beside "
         "this page.</p>",
         "</body></html>",
@@ -112,6 +116,7 @@ def _about(data: Mapping[str, Any]) -> str:
         ("started", data.get("started_at")),
         ("finished", data.get("finished_at")),
         ("seconds", data.get("seconds")),
+        ("dry run", "yes: nothing was created or changed" if data.get("dry_run") else None),
         ("exit code", data.get("exit_code")),
         ("stopped because", data.get("abort_reason")),
     ]
@@ -141,30 +146,48 @@ def _registered(code: str) -> Code | None:
     return member if isinstance(member, Code) else None
 
 
-def _hint(code: str, fallback: str = "") -> str:
-    """Return a code's hint from the registry (the row-specific one when it has none)."""
+def _hint(code: str, group: CodeGroup | None) -> str:
+    """Return the fix of a code's rows, as the console says it (`report.preview`): the hint
+    every row carries (a check's, of this machine, not of the portal), else the registry's."""
+    if group is not None and group.hint and not group.hints_differ:
+        return group.hint
     member = _registered(code)
-    return (member.hint if member is not None else "") or fallback
+    return (member.hint if member is not None else "") or (group.hint if group else "")
 
 
-def _by_code(facts: PageFacts) -> list[str]:
+def _by_code(facts: PageFacts, command: str) -> list[str]:
     """Return the failed rows grouped by code, most rows first, each with its first rows."""
     if not facts.codes:
         return ["<h2>Failures by code</h2>", "<p>No row failed.</p>"]
     parts = [
         "<h2>Failures by code</h2>",
-        f"<p>{facts.failed_rows:,} rows failed or were not sent; a row refused for several "
+        f"<p>{_failures(facts.failed_rows, command)}; a row refused for several "
         "reasons is counted under each.</p>",
     ]
     for code, group in _largest(facts.codes):
-        parts += _code_group(code, group)
+        parts += _code_group(code, group, command)
     return parts
 
 
-def _code_group(code: str, group: CodeGroup) -> list[str]:
+def _failures(count: int, command: str) -> str:
+    """Return "12 rows failed or were not sent" in the words of what `command` does."""
+    one = count == 1
+    failed = f"{_rows(count)} failed"
+    if command == "validate":  # its rows are judged, never sent
+        return failed
+    verb = "checked" if command == "check" else "sent"
+    return f"{failed} or {'was' if one else 'were'} not {verb}"
+
+
+def _code_group(code: str, group: CodeGroup, command: str) -> list[str]:
     member = _registered(code)
-    meaning = f"<p class=meaning>{text(member.meaning)}</p>" if member is not None else ""
-    hint = _hint(code, group.hint)
+    # The registry's meanings speak of the portal's test; a check is this machine's own.
+    meaning = (
+        f"<p class=meaning>{text(member.meaning)}</p>"
+        if member is not None and command != "check"
+        else ""
+    )
+    hint = _hint(code, group)
     rows = "".join(
         f"<tr><td class=n>{s.row}</td><td>{text(s.email)}</td><td>{text(s.host)}</td>"
         f"<td>{text(s.message)}</td></tr>"
@@ -189,21 +212,27 @@ def _by_host(facts: PageFacts) -> list[str]:
     rows = []
     for host, group in ranked[:MAX_HOSTS]:
         codes = sorted(group.codes.items(), key=lambda item: (-item[1], item[0]))
+        top = codes[0][0]
         listed = ", ".join(f"{text(c)} ({n:,})" for c, n in codes[:3])
         if len(codes) > 3:
             listed += f" and {len(codes) - 3} more codes"
         rows.append(
-            f"<tr><td>{text(host or '(none given)', NAME_LIMIT)}</td>"
+            f"<tr><td>{text(host or '(blank in the sheet)', NAME_LIMIT)}</td>"
             f"<td class=n>{group.count:,}</td>"
-            f"<td>{listed}</td><td class=hint>{text(_hint(codes[0][0]))}</td></tr>"
+            f"<td>{listed}</td><td class=hint>{text(_hint(top, facts.codes.get(top)))}</td></tr>"
         )
     rest = ranked[MAX_HOSTS:]
-    more = (
-        f"<p class=more>and {len(rest):,} more servers with "
-        f"{_rows(sum(g.count for _, g in rest))} failed</p>"
-        if rest
-        else ""
-    )
+    said = []
+    if rest:
+        said.append(
+            f"{len(rest):,} more servers with {_rows(sum(g.count for _, g in rest))} failed"
+        )
+    if facts.unlisted_rows:
+        said.append(
+            f"{_rows(facts.unlisted_rows)} failed on servers past the first {HOST_GROUPS:,} "
+            "seen, not counted one by one"
+        )
+    more = f"<p class=more>and {', and '.join(said)}</p>" if said else ""
     return [
         "<h2>Failures by mail server</h2>",
         "<table><tr><th>incoming server</th><th class=n>rows</th><th>codes</th>"
@@ -242,18 +271,20 @@ def _warnings(data: Mapping[str, Any]) -> list[str]:
     ]
 
 
-def _over_time(facts: PageFacts) -> list[str]:
-    """Return the charts over the run: rows sent per bin, and the portal's answer time."""
+def _over_time(facts: PageFacts, dry: bool) -> list[str]:
+    """Return the charts over the run: rows sent per bin (`dry`: looked up, as a dry run
+    sends no create), and the portal's answer time."""
     timeline = facts.timeline
     if not timeline.bins:
         return []
     width = timeline.width
-    every = f"{width:.3g} s" if width < 60 else svg.clock(width)
+    every = svg.duration(width)
+    what = "Rows looked up on the portal" if dry else "Rows sent"
     parts = [
         "<h2>Over the run</h2>",
-        f"<h3>Rows sent, per {text(every)}</h3>",
+        f"<h3>{what}, per {text(every)}</h3>",
         _key([("done", "kdone"), ("failed", "kfailed")]),
-        svg.columns("Rows sent over time", width, [b[:2] for b in timeline.bins], [_DONE, _FAILED]),
+        svg.columns(f"{what} over time", width, [b[:2] for b in timeline.bins], [_DONE, _FAILED]),
     ]
     if any(b[3] for b in timeline.bins):
         mean = [b[2] / b[3] if b[3] else None for b in timeline.bins]

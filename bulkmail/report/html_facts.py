@@ -2,7 +2,8 @@
 
 `report/writer.py` hands `PageFacts.add` only the rows the page shows: failed rows and sent
 rows, never the valid rows of a validate run (one `if` per row there, nothing more).
-A failed row is counted in its code's group and its mail server's group; only the first
+A failed row is counted in its code's group and its mail server's group (the first
+`HOST_GROUPS` servers seen; the rest together); only the first
 `SAMPLES` rows of each code keep their words (scrubbed of the row's secrets, cut to
 `TEXT_LIMIT`). A sent row (one with `elapsed`) lands in a `Timeline` bin of its arrival time:
 the bins double in width instead of growing past `MAX_BINS`, so a run of a week and a run of
@@ -28,6 +29,10 @@ NAME_LIMIT: Final = 120
 """Characters of an address or a host name the page shows."""
 HOST_LIMIT: Final = 253
 """Characters of a host name kept as a group's key (DNS's own limit for a name)."""
+HOST_GROUPS: Final = 1_000
+"""Mail servers counted one by one: the failed rows of a server first seen after these are
+counted together (`PageFacts.unlisted_rows`), so a sheet of a million distinct hosts costs
+no more memory than one of a thousand. The page lists the largest MAX_HOSTS of them."""
 MAX_BINS: Final = 120
 """Points of a chart over time, at most."""
 FIRST_BIN: Final = 0.1
@@ -46,11 +51,17 @@ class Sample:
 
 @dataclass(slots=True)
 class CodeGroup:
-    """The failed rows of one code: how many, the hint, the first few."""
+    """The failed rows of one code: how many, the hint, the first few.
+
+    `hint` is the first row's (scrubbed, printable); `hints_differ` is set once a later row
+    carries another, as `report.preview` judges the console's: then the registry's is shown.
+    """
 
     count: int = 0
     hint: str = ""
     samples: list[Sample] = field(default_factory=list)
+    hints_differ: bool = False
+    first_hint: str = ""  # as the first row gave it, to compare the next rows' with
 
 
 @dataclass(slots=True)
@@ -139,6 +150,8 @@ class PageFacts:
         self._secrets = secrets
         self.codes: dict[str, CodeGroup] = {}
         self.hosts: dict[str, HostGroup] = {}
+        self.unlisted_rows = 0
+        """Failed rows of servers first seen after HOST_GROUPS others: not in `hosts`."""
         self.failed_rows = 0
         self.timeline = Timeline(clock)
 
@@ -156,7 +169,9 @@ class PageFacts:
     def _failed(self, outcome: Outcome) -> None:
         self.failed_rows += 1
         cells = outcome.row.cells
-        host = _cell(cells, self._server).strip().casefold()[:HOST_LIMIT]
+        # the server the row used (a --set, --defaults or autofill value, invisible characters
+        # stripped); a row validation refused has only its cell
+        host = (outcome.server or _cell(cells, self._server)).strip().casefold()[:HOST_LIMIT]
         if outcome.code:
             found = [(str(outcome.code), outcome.message, outcome.hint)]
         else:  # a row validation refused: each of its errors
@@ -166,17 +181,23 @@ class PageFacts:
                 if p.severity is Severity.ERROR
             ] or [(outcome.status.value, outcome.message, outcome.hint)]
         group = self.hosts.get(host)
-        if group is None:
+        if group is None and len(self.hosts) < HOST_GROUPS:
             group = self.hosts[host] = HostGroup()
-        group.count += 1
+        if group is None:
+            self.unlisted_rows += 1
+        else:
+            group.count += 1
         for code, message, hint in found:
-            group.codes[code] = group.codes.get(code, 0) + 1
+            if group is not None:
+                group.codes[code] = group.codes.get(code, 0) + 1
             self._in_code(code, message, hint, outcome, host)
 
     def _in_code(self, code: str, message: str, hint: str, outcome: Outcome, host: str) -> None:
         group = self.codes.get(code)
         if group is None:
-            group = self.codes[code] = CodeGroup()
+            group = self.codes[code] = CodeGroup(first_hint=hint)
+        elif hint != group.first_hint:
+            group.hints_differ = True
         group.count += 1
         if len(group.samples) >= SAMPLES:
             return

@@ -61,28 +61,56 @@ def nice_top(value: float) -> float:
     return 10 * step  # not reached: 10 * step >= value by construction
 
 
-def _frame(top: float, seconds: float, unit: str) -> list[str]:
-    """Return the axes: y from 0 to `top` (`unit`), x from 0 to `seconds` of the run."""
+_TIME_STEPS: Final = (15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200)
+"""Steps of a time axis past a minute, in seconds: whole minutes and hours a person reads."""
+
+
+def _divisions(top: float) -> int:
+    """Return how many steps split a count axis of `top` (a `nice_top`) into whole numbers."""
+    for parts in (4, 5, 2):
+        if top >= parts and top % parts == 0:
+            return parts
+    return 1
+
+
+def time_step(span: float) -> float:
+    """Return a round step for a time axis of `span` seconds: at most 5 steps fit in it."""
+    if span <= 0:
+        return 1.0
+    if span / 5 <= 12:  # under a minute a step: 0.1, 0.2, 0.5, 1, 2, 5, 10 s
+        return nice_top(span / 5)
+    for step in _TIME_STEPS:
+        if span / step <= 5:
+            return float(step)
+    return 86_400 * nice_top(span / 5 / 86_400)  # days
+
+
+def _frame(top: float, seconds: float, unit: str, whole: bool = False) -> list[str]:
+    """Return the axes: y from 0 to `top` (`unit`; `whole`: marked at whole numbers only),
+    x from 0 to `seconds` of the run, marked at round times (`time_step`)."""
     plot_h = HEIGHT - _TOP - _BOTTOM
     right = WIDTH - 8
     parts = [
         f'<line x1="{_LEFT}" y1="{_TOP}" x2="{_LEFT}" y2="{_TOP + plot_h}" class="axis"/>',
         f'<line x1="{_LEFT}" y1="{_TOP + plot_h}" x2="{right}" y2="{_TOP + plot_h}" class="axis"/>',
     ]
-    for i in range(5):
-        value = top * i / 4
-        y = round(_TOP + plot_h - plot_h * i / 4, 1)
+    steps = _divisions(top) if whole else 4
+    for i in range(steps + 1):
+        value = top * i / steps
+        y = round(_TOP + plot_h - plot_h * i / steps, 1)
         parts.append(
             f'<text x="{_LEFT - 6}" y="{y + 4}" text-anchor="end">{_number(value)}{unit}</text>'
         )
         if i:
             parts.append(f'<line x1="{_LEFT}" y1="{y}" x2="{right}" y2="{y}" class="grid"/>')
-    for i in range(5):
-        x = round(_LEFT + (right - _LEFT) * i / 4, 1)
-        anchor = "end" if i == 4 else "middle"  # the last one inside the chart
+    step = time_step(seconds)
+    for i in range(int(seconds / step + 1e-9) + 1):
+        moment = i * step
+        x = round(_LEFT + (right - _LEFT) * moment / (seconds or 1), 1)
+        anchor = "end" if right - x < 24 else "middle"  # a label at the edge stays inside
         parts.append(
             f'<text x="{x}" y="{HEIGHT - 8}" text-anchor="{anchor}">'
-            f"{escape(_when(seconds * i / 4, seconds))}</text>"
+            f"{escape(_when(moment, seconds))}</text>"
         )
     return parts
 
@@ -95,7 +123,7 @@ def columns(
     top = nice_top(max((sum(s) for s in stacks), default=0))
     plot_h, plot_w = HEIGHT - _TOP - _BOTTOM, WIDTH - 8 - _LEFT
     step = plot_w / max(len(stacks), 1)
-    body = _frame(top, width * max(len(stacks), 1), "")
+    body = _frame(top, width * max(len(stacks), 1), "", whole=True)
     for i, stack in enumerate(stacks):
         base = float(_TOP + plot_h)
         for value, colour in zip(stack, colours, strict=False):
@@ -148,6 +176,16 @@ def clock(seconds: float) -> str:
     hours, rest = divmod(whole, 3600)
     minutes, secs = divmod(rest, 60)
     return f"{hours}:{minutes:02}:{secs:02}" if hours else f"{minutes}:{secs:02}"
+
+
+def duration(seconds: float) -> str:
+    """Return a length of time to read: "0.4 s", "51.2 s", "6 min 50 s", "1 h 49 min 14 s"."""
+    if seconds < 60:
+        return f"{seconds:.3g} s"
+    hours, rest = divmod(round(seconds), 3600)
+    minutes, secs = divmod(rest, 60)
+    said = [(hours, "h"), (minutes, "min"), (secs, "s")]
+    return " ".join(f"{n} {unit}" for n, unit in said if n)
 
 
 def _when(seconds: float, span: float) -> str:

@@ -81,6 +81,7 @@ def for_job(job: Job, status: Status, **fields: Any) -> Outcome:
         status=status,
         portal_user=job.identity.login,
         email=job.account.email,
+        server=job.account.server,
         problems=job.problems,
         **fields,
     )

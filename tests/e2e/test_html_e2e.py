@@ -66,3 +66,45 @@ def test_import_writes_an_owner_only_page_with_the_portal_s_answer_times(
     assert re.search(r"<circle cx=", source)  # answer times were measured and drawn
     for secret in ("mailbox-pass-1", "wrong-password", "Portal-1-pw"):
         assert secret not in source
+
+
+def test_a_server_given_by_set_groups_its_rows_under_that_server(tmp_path: Path, sim: str) -> None:
+    # The sheet has no server cells: every row's servers come from --set, as an admin with one
+    # mail host writes it. The page groups the failed row under the server it was sent to.
+    rows = [account(1, b) for b in range(3)]
+    rows[1]["password"] = "wrong-password"
+    for row in rows:
+        row["server"] = row["smtp_server"] = ""
+    sheet = write_sheet(tmp_path / "in.csv", rows)
+    assert (
+        run_import(
+            tmp_path,
+            sheet,
+            sim,
+            "--set",
+            "server=imap.set.example.org",
+            "--set",
+            "smtp_server=smtp.set.example.org",
+        )
+        == 1
+    )
+    _, text = _page(tmp_path / "reports")
+    assert "mailbox-login-refused : 1 row" in text
+    assert "box1@mail.example.org imap.set.example.org" in text  # the row's sample
+    assert "imap.set.example.org 1 mailbox-login-refused (1)" in text  # its server's group
+    assert "blank in the sheet" not in text and "(none given)" not in text
+
+
+def test_an_invalid_row_with_a_server_from_set_is_not_said_to_have_none(
+    tmp_path: Path, sim: str
+) -> None:
+    # A row validation refused has no server of its own on the page; its cell is blank,
+    # but --set gave one: "(none given)" was false, "(blank in the sheet)" is what is known.
+    rows = [account(1, b) for b in range(2)]
+    rows[1]["port"] = "99999"
+    for row in rows:
+        row["server"] = ""
+    sheet = write_sheet(tmp_path / "in.csv", rows)
+    assert run_import(tmp_path, sheet, sim, "--set", "server=imap.set.example.org") == 1
+    _, text = _page(tmp_path / "reports")
+    assert "(blank in the sheet) 1 port-out-of-range (1)" in text

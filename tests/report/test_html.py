@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from bulkmail.codes import Code
 from bulkmail.models import InputInfo, Outcome, Problem, Row, Severity, Stage, Status, Summary
 from bulkmail.report import svg
 from bulkmail.report.html import MAX_HOSTS, render
-from bulkmail.report.html_facts import MAX_BINS, SAMPLES, PageFacts, Timeline
+from bulkmail.report.html_facts import HOST_GROUPS, MAX_BINS, SAMPLES, PageFacts, Timeline
 from bulkmail.report.writer import ReportWriteError, ReportWriter, summary_dict
 from bulkmail.secrets import MASK
 
@@ -160,9 +161,9 @@ def test_failures_are_grouped_by_code_and_by_incoming_server(tmp_path: Path) -> 
     assert "port-defaulted" not in text  # a note is not a failure
     assert re.search(r"imap\.a\.org9mailbox-login-refused \(8\), mailbox-timeout \(1\)", text)
     assert re.search(r"imap\.b\.org3mailbox-timeout \(3\)", text)
-    assert "(none given)1email-invalid (1)" in text
-    # each group's hint: the registry's for the code
-    assert "Fix: write one address like anna@example.org" in text
+    assert "(blank in the sheet)1email-invalid (1)" in text
+    # each group's hint: the one its rows carry, as on the console
+    assert "Fix: write one" in text and "Fix: row hint" in text
     assert re.search(r"created\s*1", text) and re.search(r"failed\s*13", text)
 
 
@@ -209,10 +210,37 @@ def test_the_page_stays_small_for_100_000_rows(tmp_path: Path) -> None:
     assert sum(b[0] + b[1] for b in facts.timeline.bins) == 100_000
     text = Page(source).text
     assert "mailbox-login-refused: 12,500 rows" in text
-    assert (
-        f"and {50_000 - MAX_HOSTS:,} more servers with {50_000 - MAX_HOSTS:,} rows failed" in text
-    )
+    kept = HOST_GROUPS - MAX_HOSTS
+    assert f"and {kept:,} more servers with {kept:,} rows failed" in text
+    assert f"and {50_000 - HOST_GROUPS:,} rows failed on servers past the first" in text
     assert len(re.findall("<circle", source)) <= 2 * MAX_BINS
+
+
+def test_thousands_of_distinct_servers_keep_memory_bounded_and_the_counts_true() -> None:
+    # A sheet whose every failed row names its own server (a column of garbage, a sheet of
+    # per-user hosts): the page's facts keep HOST_GROUPS servers, not one per row, and a
+    # server already kept still counts its later rows.
+    facts = PageFacts(2, 0, lambda cells: [cells[1]])
+    for n in range(3 * HOST_GROUPS):
+        facts.add(_failed(n + 2, "mailbox-timeout", f"imap{n}.x.org"), False)
+    for n in range(5):
+        facts.add(_failed(n + 10_000, "mailbox-timeout", "IMAP0.x.org"), False)
+    assert len(facts.hosts) == HOST_GROUPS
+    assert facts.hosts["imap0.x.org"].count == 6
+    assert facts.unlisted_rows == 2 * HOST_GROUPS
+    assert sum(g.count for g in facts.hosts.values()) + facts.unlisted_rows == facts.failed_rows
+    data = summary_dict(
+        Summary("import", facts.failed_rows, {"failed": facts.failed_rows}, 1,
+                InputInfo("in.csv", "csv"), "", "", 1.0)
+    )  # fmt: skip
+    text = " ".join(" ".join(Page(render(data, facts)).texts).split())
+    assert "imap0.x.org 6 mailbox-timeout (6)" in text
+    rest = HOST_GROUPS - MAX_HOSTS
+    assert f"and {rest:,} more servers with {rest:,} rows failed," in text
+    assert (
+        f"and {2 * HOST_GROUPS:,} rows failed on servers past the first {HOST_GROUPS:,} seen"
+        in text
+    )
 
 
 def test_the_timeline_keeps_its_totals_as_its_bins_widen() -> None:
@@ -275,3 +303,123 @@ def test_a_page_that_cannot_be_written_fails_the_run_and_summary_json_says_so(
     data = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))
     assert data["exit_code"] == 3 and "report.html" in data["report_error"]
     assert data["error"] == data["report_error"]  # as every stopped run's summary.json says
+
+
+def _labels(chart: str) -> tuple[list[str], list[str]]:
+    """Return a chart's y axis labels (anchored at the end, left of the plot) and x labels."""
+    found = re.findall(r'<text x="([\d.]+)" y="([\d.]+)" text-anchor="\w+">([^<]*)</text>', chart)
+    bottom = str(svg.HEIGHT - 8)
+    xs = [label for _, y, label in found if y == bottom]
+    ys = [label for x, y, label in found if y != bottom and float(x) < 64]
+    return ys, xs
+
+
+@pytest.mark.parametrize(("most", "ticks"), [(1, ["0", "1"]), (2, ["0", "1", "2"]),
+    (5, ["0", "1", "2", "3", "4", "5"]), (7, ["0", "2", "4", "6", "8", "10"]),
+    (450, ["0", "125", "250", "375", "500"])])  # fmt: skip
+def test_a_count_axis_shows_whole_rows(most: int, ticks: list[str]) -> None:
+    ys, _ = _labels(svg.columns("rows", 0.1, [[most, 0]], ["#000", "#111"]))
+    assert ys == ticks
+
+
+@pytest.mark.parametrize(("width", "bins", "ticks"), [
+    (0.1, 21, ["0 s", "0.5 s", "1 s", "1.5 s", "2 s"]),  # a 2-second run
+    (0.8, 113, ["0:00", "0:30", "1:00", "1:30"]),
+    (409.6, 88, ["0:00", "3:00:00", "6:00:00", "9:00:00"]),  # a 10-hour run
+])  # fmt: skip
+def test_a_time_axis_is_marked_at_round_times(width: float, bins: int, ticks: list[str]) -> None:
+    stacks = [[1, 0]] * bins
+    _, xs = _labels(svg.columns("rows", width, stacks, ["#000", "#111"]))
+    assert xs == ticks
+    _, xs = _labels(svg.lines("latency", width, [([0.5] * bins, "#000")], " s"))
+    assert xs == ticks
+
+
+@pytest.mark.parametrize(("seconds", "shown"), [(0.1, "0.1 s"), (51.2, "51.2 s"),
+    (102.4, "1 min 42 s"), (409.6, "6 min 50 s"), (3600, "1 h"),
+    (6553.6, "1 h 49 min 14 s")])  # fmt: skip
+def test_a_chart_s_bin_width_reads_as_a_duration(seconds: float, shown: str) -> None:
+    assert svg.duration(seconds) == shown
+
+
+def test_a_code_s_fix_is_the_one_its_rows_carry_as_on_the_console(tmp_path: Path) -> None:
+    # `bulkmail check` tests from this machine: its rows carry their own hint, and the
+    # registry's words of the portal's test ("the portal's server can reach it") would
+    # send the admin to the wrong network.
+    here = "check server and port, and the DNS and firewall between this machine and the server"
+    outcomes = [
+        Outcome(
+            Row(n, (f"c{n}@x.org", "pw", "imap.x.org", "")),
+            Status.FAILED,
+            stage=Stage.CHECK,
+            code="mailbox-unreachable",
+            message="IMAP imap.x.org:993 (SSL): connection refused",
+            hint=here,
+            elapsed=0.1,
+        )
+        for n in range(2, 9)  # more rows than SAMPLES: every row's hint is compared
+    ]
+    text = " ".join(" ".join(Page(_page(tmp_path, outcomes, "check")).texts).split())
+    assert f"Fix: {here}" in text
+    assert f"imap.x.org 7 mailbox-unreachable (7) {here}" in text  # the servers' table too
+    assert "portal" not in text.replace("Portal answer", "")
+
+
+def test_a_code_whose_rows_carry_different_hints_shows_the_registry_s(tmp_path: Path) -> None:
+    outcomes = [_failed(2, "mailbox-timeout", "imap.x.org")]
+    outcomes += [
+        Outcome(
+            Row(n, (f"b{n}@x.org", "pw", "imap.x.org", "")),
+            Status.FAILED,
+            stage=Stage.PORTAL,
+            code="mailbox-timeout",
+            hint=f"hint of row {n}",
+        )
+        for n in range(3, 3 + SAMPLES + 2)
+    ]
+    text = " ".join(" ".join(Page(_page(tmp_path, outcomes)).texts).split())
+    assert f"Fix: {Code.MAILBOX_TIMEOUT.hint}" in text and "hint of row" not in text
+
+
+def test_a_dry_run_page_says_nothing_was_sent(tmp_path: Path) -> None:
+    # A dry run's page must not read as an import's: its rows were looked up, not created.
+    outcomes = [
+        Outcome(
+            Row(n, (f"b{n}@x.org", "pw", "imap.x.org", "")),
+            Status.WOULD_CREATE,
+            elapsed=0.1,
+        )
+        for n in range(2, 5)
+    ]
+    with ReportWriter(tmp_path, HEADERS, FIELDS) as writer:
+        for outcome in outcomes:
+            writer.add(outcome)
+        summary = Summary("import", 3, dict(writer.counts), 0, InputInfo("in.csv", "csv"),
+                          "", "", 1.0, extra={"dry_run": True})  # fmt: skip
+        paths = writer.finish(summary)
+    assert paths.html is not None
+    page = Page(paths.html.read_text(encoding="utf-8"))
+    text = " ".join(" ".join(page.texts).split())
+    assert "bulkmail import --dry-run report" in text
+    assert "dry run yes: nothing was created or changed" in text
+    assert "Rows sent" not in text and "Rows looked up on the portal, per 0.1 s" in text
+
+
+def test_an_import_page_does_not_say_dry_run(tmp_path: Path) -> None:
+    text = " ".join(" ".join(Page(_page(tmp_path, [_failed(2, "x", "h")])).texts).split())
+    assert "dry" not in text and "Rows sent, per" in text
+
+
+@pytest.mark.parametrize(
+    ("command", "said"),
+    [
+        ("import", "1 row failed or was not sent;"),
+        ("check", "1 row failed or was not checked;"),
+        ("validate", "1 row failed;"),
+    ],
+)
+def test_the_failures_line_speaks_of_what_the_command_does(
+    tmp_path: Path, command: str, said: str
+) -> None:
+    text = " ".join(" ".join(Page(_page(tmp_path, [_failed(2, "x", "h")], command)).texts).split())
+    assert said in text
