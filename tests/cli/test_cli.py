@@ -189,6 +189,7 @@ def test_the_error_line_masks_a_registered_password(
     monkeypatch.setenv("BULKMAIL_PASSWORD", "Env-S3cret-9")
     (here / "Env-S3cret-9").mkdir()
     args = ["import", "accounts.xlsx", "--portal", "http://127.0.0.1:9", "--user", "me@x.org"]
+    args += ["--give-up-after", "0.1"]  # nothing listens: no 10 s of retries first
     assert main([*args, "--state", "Env-S3cret-9", "--quiet"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("bulkmail: error: journal ********") and "S3cret" not in err
@@ -296,6 +297,7 @@ def test_a_password_given_as_a_default_is_masked_like_the_portal_password(
     monkeypatch.setenv("BULKMAIL_PASSWORD", "Env-S3cret-2")
     (here / "in.csv").write_text("email,server,smtp_server\na@x.org,imap.x.org,smtp.x.org\n")
     args = ["import", "in.csv", "--portal", "http://127.0.0.1:9", "--user", "me@x.org"]
+    args += ["--give-up-after", "0.1"]  # nothing listens: no 10 s of retries first
     (here / "defaults.toml").write_text('password = "Dflt-S3cret-1"\n')
     defaults = ["--defaults", "defaults.toml", "--retries", "0", "--quiet"]
     assert main([*args, *defaults]) in (1, 3)  # nothing listens on port 9

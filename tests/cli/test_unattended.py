@@ -151,6 +151,7 @@ def test_the_error_line_and_summary_mask_a_registered_password(
     monkeypatch.setenv("BULKMAIL_PASSWORD", "Env-S3cret-9")
     (here / "Env-S3cret-9").mkdir()
     args = ["import", "accounts.xlsx", "--portal", "http://127.0.0.1:9", "--user", "me@x.org"]
+    args += ["--give-up-after", "0.1"]  # nothing listens: no 10 s of retries first
     assert main([*args, "--state", "Env-S3cret-9", "--log-format=json", "-q"]) == 2
     err = capsys.readouterr().err
     (line,) = json_lines(err)

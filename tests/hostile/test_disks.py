@@ -556,7 +556,7 @@ def test_paths_of_the_wrong_kind_are_refused_before_anything_is_sent(
         state.mkdir()
     else:
         reports.write_text("a file")
-    assert run_cli(tmp_path, sheet, "http://127.0.0.1:9") == 2
+    assert run_cli(tmp_path, sheet, "http://127.0.0.1:9", "--give-up-after", "0.1") == 2
     line = last_line(capsys.readouterr().err)
     assert line.startswith("bulkmail: error: " + message.format(state=state, reports=reports))
 

@@ -178,6 +178,8 @@ def test_a_link_planted_beside_the_journal_is_refused_and_its_target_untouched(
     code = run_cli(
         sheet,
         "http://127.0.0.1:9",
+        "--give-up-after",  # nothing listens: no 10 s of retries first
+        "0.1",
         "--state",
         str(state / "j.sqlite"),
         "--report-dir",
