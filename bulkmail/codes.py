@@ -211,7 +211,7 @@ class Code(StrEnum):
     PORTAL_PASSWORD_MISSING = _Entry(
         "portal-password-missing", ERROR, VALIDATION,
         "portal_password is blank for a portal user other than the run's --user",
-        "fill it in, or run as that user with --user")
+        "fill it in, run as that user with --user, or act as each user with --admin LOGIN")
     PASSWORD_MASKED = _Entry(
         "password-masked", ERROR, VALIDATION,
         "a ******** cell (a re-fed report), not a password",

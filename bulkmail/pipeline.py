@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, ParamSpec, TypeVar, Unpack
+from typing import TYPE_CHECKING, Any, Final, Literal, ParamSpec, TypeVar, Unpack
 
 from bulkmail.errors import AbortError, ConfigError
 from bulkmail.files import ACCESS, ReportMode
@@ -90,6 +90,8 @@ def validate_file(
     report_dir: str | os.PathLike[str] = DEFAULT_REPORT_DIR,
     *,
     run_user: str | None = None,
+    admin: str | None = None,
+    portal_user_from: Literal["email"] | None = None,
     report_mode: ReportMode = "owner",
     now: Now = local_now,
     keep_rows: bool = True,
@@ -100,13 +102,17 @@ def validate_file(
     `source`: a file path, the rows (a list of mappings, a pandas DataFrame, a Table) or an
     InputSettings; `options` are the input's (`sheet`, `defaults`, `autofill`...: the
     command line's option names), not given with an InputSettings. `report_dir` holds the
-    run's report folder (default "reports"). `report_mode`: "owner" makes the report folder
+    run's report folder (default "reports"). `run_user`, `admin` and `portal_user_from`
+    judge the rows' portal identity as the import with the same --user, --admin and
+    --portal-user-from would (`admin`: rows with a portal_user need no portal_password; no
+    password is asked, nothing is sent). `report_mode`: "owner" makes the report folder
     0700 and its files 0600, "group" 0750 and 0640 (bulkmail.files). `keep_rows`: the
     result's `rows` hold every row's RowResult (the command line keeps none). Raises
     InputError or ConfigError for an input that cannot be used (exit code 2).
     """
     inp = input_settings(source, options, "validate_file")
     _check_run(report_dir, report_mode, "validate_file")
+    _check_owners(admin, portal_user_from, "validate_file")
     log = get_logger()
     started, t0 = now(), time.perf_counter()
     table = load(inp)
@@ -117,8 +123,11 @@ def validate_file(
         ledger = Ledger(collect)
         rows = 0
         for rows, checked in enumerate(
-            validate(table, defaults=inp.defaults, run_user=run_user, autofill=inp.autofill), 1
-        ):
+            validate(
+                table, defaults=inp.defaults, run_user=run_user, acting=admin is not None,
+                from_email=portal_user_from == "email", autofill=inp.autofill,
+            ), 1,
+        ):  # fmt: skip
             verdict = outcomes.valid if checked.ok else outcomes.invalid
             ledger.settle(rows - 1, verdict(checked))
         ledger.close(rows)
@@ -259,6 +268,14 @@ async def import_async(
     finally:
         if journal is not None:
             journal.close()
+
+
+def _check_owners(admin: object, portal_user_from: object, caller: str) -> None:
+    """Raise ConfigError for an `admin` or `portal_user_from` of the wrong kind."""
+    from bulkmail.keywords import check_kind
+
+    check_kind("admin", admin, f"{caller}()")
+    check_kind("portal_user_from", portal_user_from, f"{caller}()")
 
 
 def _check_run(report_dir: object, report_mode: object, caller: str) -> None:

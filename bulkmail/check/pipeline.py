@@ -63,6 +63,8 @@ class CheckSettings:
     concurrency: int = 16  # rows checked at once
     ca_bundle: Path | None = None  # CA certificates to trust besides the system's store
     run_user: str | None = None  # --user: owns rows without a portal_user (as validate)
+    acting: bool = False  # --admin: a row with a portal_user needs no portal_password
+    from_email: bool = False  # --portal-user-from email: rows without one are their email's
 
 
 async def check_async(
@@ -111,8 +113,9 @@ async def check_async(
         collect = Collector(writer, log, command="check")
         ledger = Ledger(collect)
         checked = validate(
-            table, defaults=inp.defaults, run_user=settings.run_user, autofill=inp.autofill
-        )
+            table, defaults=inp.defaults, run_user=settings.run_user, acting=settings.acting,
+            from_email=settings.from_email, autofill=inp.autofill,
+        )  # fmt: skip
         rows = iter(enumerate(checked))
         counted = _Counted(rows)
         stop = _Interrupt(live, log)

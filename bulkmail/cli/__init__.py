@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from bulkmail._version import __version__
-from bulkmail.cli import check, demo, fatal, importing, simulate, template, validate
+from bulkmail.cli import check, demo, fatal, importing, output, simulate, template, validate
 from bulkmail.errors import BulkmailError
 from bulkmail.printable import printable
 
@@ -98,6 +98,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt as stop:
         folder = getattr(stop, "report_folder", None)  # a report it cut short (ReportWriter)
         return fatal.stopped(args, None, fatal.interrupted(stop), folder)
+    except BrokenPipeError:  # stdout's reader left (`| head`) before a line other than the
+        output.reader_left(sys.stdout)  # summary's (which keeps the run's code): as `cat`,
+        return 1  # no traceback, exit 1
     return code
 
 

@@ -10,8 +10,8 @@ from bulkmail.cli.common import (
     add_input_options,
     add_mail_server_limits,
     add_output_options,
+    add_owner_options,
     input_settings,
-    login,
     seconds,
     start,
     whole_number,
@@ -47,12 +47,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         formatter_class=HelpWithExamples,
     )
     add_input_options(parser)
-    parser.add_argument(
-        "--user",
-        metavar="LOGIN",
-        type=login,
-        help="portal user owning rows that have no portal_user cell",
-    )
+    add_owner_options(parser)
     g = parser.add_argument_group("check")
     g.add_argument(
         "--login",
@@ -100,6 +95,8 @@ def run(args: argparse.Namespace) -> int:
         concurrency=args.concurrency,
         ca_bundle=args.ca_bundle,
         run_user=args.user,
+        acting=args.admin is not None,
+        from_email=args.portal_user_from == "email",
     )
     result = check_file(
         input_settings(args),

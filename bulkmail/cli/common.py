@@ -104,6 +104,30 @@ def add_input_options(
     )
 
 
+def add_owner_options(parser: argparse.ArgumentParser) -> None:
+    """Add --user, --admin and --portal-user-from as validate and check take them: who owns
+    each row, judged as the import with the same options would; no password is asked."""
+    parser.add_argument(
+        "--user",
+        metavar="LOGIN",
+        type=login,
+        help="portal user owning rows that have no portal_user cell",
+    )
+    parser.add_argument(
+        "--admin",
+        metavar="LOGIN",
+        type=login,
+        help="judge the rows as for `import --admin LOGIN`: a row with a portal_user needs no "
+        "portal_password (no password is asked: nothing is sent to the portal)",
+    )
+    parser.add_argument(
+        "--portal-user-from",
+        choices=("email",),
+        help="as for import: rows without a portal_user belong to the portal user whose "
+        "login is the mailbox's address (email)",
+    )
+
+
 def add_output_options(parser: argparse.ArgumentParser) -> None:
     """Add where the report goes and how the run talks."""
     parser.add_argument(

@@ -80,8 +80,27 @@ def print_result(
     is and the exit code (the run's, unless the command exits with another), every line
     scrubbed of secrets. An interrupted run says the same command finishes the rest unless
     it is not `resumable` (the demo's journal lives in its process)."""
-    for line in _summary_lines(result, exit_code, resumable):
-        print(printable(scrub(line)), file=out)
+    try:
+        for line in _summary_lines(result, exit_code, resumable):
+            print(printable(scrub(line)), file=out)
+        out.flush()
+    except BrokenPipeError:  # `bulkmail ... | head`: the reader left; the run's code stands
+        reader_left(out)
+
+
+def reader_left(out: TextIO) -> None:
+    """Send what is still written to `out` to the null device: the program reading it (a
+    `| head`) has closed the pipe, and Python's flush of stdout at exit must not fail on it
+    (a traceback, or 'Exception ignored'). A stream without a file descriptor is left."""
+    try:
+        fd = out.fileno()
+    except (OSError, ValueError):
+        return
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, fd)
+    finally:
+        os.close(null)
 
 
 def _summary_lines(result: RunResult, exit_code: int | None, resumable: bool) -> list[str]:

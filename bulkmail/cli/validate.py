@@ -8,8 +8,8 @@ import sys
 from bulkmail.cli.common import (
     add_input_options,
     add_output_options,
+    add_owner_options,
     input_settings,
-    login,
     start,
 )
 from bulkmail.cli.examples import HelpWithExamples, examples
@@ -30,6 +30,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                 "check every cell of the first sheet; the report lists each row's problems",
             ),
             (
+                "bulkmail validate accounts.xlsx --admin admin@example.org",
+                "a sheet for `import --admin`: rows with a portal_user need no portal_password",
+            ),
+            (
                 "bulkmail validate staff.csv --encoding cp1251 --delimiter ';' "
                 "--user admin@example.org",
                 "a CSV from an old Excel; rows without a portal_user belong to admin",
@@ -43,12 +47,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         formatter_class=HelpWithExamples,
     )
     add_input_options(parser)
-    parser.add_argument(
-        "--user",
-        metavar="LOGIN",
-        type=login,
-        help="portal user owning rows that have no portal_user cell",
-    )
+    add_owner_options(parser)
     add_output_options(parser)
     parser.set_defaults(func=run)
 
@@ -61,6 +60,8 @@ def run(args: argparse.Namespace) -> int:
         input_settings(args),
         args.report_dir,
         run_user=args.user,
+        admin=args.admin,
+        portal_user_from=args.portal_user_from,
         report_mode=args.report_mode,
         keep_rows=False,  # the console and the report need no per-row results in memory
     )

@@ -215,7 +215,7 @@ def _by_host(facts: PageFacts) -> list[str]:
         top = codes[0][0]
         listed = ", ".join(f"{text(c)} ({n:,})" for c, n in codes[:3])
         if len(codes) > 3:
-            listed += f" and {len(codes) - 3} more codes"
+            listed += f" and {_many(len(codes) - 3, 'more code')}"
         rows.append(
             f"<tr><td>{text(host or '(blank in the sheet)', NAME_LIMIT)}</td>"
             f"<td class=n>{group.count:,}</td>"
@@ -225,7 +225,7 @@ def _by_host(facts: PageFacts) -> list[str]:
     said = []
     if rest:
         said.append(
-            f"{len(rest):,} more servers with {_rows(sum(g.count for _, g in rest))} failed"
+            f"{_many(len(rest), 'more server')} with {_rows(sum(g.count for _, g in rest))} failed"
         )
     if facts.unlisted_rows:
         said.append(
@@ -298,7 +298,12 @@ def _over_time(facts: PageFacts, dry: bool) -> list[str]:
 
 
 def _rows(count: int) -> str:
-    return f"{count:,} row" if count == 1 else f"{count:,} rows"
+    return _many(count, "row")
+
+
+def _many(count: int, noun: str) -> str:
+    """`1 more code`, `2 more codes`: the count and its noun, plural unless one."""
+    return f"{count:,} {noun}" if count == 1 else f"{count:,} {noun}s"
 
 
 def _key(items: Iterable[tuple[str, str]]) -> str:

@@ -423,3 +423,14 @@ def test_the_failures_line_speaks_of_what_the_command_does(
 ) -> None:
     text = " ".join(" ".join(Page(_page(tmp_path, [_failed(2, "x", "h")], command)).texts).split())
     assert said in text
+
+
+@pytest.mark.parametrize(("codes", "said"), [(4, "and 1 more code"), (5, "and 2 more codes")])
+def test_a_server_s_codes_past_three_are_counted_in_words_that_agree(
+    tmp_path: Path, codes: int, said: str
+) -> None:
+    names = ["mailbox-login-refused", "mailbox-timeout", "smtp-login-refused",
+             "smtp-timeout", "mailbox-unreachable"][:codes]  # fmt: skip
+    page = Page(_page(tmp_path, [_failed(n + 2, c, "imap.a.org") for n, c in enumerate(names)]))
+    text = " ".join(page.text.split())
+    assert re.search(re.escape(said) + r"(?!s)", text)
