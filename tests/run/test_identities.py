@@ -7,12 +7,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import anyio
 import httpx
 import pytest
 
 from bulkmail.codes import Code
 from bulkmail.portal.client import Identity, PortalClient, Token
-from bulkmail.run.admin import find_people, log_in, prepare
+from bulkmail.run.admin import AT_ONCE, LOOKUPS, find_people, log_in, prepare
 from bulkmail.run.identities import Acting, Person, person_of, refusal_of_person
 from bulkmail.run.retry import Backoff
 from bulkmail.simulator import PortalUser, SimConfig, create_app
@@ -147,3 +148,35 @@ async def test_a_busy_check_route_is_asked_again_not_taken_for_impersonation_off
     assert isinstance(acting, Acting)
     assert acting.off is None
     assert acting.acts_for("u0@corp.example")
+
+
+class _Gathering:
+    """A portal whose lookups each wait until `together` of them are in flight at once: a
+    find_people that asks one user at a time never gets its first answer."""
+
+    def __init__(self, together: int) -> None:
+        self.together, self.in_flight, self.most = together, 0, 0
+        self.all_there = anyio.Event()
+
+    async def person(self, token: Token, login: str) -> dict[str, object]:
+        self.in_flight += 1
+        self.most = max(self.most, self.in_flight)
+        if self.in_flight >= self.together:
+            self.all_there.set()
+        await self.all_there.wait()
+        self.in_flight -= 1
+        return {"id": login, "userName": login, "email": login}
+
+
+async def test_users_the_listing_lacks_are_looked_up_several_at_a_time() -> None:
+    """One lookup at a time, a dry run of 625 users took 256 s against a portal answering in
+    200 ms: the lookups go one per client given, AT_ONCE of them as start_acting opens."""
+    portal: Any = _Gathering(together=AT_ONCE)
+    logins = [f"u{i}@x" for i in range(LOOKUPS)]  # looked up one each, no listing
+    with anyio.fail_after(60):  # bounds a regression; the answer comes at once when it works
+        found = await find_people(
+            portal, Token("t"), logins, Backoff(), 0, more=[portal] * (AT_ONCE - 1)
+        )
+    assert isinstance(found, dict) and sorted(found) == sorted(logins)
+    assert all(person is not None for person in found.values())
+    assert portal.most == AT_ONCE
