@@ -89,16 +89,21 @@ def input_settings(source: Source, options: Mapping[str, Any], caller: str) -> I
     _refuse_unknown(options, _INPUT | (_PORTAL if caller.startswith("import") else set()), caller)
     given = {k: _as_path(k, v) for k, v in _checked(options, _INPUT, caller).items()}
     if isinstance(source, InputSettings):
-        if given:
-            raise ConfigError(
-                f"{caller}() got an InputSettings and the keywords {', '.join(sorted(given))}",
-                "give one or the other",
-            )
+        _settings_alone(caller, "an InputSettings", given)
         return source
     if isinstance(source, str | os.PathLike):
         return InputSettings(path=Path(source), **given)
     made = _table_source(source, caller)
     return InputSettings(path=Path(made.name), source=made, **given)
+
+
+def _settings_alone(caller: str, settings: str, given: Mapping[str, Any]) -> None:
+    """Refuse keywords given beside a settings object, which already holds them all."""
+    if given:
+        raise ConfigError(
+            f"{caller}() got {settings} and the keywords {', '.join(sorted(given))}",
+            "give one or the other",
+        )
 
 
 def portal_settings(
@@ -110,11 +115,7 @@ def portal_settings(
     keywords with settings."""
     given = {k: _as_path(k, v) for k, v in _checked(options, _PORTAL, caller).items()}
     if isinstance(portal, PortalSettings):
-        if given:
-            raise ConfigError(
-                f"{caller}() got a PortalSettings and the keywords {', '.join(sorted(given))}",
-                "give one or the other",
-            )
+        _settings_alone(caller, "a PortalSettings", given)
         return portal
     if portal is not None and not isinstance(portal, str):
         raise ConfigError(

@@ -22,23 +22,7 @@ from bulkmail.library import _table_source, portal_settings
 from bulkmail.models import Outcome, Stage, Status
 from bulkmail.portal.client import Identity, Token
 from bulkmail.report.results import RowResultMaker
-
-SECRET = "S3cret-Repr-Pw-91"
-HEADER = ["E-mail", "Password", "IMAP server", "SMTP server", "IMAP port"]
-
-
-def record(n: int, **changed: Any) -> dict[str, Any]:
-    return {
-        "E-mail": f"user{n}@corp.example.org",
-        "Password": SECRET,
-        "IMAP server": "imap.corp.example.org",
-        "SMTP server": "smtp.corp.example.org",
-        "IMAP port": 993,
-    } | changed
-
-
-def cells_of(table: bulkmail.Table) -> list[tuple[int, tuple[str, ...]]]:
-    return [(row.number, row.cells) for row in table.rows]
+from tests.records import SECRET, cells_of, record
 
 
 @pytest.mark.parametrize("source", [42, {"E-mail": "a@b.org"}, [1, 2]])

@@ -107,13 +107,7 @@ class PortalClient:
         body = {"userName": identity.login, "password": identity.password}
         secrets = (identity.password,)
         response = await self._send("login", "POST", AUTH_PATH, secrets, json=body)
-        if isinstance(response, Verdict):
-            return response
-        data = _result(response)
-        token = data.get("token") if isinstance(data, dict) else None
-        if isinstance(token, str) and token:
-            return Token(token)
-        return _classified(response, "login", secrets)
+        return _token(response, secrets)
 
     async def login_with_code(self, identity: Identity, code: str) -> Token | Verdict:
         """Finish a two-factor login with the user's code (POST api/2.0/authentication/{code})."""
@@ -121,13 +115,7 @@ class PortalClient:
         secrets = (identity.password, code)
         path = f"{AUTH_PATH}/{quote(code, safe='')}"
         response = await self._send("login", "POST", path, secrets, json=body)
-        if isinstance(response, Verdict):
-            return response
-        data = _result(response)
-        token = data.get("token") if isinstance(data, dict) else None
-        if isinstance(token, str) and token:
-            return Token(token)
-        return _classified(response, "login", secrets)
+        return _token(response, secrets)
 
     async def people(self, token: Token, start: int, count: int) -> tuple[list[Any], int] | Verdict:
         """Return one page of every portal user and how many there are in all
@@ -373,6 +361,18 @@ def _collect(items: list[Any], into: dict[str, int]) -> bool:
             return False
         into[email.lower()] = mailbox_id
     return True
+
+
+def _token(response: httpx.Response | Verdict, secrets: tuple[str, ...]) -> Token | Verdict:
+    """Return the session token of a login's answer (`response.token`: docs/portal-api.md
+    §1), or what the answer means when it holds none."""
+    if isinstance(response, Verdict):
+        return response
+    data = _result(response)
+    token = data.get("token") if isinstance(data, dict) else None
+    if isinstance(token, str) and token:
+        return Token(token)
+    return _classified(response, "login", secrets)
 
 
 def _classified(response: httpx.Response, during: During, secrets: Sequence[str]) -> Verdict:

@@ -12,23 +12,7 @@ import pytest
 
 import bulkmail
 from bulkmail.errors import InputError
-
-SECRET = "S3cret-Records-Pw-4"
-HEADER = ["E-mail", "Password", "IMAP server", "SMTP server", "IMAP port"]
-
-
-def record(n: int, **changed: Any) -> dict[str, Any]:
-    return {
-        "E-mail": f"user{n}@corp.example.org",
-        "Password": SECRET,
-        "IMAP server": "imap.corp.example.org",
-        "SMTP server": "smtp.corp.example.org",
-        "IMAP port": 993,
-    } | changed
-
-
-def cells_of(table: bulkmail.Table) -> list[tuple[int, tuple[str, ...]]]:
-    return [(row.number, row.cells) for row in table.rows]
+from tests.records import HEADER, cells_of, record
 
 
 def test_records_get_the_sheet_readers_header_aliases_and_cell_rules() -> None:
