@@ -111,6 +111,12 @@ class Code(StrEnum):
         "extra-cells", WARNING, READER,
         "a row has values right of the last header: they are ignored",
         "give those columns a header, or check the row for an unquoted delimiter")
+    PORTAL_USER_COLUMN_MISSING = _Entry(
+        "portal-user-column-missing", WARNING, READER,
+        "the sheet has no portal_user column and the run has no --user: the import will "
+        "refuse it without one",
+        "add a portal_user column, or give the import --user LOGIN; validate with the same "
+        "--user to judge the rows as it will")
     REPORT_FED = _Entry(
         "report-fed", INFO, READER,
         "the input is a bulkmail report.xlsx: its Failed sheet is read unless --sheet picks "

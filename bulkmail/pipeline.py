@@ -21,11 +21,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Literal, ParamSpec, TypeVar, Unpack
 
+from bulkmail.codes import Code
 from bulkmail.errors import AbortError, ConfigError
 from bulkmail.files import ACCESS, ReportMode
 from bulkmail.library import ImportOptions, InputOptions, Source, input_settings, portal_settings
 from bulkmail.logs import get_logger
-from bulkmail.models import Table
+from bulkmail.models import Problem, Severity, Table
 from bulkmail.reader.refeed import fill_secrets, report_fed
 from bulkmail.reader.table import read
 from bulkmail.report.collector import Collector, RunResult
@@ -78,6 +79,24 @@ def read_input(inp: InputSettings) -> Table:
     return table
 
 
+def owners_unknown(table: Table, inp: InputSettings, user: str | None, from_email: bool) -> bool:
+    """True when nothing says who owns the rows: no portal_user column, none in --set or
+    --defaults, no --user, no --portal-user-from email. The import refuses it (exit 2)."""
+    given = table.column_of("portal_user") is not None or "portal_user" in inp.defaults
+    return not (given or user or from_email)
+
+
+def warn_of_owners(table: Table, inp: InputSettings, user: str | None, from_email: bool) -> Table:
+    """Return `table` with the `portal-user-column-missing` warning when `owners_unknown`:
+    `validate` and `check` take such a sheet, but their exit 0 must not hide that the
+    import run as they were will refuse it."""
+    if not owners_unknown(table, inp, user, from_email):
+        return table
+    code = Code.PORTAL_USER_COLUMN_MISSING
+    warning = Problem(table.header_row, "", code, Severity.WARNING, code.meaning, code.hint)
+    return replace(table, problems=(*table.problems, warning))
+
+
 def load(inp: InputSettings) -> Table:
     """Read the input (`read_input`) and check its required columns."""
     table = read_input(inp)
@@ -115,7 +134,7 @@ def validate_file(
     _check_owners(admin, portal_user_from, "validate_file")
     log = get_logger()
     started, t0 = now(), time.perf_counter()
-    table = load(inp)
+    table = warn_of_owners(load(inp), inp, run_user, portal_user_from == "email")
     access = ACCESS[report_mode]
     folder = new_report_folder(Path(report_dir), "validate", started, access)
     with ReportWriter(folder, table.headers, table.fields, access=access) as writer:
@@ -186,7 +205,7 @@ async def import_async(
     register(portal.password, portal.admin_password)
     register(*(v for k, v in inp.defaults.items() if k in SECRET_FIELDS))
     table = load(inp)
-    if table.column_of("portal_user") is None and not (portal.user or portal.portal_user_from):
+    if owners_unknown(table, inp, portal.user, portal.portal_user_from == "email"):
         raise ConfigError(
             "the sheet has no portal_user column and no --user was given",
             "add a portal_user column, or run as one portal user with --user"

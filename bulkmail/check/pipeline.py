@@ -31,7 +31,7 @@ from bulkmail.errors import one_error
 from bulkmail.files import ACCESS, ReportMode
 from bulkmail.logs import get_logger
 from bulkmail.models import Checked, Outcome, Status
-from bulkmail.pipeline import Now, load
+from bulkmail.pipeline import Now, load, warn_of_owners
 from bulkmail.portal.tls import trust_context
 from bulkmail.report.collector import Collector, RunResult
 from bulkmail.report.writer import ReportWriter, new_report_folder
@@ -86,7 +86,7 @@ async def check_async(
     log = get_logger()
     started, t0 = now(), time.perf_counter()
     register(*(v for k, v in inp.defaults.items() if k in SECRET_FIELDS))
-    table = load(inp)
+    table = warn_of_owners(load(inp), inp, settings.run_user, settings.from_email)
     contexts = Contexts(  # TLS 1.0 to 1.2 at most, as the portal speaks (probes.as_portal)
         as_portal(trust_context(settings.ca_bundle)),
         as_portal(unverified_context()),
