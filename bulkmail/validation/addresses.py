@@ -72,7 +72,7 @@ def address_problem(value: str) -> str:
     problem = _local_problem(local) or _domain_problem(domain)
     if problem:
         return problem
-    if len(local.encode()) + 1 + len(_ascii_form(domain)) > ADDRESS_MAX:
+    if len(local.encode()) + 1 + len(ascii_domain(domain)) > ADDRESS_MAX:
         return f"is longer than {ADDRESS_MAX} bytes"
     return ""
 
@@ -102,7 +102,7 @@ def _domain_problem(domain: str) -> str:
         problem = _label_problem(label)
         if problem:
             return problem
-    if len(_ascii_form(domain)) > DOMAIN_MAX:
+    if len(ascii_domain(domain)) > DOMAIN_MAX:
         return f"has a domain longer than {DOMAIN_MAX} characters"
     if labels[-1].isdigit():
         return (
@@ -119,7 +119,7 @@ def _label_problem(label: str) -> str:
         return f"has {_named(bad)} after the @, which a mail domain cannot have"
     if label.startswith("-") or label.endswith("-"):
         return "has a part after the @ that starts or ends with a hyphen"
-    if len(_ascii_form(label)) > LABEL_MAX:
+    if len(ascii_domain(label)) > LABEL_MAX:
         return f"has a part after the @ longer than {LABEL_MAX} characters"
     return ""
 
@@ -138,7 +138,7 @@ def _named(char: str) -> str:
     return f'"{char}"' if char.isascii() else f"U+{ord(char):04X} {unicodedata.name(char, '')}"
 
 
-def _ascii_form(domain: str) -> str:
+def ascii_domain(domain: str) -> str:
     """Return the domain as DNS carries it: each non-ASCII label as xn-- and its punycode."""
     if domain.isascii():
         return domain

@@ -22,6 +22,7 @@ from bulkmail.codes import Code
 from bulkmail.portal.setups import Setup
 from bulkmail.providers import Endpoint, Provider, by_domain
 from bulkmail.schema import ENCRYPTION, ENCRYPTION_NAMES, FALSE_WORDS
+from bulkmail.validation.addresses import ascii_domain
 from bulkmail.validation.cells import Note
 
 __all__ = ["PortalSetups", "Unanswered", "autofill", "wanted"]
@@ -95,7 +96,9 @@ def wanted(values: Mapping[str, str]) -> tuple[str, bool] | None:
     if values.get("server", "").strip() and values.get("smtp_server", "").strip():
         return None
     _, at, domain = values.get("email", "").strip().rpartition("@")
-    domain = domain.strip().casefold()
+    # One question per domain however it is written: почта.рф and xn--80a1acny.xn--p1ai
+    # are one domain to DNS and to the portal.
+    domain = ascii_domain(domain.strip().casefold())
     if not at or not domain:
         return None
     return domain, values.get("imap", "").strip().casefold() in FALSE_WORDS

@@ -192,3 +192,20 @@ def test_a_refused_login_fails_the_rows_that_needed_it_and_is_not_tried_again(
     assert (ann["outcome"], ann["code"]) == ("failed", "portal-login-failed")  # as any import
     assert summary["abort_reason"] == f"the portal refused the login of --user {USER}"
     assert "wrong-portal-pw" not in json.dumps(summary) + json.dumps(failed)
+
+
+def test_a_domain_written_in_unicode_and_in_punycode_is_asked_once(
+    tmp_path: Path, fresh: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("BULKMAIL_PASSWORD", USER_PASSWORD)
+    sheet = write(tmp_path / "in.csv", ["email", "password"], [
+        ["anna@почта.рф", "Box-pw-1"], ["ivan@XN--80A1ACNY.xn--p1ai", "Box-pw-2"],
+        ["olga@Почта.РФ", "Box-pw-3"]])  # fmt: skip
+
+    run(tmp_path, sheet, fresh, "--user", USER)
+
+    (asked,) = events(capsys.readouterr().err, "autofill.asked")
+    assert asked["domains"] == 1  # one domain to DNS and to the portal: asked once
+    _, succeeded, failed = report(tmp_path)
+    assert failed == [] and len(succeeded) == 3
+    assert len({box[0] for box in stored(fresh).values()}) == 1  # the one answer, for all
