@@ -190,7 +190,7 @@ async def import_async(
     """
     # The HTTP stack and the progress bar: loaded by the command that uses them.
     from bulkmail.portal.http import make_client_factory
-    from bulkmail.run.drive import Router, drive, open_journal
+    from bulkmail.run.drive import Router, drive, open_journal, report_first
     from bulkmail.run.pool import Runner
     from bulkmail.run.preflight import check_portal
     from bulkmail.run.progress import RunProgress
@@ -273,7 +273,7 @@ async def import_async(
                 log.info("run.impersonations", **acting.facts())
             ledger.close(route.rows)
             _commit(journal, runner)  # before the report says what the journal holds
-            with _report_lost_says(journal):
+            with _report_lost_says(journal), report_first(handle_signals, log):
                 result = collect.finish(
                     info=table.info,
                     started=started,

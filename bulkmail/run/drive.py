@@ -9,9 +9,12 @@ in flight; second: at once).
 
 from __future__ import annotations
 
+import contextlib
 import signal
+import threading
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from types import FrameType
+from typing import TYPE_CHECKING, Any, Final
 
 from bulkmail.errors import AbortError, InputError, one_error
 from bulkmail.models import Outcome, Table
@@ -150,6 +153,49 @@ async def drive(
             tg.cancel_scope.cancel()
 
 
+_STOPS: Final = (signal.SIGINT, signal.SIGTERM)
+
+
+@contextlib.contextmanager
+def handlers_kept(*signums: int) -> Iterator[None]:
+    """Put back, after the block, the handlers `signums` had before it.
+
+    An asyncio signal receiver (anyio's) leaves SIGTERM to the default kill and SIGINT to
+    Python's default when it closes, whatever was set before: the command line's SIGTERM
+    handler (cli/fatal.py) or a library caller's own. Only the main thread sets handlers.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    before = {signum: signal.getsignal(signum) for signum in signums}
+    try:
+        yield
+    finally:
+        for signum, handler in before.items():
+            if handler is not None:  # None: set from outside Python, not ours to restore
+                signal.signal(signum, handler)
+
+
+@contextlib.contextmanager
+def report_first(enabled: bool, log: Any) -> Iterator[None]:
+    """Within the block (the report written after the last row is settled), Ctrl-C and
+    SIGTERM are logged and not obeyed: every row is settled and journaled by then, and
+    writing the report takes a moment, so the run ends as it would have, report whole,
+    instead of being cut short with no summary.json (systemd's stop, a late Ctrl-C)."""
+    if not enabled or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def taken(signum: int, frame: FrameType | None) -> None:
+        name = signal.Signals(signum).name
+        log.warning("run.interrupted", signal=name, after="the last row: the report is finished")
+
+    with handlers_kept(*_STOPS):
+        for signum in _STOPS:
+            signal.signal(signum, taken)
+        yield
+
+
 async def watch_signals(
     runner: Runner,
     pool: anyio.CancelScope,
@@ -161,7 +207,7 @@ async def watch_signals(
     """First Ctrl-C/SIGTERM: stop handing out rows, cancel after `grace`; second: at once."""
     import anyio
 
-    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+    with handlers_kept(*_STOPS), anyio.open_signal_receiver(*_STOPS) as signals:
         task_status.started()
         async for signum in signals:
             if runner.state.interrupted:

@@ -96,3 +96,70 @@ def test_an_interrupted_demo_does_not_say_that_running_it_again_finishes_the_res
         "demo: interrupted; `bulkmail demo` starts over (its portal and journal lived in its "
         "process)\n"
     )
+
+
+_SIGNALLED_REPORT = """
+import signal, sys
+import bulkmail.report.writer as writer
+write_xlsx = writer.write_xlsx
+def signalled(*args, **kwargs):
+    signal.raise_signal(signal.SIGTERM)  # systemd's stop, as the last report is written
+    signal.raise_signal(signal.SIGINT)  # and a late Ctrl-C
+    return write_xlsx(*args, **kwargs)
+writer.write_xlsx = signalled
+from bulkmail.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.slow
+def test_a_signal_while_the_last_report_is_written_leaves_it_whole(tmp_path: Path) -> None:
+    from bulkmail.simulator import SimConfig, running
+
+    sheet = tmp_path / "in.csv"
+    sheet.write_text(
+        "portal_user,portal_password,email,password,server,smtp_server\n"
+        "u1@corp.example.org,Portal-1-pw,a@mail.example.org,Mbox-pw-1,imap.mail.example.org,"
+        "smtp.mail.example.org\n",
+        encoding="utf-8",
+    )
+    with running(SimConfig(latency_ms=1)) as url:
+        run = subprocess.run(
+            [sys.executable, "-c", _SIGNALLED_REPORT, "import", str(sheet), "--portal", url,
+             "--state", str(tmp_path / "journal.sqlite"), "--report-dir",
+             str(tmp_path / "reports"), "--log-format", "json"],
+            stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=SAFETY,
+        )  # fmt: skip
+    assert run.returncode == 0, run.stderr  # every row was done: the run's own code
+    events = [json.loads(text) for text in run.stderr.splitlines()]
+    taken = [e["signal"] for e in events if e["event"] == "run.interrupted"]
+    assert taken == ["SIGTERM", "SIGINT"]
+    assert events[-1]["event"] == "run.finished" and events[-1]["exit_code"] == 0
+    (folder,) = (tmp_path / "reports").iterdir()
+    summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    assert summary["exit_code"] == 0 and "error" not in summary
+    assert summary["counts"]["created"] == 1 and summary["total"] == 1
+    assert (folder / "report.xlsx").stat().st_size > 0
+
+
+def test_a_signal_receiver_leaves_the_handlers_it_found() -> None:
+    # asyncio puts SIG_DFL back when its receiver closes: the command line's SIGTERM handler
+    # (or a library caller's) was lost for the rest of the run.
+    import anyio
+
+    from bulkmail.run.drive import handlers_kept
+
+    def mine(signum: int, frame: object) -> None:
+        raise AssertionError("not called")
+
+    before = signal.signal(signal.SIGTERM, mine)
+    try:
+
+        async def receive() -> None:
+            with handlers_kept(signal.SIGTERM), anyio.open_signal_receiver(signal.SIGTERM):
+                pass
+
+        anyio.run(receive)
+        assert signal.getsignal(signal.SIGTERM) is mine
+    finally:
+        signal.signal(signal.SIGTERM, before)
