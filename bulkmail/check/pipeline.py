@@ -36,6 +36,7 @@ from bulkmail.portal.tls import trust_context
 from bulkmail.report.collector import Collector, RunResult
 from bulkmail.report.writer import ReportWriter, new_report_folder
 from bulkmail.run import outcomes
+from bulkmail.run.drive import handlers_kept
 from bulkmail.run.outcomes import Ledger
 from bulkmail.run.servers import MailServers
 from bulkmail.secrets import SECRET_FIELDS, register
@@ -235,7 +236,8 @@ class _Interrupt:
 
     async def watch(self, *, task_status: TaskStatus[None]) -> None:
         """Wait for signals; the first stops the check, later ones are taken (no traceback)."""
-        with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        stops = (signal.SIGINT, signal.SIGTERM)
+        with handlers_kept(*stops), anyio.open_signal_receiver(*stops) as signals:
             task_status.started()
             async for signum in signals:
                 if self.reason:
