@@ -14,13 +14,24 @@ nothing; a backslash is kept as it is for the same reason.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Final
 
-__all__ = ["QUOTE_LIMIT", "listing", "printable", "quoted"]
+__all__ = [
+    "CELL_QUOTE_LIMIT",
+    "QUOTE_LIMIT",
+    "cell_cut",
+    "cell_quoted",
+    "listing",
+    "printable",
+    "quoted",
+]
 
 QUOTE_LIMIT: Final = 40
 """Characters of a quoted text shown before it is cut with an ellipsis."""
+
+CELL_QUOTE_LIMIT: Final = 80
+"""Characters of a cell a validation message quotes before it is cut (its length said)."""
 
 _NAMED: Final = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
@@ -51,6 +62,31 @@ def printable(text: str, limit: int | None = None) -> str:
 def quoted(text: str, limit: int = QUOTE_LIMIT) -> str:
     """Return `'text'`, made printable and cut to `limit` characters inside the quotes."""
     return f"'{printable(text, limit)}'"
+
+
+def cell_quoted(
+    text: str, limit: int = CELL_QUOTE_LIMIT, mark: Callable[[str], str] | None = None
+) -> str:
+    """Return `"text"` for a message about a cell: whole up to `limit` characters, else cut
+    with its length, `"xxxx…" (3,004 characters)` (the cell itself is in the report's row).
+
+    `mark` rewrites the part shown (identifiers mark invisible characters). Characters are
+    not escaped here: the report keeps them, and the command line makes each line it prints
+    `printable`.
+    """
+    shown = text if len(text) <= limit else text[: limit - 1]
+    marked = mark(shown) if mark is not None else shown
+    if shown is text:
+        return f'"{marked}"'
+    return f'"{marked}…" ({len(text):,} characters)'
+
+
+def cell_cut(text: str, limit: int = CELL_QUOTE_LIMIT) -> str:
+    """Return `text` as a note names a cell without quotes: whole up to `limit` characters,
+    else cut with its length, `xxxx… (3,004 characters)`."""
+    if len(text) <= limit:
+        return text
+    return f"{text[: limit - 1]}… ({len(text):,} characters)"
 
 
 def listing(items: Sequence[str], shown: int = 5) -> str:

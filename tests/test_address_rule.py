@@ -15,6 +15,7 @@ from __future__ import annotations
 import pytest
 
 from bulkmail.models import Severity
+from bulkmail.printable import cell_quoted
 from bulkmail.simulator.facts import parse_address
 from bulkmail.validation.addresses import address_problem
 from bulkmail.validation.table import validate_row
@@ -179,4 +180,5 @@ def bare_address(cell: str) -> str:
 def test_each_rule_says_what_is_wrong(cell: str, problem: str) -> None:
     assert address_problem(cell) == problem
     _, problems = validate_row({**ROW, "email": cell}, 2)
-    assert [p.message for p in problems if p.column == "email"] == [f'"{cell}" {problem}']
+    said = [p.message for p in problems if p.column == "email"]
+    assert said == [f"{cell_quoted(cell)} {problem}"]

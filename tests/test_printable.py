@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bulkmail.printable import listing, printable, quoted
+from bulkmail.printable import cell_quoted, listing, printable, quoted
 
 
 @pytest.mark.parametrize(
@@ -55,3 +55,41 @@ def test_quoted_and_listing() -> None:
     items = [f"'{n}'" for n in range(10_000)]
     assert listing(items) == "'0', '1', '2', '3', '4' and 9,995 more"
     assert listing(items, 2) == "'0', '1' and 9,998 more"
+
+
+def test_a_cell_is_quoted_whole_up_to_its_limit_then_cut_with_its_length() -> None:
+    assert cell_quoted("a" * 80) == '"' + "a" * 80 + '"'
+    assert cell_quoted("a" * 81) == '"' + "a" * 79 + '…" (81 characters)'
+    assert cell_quoted("x" * 32_767, 5) == '"xxxx…" (32,767 characters)'
+    assert cell_quoted("a\u200bb", mark=lambda t: t.replace("\u200b", "<U+200B>")) == (
+        '"a<U+200B>b"'
+    )
+
+
+@pytest.mark.parametrize(
+    ("column", "text", "code"),
+    [
+        ("email", "box" + "x" * 3000 + "@example.org", "email-invalid"),
+        ("server", "imap" + "x" * 3000 + ".example.org", "host-invalid"),
+        ("port", "99" + "x" * 3000, "port-invalid"),
+        ("imap", "maybe" * 600, "bool-invalid"),
+        ("incoming_encryption_type", "tls" * 1000, "encryption-invalid"),
+        ("email", "b\u200box" + "x" * 3000 + "@example.org", "invisible-character"),
+        ("email", "\u200bbox" + "x" * 3000 + "@example.org", "invisible-stripped"),
+        ("portal_user", "u " * 1500 + "@corp.example.org", "portal-user-invalid"),
+    ],
+)
+def test_no_validation_message_quotes_a_long_cell_whole(column: str, text: str, code: str) -> None:
+    import bulkmail
+
+    row = {
+        "portal_user": "u@corp.example.org", "portal_password": "Portal-pw-1",
+        "email": "box@example.org", "password": "Secret-1", "server": "imap.example.org",
+        "port": "993", "smtp_server": "smtp.example.org", "smtp_port": "465",
+    } | {column: text}  # fmt: skip
+    (checked,) = bulkmail.validate([row])
+    (problem,) = [p for p in checked.problems if p.code == code]
+    assert "characters)" in problem.message
+    for any_problem in checked.problems:  # the notes that name the cell too
+        assert len(any_problem.message) < 250, any_problem.message
+        assert len(any_problem.hint) < 250, any_problem.hint

@@ -22,6 +22,7 @@ import string
 import unicodedata
 
 from bulkmail.codes import Code
+from bulkmail.printable import cell_quoted
 from bulkmail.validation.cells import Findings
 
 __all__ = ["ADDRESS_MAX", "DOMAIN_MAX", "LABEL_MAX", "LOCAL_MAX", "address_problem", "check_email"]
@@ -47,15 +48,15 @@ def check_email(column: str, text: str, found: Findings) -> None:
         found.add(
             column,
             Code.EMAIL_INVALID,
-            f'"{value}" is a name and an address',
+            f"{cell_quoted(value)} is a name and an address",
             "keep only the address here and put the name in the name column",
         )
         return
     problem = address_problem(value)
     if problem:
-        found.add(column, Code.EMAIL_INVALID, f'"{value}" {problem}')
+        found.add(column, Code.EMAIL_INVALID, f"{cell_quoted(value)} {problem}")
     elif "." not in value.rpartition("@")[2]:
-        found.add(column, Code.EMAIL_NO_TLD, f'domain of "{value}" has no dot')
+        found.add(column, Code.EMAIL_NO_TLD, f"domain of {cell_quoted(value)} has no dot")
 
 
 def address_problem(value: str) -> str:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from bulkmail.codes import Code
 from bulkmail.models import Problem, Severity
+from bulkmail.printable import cell_quoted
 from bulkmail.schema import (
     AUTH_NAMES,
     ENCRYPTION_NAMES,
@@ -125,7 +126,7 @@ def parse_port(column: str, text: str, found: Findings) -> int | None:
         return None
     port = as_int(text)
     if port is None:
-        found.add(column, Code.PORT_INVALID, f'"{text}" is not a whole port number')
+        found.add(column, Code.PORT_INVALID, f"{cell_quoted(text)} is not a whole port number")
         return None
     if not 1 <= port <= 65535:
         found.add(column, Code.PORT_OUT_OF_RANGE, f"port {port} is outside 1..65535")
@@ -149,7 +150,8 @@ def parse_encryption(column: str, text: str, found: Findings) -> int | None:
         hint = None
         if fold(text) == "tls":  # ambiguous: both SSL and StartTLS end up as TLS
             hint = "use SSL for port 993, 995 or 465 and StartTLS for 143, 110 or 587"
-        found.add(column, Code.ENCRYPTION_INVALID, f'"{text}" is not an encryption type', hint)
+        message = f"{cell_quoted(text)} is not an encryption type"
+        found.add(column, Code.ENCRYPTION_INVALID, message, hint)
     return value
 
 
@@ -159,7 +161,7 @@ def parse_auth(column: str, text: str, found: Findings) -> int | None:
         return None
     value = _enum(text, _AUTH_WORDS, AUTH_NAMES)
     if value is None:
-        found.add(column, Code.AUTH_INVALID, f'"{text}" is not an authentication type')
+        found.add(column, Code.AUTH_INVALID, f"{cell_quoted(text)} is not an authentication type")
     return value
 
 
@@ -176,7 +178,7 @@ def parse_bool(
         return False
     if extra and word in extra:
         return extra[word]
-    found.add(column, Code.BOOL_INVALID, f'"{text}" is not true or false')
+    found.add(column, Code.BOOL_INVALID, f"{cell_quoted(text)} is not true or false")
     return None
 
 
@@ -238,7 +240,7 @@ def check_host(column: str, text: str, found: Findings, port_column: str) -> Non
     value = text.strip()
     message, hint = _host_problem(value, port_column)
     if message:
-        found.add(column, Code.HOST_INVALID, f'"{value}" {message}', hint)
+        found.add(column, Code.HOST_INVALID, f"{cell_quoted(value)} {message}", hint)
 
 
 @functools.lru_cache(maxsize=4096)

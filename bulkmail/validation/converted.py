@@ -21,6 +21,7 @@ from typing import Final
 
 from bulkmail.codes import Code
 from bulkmail.models import CellFact, CellState, Problem, Row
+from bulkmail.printable import cell_quoted
 from bulkmail.schema import SECRET_FIELDS, TEXT_FIELDS
 
 _RETYPE: Final = "format the column as Text (Format Cells > Text) and type the value again"
@@ -151,7 +152,7 @@ def shown_forms(fields: Sequence[str | None]) -> Callable[[Row], list[Problem]] 
 
 
 def _shown_problem(field: str, text: str, number: int) -> Problem:
-    quoted = "the value" if field in SECRET_FIELDS else f'"{text}"'
+    quoted = "the value" if field in SECRET_FIELDS else cell_quoted(text)
     if text.startswith(("#", "Err:")):
         code = Code.CELL_ERROR
         return _found(

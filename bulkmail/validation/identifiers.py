@@ -28,6 +28,7 @@ from collections import Counter
 from itertools import chain
 
 from bulkmail.codes import Code
+from bulkmail.printable import cell_quoted
 from bulkmail.validation.cells import Findings
 
 __all__ = ["IDENTIFIER_COLUMNS", "bare", "describe", "identifier"]
@@ -131,14 +132,15 @@ def _unusual(column: str, text: str, found: Findings) -> tuple[str, bool]:
     mixed = None if hidden or alike else _mixed_scripts(value, start + 1)
     if mixed:
         word, letters = mixed
-        message = f'{_shown(value)} mixes alphabets in the word "{word}": {_listed(letters)}'
+        message = f"{_shown(value)} mixes alphabets in the word {cell_quoted(word)}: "
+        message += _listed(letters)
         found.add(column, Code.LOOKALIKE_CHARACTER, message, _MIXED_HINT)
     if hidden or alike or mixed:
         return value, False
     removed = [(i + 1, text[i]) for i in chain(range(start), range(end, len(text)))]
     removed = [(i, c) for i, c in removed if _invisible(c)]
     if removed:
-        used = f': "{value}" is used' if value else ""
+        used = f": {cell_quoted(value)} is used" if value else ""
         found.add(column, Code.INVISIBLE_STRIPPED, f"invisible {_listed(removed)} removed{used}")
     return value, True
 
@@ -237,5 +239,10 @@ def _listed(chars: list[tuple[int, str]], *, alike: bool = False) -> str:
 
 def _shown(value: str) -> str:
     """Return `value` quoted, each invisible character or odd space written as <U+XXXX>."""
-    marked = (f"<U+{ord(c):04X}>" if _invisible(c) or _lookalike(c) == " " else c for c in value)
-    return f'"{"".join(marked)}"'
+    return cell_quoted(value, mark=_marked)
+
+
+def _marked(text: str) -> str:
+    return "".join(
+        f"<U+{ord(c):04X}>" if _invisible(c) or _lookalike(c) == " " else c for c in text
+    )

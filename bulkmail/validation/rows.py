@@ -11,6 +11,7 @@ from collections.abc import Mapping
 
 from bulkmail.codes import Code
 from bulkmail.models import Account, Problem
+from bulkmail.printable import cell_cut, cell_quoted
 from bulkmail.validation.addresses import check_email
 from bulkmail.validation.cells import SPACE, Findings, check_secret, parse_bool, require
 from bulkmail.validation.identifiers import identifier
@@ -80,7 +81,9 @@ def _portal(
         _no_portal_user(found, password, run_user, portal_column)
         return None, None
     if clean and SPACE.search(user):
-        found.add("portal_user", Code.PORTAL_USER_INVALID, f'"{user}" is not a portal login')
+        found.add(
+            "portal_user", Code.PORTAL_USER_INVALID, f"{cell_quoted(user)} is not a portal login"
+        )
     if password.strip():
         return user, check_secret("portal_password", password, found)
     if not clean:  # reported, and the row is blocked: no message repeats the value
@@ -92,8 +95,8 @@ def _portal(
     found.add(
         "portal_password",
         Code.PORTAL_PASSWORD_MISSING,
-        f"portal_password is blank for portal user {user}",
-        f"fill it in, or run as that user with --user {user}",
+        f"portal_password is blank for portal user {cell_cut(user)}",
+        f"fill it in, or run as that user with --user {cell_cut(user)}",
     )
     return user, None
 
@@ -127,7 +130,7 @@ def _mailbox(values: Mapping[str, str], found: Findings) -> tuple[str, str, str]
         login = ""  # reported, and the row is blocked: no note below repeats the value
     elif not login and email and clean:
         login = email
-        found.info("account", f"account taken from email {email}")
+        found.info("account", f"account taken from email {cell_cut(email)}")
     password = require("password", values.get("password", ""), found, _REQUIRED_HINTS["password"])
     if password:
         check_secret("password", password, found)
@@ -147,7 +150,9 @@ def _smtp(
     if smtp.flag:  # smtp_auth: without it the portal sends no SMTP login
         if not smtp_login and login:
             smtp_login = login
-            found.info("smtp_account", f"smtp_account taken from the incoming login {login}")
+            found.info(
+                "smtp_account", f"smtp_account taken from the incoming login {cell_cut(login)}"
+            )
         if not smtp_password.strip() and password:
             smtp_password = password
             found.info("smtp_password", "smtp_password taken from the incoming password")

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Literal, TypeVar
 
 from bulkmail.codes import Code
+from bulkmail.printable import cell_quoted
 from bulkmail.schema import AUTH, ENCRYPTION, ENCRYPTION_NAMES, default_port
 from bulkmail.validation.cells import (
     IMAP_PORTS,
@@ -149,7 +150,7 @@ def _incoming_auth(text: str, imap: bool | None, found: Findings) -> int:
         found.add(
             "auth_type_in",
             Code.NTLM_POP3,
-            f'"{text}" (Ntlm) does not work with POP3: the portal fails on it',
+            f"{cell_quoted(text)} (Ntlm) does not work with POP3: the portal fails on it",
         )
     return _or(auth, _LOGIN)
 
@@ -158,7 +159,7 @@ def _oauth2(found: Findings, column: str, text: str) -> None:
     found.add(
         column,
         Code.OAUTH2_UNSUPPORTED,
-        f'"{text}" is OAuth2, which the API cannot create with a password',
+        f"{cell_quoted(text)} is OAuth2, which the API cannot create with a password",
     )
 
 
@@ -260,13 +261,13 @@ def _smtp_auth(text: str, flag_text: str, found: Findings) -> tuple[bool, int]:
         found.add(
             "auth_type_smtp",
             Code.SMTP_AUTH_IGNORED,
-            f'"{text}" is ignored: smtp_auth is false',
+            f"{cell_quoted(text)} is ignored: smtp_auth is false",
         )
     elif flag and auth == _NO_AUTH:
         found.add(
             "auth_type_smtp",
             Code.SMTP_AUTH_NONE,
-            f'smtp_auth is true but "{text}" means no SMTP login',
+            f"smtp_auth is true but {cell_quoted(text)} means no SMTP login",
         )
     elif flag and auth == _OAUTH2:
         _oauth2(found, "auth_type_smtp", text)
