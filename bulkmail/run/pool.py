@@ -298,7 +298,7 @@ class Runner:
     async def _process(self, portal: PortalClient, job: Job) -> Outcome:
         token = await self._sessions.token(portal, job.identity)
         if isinstance(token, Verdict):
-            return self._refused(job, token)
+            return self._refused(job, token, attempts=0)
         existing = await self._sessions.existing(portal, job.identity, token)
         if isinstance(existing, Verdict):
             return self._failed(job, existing, attempts=0)
@@ -363,7 +363,7 @@ class Runner:
                 renewals, attempts = renewals + 1, attempts - 1
                 fresh = await self._sessions.renew(portal, job.identity, token)
                 if isinstance(fresh, Verdict):
-                    return self._failed(job, fresh, attempts)
+                    return self._refused(job, fresh, attempts)
                 token = fresh
                 continue
             self._sessions.answered(job.identity, token)
@@ -427,14 +427,14 @@ class Runner:
             return outcomes.not_attempted(job, answer.message)
         return outcomes.failed(job, answer, attempts)
 
-    def _refused(self, job: Job, answer: Verdict) -> Outcome:
+    def _refused(self, job: Job, answer: Verdict, attempts: int) -> Outcome:
         """Return the outcome of a row whose user has no token: the run's --user refused
         (again, after the portal ended its session) stops the run, as before any row."""
         run = self._run_identity
         ours = run is not None and user_key(run.login) == user_key(job.identity.login)
         if run is not None and ours and not answer.retryable and not answer.fatal:
             self.abort(f"the portal refused the login of --user {run.login}: {answer.message}")
-        return self._failed(job, answer, attempts=0)
+        return self._failed(job, answer, attempts)
 
     async def _wait_for_room(self, job: Job, throttled: int) -> bool:
         """Give back the row's room, back off, and wait for room again (ahead of fresh rows);
@@ -470,7 +470,7 @@ class Runner:
         """Hand back `job`, never sent: failed if its user's login was refused, else not
         attempted (the same command sends it later)."""
         refused = self._sessions.refusal(job.identity)
-        if refused is not None:
+        if refused is not None and not refused.fatal:  # a fatal one stopped the run
             self._finish(job, outcomes.failed(job, refused, attempts=0))
         else:
             self._not_attempted(job)

@@ -35,8 +35,10 @@ MAX_DEAD_AT_ONCE: Final = 3
 """New sessions in a row that the portal ended before any call with them was answered: then
 the identity's session counts as unusable (a portal that refuses every token at once must
 not cost a login per call for hours)."""
-MAX_RENEWALS_PER_CALL: Final = 2
-"""Logins one call may wait for: a call still refused after them fails with its 401."""
+MAX_RENEWALS_PER_CALL: Final = MAX_DEAD_AT_ONCE
+"""Logins again one call may wait for: a call still refused after them fails with its 401
+(as many as MAX_DEAD_AT_ONCE, so that a portal ending every session at once stops the run
+instead of failing the row that saw it)."""
 
 
 @dataclass(slots=True)
