@@ -348,3 +348,34 @@ def test_a_portal_that_ends_every_session_at_once_stops_the_run(tmp_path: Path) 
     facts = summary(tmp_path)
     assert "ended each of 3 new sessions" in facts["abort_reason"]
     assert {r["code"] for r in failed(tmp_path)} == {"not-attempted"}
+
+
+def test_the_admins_people_lookups_ask_again_after_the_logout(tmp_path: Path) -> None:
+    rows = [row(f"box{i:02}", f"user{i}@corp.example") for i in range(4)]
+    sheet = sheet_of(tmp_path / "in.csv", rows)
+    kill = KillAt("GET", "/api/2.0/people/", 2)  # among the lookups, asked side by side
+
+    code, counters, stored = killed(
+        portal(), kill, lambda url: run(tmp_path, sheet, url, "--admin", ADMIN)
+    )
+
+    assert code == 0
+    assert stored == boxes(4) and counters["overwrites"] == 0
+    assert counters["logins"] == 2
+
+
+def test_the_look_up_after_a_lost_answer_asks_again_after_the_logout(tmp_path: Path) -> None:
+    sheet = sheet_of(tmp_path / "in.csv", [row(f"box{i:02}") for i in range(3)])
+    kill = KillAt("GET", "/api/2.0/mail/accounts/single", 1)
+
+    code, counters, stored = killed(
+        portal(drop_after_create=1.0),  # every create is stored, then its answer lost
+        kill,
+        lambda url: run(tmp_path, sheet, url, *AS_USER, "--timeout", "30"),
+    )
+
+    assert code == 0
+    assert stored == boxes(3)
+    assert (counters["creates"], counters["overwrites"]) == (3, 0)  # found, not sent again
+    assert counters["logins"] == 2
+    assert summary(tmp_path)["portal_sessions"] == {"ended": 1, "renewed": 1}
