@@ -148,7 +148,7 @@ class SimConfig:
     state_path: Path | None = None  # SQLite file holding mailboxes across restarts
     log_requests: bool = False  # one stderr line per API request
     impersonation: Impersonation = OPEN_IMPERSONATION  # a config file starts from Impersonation()
-    # The owner's "session lifetime" in minutes (Settings > Security; impersonation.md §2.5):
+    # The owner's "session lifetime" in minutes (Settings > Security; docs/portal-api.md §5):
     # a token dies that long after its login. None: the portal's default, a year; 0: at once.
     session_lifetime: float | None = None
     # The owner presses "log out from all active connections" after every N-th account

@@ -193,7 +193,7 @@ class Store:
 
     def login_of(self, token: str) -> str | None:
         """Return the lower-cased login of a live `token`; None when it is unknown or has
-        outlived the portal's session lifetime (then it is forgotten: impersonation.md §2.5)."""
+        outlived the portal's session lifetime (then it is forgotten: docs/portal-api.md §5)."""
         login = self.tokens.get(token)
         lifetime = self.config.session_lifetime
         if login is None or lifetime is None:

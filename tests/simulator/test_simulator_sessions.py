@@ -1,5 +1,5 @@
 """The portal ends sessions: its session lifetime, the owner's "log out from all active
-connections", a password change (impersonation.md §2.5; docs/portal-api.md §4.3)."""
+connections", a password change (docs/portal-api.md §5)."""
 
 from __future__ import annotations
 
