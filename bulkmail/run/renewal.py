@@ -1,11 +1,12 @@
 """When the portal ends a session mid-run: the same identity logs in again, once per dead token.
 
-A portal token lives a year, or the owner's "session lifetime" (often 30-60 minutes), and every
-token dies when the owner logs out all active connections or changes that setting; after
-that, each call with it answers 401 `Unauthorized` (docs/portal-api.md §5). A migration runs
-for hours, so tokens die mid-run. Every call made with a token goes through `Renewal.call`: a 401 forgets the token, the identity logs in again (one login per
-dead token, however many workers held it: they wait for the first one's) and the call is
-made again with the new token. A refused login is remembered and never tried again (five
+A portal token lives a year, or the owner's "session lifetime" (often 30-60 minutes), and
+every token dies when the owner logs out all active connections or changes that setting;
+after that, each call with it answers 401 `Unauthorized` (docs/portal-api.md §5). A migration
+runs for hours, so tokens die mid-run. Every call made with a token goes through
+`Renewal.call`: a 401 forgets the token, the identity logs in again (one login per dead
+token, however many workers held it: they wait for the first one's) and the call is made
+again with the new token. A refused login is remembered and never tried again (five
 refusals lock the user out); a login that needs a two-factor code, or a session that the
 portal ends each time at once, ends in a fatal `portal-session-ended` verdict: the run stops
 (exit 3), and the same command resumes it.
