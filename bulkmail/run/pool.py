@@ -38,7 +38,6 @@ from bulkmail.run.health import Health, Watched, probe
 from bulkmail.run.identities import Acting, user_key
 from bulkmail.run.jobs import Job
 from bulkmail.run.lookahead import Lookahead, span, window
-from bulkmail.run.renewal import MAX_RENEWALS_PER_CALL
 from bulkmail.run.retry import Backoff
 from bulkmail.run.servers import MAX_THROTTLED, MailServers
 from bulkmail.run.sessions import Sessions
@@ -356,17 +355,17 @@ class Runner:
                     return outcomes.not_attempted(job, self.state.reason or outcomes.NOT_SENT)
                 throttled += 1
                 continue
-            if answer.code is Code.PORTAL_UNAUTHORIZED and renewals < MAX_RENEWALS_PER_CALL:
+            if answer.code is Code.PORTAL_UNAUTHORIZED:
                 # The portal ended the session (run/renewal.py) and did nothing with the
                 # create: log in again (once for every worker) and send it again, not
                 # counted as an attempt of the row.
                 renewals, attempts = renewals + 1, attempts - 1
-                fresh = await self._sessions.renew(portal, job.identity, token)
+                session = self._sessions.session_of(job.identity)
+                fresh = await session.replace(portal, token, renewals)
                 if isinstance(fresh, Verdict):
                     return self._refused(job, fresh, attempts)
                 token = fresh
                 continue
-            self._sessions.answered(job.identity, token)
             if answer.fatal:
                 return self._failed(job, answer, attempts)
             if answer.ambiguous and before is None:

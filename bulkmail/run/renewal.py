@@ -31,14 +31,10 @@ from bulkmail.secrets import register
 T = TypeVar("T")
 LogIn = Callable[[PortalClient], Awaitable[Token | Verdict]]
 
-MAX_DEAD_AT_ONCE: Final = 3
-"""New sessions in a row that the portal ended before any call with them was answered: then
-the identity's session counts as unusable (a portal that refuses every token at once must
-not cost a login per call for hours)."""
-MAX_RENEWALS_PER_CALL: Final = MAX_DEAD_AT_ONCE
-"""Logins again one call may wait for: a call still refused after them fails with its 401
-(as many as MAX_DEAD_AT_ONCE, so that a portal ending every session at once stops the run
-instead of failing the row that saw it)."""
+MAX_DEAD_AT_ONCE: Final = 2
+"""New sessions in a row that the portal refused (401) to the very call they were logged in
+for: then the identity's session counts as unusable and the run stops, instead of a login
+for every call for hours (a portal or proxy that refuses every token)."""
 
 
 @dataclass(slots=True)
@@ -56,8 +52,6 @@ class Renewal:
     run_level: bool = False
     refused: Verdict | None = None  # a login refused for good: never tried again
     lock: anyio.Lock = field(default_factory=anyio.Lock)
-    proven: bool = False  # a call with the current token was answered
-    dead_at_once: int = 0  # new tokens in a row that died before any answer
     ended: int = 0  # tokens the portal ended
     renewed: int = 0  # logins that replaced them
 
@@ -85,28 +79,15 @@ class Renewal:
             if self.token is not None:  # the live token died
                 self.token = None
                 self.ended += 1
-                self.dead_at_once = 0 if self.proven else self.dead_at_once + 1
                 get_logger().warning(
                     "session.ended", user=self.who,
                     message="the portal ended the session (HTTP 401): logging in again",
                 )  # fmt: skip
-                if self.dead_at_once >= MAX_DEAD_AT_ONCE:
-                    self.refused = self._unusable(
-                        f"the portal ended each of {self.dead_at_once} new sessions of "
-                        f"{self.who} at once (HTTP 401)"
-                    )
-                    return self.refused
             answer = self._took(await self.log_in(portal))
             if not isinstance(answer, Verdict):
                 self.renewed += 1
                 get_logger().info("session.renewed", user=self.who, renewals=self.renewed)
             return answer
-
-    def answered(self, token: Token) -> None:
-        """Note that the portal answered a call with `token` (no 401): the session works."""
-        if token == self.token:
-            self.proven = True
-            self.dead_at_once = 0
 
     async def call(
         self,
@@ -115,20 +96,32 @@ class Renewal:
         token: Token | None = None,
     ) -> T | Verdict:
         """Return `ask(token)` with the live token (or `token`), asked again with a new one
-        when the portal ended the session; a Verdict when no token can be had."""
+        when the portal ended the session; a Verdict when no token can be had.
+
+        A new token that the portal refuses (401) to this very call died at once: after
+        MAX_DEAD_AT_ONCE of them in a row the session is unusable (fatal, for every caller).
+        """
         live = token if token is not None else await self.current(portal)
-        renewals = 0
+        refused = 0  # 401s to this call
         while True:
             if isinstance(live, Verdict):
                 return live
             answer = await ask(live)
-            unauthorized = isinstance(answer, Verdict) and answer.code is Code.PORTAL_UNAUTHORIZED
-            if not unauthorized or renewals >= MAX_RENEWALS_PER_CALL:
-                if not unauthorized:
-                    self.answered(live)
+            if not (isinstance(answer, Verdict) and answer.code is Code.PORTAL_UNAUTHORIZED):
                 return answer
-            renewals += 1
-            live = await self.renew(portal, live)
+            refused += 1
+            live = await self.replace(portal, live, refused)
+
+    async def replace(self, portal: PortalClient, dead: Token, refused: int) -> Token | Verdict:
+        """Return the token to send a call again with, after its `refused`-th 401: a new one
+        (`renew`), or the fatal verdict once the portal refused MAX_DEAD_AT_ONCE new tokens
+        in a row to that call (the first 401 is of a token that may have lived long)."""
+        if refused > MAX_DEAD_AT_ONCE:
+            return self._give_up(
+                f"the portal refused each of {MAX_DEAD_AT_ONCE} new sessions of {self.who} "
+                "at once (HTTP 401)"
+            )
+        return await self.renew(portal, dead)
 
     async def retried(
         self,
@@ -148,7 +141,7 @@ class Renewal:
 
     def forget(self) -> None:
         """Forget the token without a 401 (its session was ended on purpose)."""
-        self.token, self.proven = None, False
+        self.token = None
 
     def _took(self, answer: Token | Verdict) -> Token | Verdict:
         """Keep a new token, or remember a login refused for good (a transient failure may
@@ -166,8 +159,14 @@ class Renewal:
                 self.refused = answer
             return answer
         register(answer.value)  # masked in every output from now on
-        self.token, self.proven = answer, False
+        self.token = answer
         return answer
+
+    def _give_up(self, why: str) -> Verdict:
+        """Remember the session as unusable (every later caller gets the verdict at once)."""
+        if self.refused is None or not self.refused.fatal:
+            self.refused = self._unusable(why)
+        return self.refused
 
     def _unusable(self, why: str) -> Verdict:
         """Return the fatal verdict of a session that cannot be had again unattended."""

@@ -67,11 +67,6 @@ class Sessions:
         """Return a token for `identity`, logging in (once) if needed."""
         return await self._state(identity).session.current(portal)
 
-    async def renew(self, portal: PortalClient, identity: Identity, dead: Token) -> Token | Verdict:
-        """Return a token that replaces `dead`, which the portal answered 401 to: one login
-        again for every worker that held it (run/renewal.py)."""
-        return await self._state(identity).session.renew(portal, dead)
-
     async def call(
         self,
         portal: PortalClient,
@@ -82,10 +77,6 @@ class Sessions:
         """Return `ask(token)` as `identity`, asked again with a new token when the portal
         ended the session (run/renewal.py)."""
         return await self._state(identity).session.call(portal, ask, token)
-
-    def answered(self, identity: Identity, token: Token) -> None:
-        """Note that the portal answered a call of `identity` with `token` (no 401)."""
-        self._state(identity).session.answered(token)
 
     async def _login(self, portal: PortalClient, *, identity: Identity) -> Token | Verdict:
         if self._acting is not None and self._acting.acts_for(identity.login):
