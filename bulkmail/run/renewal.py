@@ -117,10 +117,7 @@ class Renewal:
         (`renew`), or the fatal verdict once the portal refused MAX_DEAD_AT_ONCE new tokens
         in a row to that call (the first 401 is of a token that may have lived long)."""
         if refused > MAX_DEAD_AT_ONCE:
-            return self._give_up(
-                f"the portal refused each of {MAX_DEAD_AT_ONCE} new sessions of {self.who} "
-                "at once (HTTP 401)"
-            )
+            return self._give_up(f"refused each of {MAX_DEAD_AT_ONCE} new ones at once (HTTP 401)")
         return await self.renew(portal, dead)
 
     async def retried(
@@ -149,8 +146,7 @@ class Renewal:
         if isinstance(answer, Verdict):
             if answer.code is Code.PORTAL_2FA and (self.ended or self.run_level):
                 answer = self._unusable(
-                    f"the login of {self.who} asks for a two-factor code, which a run cannot "
-                    "give unattended"
+                    "its login again asks for a two-factor code, which a run cannot give unattended"
                 )
             elif self.run_level and self.ended and not answer.retryable:
                 message = f"the portal refused the login of {self.who} again: {answer.message}"
@@ -171,7 +167,10 @@ class Renewal:
     def _unusable(self, why: str) -> Verdict:
         """Return the fatal verdict of a session that cannot be had again unattended."""
         code = Code.PORTAL_SESSION_ENDED
-        message = f"the portal ended the session of {self.who} mid-run, and {why}"
+        message = (
+            f"the portal ended the session of {self.who} mid-run and {why}: raise the portal's "
+            "session lifetime, then run the same command again to resume"
+        )
         get_logger().error("session.lost", user=self.who, message=message, hint=code.hint)
         return Verdict(code, Stage.LOGIN, message, code.hint, retryable=False, fatal=True)
 

@@ -346,7 +346,7 @@ def test_a_portal_that_ends_every_session_at_once_stops_the_run(tmp_path: Path) 
     assert code == 3
     assert stored == [] and counters["logins"] == 3  # bounded: no login for every row
     facts = summary(tmp_path)
-    assert "refused each of 2 new sessions" in facts["abort_reason"]
+    assert "refused each of 2 new ones" in facts["abort_reason"]
     assert {r["code"] for r in failed(tmp_path)} == {"not-attempted"}
 
 

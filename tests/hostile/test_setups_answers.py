@@ -107,7 +107,7 @@ def test_a_question_refused_401_even_from_new_logins_stops_the_run_with_few_logi
     assert "Traceback" not in out + err
     assert code == 3
     assert portal.seen["POST /api/2.0/authentication"] == 3  # the first, and 2 again
-    assert "refused each of 2 new sessions of it@corp.example" in err
+    assert "session of it@corp.example mid-run and refused each of 2 new ones" in err
     assert "POST /api/2.0/mail/accounts" not in portal.seen
 
 

@@ -114,7 +114,7 @@ async def test_a_portal_that_ends_every_new_session_at_once_stops_the_run_after_
     answer = await session.call(NO_PORTAL, portal.ask)
     assert isinstance(answer, Verdict)
     assert (answer.code, answer.fatal) == (Code.PORTAL_SESSION_ENDED, True)
-    assert f"refused each of {MAX_DEAD_AT_ONCE} new sessions" in answer.message
+    assert f"refused each of {MAX_DEAD_AT_ONCE} new ones" in answer.message
     assert portal.logins == MAX_DEAD_AT_ONCE  # t0 came from the run's first login
     assert await session.call(NO_PORTAL, portal.ask) == answer  # no login more
     assert portal.logins == MAX_DEAD_AT_ONCE
