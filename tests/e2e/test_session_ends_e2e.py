@@ -379,3 +379,26 @@ def test_the_look_up_after_a_lost_answer_asks_again_after_the_logout(tmp_path: P
     assert (counters["creates"], counters["overwrites"]) == (3, 0)  # found, not sent again
     assert counters["logins"] == 2
     assert summary(tmp_path)["portal_sessions"] == {"ended": 1, "renewed": 1}
+
+
+@pytest.mark.parametrize(
+    ("owner", "argv", "logins"),
+    [
+        ("", AS_USER, 2),  # the user's listing; it logs in again
+        ("user1@corp.example", ("--admin", ADMIN, "--list-existing"), 2),  # the admin again
+    ],
+    ids=["user", "admin-list-existing"],
+)
+def test_a_dry_run_lists_again_after_the_logout(
+    tmp_path: Path, owner: str, argv: tuple[str, ...], logins: int
+) -> None:
+    sheet = sheet_of(tmp_path / "in.csv", [row(f"box{i:02}", owner) for i in range(4)])
+
+    code, counters, stored = killed(
+        portal(), KillAt(*LISTING, 1), lambda url: run(tmp_path, sheet, url, "--dry-run", *argv)
+    )
+
+    assert code == 0
+    assert stored == [] and counters["logins"] == logins
+    assert summary(tmp_path)["counts"]["would create"] == 4
+    assert summary(tmp_path)["portal_sessions"]["ended"] >= 1
