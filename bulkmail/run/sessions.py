@@ -9,10 +9,8 @@ is ever in flight per user whatever the concurrency. When the portal ends a sess
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import partial
-from typing import TypeVar
 
 import anyio
 
@@ -21,8 +19,6 @@ from bulkmail.portal.client import Identity, PortalClient, Token, Verdict
 from bulkmail.run.identities import Acting, user_key
 from bulkmail.run.renewal import Renewal
 from bulkmail.run.retry import Backoff, with_retries
-
-T = TypeVar("T")
 
 
 @dataclass(slots=True)
@@ -66,17 +62,6 @@ class Sessions:
     async def token(self, portal: PortalClient, identity: Identity) -> Token | Verdict:
         """Return a token for `identity`, logging in (once) if needed."""
         return await self._state(identity).session.current(portal)
-
-    async def call(
-        self,
-        portal: PortalClient,
-        identity: Identity,
-        ask: Callable[[Token], Awaitable[T | Verdict]],
-        token: Token | None = None,
-    ) -> T | Verdict:
-        """Return `ask(token)` as `identity`, asked again with a new token when the portal
-        ended the session (run/renewal.py)."""
-        return await self._state(identity).session.call(portal, ask, token)
 
     async def _login(self, portal: PortalClient, *, identity: Identity) -> Token | Verdict:
         if self._acting is not None and self._acting.acts_for(identity.login):
