@@ -373,9 +373,18 @@ class Code(StrEnum):
         "or give the rows their portal_password")
     PORTAL_UNAUTHORIZED = _Entry(
         "portal-unauthorized", ERROR, LOGIN,
-        "the portal stopped accepting the session (HTTP 401); bulkmail logs in again once",
-        "the portal stopped accepting the session; bulkmail logs in again once; if it repeats, "
-        "check that the user is not blocked or logged out everywhere")
+        "the portal did not accept the session (HTTP 401) even from a new login",
+        "the portal ended the session (its session lifetime, or a logout of all connections) "
+        "and did not accept the new one either: check that the user is not blocked, then run "
+        "the same command again")
+    PORTAL_SESSION_ENDED = _Entry(
+        "portal-session-ended", ERROR, LOGIN,
+        "the portal ended the session (its session lifetime, or a logout of all connections) "
+        "and bulkmail could not log in again unattended (a two-factor code needed, or each new "
+        "session ended at once): the run stops, exit 3",
+        "raise the portal's session lifetime for the migration (Settings > Security > Session "
+        "Lifetime), then run the same command again: it resumes where this run stopped",
+        fatal=True)
     PORTAL_NOT_PAID = _Entry(
         "portal-not-paid", ERROR, LOGIN,
         "the portal's subscription is not paid (HTTP 402): the run stops, exit 3",

@@ -368,6 +368,9 @@ def _run_facts(portal: PortalSettings, runner: Runner, acting: Acting | None) ->
     acted: dict[str, Any] = {"impersonation": acting.facts()} if acting is not None else {}
     if (state.aborted or state.interrupted) and state.reason:
         acted["error"] = state.reason  # as in every stopped run's summary.json (report.failure)
+    sessions = runner.session_facts()
+    if sessions["ended"]:  # the portal ended sessions mid-run (run/renewal.py)
+        acted["portal_sessions"] = sessions
     return acted | {
         "portal": portal.url,
         "concurrency": portal.concurrency or "auto",

@@ -68,7 +68,8 @@ def test_every_code_says_what_it_means_and_findings_what_to_do() -> None:
 def test_only_portal_answers_are_retried_or_fatal() -> None:
     flagged = {c for c in Code if c.retryable or c.fatal}
     assert flagged and all(c.stage in PORTAL_STAGES for c in flagged)
-    assert {c for c in Code if c.fatal} == {Code.PORTAL_NOT_PAID, Code.TLS_CERTIFICATE}
+    fatal = {Code.PORTAL_NOT_PAID, Code.TLS_CERTIFICATE, Code.PORTAL_SESSION_ENDED}
+    assert {c for c in Code if c.fatal} == fatal
     assert all(c.severity is Severity.ERROR for c in Code if c.stage in PORTAL_STAGES)
 
 

@@ -31,6 +31,12 @@ _SETTINGS: tuple[tuple[str, str, type, str, str], ...] = (
     ("--slow-seconds", "S", float, "slow_seconds",
      f"delay of a slow answer (default {SLOW_SECONDS:g}, longer than import's --timeout)"),
     ("--seed", "N", int, "seed", "seed of the fault decisions (default 0)"),
+    ("--session-lifetime", "MINUTES", float, "session_lifetime",
+     "the portal's session lifetime: every token dies MINUTES after its login, and calls "
+     "with it answer 401 (default: a year, the portal's own)"),
+    ("--logout-every", "N", int, "logout_every",
+     "log out from all active connections after every N-th account created: every token "
+     "dies, logins work again (default: never)"),
     ("--state", "FILE", Path, "state_path",
      "keep users and mailboxes in this SQLite file (never passwords)"),
 )  # fmt: skip
@@ -41,7 +47,9 @@ password it gave (unless the password contains "wrong"), and any mail host accep
 mailbox password without "wrong"; hosts ending in .invalid refuse connections and hosts
 starting with timeout. time out. See samples/simulator.toml for a configured portal.
 
-simulator-only endpoints: GET /_sim/stats, GET /_sim/mailboxes, POST /_sim/reset
+simulator-only endpoints: GET /_sim/stats, GET /_sim/mailboxes, POST /_sim/reset,
+POST /_sim/logout-all (every token dies), POST /_sim/password {"login", "password"}
+(a user's password changes and its sessions end)
 
 """ + examples(
     ("bulkmail simulate", "an open portal on http://127.0.0.1:8080 for a rehearsal"),

@@ -13,7 +13,7 @@ import contextlib
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from functools import partial
-from typing import Final, TypeVar
+from typing import Any, Final, TypeVar
 
 import anyio
 import httpx
@@ -31,6 +31,7 @@ from bulkmail.run.identities import (
     refused,
     user_key,
 )
+from bulkmail.run.renewal import Renewal
 from bulkmail.run.retry import Backoff, with_retries
 from bulkmail.secrets import register
 from bulkmail.settings import InputSettings, PortalSettings
@@ -76,11 +77,14 @@ async def prepare(
     if isinstance(token, Verdict):
         return f"the portal refused the login of --admin {admin.login}: {token.message}"
     register(token.value)
-    people = await find_people(portal, token, [*owners, admin.login], backoff, retries, more=more)
+    # Mid-run, when the portal ends its session: no code is asked (run/renewal.py).
+    again = partial(_log_in_again, admin=admin, backoff=backoff, retries=retries)
+    session = Renewal(f"--admin {admin.login}", again, token, run_level=True)
+    people = await find_people(portal, session, [*owners, admin.login], backoff, retries, more=more)
     if isinstance(people, Verdict):
         return f"the portal did not say who its users are to --admin {admin.login}: {people}"
     me = people.get(user_key(admin.login))
-    acting = Acting(admin, token, me, people=people, remaining=Counter(owners),
+    acting = Acting(admin, session, me, people=people, remaining=Counter(owners),
                     backoff=backoff, retries=retries)  # fmt: skip
     for login in owners:
         why = None if acting.is_admin(login) else refusal_of_person(people[login], login, me)
@@ -89,13 +93,16 @@ async def prepare(
     candidates = [
         login for login in sorted(owners) if acting.acts_for(login) and not acting.is_admin(login)
     ]
-    readable, acting.off = await _switch(portal, token, backoff, retries)
+    readable, acting.off = await _switch(portal, session, backoff, retries)
     if acting.off is None and candidates and (dry_run or not readable):
         await _ask(portal, acting, candidates, (backoff, retries), everyone=dry_run, more=more)
     if acting.off is None and not dry_run:
         fallbacks = [login for login in candidates if login in (with_password or ())]
         await _ask(portal, acting, fallbacks, (backoff, retries), everyone=True,
                    off_when_all=False, more=more)  # fmt: skip
+    lost = acting.session.refused
+    if lost is not None and lost.fatal:  # the portal ended its session: no login again
+        return lost.message
     if acting.off is not None:
         get_logger().warning("impersonation.off", admin=admin.login, message=acting.off.message,
                              hint=acting.off.hint)  # fmt: skip
@@ -123,9 +130,17 @@ async def log_in(
     return await portal.login_with_code(admin, code)
 
 
+async def _log_in_again(
+    portal: PortalClient, *, admin: Identity, backoff: Backoff, retries: int
+) -> Token | Verdict:
+    """Log the admin in again after the portal ended its session: a portal-2fa Verdict when
+    it asks for a code, which nobody is there to type mid-run (the run stops, exit 3)."""
+    return await with_retries(partial(portal.login, admin), backoff, retries)
+
+
 async def find_people(
     portal: PortalClient,
-    token: Token,
+    session: Renewal,
     logins: Iterable[str],
     backoff: Backoff,
     retries: int,
@@ -137,14 +152,16 @@ async def find_people(
     wanted = sorted({user_key(login) for login in logins})
     known: dict[str, Person] = {}
     if len(wanted) > LOOKUPS:
-        listed = await _everyone(portal, token, backoff, retries)
+        listed = await _everyone(portal, session, backoff, retries)
         if isinstance(listed, Verdict):
             return listed
         known = listed
     lacking = [login for login in wanted if login not in known]
     looked = await _each(
         lacking,
-        lambda client, login: with_retries(partial(client.person, token, login), backoff, retries),
+        lambda client, login: session.retried(
+            client, partial(_person, client, login=login), backoff, retries
+        ),
         (portal, *more),
     )
     found: dict[str, Person | None] = dict(known)
@@ -183,6 +200,18 @@ async def _each(
     return answers
 
 
+def _person(
+    client: PortalClient, token: Token, *, login: str
+) -> Awaitable[dict[str, Any] | Verdict | None]:
+    return client.person(token, login)
+
+
+def _page(
+    client: PortalClient, token: Token, *, start: int
+) -> Awaitable[tuple[list[Any], int] | Verdict]:
+    return client.people(token, start, PAGE)
+
+
 def _theirs(person: Person | None, login: str) -> Person | None:
     """Return `person` when its email or login is `login` (a user_key), else None: a lookup
     that answers with someone else (by user id, or ignoring the email asked) finds nobody,
@@ -193,14 +222,14 @@ def _theirs(person: Person | None, login: str) -> Person | None:
 
 
 async def _everyone(
-    portal: PortalClient, token: Token, backoff: Backoff, retries: int
+    portal: PortalClient, session: Renewal, backoff: Backoff, retries: int
 ) -> dict[str, Person] | Verdict:
     """Return every portal user by user_key of email and login, page by page (`total` says
     when to stop: the listing gives no next index)."""
     known: dict[str, Person] = {}
     start = 0
     for _ in range(MAX_PAGES):
-        page = await with_retries(partial(portal.people, token, start, PAGE), backoff, retries)
+        page = await session.retried(portal, partial(_page, portal, start=start), backoff, retries)
         if isinstance(page, Verdict):
             return page
         items, total = page
@@ -215,11 +244,11 @@ async def _everyone(
 
 
 async def _switch(
-    portal: PortalClient, token: Token, backoff: Backoff, retries: int
+    portal: PortalClient, session: Renewal, backoff: Backoff, retries: int
 ) -> tuple[bool, Verdict | None]:
     """Return whether the admin could read the owner's switch, and the line saying that
     impersonation is off (None: on, or not the admin's to read)."""
-    settings = await with_retries(partial(portal.impersonation_settings, token), backoff, retries)
+    settings = await session.retried(portal, portal.impersonation_settings, backoff, retries)
     if isinstance(settings, dict):
         if settings.get("enabled") is True:
             return True, None
@@ -255,8 +284,10 @@ async def _ask(
     ]
 
     async def ask(client: PortalClient, login_person: tuple[str, Person]) -> bool | Verdict:
-        question = partial(client.can_impersonate, acting.token, login_person[1].id)
-        return await with_retries(question, *retry)
+        def question(token: Token) -> Awaitable[bool | Verdict]:
+            return client.can_impersonate(token, login_person[1].id)
+
+        return await acting.session.retried(client, question, *retry)
 
     if everyone:  # all of them, side by side (a Verdict stops nothing here)
         answers: list[bool | Verdict | None] = await _each(

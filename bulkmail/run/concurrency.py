@@ -53,6 +53,8 @@ def signal_of(answer: Created | Verdict) -> Signal:
         return "overload"
     if answer.code is Code.TIMEOUT:
         return "timeout"
+    if answer.code is Code.PORTAL_UNAUTHORIZED:  # the session ended: the portal did nothing
+        return "none"  # and answered at once, which says nothing of a create's time
     if answer.http_status is not None:  # the portal answered, after testing the mail servers
         return "answer"
     return "none"  # no answer (the portal unreachable): run.health's business, not load

@@ -24,6 +24,7 @@ from bulkmail.models import Outcome, Problem, Severity, Stage, Status
 from bulkmail.portal.client import Identity, PortalClient, Token, Verdict
 from bulkmail.run import outcomes
 from bulkmail.run.jobs import Job
+from bulkmail.run.renewal import Renewal
 from bulkmail.run.retry import Backoff, with_retries
 from bulkmail.secrets import register
 
@@ -73,7 +74,7 @@ class Acting:
     """What --admin may do, learned before the run, and the sessions it opened."""
 
     admin: Identity
-    token: Token
+    session: Renewal  # the admin's token, logged in again when the portal ends it
     me: Person | None
     people: dict[str, Person | None] = field(default_factory=dict)  # user_key(login) -> record
     refusals: dict[str, Verdict] = field(default_factory=dict)
@@ -106,11 +107,14 @@ class Acting:
     async def token_for(self, portal: PortalClient, login: str) -> Token | Verdict:
         """Return the admin's token for its own rows, else open a session of `login`."""
         if self.is_admin(login):
-            return self.token
+            return await self.session.current(portal)
         person = self.people.get(user_key(login))
         if person is None:  # acts_for said yes: People knows the user
             return refused(Code.PORTAL_USER_UNKNOWN, login)
-        answer = await self._impersonate(portal, person.id)
+        # With the admin's live token: logged in again if the portal ended its session.
+        answer = await self.session.call(portal, partial(self._impersonate, portal, person.id))
+        if isinstance(answer, Verdict) and answer.fatal:
+            return answer  # the admin's session cannot be had again: the run stops
         if isinstance(answer, Verdict):
             return _refusal_of(answer, login)
         register(answer.value)  # before anything could print it
@@ -119,14 +123,16 @@ class Acting:
         get_logger().info("impersonation.opened", user=login, admin=self.admin.login)
         return answer
 
-    async def _impersonate(self, portal: PortalClient, user_id: str) -> Token | Verdict:
+    async def _impersonate(
+        self, portal: PortalClient, user_id: str, token: Token
+    ) -> Token | Verdict:
         """Open a session of `user_id`, again after an answer that did nothing (503, 429,
         no connection); never after one that may have opened a session (a lost answer):
         each is a login the portal audits."""
         attempt = 0
         while True:
             attempt += 1
-            answer = await portal.impersonate(self.token, user_id)
+            answer = await portal.impersonate(token, user_id)
             if not isinstance(answer, Verdict) or attempt > self.retries:
                 return answer
             if not answer.retryable or answer.fatal or answer.ambiguous:
@@ -156,7 +162,7 @@ class Acting:
         # Ending twice is harmless: asked again after any answer that may not have ended it.
         answer = await with_retries(partial(portal.end_impersonation, token), self.backoff,
                                     self.retries)  # fmt: skip
-        if answer is None:
+        if answer is None or answer.code is Code.PORTAL_UNAUTHORIZED:  # 401: ended already
             self.ended += 1
             get_logger().info("impersonation.ended", user=login, after=after)
         else:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field, replace
 from functools import partial
@@ -38,7 +38,7 @@ from bulkmail.run.health import Health, Watched, probe
 from bulkmail.run.identities import Acting, user_key
 from bulkmail.run.jobs import Job
 from bulkmail.run.lookahead import Lookahead, span, window
-from bulkmail.run.retry import Backoff, with_retries
+from bulkmail.run.retry import Backoff
 from bulkmail.run.servers import MAX_THROTTLED, MailServers
 from bulkmail.run.sessions import Sessions
 from bulkmail.settings import PortalSettings
@@ -51,6 +51,8 @@ use up --retries, since the portal did nothing with the request, and the concurr
 controller sends fewer at once after each."""
 # Answers that say the request was not served: a proxy's or a gone portal's, or "busy".
 _UNAVAILABLE: Final = frozenset({429, 502, 503, 504})
+# Fatal answers of a login again after the portal ended a session (run/renewal.py).
+_SESSION_LOST: Final = frozenset({Code.PORTAL_SESSION_ENDED, Code.PORTAL_LOGIN_FAILED})
 PROBE_SECONDS: Final = 30.0  # the longest one mid-run probe of the portal may take
 
 
@@ -123,6 +125,11 @@ class Runner:
         self._stopping.set()
         self.health.release()
         self._servers.wake()
+
+    def session_facts(self) -> dict[str, int]:
+        """Return how many sessions the portal ended in the run and how many logins again
+        replaced them (run/renewal.py), for summary.json."""
+        return self._sessions.facts()
 
     async def run(self, jobs: Iterable[Job]) -> RunState:
         """Send `jobs` and return when every one has an outcome (or the run was stopped)."""
@@ -290,7 +297,7 @@ class Runner:
     async def _process(self, portal: PortalClient, job: Job) -> Outcome:
         token = await self._sessions.token(portal, job.identity)
         if isinstance(token, Verdict):
-            return self._failed(job, token, attempts=0)
+            return self._refused(job, token, attempts=0)
         existing = await self._sessions.existing(portal, job.identity, token)
         if isinstance(existing, Verdict):
             return self._failed(job, existing, attempts=0)
@@ -321,7 +328,7 @@ class Runner:
         self, portal: PortalClient, job: Job, token: Token, before: int | None
     ) -> Outcome:
         created = Status.UPDATED if before is not None else Status.CREATED
-        attempts, overloads, relogged, throttled, answer = 0, 0, False, 0, None
+        attempts, overloads, renewals, throttled, answer = 0, 0, 0, 0, None
         while True:
             if self._servers.stopped(job.account) is not None:
                 return self._stopped_outcome(job)
@@ -348,21 +355,26 @@ class Runner:
                     return outcomes.not_attempted(job, self.state.reason or outcomes.NOT_SENT)
                 throttled += 1
                 continue
-            if answer.code is Code.PORTAL_UNAUTHORIZED and not relogged:
-                relogged = True
-                self._sessions.invalidate(job.identity, token)
-                fresh = await self._sessions.token(portal, job.identity)
+            if answer.code is Code.PORTAL_UNAUTHORIZED:
+                # The portal ended the session (run/renewal.py) and did nothing with the
+                # create: log in again (once for every worker) and send it again, not
+                # counted as an attempt of the row.
+                renewals, attempts = renewals + 1, attempts - 1
+                session = self._sessions.session_of(job.identity)
+                fresh = await session.replace(portal, token, renewals)
                 if isinstance(fresh, Verdict):
-                    return outcomes.failed(job, fresh, attempts)
+                    return self._refused(job, fresh, attempts)
                 token = fresh
                 continue
             if answer.fatal:
                 return self._failed(job, answer, attempts)
             if answer.ambiguous and before is None:
-                found = await with_retries(
-                    partial(portal.find_account, token, job.account.email),
+                found = await self._sessions.session_of(job.identity).retried(
+                    portal,
+                    partial(_find, portal, email=job.account.email),
                     self._backoff,
                     self._settings.retries,
+                    token,
                 )
                 if isinstance(found, int):
                     return outcomes.done(
@@ -405,10 +417,23 @@ class Runner:
 
     def _failed(self, job: Job, answer: Verdict, attempts: int) -> Outcome:
         """Return `job` failed by `answer`; a fatal answer (a refused certificate, an unpaid
-        portal), whether to a login, a listing or a create, stops the whole run."""
+        portal), whether to a login, a listing or a create, stops the whole run. A session
+        the portal ended and that cannot be had again (run/renewal.py) is not the row's
+        fault: it is not attempted, and the same command sends it later."""
         if answer.fatal:
             self.abort(answer.message)
+        if answer.code in _SESSION_LOST and answer.fatal:
+            return outcomes.not_attempted(job, answer.message)
         return outcomes.failed(job, answer, attempts)
+
+    def _refused(self, job: Job, answer: Verdict, attempts: int) -> Outcome:
+        """Return the outcome of a row whose user has no token: the run's --user refused
+        (again, after the portal ended its session) stops the run, as before any row."""
+        run = self._run_identity
+        ours = run is not None and user_key(run.login) == user_key(job.identity.login)
+        if run is not None and ours and not answer.retryable and not answer.fatal:
+            self.abort(f"the portal refused the login of --user {run.login}: {answer.message}")
+        return self._failed(job, answer, attempts)
 
     async def _wait_for_room(self, job: Job, throttled: int) -> bool:
         """Give back the row's room, back off, and wait for room again (ahead of fresh rows);
@@ -444,7 +469,7 @@ class Runner:
         """Hand back `job`, never sent: failed if its user's login was refused, else not
         attempted (the same command sends it later)."""
         refused = self._sessions.refusal(job.identity)
-        if refused is not None:
+        if refused is not None and not refused.fatal:  # a fatal one stopped the run
             self._finish(job, outcomes.failed(job, refused, attempts=0))
         else:
             self._not_attempted(job)
@@ -471,6 +496,10 @@ class Runner:
             )
         except AbortError as err:  # the outcome stands; the row's in-flight mark is journaled
             self.abort(str(err))
+
+
+def _find(portal: PortalClient, token: Token, *, email: str) -> Awaitable[int | Verdict | None]:
+    return portal.find_account(token, email)
 
 
 _JOURNALED = {

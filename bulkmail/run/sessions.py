@@ -3,7 +3,8 @@
 The portal locks a user out after five failed logins a minute (docs/portal-api.md §4), so a refused
 login is remembered and fails that user's rows without another attempt. Transient failures
 (network, the brute-force block) are retried here, under the user's lock, so only one login
-is ever in flight per user whatever the concurrency.
+is ever in flight per user whatever the concurrency. When the portal ends a session mid-run
+(a 401), the user logs in again, once for every worker (run/renewal.py).
 """
 
 from __future__ import annotations
@@ -16,15 +17,14 @@ import anyio
 from bulkmail.codes import Code
 from bulkmail.portal.client import Identity, PortalClient, Token, Verdict
 from bulkmail.run.identities import Acting, user_key
+from bulkmail.run.renewal import Renewal
 from bulkmail.run.retry import Backoff, with_retries
-from bulkmail.secrets import register
 
 
 @dataclass(slots=True)
 class _UserState:
-    lock: anyio.Lock = field(default_factory=anyio.Lock)
-    token: Token | None = None
-    refused: Verdict | None = None  # a permanent login failure, remembered for the run
+    session: Renewal  # the user's token, logged in again when the portal ends it
+    listing: anyio.Lock = field(default_factory=anyio.Lock)
     existing: dict[str, int] | None = None  # lower(email) -> mailboxId, listed once
     unlisted: Verdict | None = None  # a listing that would cost as much again, remembered
 
@@ -43,31 +43,27 @@ class Sessions:
         self._retries = retries
         self._acting = acting  # --admin: tokens by impersonation instead of logins
 
-    def _state(self, login: str) -> _UserState:
-        return self._users.setdefault(user_key(login), _UserState())
+    def _state(self, identity: Identity) -> _UserState:
+        key = user_key(identity.login)
+        state = self._users.get(key)
+        if state is None:
+            acting = self._acting
+            if acting is not None and acting.is_admin(identity.login):
+                session = acting.session  # the admin's own rows: the admin's token
+            else:
+                session = Renewal(identity.login, partial(self._login, identity=identity))
+            state = self._users[key] = _UserState(session)
+        return state
+
+    def session_of(self, identity: Identity) -> Renewal:
+        """Return `identity`'s session: its token and its login again (run/renewal.py)."""
+        return self._state(identity).session
 
     async def token(self, portal: PortalClient, identity: Identity) -> Token | Verdict:
         """Return a token for `identity`, logging in (once) if needed."""
-        state = self._state(identity.login)
-        if state.token is not None:
-            return state.token
-        async with state.lock:
-            if state.token is not None:
-                return state.token
-            if state.refused is not None:
-                return state.refused
-            answer = await self._login(portal, identity)
-            if isinstance(answer, Verdict):
-                # A portal that did not answer may answer the next row: only a refusal sticks.
-                if not answer.retryable:
-                    state.refused = answer
-            else:
-                # Masked in every output from now on: a portal may echo it in any answer.
-                register(answer.value)
-                state.token = answer
-            return answer
+        return await self._state(identity).session.current(portal)
 
-    async def _login(self, portal: PortalClient, identity: Identity) -> Token | Verdict:
+    async def _login(self, portal: PortalClient, *, identity: Identity) -> Token | Verdict:
         if self._acting is not None and self._acting.acts_for(identity.login):
             # One session per user, opened here under the user's lock; never retried: a
             # lost answer may have opened one, and each is a login the portal audits.
@@ -85,10 +81,10 @@ class Sessions:
         self._acting.settled(identity.login)
         while self._acting.due:
             login = self._acting.due.pop()
-            state = self._state(login)
-            async with state.lock:
+            session = self._state(Identity(login, "")).session
+            async with session.lock:
                 await self._acting.end(portal, login)
-                state.token = None
+                session.forget()
 
     async def end_all(self, portal: PortalClient) -> None:
         """End every impersonated session still open."""
@@ -98,27 +94,32 @@ class Sessions:
     def refusal(self, identity: Identity) -> Verdict | None:
         """Return the refusal of `identity`'s login, if the portal refused it in this run."""
         state = self._users.get(user_key(identity.login))
-        return state.refused if state is not None else None
+        return state.session.refused if state is not None else None
 
-    def invalidate(self, identity: Identity, token: Token) -> None:
-        """Forget `token` after a 401 so that the next caller logs in again."""
-        state = self._state(identity.login)
-        if state.token is token:
-            state.token = None
+    def facts(self) -> dict[str, int]:
+        """Return how many sessions the portal ended in this run and how many logins
+        replaced them (the admin's included), for summary.json."""
+        sessions = {id(s.session): s.session for s in self._users.values()}
+        if self._acting is not None:
+            sessions[id(self._acting.session)] = self._acting.session
+        return {
+            "ended": sum(s.ended for s in sessions.values()),
+            "renewed": sum(s.renewed for s in sessions.values()),
+        }
 
     async def existing(
         self, portal: PortalClient, identity: Identity, token: Token
     ) -> dict[str, int] | Verdict:
         """Return the user's accounts (lower email -> mailboxId), listed once per run."""
-        state = self._state(identity.login)
+        state = self._state(identity)
         if state.existing is not None:
             return state.existing
-        async with state.lock:
+        async with state.listing:
             if state.unlisted is not None:
                 return state.unlisted
             if state.existing is None:
-                listed = await with_retries(
-                    lambda: portal.list_accounts(token), self._backoff, self._retries
+                listed = await state.session.retried(
+                    portal, portal.list_accounts, self._backoff, self._retries, token
                 )
                 if isinstance(listed, Verdict):
                     if listed.code in _REMEMBERED:

@@ -29,7 +29,8 @@ from bulkmail.logs import get_logger
 from bulkmail.models import Table
 from bulkmail.portal.client import Identity, PortalClient, Token, Verdict
 from bulkmail.portal.setups import IMAP_ACTION, POP_ACTION, Setup, read_setup
-from bulkmail.run.retry import Backoff, with_retries
+from bulkmail.run.renewal import Renewal
+from bulkmail.run.retry import Backoff
 from bulkmail.run.sessions import Sessions
 from bulkmail.settings import InputSettings, PortalSettings
 from bulkmail.validation.addresses import address_problem
@@ -106,10 +107,12 @@ async def _setups(
         return PortalSetups(dict.fromkeys(firsts, failed), asked=True)
     async with factory() as client:
         api = PortalClient(client)
+        # As --admin, or as --user; either logs in again when the portal ends its session.
         if acting is not None:
-            token: Token | Verdict = acting.token
+            session = acting.session
         else:
-            token = await sessions.token(api, Identity(portal.user or "", portal.password or ""))
+            session = sessions.session_of(Identity(portal.user or "", portal.password or ""))
+        token = await session.current(api)
         if isinstance(token, Verdict):
             said = f"--autofill portal: the login of {portal.user or ''} failed: {token}"
             failed = Unanswered(said, token.hint)
@@ -119,7 +122,7 @@ async def _setups(
         async with anyio.create_task_group() as tg:
             outage = _Outage(portal.give_up_after, tg.cancel_scope.cancel)
             for key, email in firsts.items():
-                ask = partial(_ask, api, token, key, email, answers, outage, portal, backoff)
+                ask = partial(_ask, api, session, key, email, answers, outage, portal, backoff)
                 tg.start_soon(_bounded, limiter, ask)
     if outage.reason:  # the domains not answered before the questions stopped
         left = Unanswered(f"--autofill portal: not asked: {outage.reason}", "see the run's line")
@@ -138,6 +141,12 @@ class _Outage:
         self._limit, self._stop = give_up_after, stop
         self._since: float | None = None  # the first of the busy answers in a row
         self.reason = ""  # why the questions stopped, once they did
+
+    def end(self, reason: str) -> None:
+        """Stop the questions for `reason` (the portal ended the session for good)."""
+        if not self.reason:
+            self.reason = reason
+            self._stop()
 
     def saw(self, answer: dict[str, Any] | Verdict) -> dict[str, Any] | Verdict:
         """Return `answer`, not to be asked again (not retryable) once the outage is one."""
@@ -177,7 +186,7 @@ async def _bounded(limiter: anyio.CapacityLimiter, ask: Callable[[], Awaitable[N
 
 async def _ask(
     api: PortalClient,
-    token: Token,
+    session: Renewal,
     key: tuple[str, bool],
     email: str,
     into: dict[tuple[str, bool], Setup | Unanswered],
@@ -188,13 +197,15 @@ async def _ask(
     domain, pop3 = key
     action = POP_ACTION if pop3 else IMAP_ACTION
 
-    async def ask() -> dict[str, Any] | Verdict:
+    async def ask(token: Token) -> dict[str, Any] | Verdict:
         return outage.saw(await api.setups(token, email, action))
 
-    answer = await with_retries(ask, backoff, portal.retries)
+    answer = await session.retried(api, ask, backoff, portal.retries)
     # The registry's hint, not the verdict's: those speak of creates ("after the mail servers
     # accepted the login") or of a re-login the run makes, and not this question.
     hint = Code.AUTOFILL_FAILED.hint
+    if isinstance(answer, Verdict) and answer.fatal:  # no session to ask with: the run stops
+        outage.end(answer.message)
     if isinstance(answer, Verdict):
         message = f"the portal's settings for {domain} (accounts/setups) failed: {answer}"
         into[key] = Unanswered(message, hint)

@@ -139,6 +139,9 @@ class Accounts:
         if created:
             stats.creates += 1
             tally.creates += 1
+            every = self.store.config.logout_every
+            if every and stats.creates % every == 0:
+                self.store.log_out()  # this answer is sent; its token is dead from now on
         else:
             stats.overwrites += 1
             tally.overwrites += 1

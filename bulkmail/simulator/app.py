@@ -85,6 +85,8 @@ def _routes(auth: Auth, accounts: Accounts, control: _Control) -> list[Route]:
         Route("/_sim/stats", control.stats, methods=["GET"]),
         Route("/_sim/mailboxes", control.mailboxes, methods=["GET"]),
         Route("/_sim/reset", control.reset, methods=["POST"]),
+        Route("/_sim/logout-all", control.logout_all, methods=["POST"]),
+        Route("/_sim/password", control.password, methods=["POST"]),
     ]
 
 
@@ -238,6 +240,23 @@ class _Control:
     async def mailboxes(self, request: Request) -> Response:
         """Return every mailbox with its owner, removed ones included (no passwords: none kept)."""
         return envelope.plain_json([asdict(m) for m in self.store.everything()])
+
+    async def logout_all(self, request: Request) -> Response:
+        """The owner's "log out from all active connections": every token dies at once
+        (later calls with it answer 401 `Unauthorized`), logins work again."""
+        return envelope.plain_json({"ended": self.store.log_out()})
+
+    async def password(self, request: Request) -> Response:
+        """Set a user's password ({"login", "password"}), as its owner or an admin does: the
+        portal ends that user's sessions, and a login with the old password is refused."""
+        body = await request.json()
+        user = self.store.users.get(str(body.get("login", "")).lower())
+        if user is None:
+            return envelope.plain_json({"error": "no such user"}, 404)
+        user.set_password(str(body.get("password", "")))
+        if self.store.journal:
+            self.store.journal.save_user(user)
+        return envelope.plain_json({"ended": self.store.log_out(user.login)})
 
     async def reset(self, request: Request) -> Response:
         """Forget everything and restart the fault sequence."""

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import base64
 import binascii
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from bulkmail.simulator import envelope, texts
 from bulkmail.simulator.binding import ApiError, Params, params_of
+from bulkmail.simulator.config import SimConfig
 from bulkmail.simulator.facts import TOKEN_LIFETIME
 from bulkmail.simulator.guard import LoginGuard
 from bulkmail.simulator.state import Store, User
@@ -57,7 +58,7 @@ class Auth:
         if user.tfa:
             return envelope.ok(201, {user.tfa: True}, count=1)
         token = self.store.issue_token(user)
-        answer = {"token": token, "expires": _expires(self.store.config.timezone)}
+        answer = {"token": token, "expires": _expires(self.store.config)}
         cookie = {"Set-Cookie": f"asc_auth_key={token}; path=/; HttpOnly"}
         return envelope.ok(201, answer, count=1, headers=cookie)
 
@@ -73,7 +74,7 @@ class Auth:
         request.scope[USER] = user.login
         self.store.stats.logins += 1
         token = self.store.issue_token(user)
-        answer = {"token": token, "expires": _expires(self.store.config.timezone)}
+        answer = {"token": token, "expires": _expires(self.store.config)}
         return envelope.ok(201, answer, count=1)
 
     def check(self, name: str | None, password: str | None) -> User | None:
@@ -121,7 +122,7 @@ class Auth:
         raise Unauthorized(request.url.hostname if header is not None else None)
 
     def _by_token(self, token: str | None) -> User | None:
-        login = self.store.tokens.get(token) if token else None
+        login = self.store.login_of(token) if token else None
         return None if login is None else self.store.users.get(login)
 
     def _basic(self, encoded: str) -> User | None:
@@ -134,8 +135,12 @@ class Auth:
         return self.check(pieces[0], pieces[1] if len(pieces) > 1 else None)
 
 
-def _expires(offset: str) -> str:
-    """Return now + 1 year as the portal writes it: yyyy-MM-ddTHH:mm:ss.fffffff+03:00."""
+def _expires(config: SimConfig) -> str:
+    """Return when a token made now dies (a year, or the session lifetime) as the portal
+    writes it: yyyy-MM-ddTHH:mm:ss.fffffff+03:00."""
+    offset = config.timezone
     zone = UTC if offset == "Z" else datetime.strptime(offset, "%z").tzinfo
-    moment = datetime.now(zone) + TOKEN_LIFETIME
+    minutes = config.session_lifetime
+    lifetime = TOKEN_LIFETIME if minutes is None else timedelta(minutes=minutes)
+    moment = datetime.now(zone) + lifetime
     return f"{moment:%Y-%m-%dT%H:%M:%S}.{moment.microsecond:06d}0{offset}"

@@ -148,13 +148,19 @@ class SimConfig:
     state_path: Path | None = None  # SQLite file holding mailboxes across restarts
     log_requests: bool = False  # one stderr line per API request
     impersonation: Impersonation = OPEN_IMPERSONATION  # a config file starts from Impersonation()
+    # The owner's "session lifetime" in minutes (Settings > Security; docs/portal-api.md §5):
+    # a token dies that long after its login. None: the portal's default, a year; 0: at once.
+    session_lifetime: float | None = None
+    # The owner presses "log out from all active connections" after every N-th account
+    # created (N, 2N, ...): every token dies, logins work again. 0: never.
+    logout_every: int = 0
 
     def __post_init__(self) -> None:
         for name in ("fail_503", "fail_429", "drop_after_create", "slow_after_create"):
             check_probability(name, getattr(self, name))
         for name in ("latency_ms", "create_latency_ms", "jitter_ms", "slow_seconds", "retry_after"):
             check_non_negative(name, getattr(self, name))
-        for name in ("capacity", "queue_limit"):
+        for name in ("capacity", "queue_limit", "session_lifetime", "logout_every"):
             check_non_negative(name, getattr(self, name) or 0)
         check_timezone("timezone", self.timezone)
 

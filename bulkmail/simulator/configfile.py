@@ -270,6 +270,10 @@ def _faults(t: _Table) -> dict[str, Any]:
     if "queue_limit" in t.data:  # absent: the queue has no limit
         settings["queue_limit"] = t.checked("queue_limit", int, 0, c.check_non_negative)
     settings["seed"] = t.get("seed", int, 0)
+    if "session_lifetime" in t.data:  # absent: the portal's default, a year
+        lifetime = t.checked("session_lifetime", number, 0.0, c.check_non_negative)
+        settings["session_lifetime"] = float(lifetime)
+    settings["logout_every"] = t.checked("logout_every", int, 0, c.check_non_negative)
     return settings
 
 

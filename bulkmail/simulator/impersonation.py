@@ -175,6 +175,7 @@ class Impersonations:
 
     def facts(self) -> dict[str, Any]:
         """Return the switches and the sessions still open, for /_sim/stats."""
+        self.opened &= self.store.tokens.keys()  # a logout of all ended some
         return {"settings": asdict(self.settings), "open_sessions": len(self.opened)}
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import time
 import uuid
 from collections import Counter
 from dataclasses import asdict, dataclass, field, fields
@@ -120,6 +121,8 @@ class Stats:
     impersonations: int = 0  # sessions opened by POST security/impersonate (audit 7001)
     impersonations_ended: int = 0  # of those, ended by PUT security/impersonate/logout
     impersonation_refusals: int = 0  # POSTs answered 403 or 500
+    logouts: int = 0  # presses of "log out from all active connections" (and password changes)
+    sessions_ended: int = 0  # tokens those logouts and the session lifetime killed
     faults: Counter[str] = field(default_factory=Counter)
     users: dict[str, Tally] = field(default_factory=dict)
 
@@ -145,6 +148,7 @@ class Store:
         self.journal = journal
         self.users: dict[str, User] = {}
         self.tokens: dict[str, str] = {}  # token -> lower-cased login
+        self.born: dict[str, float] = {}  # token -> time.monotonic() of its login
         self.mailboxes: dict[str, dict[str, Mailbox]] = {}  # user -> email -> not removed
         self.removed: list[Mailbox] = []
         self.operations: dict[str, tuple[str, int]] = {}  # removal id -> (owner, mailbox id)
@@ -184,7 +188,34 @@ class Store:
         """Return a new opaque token for `user` (or make `token` one)."""
         token = token or secrets.token_urlsafe(32)
         self.tokens[token] = user.login.lower()
+        self.born[token] = time.monotonic()
         return token
+
+    def login_of(self, token: str) -> str | None:
+        """Return the lower-cased login of a live `token`; None when it is unknown or has
+        outlived the portal's session lifetime (then it is forgotten: docs/portal-api.md §5)."""
+        login = self.tokens.get(token)
+        lifetime = self.config.session_lifetime
+        if login is None or lifetime is None:
+            return login
+        if time.monotonic() - self.born.get(token, 0.0) < lifetime * 60:
+            return login
+        self._forget([token])
+        return None
+
+    def log_out(self, login: str | None = None) -> int:
+        """End every session (the owner's "log out from all active connections"), or only
+        `login`'s (its password changed); return how many tokens died. Logins work again."""
+        dead = [t for t, owner in self.tokens.items() if login is None or owner == login.lower()]
+        self._forget(dead)
+        self.stats.logouts += 1
+        return len(dead)
+
+    def _forget(self, tokens: list[str]) -> None:
+        for token in tokens:
+            self.tokens.pop(token, None)
+            self.born.pop(token, None)
+        self.stats.sessions_ended += len(tokens)
 
     def upsert(self, user: User, email: str, settings: dict[str, Any]) -> tuple[Mailbox, bool]:
         """Store a mailbox keyed by (user, lower(email)); return it and whether it is new."""
@@ -232,6 +263,7 @@ class Store:
         self.users.clear()
         self._add_configured_users()
         self.tokens.clear()
+        self.born.clear()
         self.mailboxes.clear()
         self.removed.clear()
         self.operations.clear()

@@ -38,7 +38,6 @@ def by_domain(odd: Answer) -> Answer:
 
 ODD = {
     "500": (answer(500, json.dumps(FAILED).encode()), "portal-error: the portal failed: boom"),
-    "401": (answer(401, b"Unauthorized"), "portal-unauthorized: the portal did not accept"),
     "empty-object": (answer(200, b"{}"), "unexpected-answer: the portal answered HTTP 200"),
     "a-list": (answer(200, envelope(200, [1, 2])), "unexpected-answer"),
     "superscript-port": (
@@ -86,6 +85,30 @@ def test_a_domain_the_portal_answers_oddly_fails_its_rows_with_a_hint_about_its_
     # accepted the login", "bulkmail logs in again once"...) nor one of a wrong --portal.
     assert ann["hint"] == Code.AUTOFILL_FAILED.hint
     assert (nina["email"], nina["outcome"]) == ("nina@good.example", "created")
+
+
+def test_a_question_refused_401_even_from_new_logins_stops_the_run_with_few_logins(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A 401 means the portal ended the session: the user logs in again and the question is
+    asked again (run/renewal.py); a portal that refuses each new token at once (a proxy that
+    drops the header would) stops the run after 2 of them, not a login per question."""
+    monkeypatch.setenv("BULKMAIL_PASSWORD", "Portal-pw-1")
+    sheet = tmp_path / "in.csv"
+    sheet.write_text("email,password\nann@odd.example,pw-1\nnina@good.example,pw-2\n")
+    portal = Portal({SETUPS: by_domain(answer(401, b"Unauthorized"))})
+    with serving(portal) as url:
+        code = main(
+            ["import", str(sheet), "--portal", url, "--user", "it@corp.example",
+             "--autofill", "portal", "--retries", "0", "--report-dir", str(tmp_path / "r"),
+             "--state", str(tmp_path / "j.sqlite")]
+        )  # fmt: skip
+    out, err = capsys.readouterr()
+    assert "Traceback" not in out + err
+    assert code == 3
+    assert portal.seen["POST /api/2.0/authentication"] == 3  # the first, and 2 again
+    assert "session of it@corp.example mid-run and refused each of 2 new ones" in err
+    assert "POST /api/2.0/mail/accounts" not in portal.seen
 
 
 def test_an_address_the_portal_cannot_parse_does_not_fail_its_domains_other_rows(

@@ -118,6 +118,7 @@ def test_the_limit_never_drops_below_one() -> None:
         (_verdict(Code.MAILBOX_LOGIN_REFUSED, 500), "answer"),
         (_verdict(Code.TIMEOUT, None), "timeout"),
         (_verdict(Code.CONNECT_FAILED, None), "none"),
+        (_verdict(Code.PORTAL_UNAUTHORIZED, 401), "none"),  # nothing done, answered at once
     ],
 )
 def test_what_an_answer_says_about_the_portals_load(answer: Created | Verdict, signal: str) -> None:

@@ -15,6 +15,7 @@ from bulkmail.codes import Code
 from bulkmail.portal.client import Identity, PortalClient, Token
 from bulkmail.run.admin import AT_ONCE, LOOKUPS, find_people, log_in, prepare
 from bulkmail.run.identities import Acting, Person, person_of, refusal_of_person
+from bulkmail.run.renewal import Renewal
 from bulkmail.run.retry import Backoff
 from bulkmail.simulator import PortalUser, SimConfig, create_app
 from bulkmail.simulator.config import Impersonation
@@ -62,6 +63,15 @@ CONFIG = SimConfig(users=(PortalUser("boss@corp.example", "pw", owner=True), *US
                    open_portal=False)  # fmt: skip
 
 
+def _session(token: Token) -> Renewal:
+    """The admin's session of `token`, which these tests never log in again."""
+
+    async def no_login(portal: PortalClient) -> Token:
+        raise AssertionError("logged in again")
+
+    return Renewal("--admin boss@corp.example", no_login, token)
+
+
 @asynccontextmanager
 async def portal_client() -> AsyncIterator[tuple[PortalClient, httpx.AsyncClient]]:
     transport = httpx.ASGITransport(app=create_app(CONFIG))
@@ -75,7 +85,9 @@ async def test_few_users_are_looked_up_and_many_listed(wanted: int, calls: int) 
         token = await log_in(portal, Identity("boss@corp.example", "pw"), None, Backoff(), 0)
         assert isinstance(token, Token)
         logins = [f"U{i}@corp.example" for i in range(wanted)]
-        found = await find_people(portal, token, [*logins, "nobody@corp.example"], Backoff(), 0)
+        found = await find_people(
+            portal, _session(token), [*logins, "nobody@corp.example"], Backoff(), 0
+        )
         stats = (await raw.get("/_sim/stats")).json()
     assert isinstance(found, dict)
     assert found.pop("nobody@corp.example") is None
@@ -89,7 +101,9 @@ async def test_a_login_that_names_a_people_route_is_nobody_not_a_failed_run() ->
     async with portal_client() as (portal, _):
         token = await log_in(portal, Identity("boss@corp.example", "pw"), None, Backoff(), 0)
         assert isinstance(token, Token)
-        found = await find_people(portal, token, ["filter", "u1@corp.example"], Backoff(), 0)
+        found = await find_people(
+            portal, _session(token), ["filter", "u1@corp.example"], Backoff(), 0
+        )
     assert isinstance(found, dict)
     assert found["filter"] is None
     assert found["u1@corp.example"] is not None
@@ -105,7 +119,7 @@ class _Elsewhere:
 
 async def test_a_lookup_that_answers_with_another_user_finds_nobody() -> None:
     portal: Any = _Elsewhere()
-    found = await find_people(portal, Token("t"), ["anna@x", "anna"], Backoff(), 0)
+    found = await find_people(portal, _session(Token("t")), ["anna@x", "anna"], Backoff(), 0)
     assert found == {"anna": None, "anna@x": None}
 
 
@@ -175,7 +189,7 @@ async def test_users_the_listing_lacks_are_looked_up_several_at_a_time() -> None
     logins = [f"u{i}@x" for i in range(LOOKUPS)]  # looked up one each, no listing
     with anyio.fail_after(60):  # bounds a regression; the answer comes at once when it works
         found = await find_people(
-            portal, Token("t"), logins, Backoff(), 0, more=[portal] * (AT_ONCE - 1)
+            portal, _session(Token("t")), logins, Backoff(), 0, more=[portal] * (AT_ONCE - 1)
         )
     assert isinstance(found, dict) and sorted(found) == sorted(logins)
     assert all(person is not None for person in found.values())

@@ -190,7 +190,8 @@ async def test_sim_mailboxes_never_hold_passwords_and_reset_forgets_everything(
     assert after == {
         "requests": 0, "creates": 0, "overwrites": 0, "logins": 0, "login_failures": 0,
         "people_requests": 0, "impersonations": 0, "impersonations_ended": 0,
-        "impersonation_refusals": 0, "faults": {}, "users": {}, "most_waiting": 0,
+        "impersonation_refusals": 0, "logouts": 0, "sessions_ended": 0,
+        "faults": {}, "users": {}, "most_waiting": 0,
         "impersonation": after["impersonation"],
     }  # fmt: skip
     assert after["impersonation"]["open_sessions"] == 0
