@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from bulkmail.simulator.config import PortalUser, SimConfig
-from bulkmail.simulator.facts import FULL_HISTORY_START, RESTRICTED_HISTORY
+from bulkmail.simulator.facts import FULL_HISTORY_START, RESTRICTED_HISTORY, lower_invariant
 
 
 @dataclass(slots=True)
@@ -187,8 +187,9 @@ class Store:
         return token
 
     def upsert(self, user: User, email: str, settings: dict[str, Any]) -> tuple[Mailbox, bool]:
-        """Store a mailbox keyed by (user, lower(email)); return it and whether it is new."""
-        login, address = user.login.lower(), email.lower()
+        """Store a mailbox keyed by (user, the portal's lowered email); return it and whether
+        it is new."""
+        login, address = user.login.lower(), lower_invariant(email)
         own = self.mailboxes.setdefault(login, {})
         mailbox = own.get(address)
         created = mailbox is None
@@ -216,7 +217,7 @@ class Store:
 
     def find(self, user: User, email: str) -> Mailbox | None:
         """Return the user's mailbox for `email` (any case), unless removed."""
-        return self.mailboxes.get(user.login.lower(), {}).get(email.lower())
+        return self.mailboxes.get(user.login.lower(), {}).get(lower_invariant(email))
 
     def of_user(self, user: User) -> list[Mailbox]:
         """Return the user's mailboxes that are not removed, oldest first."""

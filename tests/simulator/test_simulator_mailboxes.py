@@ -50,6 +50,34 @@ async def test_a_second_post_overwrites_keeping_the_id(portal: Portal) -> None:
     }
 
 
+@pytest.mark.parametrize(
+    ("typed", "same", "other"),
+    [
+        # .NET lowers one character at a time: no Final_Sigma ("ΟΔΟΣ" is "οδοσ", not "οδος")
+        ("ΟΔΟΣ@corp.example", "οδοσ@corp.example", "οδος@corp.example"),
+        # and lowers, never folds: "straße" and "strasse" are two addresses
+        ("STRAẞE@corp.example", "straße@corp.example", "strasse@corp.example"),
+        ("İNFO@corp.example", "info@corp.example", "i\u0307nfo@corp.example"),
+    ],
+)
+async def test_the_upsert_key_is_the_address_lowered_as_dotnet_lowers_it(
+    portal: Portal, typed: str, same: str, other: str
+) -> None:
+    async with signed_in(portal) as client:
+        first = await client.post(ACCOUNTS, json=BODY | {"email": typed})
+        again = await client.post(ACCOUNTS, json=BODY | {"email": same})
+        apart = await client.post(ACCOUNTS, json=BODY | {"email": other})
+        listed = (await client.get(ACCOUNTS)).json()["response"]
+        single = await client.get(f"{ACCOUNTS}/single", params={"email": typed})
+    ids = [a.json()["response"]["mailboxId"] for a in (first, again, apart)]
+    assert ids == [1, 1, 2]
+    assert [(item["mailboxId"], item["email"]) for item in listed] == [
+        (1, same),
+        (2, other),
+    ]
+    assert single.json()["response"]["id"] == 1
+
+
 async def test_mailboxes_belong_to_the_user_who_created_them(portal: Portal) -> None:
     async with signed_in(portal) as client:
         await client.post(ACCOUNTS, json=BODY)
