@@ -31,6 +31,7 @@ from bulkmail.portal.answers import (
     portal_message,
 )
 from bulkmail.portal.bodies import ACCEPT_ENCODING, read_capped
+from bulkmail.portal.lowering import lower_address
 from bulkmail.portal.paging import Pages
 from bulkmail.secrets import SECRET_FIELDS, scrub, scrub_data
 
@@ -206,7 +207,8 @@ class PortalClient:
         return data if isinstance(data, dict) else _classified(response, "list", ())
 
     async def list_accounts(self, token: Token) -> dict[str, int] | Verdict:
-        """Return the user's accounts as {lower(email): mailboxId}, aliases and groups left out."""
+        """Return the user's accounts as {email lowered as the portal lowers it: mailboxId}
+        (`portal.lowering`), aliases and groups left out."""
         accounts: dict[str, int] = {}
         start, secrets, pages = 0, (token.value,), Pages()
         while True:
@@ -359,7 +361,7 @@ def _collect(items: list[Any], into: dict[str, int]) -> bool:
         email, mailbox_id = item.get("email"), _as_id(item.get("mailboxId"))
         if not isinstance(email, str) or mailbox_id is None:
             return False
-        into[email.lower()] = mailbox_id
+        into[lower_address(email)] = mailbox_id
     return True
 
 

@@ -32,6 +32,7 @@ from bulkmail.errors import AbortError
 from bulkmail.journal.store import Journal
 from bulkmail.models import Outcome, Stage, Status
 from bulkmail.portal.client import Created, Identity, PortalClient, Token, Verdict
+from bulkmail.portal.lowering import lower_address
 from bulkmail.run import outcomes
 from bulkmail.run.concurrency import Concurrency, signal_of
 from bulkmail.run.health import Health, Watched, probe
@@ -294,7 +295,7 @@ class Runner:
         existing = await self._sessions.existing(portal, job.identity, token)
         if isinstance(existing, Verdict):
             return self._failed(job, existing, attempts=0)
-        email = job.account.email.casefold()
+        email = lower_address(job.account.email)  # the portal's key, as list_accounts's
         before = existing.get(email)
         if before is not None and job.check_first:
             return outcomes.done(
