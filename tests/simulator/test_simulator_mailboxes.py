@@ -10,7 +10,8 @@ import pytest
 from test_simulator_accounts import ACCOUNTS, BODY, account_data, error, signed_in
 from test_simulator_auth import Portal, login, portal_fixture, servers_fixture  # noqa: F401 (fixtures)
 
-from bulkmail.simulator import MailServer, SimConfig
+from bulkmail.errors import ConfigError
+from bulkmail.simulator import MailServer, PortalUser, SimConfig
 
 pytestmark = pytest.mark.anyio
 ISO = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d")
@@ -244,3 +245,49 @@ async def test_reset_lifts_a_mail_servers_ban_of_the_portal(portal: Portal) -> N
 async def _token(client: httpx.AsyncClient) -> str:
     token: str = (await login(client, "anna@corp.example", "Portal-1")).json()["response"]["token"]
     return token
+
+
+OLGA = PortalUser(
+    "olga@corp.example",
+    "Portal-9",
+    portal_mailboxes=("Olga@Corp.Example",),
+    aliases=("o.petrova@corp.example",),
+    mail_groups=("sales@corp.example",),
+)
+OWN_MAIL = SimConfig(users=(OLGA,))
+
+
+async def test_the_list_holds_the_users_portal_mailbox_its_aliases_and_groups(
+    portal: Portal,
+) -> None:
+    async with portal(OWN_MAIL) as client:
+        token = (await login(client, OLGA.login, OLGA.password)).json()["response"]["token"]
+        client.headers["Authorization"] = token
+        created = await client.post(ACCOUNTS, json=BODY)
+        listed = (await client.get(ACCOUNTS)).json()["response"]
+        removed = await client.delete(ACCOUNTS, params={"email": "olga@corp.example"})
+        # What the sources say of an upsert: the user's mailbox of that address is overwritten,
+        # the portal's own included; an alias is no mailbox, so a new one is made.
+        over = await client.post(ACCOUNTS, json=BODY | {"email": "OLGA@corp.example"})
+        alias = await client.post(ACCOUNTS, json=BODY | {"email": "o.petrova@corp.example"})
+        stats = (await client.get("/_sim/stats")).json()
+    flags = ("isTeamlabMailbox", "isAlias", "isGroup")
+    assert [(i["mailboxId"], i["email"], *(i[f] for f in flags)) for i in listed] == [
+        (1, "olga@corp.example", True, False, False),
+        (2, "anna.berg@corp.example", False, False, False),
+        (1, "o.petrova@corp.example", False, True, False),
+        (1, "sales@corp.example", False, False, True),
+    ]
+    assert created.json()["response"]["mailboxId"] == 2
+    assert removed.status_code == 400
+    assert removed.json() == error(
+        400, "Mailbox with specified email can't be deleted", -2147024809
+    )
+    assert over.json()["response"]["mailboxId"] == 1
+    assert alias.json()["response"]["mailboxId"] == 3
+    assert (stats["creates"], stats["overwrites"]) == (2, 1)
+
+
+def test_aliases_need_a_portal_mailbox() -> None:
+    with pytest.raises(ConfigError, match="need a portal_mailboxes"):
+        PortalUser("olga@corp.example", "pw", aliases=("o@corp.example",))
