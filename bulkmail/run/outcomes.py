@@ -130,6 +130,24 @@ def failed(job: Job, verdict: Verdict, attempts: int) -> Outcome:
     )
 
 
+def portal_own(job: Job, what: str) -> Outcome:
+    """Return the outcome of a row not sent because the portal user has its address on the
+    portal's own mail server (`what`: "mailbox", "alias" or "mail group"). The portal upserts
+    by address (docs/portal-api.md §12): a create would overwrite that mailbox. For an alias
+    or a group the sources are silent; sending nothing is the stricter reading."""
+    code = Code.PORTAL_OWN_ADDRESS
+    done = "overwrite that mailbox" if what == "mailbox" else "shadow it with an external account"
+    return for_job(
+        job,
+        Status.FAILED,
+        stage=Stage.PORTAL,
+        code=code,
+        message=f"{job.account.email} is the portal user's {what} on the portal's own mail "
+        f"server: a create would {done}",
+        hint=code.hint,
+    )
+
+
 def not_attempted(job: Job, message: str = NOT_SENT, code: Code = Code.NOT_ATTEMPTED) -> Outcome:
     """Return the outcome of a job never sent (or cut short) because the run stopped."""
     return for_job(job, Status.NOT_ATTEMPTED, code=code, message=message, hint=code.hint)

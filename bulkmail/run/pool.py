@@ -296,6 +296,9 @@ class Runner:
         if isinstance(existing, Verdict):
             return self._failed(job, existing, attempts=0)
         email = lower_address(job.account.email)  # the portal's key, as list_accounts's
+        own = existing.portal.get(email)
+        if own is not None:  # whatever --if-exists says: the portal's own mail is not ours
+            return outcomes.portal_own(job, own)
         before = existing.get(email)
         if before is not None and job.check_first:
             return outcomes.done(

@@ -14,7 +14,7 @@ from functools import partial
 import anyio
 
 from bulkmail.codes import Code
-from bulkmail.portal.client import Identity, PortalClient, Token, Verdict
+from bulkmail.portal.client import Accounts, Identity, PortalClient, Token, Verdict
 from bulkmail.run.identities import Acting, user_key
 from bulkmail.run.retry import Backoff, with_retries
 from bulkmail.secrets import register
@@ -25,7 +25,7 @@ class _UserState:
     lock: anyio.Lock = field(default_factory=anyio.Lock)
     token: Token | None = None
     refused: Verdict | None = None  # a permanent login failure, remembered for the run
-    existing: dict[str, int] | None = None  # lower(email) -> mailboxId, listed once
+    existing: Accounts | None = None  # lower(email) -> mailboxId, listed once
     unlisted: Verdict | None = None  # a listing that would cost as much again, remembered
 
 
@@ -108,7 +108,7 @@ class Sessions:
 
     async def existing(
         self, portal: PortalClient, identity: Identity, token: Token
-    ) -> dict[str, int] | Verdict:
+    ) -> Accounts | Verdict:
         """Return the user's accounts (lower email -> mailboxId), listed once per run."""
         state = self._state(identity.login)
         if state.existing is not None:

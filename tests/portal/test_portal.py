@@ -14,6 +14,7 @@ from bulkmail.codes import Code
 from bulkmail.models import Stage
 from bulkmail.portal.answers import classify_response, parse_retry_after
 from bulkmail.portal.client import (
+    Accounts,
     Created,
     Identity,
     PortalClient,
@@ -436,7 +437,7 @@ def account(mailbox_id: int, email: str, **flags: bool) -> dict[str, Any]:
     return {**item, "isAlias": False, "isTeamlabMailbox": False, **flags}
 
 
-async def test_list_accounts_leaves_out_aliases_and_groups() -> None:
+async def test_list_accounts_sets_the_portals_own_addresses_apart() -> None:
     items = [
         account(42, "john@example.com"),
         account(7, "sales@example.org", isGroup=True),
@@ -445,7 +446,14 @@ async def test_list_accounts_leaves_out_aliases_and_groups() -> None:
     ]
     async with client(ok(200, items, count=4)) as http:
         listed = await PortalClient(http).list_accounts(Token(TOKEN))
-    assert listed == {"john@example.com": 42, "john@example.org": 9}
+    # The portal's own mailbox is no account to skip or overwrite: it is set apart.
+    assert listed == {"john@example.com": 42}
+    assert isinstance(listed, Accounts)
+    assert listed.portal == {
+        "sales@example.org": "mail group",
+        "jd@example.org": "alias",
+        "john@example.org": "mailbox",
+    }
 
 
 async def test_list_accounts_follows_next_index() -> None:
