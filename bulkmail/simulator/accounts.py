@@ -193,6 +193,16 @@ class Accounts:
         user = self.auth.mail_user(request, params)
         return envelope.ok(200, mailbox_data(self._existing(user, params)), count=1)
 
+    async def state(self, request: Request) -> Response:
+        """Answer PUT mail/accounts/state (email, state): switch the mailbox off or on; the
+        mailbox id (§3). The portal re-runs the login test to switch one on; the simulator,
+        which keeps no mailbox password, switches it on as asked."""
+        params = await params_of(request)
+        user = self.auth.mail_user(request, params)
+        mailbox = self._existing(user, params)
+        self.store.switch(mailbox, params.boolean("state"))
+        return envelope.ok(200, mailbox.id, count=1)
+
     async def remove(self, request: Request) -> Response:
         """Answer DELETE mail/accounts: mark the mailbox removed, return the operation."""
         params = await params_of(request)

@@ -225,6 +225,13 @@ class Store:
             self.journal.save_mailbox(mailbox)
         return mailbox, created
 
+    def switch(self, mailbox: Mailbox, enabled: bool) -> None:
+        """Switch `mailbox` on or off: a create over it keeps what is set here
+        (docs/portal-api.md §12)."""
+        mailbox.enabled = enabled
+        if self.journal and mailbox.id not in self.teamlab:
+            self.journal.save_mailbox(mailbox)
+
     def remove(self, mailbox: Mailbox) -> str:
         """Mark `mailbox` removed (it stays visible to /_sim/mailboxes); return the operation id."""
         mailbox.removed = True

@@ -291,3 +291,27 @@ async def test_the_list_holds_the_users_portal_mailbox_its_aliases_and_groups(
 def test_aliases_need_a_portal_mailbox() -> None:
     with pytest.raises(ConfigError, match="need a portal_mailboxes"):
         PortalUser("olga@corp.example", "pw", aliases=("o@corp.example",))
+
+
+async def test_a_create_over_a_switched_off_mailbox_answers_enabled_and_keeps_it_off(
+    portal: Portal,
+) -> None:
+    async with signed_in(portal) as client:
+        await client.post(ACCOUNTS, json=BODY)
+        off = await client.put(
+            f"{ACCOUNTS}/state", json={"email": "anna.berg@corp.example", "state": False}
+        )
+        again = await client.post(ACCOUNTS, json=BODY)
+        listed = (await client.get(ACCOUNTS)).json()["response"]
+        unknown = await client.put(
+            f"{ACCOUNTS}/state", json={"email": "x@corp.example", "state": True}
+        )
+        on = await client.put(
+            f"{ACCOUNTS}/state", json={"email": "Anna.Berg@corp.example", "state": True}
+        )
+        relisted = (await client.get(ACCOUNTS)).json()["response"]
+    assert off.json() == {"count": 1, "status": 0, "statusCode": 200, "response": 1}
+    assert again.json()["response"]["enabled"] is True  # what the create answers, always
+    assert [(i["mailboxId"], i["enabled"]) for i in listed] == [(1, False)]  # what it keeps
+    assert unknown.status_code == 500
+    assert on.status_code == 200 and [i["enabled"] for i in relisted] == [True]
