@@ -622,6 +622,12 @@ class Code(StrEnum):
         "portal's mail server; a create would overwrite that mailbox or shadow the address",
         "leave the row out (the portal already brings this address to the user's Mail), or "
         "connect the external mailbox under an address of its own")
+    KEPT_DISABLED = _Entry(
+        "kept-disabled", INFO, RUN,
+        "updated, but the account stays switched off in the portal, as it was before: a "
+        "create keeps an existing account's on/off state (its answer says on all the same)",
+        "the account fetches no mail until it is switched on in the user's Mail settings "
+        "(Accounts), which re-tests both logins")
     EXISTS = _Entry(
         "exists", INFO, RUN,
         "skipped: the portal user already has this account (--if-exists skip)",

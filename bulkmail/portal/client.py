@@ -88,11 +88,13 @@ PORTAL_ADDRESS_FLAGS: Final = (
 class Accounts(dict[str, int]):
     """A user's external accounts, {email lowered as the portal lowers it: mailboxId}, and in
     `portal` the addresses the user has on the portal's own mail server: {lowered email:
-    "mailbox" | "alias" | "mail group"} (the list's isTeamlabMailbox, isAlias, isGroup)."""
+    "mailbox" | "alias" | "mail group"} (the list's isTeamlabMailbox, isAlias, isGroup); in
+    `disabled` the accounts switched off (`enabled` false), which a create leaves off (§12)."""
 
     def __init__(self) -> None:
         super().__init__()
         self.portal: dict[str, str] = {}
+        self.disabled: set[str] = set()
 
 
 @dataclass(frozen=True, slots=True)
@@ -386,6 +388,8 @@ def _collect(items: list[Any], into: Accounts) -> bool:
             return False
         else:
             into[lower_address(email)] = mailbox_id
+            if item.get("enabled") is False:
+                into.disabled.add(lower_address(email))
     return True
 
 

@@ -8,6 +8,7 @@ refuses a second outcome for a row, or a run that ends with a row unsettled.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from bulkmail.codes import Code
@@ -146,6 +147,15 @@ def portal_own(job: Job, what: str) -> Outcome:
         f"server: a create would {done}",
         hint=code.hint,
     )
+
+
+def kept_disabled(outcome: Outcome) -> Outcome:
+    """Return `outcome` of an update over an account switched off in the portal, noted: the
+    portal keeps it off (docs/portal-api.md §12), whatever its answer says."""
+    if outcome.status not in (Status.UPDATED, Status.WOULD_UPDATE) or outcome.code:
+        return outcome
+    code = Code.KEPT_DISABLED
+    return replace(outcome, code=code, message=code.meaning, hint=code.hint)
 
 
 def not_attempted(job: Job, message: str = NOT_SENT, code: Code = Code.NOT_ATTEMPTED) -> Outcome:

@@ -318,8 +318,10 @@ class Runner:
             )
         if self._settings.dry_run:
             status = Status.WOULD_UPDATE if before is not None else Status.WOULD_CREATE
-            return outcomes.done(job, status, before)
-        return await self._create(portal, job, token, before)
+            outcome = outcomes.done(job, status, before)
+        else:
+            outcome = await self._create(portal, job, token, before)
+        return outcomes.kept_disabled(outcome) if email in existing.disabled else outcome
 
     async def _create(
         self, portal: PortalClient, job: Job, token: Token, before: int | None

@@ -440,6 +440,7 @@ def account(mailbox_id: int, email: str, **flags: bool) -> dict[str, Any]:
 async def test_list_accounts_sets_the_portals_own_addresses_apart() -> None:
     items = [
         account(42, "john@example.com"),
+        account(43, "Off@example.com", enabled=False),
         account(7, "sales@example.org", isGroup=True),
         account(8, "jd@example.org", isAlias=True),
         account(9, "John@Example.ORG", isTeamlabMailbox=True, enabled=False),
@@ -447,8 +448,9 @@ async def test_list_accounts_sets_the_portals_own_addresses_apart() -> None:
     async with client(ok(200, items, count=4)) as http:
         listed = await PortalClient(http).list_accounts(Token(TOKEN))
     # The portal's own mailbox is no account to skip or overwrite: it is set apart.
-    assert listed == {"john@example.com": 42}
+    assert listed == {"john@example.com": 42, "off@example.com": 43}
     assert isinstance(listed, Accounts)
+    assert listed.disabled == {"off@example.com"}  # the portal mailbox's own flag is not kept
     assert listed.portal == {
         "sales@example.org": "mail group",
         "jd@example.org": "alias",
