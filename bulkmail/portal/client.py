@@ -31,7 +31,7 @@ from bulkmail.portal.answers import (
     portal_message,
 )
 from bulkmail.portal.bodies import ACCEPT_ENCODING, read_capped
-from bulkmail.portal.lowering import lower_address
+from bulkmail.portal.lowering import mailbox_key
 from bulkmail.portal.paging import Pages
 from bulkmail.secrets import SECRET_FIELDS, scrub, scrub_data
 
@@ -86,7 +86,7 @@ PORTAL_ADDRESS_FLAGS: Final = (
 
 
 class Accounts(dict[str, int]):
-    """A user's external accounts, {email lowered as the portal lowers it: mailboxId}, and in
+    """A user's external accounts, {`lowering.mailbox_key(email)`: mailboxId}, and in
     `portal` the addresses the user has on the portal's own mail server: {lowered email:
     "mailbox" | "alias" | "mail group"} (the list's isTeamlabMailbox, isAlias, isGroup); in
     `disabled` the accounts switched off (`enabled` false), which a create leaves off (§12)."""
@@ -229,9 +229,10 @@ class PortalClient:
         return data if isinstance(data, dict) else _classified(response, "list", ())
 
     async def list_accounts(self, token: Token) -> Accounts | Verdict:
-        """Return the user's external accounts as {email lowered as the portal lowers it:
-        mailboxId} (`portal.lowering`), with the user's addresses on the portal's own mail
-        server (its mailboxes, aliases and groups) apart in `Accounts.portal`."""
+        """Return the user's external accounts as {email lowered as the portal lowers it, in
+        NFC: mailboxId} (`portal.lowering.mailbox_key`), with the user's addresses on the
+        portal's own mail server (its mailboxes, aliases and groups) apart in
+        `Accounts.portal`."""
         accounts = Accounts()
         start, secrets, pages = 0, (token.value,), Pages()
         while True:
@@ -383,13 +384,13 @@ def _collect(items: list[Any], into: Accounts) -> bool:
         own = next((what for flag, what in PORTAL_ADDRESS_FLAGS if item.get(flag) is True), None)
         if own is not None:  # the portal's own mail: never an account to skip or overwrite
             if isinstance(email, str):
-                into.portal.setdefault(lower_address(email), own)
+                into.portal.setdefault(mailbox_key(email), own)
         elif not isinstance(email, str) or mailbox_id is None:
             return False
         else:
-            into[lower_address(email)] = mailbox_id
+            into[mailbox_key(email)] = mailbox_id
             if item.get("enabled") is False:
-                into.disabled.add(lower_address(email))
+                into.disabled.add(mailbox_key(email))
     return True
 
 

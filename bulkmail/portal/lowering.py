@@ -14,14 +14,28 @@ run then overwrites it) or takes two addresses the portal keeps apart for one. W
 lowers `İ` to `i` or keeps it is not in the sources; `i` is the stricter reading here (two
 rows that may be one mailbox are refused, an account that may exist is not overwritten).
 
+The portal compares no further: `josé@` typed composed (é, U+00E9) and decomposed (e and
+U+0301, as files written on macOS often hold it) are two addresses to it, two accounts that
+look the same. bulkmail takes them for one mailbox (`mailbox_key`): a run does not add the
+look-alike of an account the user has, and validation refuses the second row.
+
 Pure: no I/O.
 """
 
 from __future__ import annotations
 
+import unicodedata
 from functools import cache
 
-__all__ = ["lower_address"]
+__all__ = ["lower_address", "mailbox_key"]
+
+
+def mailbox_key(address: str) -> str:
+    """Return the key bulkmail tells mailboxes apart by: the address lowered as the portal
+    lowers it, in Unicode's composed form (NFC), so that the same address typed composed or
+    decomposed is one mailbox."""
+    lowered = lower_address(address)
+    return lowered if lowered.isascii() else unicodedata.normalize("NFC", lowered)
 
 
 def lower_address(address: str) -> str:

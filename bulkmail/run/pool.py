@@ -32,7 +32,7 @@ from bulkmail.errors import AbortError
 from bulkmail.journal.store import Journal
 from bulkmail.models import Outcome, Stage, Status
 from bulkmail.portal.client import Created, Identity, PortalClient, Token, Verdict
-from bulkmail.portal.lowering import lower_address
+from bulkmail.portal.lowering import mailbox_key
 from bulkmail.run import outcomes
 from bulkmail.run.concurrency import Concurrency, signal_of
 from bulkmail.run.health import Health, Watched, probe
@@ -295,7 +295,7 @@ class Runner:
         existing = await self._sessions.existing(portal, job.identity, token)
         if isinstance(existing, Verdict):
             return self._failed(job, existing, attempts=0)
-        email = lower_address(job.account.email)  # the portal's key, as list_accounts's
+        email = mailbox_key(job.account.email)  # as list_accounts keys them
         own = existing.portal.get(email)
         if own is not None:  # whatever --if-exists says: the portal's own mail is not ours
             return outcomes.portal_own(job, own)

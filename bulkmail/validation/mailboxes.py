@@ -19,7 +19,7 @@ from __future__ import annotations
 from array import array
 from typing import Final
 
-from bulkmail.portal.lowering import lower_address
+from bulkmail.portal.lowering import mailbox_key
 
 __all__ = ["FirstRows"]
 
@@ -46,7 +46,7 @@ class FirstRows:
         """Return the row that first had this mailbox; record row `number` when none did.
 
         The portal upserts on (user, lower(email)), so both are compared lowered: the
-        email as the portal lowers it (`portal.lowering`).
+        email as the portal lowers it, in NFC (`portal.lowering.mailbox_key`).
         """
         text = _text(owner, email)
         high, low = hash(text) & _LOW, hash(text + "\n") & _LOW
@@ -80,4 +80,4 @@ def _text(owner: str, email: str) -> str:
     """Return the lowered pair as one text that tells where the owner ends: ("a", "bc") is
     not ("ab", "c")."""
     owner = owner.lower()
-    return f"{len(owner)}:{owner}{lower_address(email)}"
+    return f"{len(owner)}:{owner}{mailbox_key(email)}"

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from bulkmail.portal.lowering import lower_address
+from bulkmail.portal.lowering import lower_address, mailbox_key
 from bulkmail.simulator.facts import lower_invariant
 
 
@@ -30,3 +30,9 @@ def test_the_client_and_the_simulator_lower_every_character_alike() -> None:
     every = "".join(chr(c) for c in range(sys.maxunicode + 1) if not 0xD800 <= c <= 0xDFFF)
     assert lower_address(every) == lower_invariant(every)
     assert len(lower_address(every)) == len(every)  # one character for one, always
+
+
+def test_an_address_typed_composed_or_decomposed_is_one_mailbox_to_bulkmail() -> None:
+    composed, decomposed = "Jos\u00e9@corp.example", "JOSE\u0301@corp.example"
+    assert lower_address(composed) != lower_address(decomposed)  # two, to the portal
+    assert mailbox_key(composed) == mailbox_key(decomposed) == "jos\u00e9@corp.example"
