@@ -625,6 +625,18 @@ class Code(StrEnum):
         "dry run: the portal says --admin may act as this user; no session opened, so the "
         "user's existing accounts were not listed",
         "add --list-existing to have them listed (one impersonation per user, ended at once)")
+    PORTAL_OWN_ADDRESS = _Entry(
+        "portal-own-address", ERROR, PORTAL,
+        "not sent: the address is the portal user's own mailbox, alias or mail group on the "
+        "portal's mail server; a create would overwrite that mailbox or shadow the address",
+        "leave the row out (the portal already brings this address to the user's Mail), or "
+        "connect the external mailbox under an address of its own")
+    KEPT_DISABLED = _Entry(
+        "kept-disabled", INFO, RUN,
+        "updated, but the account stays switched off in the portal, as it was before: a "
+        "create keeps an existing account's on/off state (its answer says on all the same)",
+        "the account fetches no mail until it is switched on in the user's Mail settings "
+        "(Accounts), which re-tests both logins")
     EXISTS = _Entry(
         "exists", INFO, RUN,
         "skipped: the portal user already has this account (--if-exists skip)",

@@ -34,6 +34,7 @@ from bulkmail.journal import db, failures
 from bulkmail.journal.db import beside, normalise_portal
 from bulkmail.journal.key import load_key
 from bulkmail.journal.lock import RunLock
+from bulkmail.portal.lowering import mailbox_key
 from bulkmail.secrets import masked_cells, scrub, secret_values
 from bulkmail.settings import DEFAULT_STATE
 from bulkmail.times import local_now
@@ -157,7 +158,7 @@ class Journal:
 
     def lookup(self, portal_user: str, email: str) -> Entry | None:
         """Return the entry of (portal_user, email) in this portal, case-insensitively."""
-        args = (self.generation, portal_user.lower(), email.lower())
+        args = (self.generation, portal_user.lower(), mailbox_key(email))
         found = self._read(db.SELECT_ONE, args)
         return None if not found else _entry(found[0])
 
@@ -263,7 +264,7 @@ class Journal:
         """Write one entry in the open batch; outcome is state .. attempts in UPSERT's order."""
         self._check()
         safe = None if cells is None else _safe_cells(cells)
-        user, mail = portal_user.lower(), email.lower()
+        user, mail = portal_user.lower(), mailbox_key(email)  # as the portal keys it, in NFC
         args = (self.generation, user, mail, *outcome, safe, _now(), stage)
         try:
             if not self._conn.in_transaction:

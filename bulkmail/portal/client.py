@@ -31,10 +31,12 @@ from bulkmail.portal.answers import (
     portal_message,
 )
 from bulkmail.portal.bodies import ACCEPT_ENCODING, read_capped
+from bulkmail.portal.lowering import mailbox_key
 from bulkmail.portal.paging import Pages
 from bulkmail.secrets import SECRET_FIELDS, scrub, scrub_data
 
 __all__ = [
+    "Accounts",
     "CleanMessage",
     "Created",
     "Identity",
@@ -72,6 +74,27 @@ class Token:
     """A portal session token; its value is never printed."""
 
     value: str = field(repr=False)
+
+
+# The list's flags of the addresses a user has on the portal's own mail server
+# (docs/portal-api.md §13), and what each is called in messages.
+PORTAL_ADDRESS_FLAGS: Final = (
+    ("isTeamlabMailbox", "mailbox"),
+    ("isAlias", "alias"),
+    ("isGroup", "mail group"),
+)
+
+
+class Accounts(dict[str, int]):
+    """A user's external accounts, {`lowering.mailbox_key(email)`: mailboxId}, and in
+    `portal` the addresses the user has on the portal's own mail server: {lowered email:
+    "mailbox" | "alias" | "mail group"} (the list's isTeamlabMailbox, isAlias, isGroup); in
+    `disabled` the accounts switched off (`enabled` false), which a create leaves off (§12)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.portal: dict[str, str] = {}
+        self.disabled: set[str] = set()
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,9 +228,12 @@ class PortalClient:
         data = _result(response)
         return data if isinstance(data, dict) else _classified(response, "list", ())
 
-    async def list_accounts(self, token: Token) -> dict[str, int] | Verdict:
-        """Return the user's accounts as {lower(email): mailboxId}, aliases and groups left out."""
-        accounts: dict[str, int] = {}
+    async def list_accounts(self, token: Token) -> Accounts | Verdict:
+        """Return the user's external accounts as {email lowered as the portal lowers it, in
+        NFC: mailboxId} (`portal.lowering.mailbox_key`), with the user's addresses on the
+        portal's own mail server (its mailboxes, aliases and groups) apart in
+        `Accounts.portal`."""
+        accounts = Accounts()
         start, secrets, pages = 0, (token.value,), Pages()
         while True:
             params = {"startIndex": start} if start else None
@@ -349,17 +375,22 @@ def _as_id(value: Any) -> int | None:
     return int(value) if isinstance(value, str) and value.isascii() and value.isdigit() else None
 
 
-def _collect(items: list[Any], into: dict[str, int]) -> bool:
-    """Add the real accounts of one page to `into`; False when an item is not an account."""
+def _collect(items: list[Any], into: Accounts) -> bool:
+    """Add the items of one page to `into`; False when an item is not an account."""
     for item in items:
         if not isinstance(item, dict):
             return False
-        if item.get("isAlias") or item.get("isGroup"):
-            continue
         email, mailbox_id = item.get("email"), _as_id(item.get("mailboxId"))
-        if not isinstance(email, str) or mailbox_id is None:
+        own = next((what for flag, what in PORTAL_ADDRESS_FLAGS if item.get(flag) is True), None)
+        if own is not None:  # the portal's own mail: never an account to skip or overwrite
+            if isinstance(email, str):
+                into.portal.setdefault(mailbox_key(email), own)
+        elif not isinstance(email, str) or mailbox_id is None:
             return False
-        into[email.lower()] = mailbox_id
+        else:
+            into[mailbox_key(email)] = mailbox_id
+            if item.get("enabled") is False:
+                into.disabled.add(mailbox_key(email))
     return True
 
 

@@ -24,7 +24,7 @@ import httpx
 from bulkmail.logs import get_logger
 from bulkmail.models import Stage
 from bulkmail.portal.answers import classify_exception
-from bulkmail.portal.client import Created, Identity, PortalClient, Token, Verdict
+from bulkmail.portal.client import Accounts, Created, Identity, PortalClient, Token, Verdict
 
 T = TypeVar("T")
 
@@ -188,7 +188,7 @@ class Watched(PortalClient):
             return lost
         return self._health.noted(await super().login(identity))
 
-    async def list_accounts(self, token: Token) -> dict[str, int] | Verdict:
+    async def list_accounts(self, token: Token) -> Accounts | Verdict:
         if lost := self._given_up():
             return lost
         return self._health.noted(await super().list_accounts(token))

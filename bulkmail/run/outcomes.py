@@ -8,6 +8,7 @@ refuses a second outcome for a row, or a run that ends with a row unsettled.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from bulkmail.codes import Code
@@ -128,6 +129,33 @@ def failed(job: Job, verdict: Verdict, attempts: int) -> Outcome:
         http_status=verdict.http_status,
         transient=verdict.retryable or verdict.fatal,
     )
+
+
+def portal_own(job: Job, what: str) -> Outcome:
+    """Return the outcome of a row not sent because the portal user has its address on the
+    portal's own mail server (`what`: "mailbox", "alias" or "mail group"). The portal upserts
+    by address (docs/portal-api.md §12): a create would overwrite that mailbox. For an alias
+    or a group the sources are silent; sending nothing is the stricter reading."""
+    code = Code.PORTAL_OWN_ADDRESS
+    done = "overwrite that mailbox" if what == "mailbox" else "shadow it with an external account"
+    return for_job(
+        job,
+        Status.FAILED,
+        stage=Stage.PORTAL,
+        code=code,
+        message=f"{job.account.email} is the portal user's {what} on the portal's own mail "
+        f"server: a create would {done}",
+        hint=code.hint,
+    )
+
+
+def kept_disabled(outcome: Outcome) -> Outcome:
+    """Return `outcome` of an update over an account switched off in the portal, noted: the
+    portal keeps it off (docs/portal-api.md §12), whatever its answer says."""
+    if outcome.status not in (Status.UPDATED, Status.WOULD_UPDATE) or outcome.code:
+        return outcome
+    code = Code.KEPT_DISABLED
+    return replace(outcome, code=code, message=code.meaning, hint=code.hint)
 
 
 def not_attempted(job: Job, message: str = NOT_SENT, code: Code = Code.NOT_ATTEMPTED) -> Outcome:

@@ -32,6 +32,7 @@ from bulkmail.errors import AbortError
 from bulkmail.journal.store import Journal
 from bulkmail.models import Outcome, Stage, Status
 from bulkmail.portal.client import Created, Identity, PortalClient, Token, Verdict
+from bulkmail.portal.lowering import mailbox_key
 from bulkmail.run import outcomes
 from bulkmail.run.concurrency import Concurrency, signal_of
 from bulkmail.run.health import Health, Watched, probe
@@ -301,7 +302,10 @@ class Runner:
         existing = await self._sessions.existing(portal, job.identity, token)
         if isinstance(existing, Verdict):
             return self._failed(job, existing, attempts=0)
-        email = job.account.email.casefold()
+        email = mailbox_key(job.account.email)  # as list_accounts keys them
+        own = existing.portal.get(email)
+        if own is not None:  # whatever --if-exists says: the portal's own mail is not ours
+            return outcomes.portal_own(job, own)
         before = existing.get(email)
         if before is not None and job.check_first:
             return outcomes.done(
@@ -321,8 +325,10 @@ class Runner:
             )
         if self._settings.dry_run:
             status = Status.WOULD_UPDATE if before is not None else Status.WOULD_CREATE
-            return outcomes.done(job, status, before)
-        return await self._create(portal, job, token, before)
+            outcome = outcomes.done(job, status, before)
+        else:
+            outcome = await self._create(portal, job, token, before)
+        return outcomes.kept_disabled(outcome) if email in existing.disabled else outcome
 
     async def _create(
         self, portal: PortalClient, job: Job, token: Token, before: int | None

@@ -15,7 +15,7 @@ from functools import partial
 import anyio
 
 from bulkmail.codes import Code
-from bulkmail.portal.client import Identity, PortalClient, Token, Verdict
+from bulkmail.portal.client import Accounts, Identity, PortalClient, Token, Verdict
 from bulkmail.run.identities import Acting, user_key
 from bulkmail.run.renewal import Renewal
 from bulkmail.run.retry import Backoff, with_retries
@@ -25,7 +25,7 @@ from bulkmail.run.retry import Backoff, with_retries
 class _UserState:
     session: Renewal  # the user's token, logged in again when the portal ends it
     listing: anyio.Lock = field(default_factory=anyio.Lock)
-    existing: dict[str, int] | None = None  # lower(email) -> mailboxId, listed once
+    existing: Accounts | None = None  # mailbox_key(email) -> mailboxId, listed once
     unlisted: Verdict | None = None  # a listing that would cost as much again, remembered
 
 
@@ -109,7 +109,7 @@ class Sessions:
 
     async def existing(
         self, portal: PortalClient, identity: Identity, token: Token
-    ) -> dict[str, int] | Verdict:
+    ) -> Accounts | Verdict:
         """Return the user's accounts (lower email -> mailboxId), listed once per run."""
         state = self._state(identity)
         if state.existing is not None:

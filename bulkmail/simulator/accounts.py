@@ -21,6 +21,8 @@ from bulkmail.simulator.mailservers import Attempt, Registry
 from bulkmail.simulator.shapes import account_data, mailbox_data
 from bulkmail.simulator.state import Mailbox, Store, User, begin_date
 
+Items = list[dict[str, Any]]  # (a method below is named `list`)
+
 
 @dataclass(frozen=True, slots=True)
 class NewAccount:
@@ -160,13 +162,11 @@ class Accounts:
         """Answer GET mail/accounts: the caller's mailboxes, paged like the portal's lists."""
         params = await params_of(request)
         user = self.auth.mail_user(request, params)
-        items = self.store.of_user(user)
+        items = self._listed(user)
         start = max(_lenient(params.text("startindex"), 0), 0)
         size = _lenient(params.text("count"), facts.MAX_PAGE)
         size = min(size, facts.MAX_PAGE) if size > 0 else facts.MAX_PAGE
-        page = [
-            account_data(m, m.email, m.enabled, m.date_created) for m in items[start : start + size]
-        ]
+        page = items[start : start + size]
         wanted = {f.strip().lower() for f in (params.text("fields") or "").split(",") if f.strip()}
         if wanted:
             page = [{k: v for k, v in item.items() if k.lower() in wanted} for item in page]
@@ -175,17 +175,44 @@ class Accounts:
             extra["nextIndex"] = start + size
         return envelope.ok(200, page, count=len(page), extra=extra)
 
+    def _listed(self, user: User) -> Items:
+        """Return the user's list: its mailboxes, then one item per alias and per group of its
+        portal mailbox, one item per address (§13)."""
+        store, items, seen = self.store, Items(), set()
+        for m in store.of_user(user):
+            flag = "isTeamlabMailbox" if m.id in store.teamlab else ""
+            items.append(account_data(m, m.email, m.enabled, m.date_created, flag))
+            seen.add(m.email)
+        for flag, address, mailbox_id in store.portal_items.get(user.login.lower(), ()):
+            if address not in seen:
+                seen.add(address)
+                owner = store.mailbox_by_id(mailbox_id)
+                items.append(account_data(owner, address, True, owner.date_created, flag))
+        return items
+
     async def single(self, request: Request) -> Response:
         """Answer GET mail/accounts/single?email=: the stored settings, passwords blank."""
         params = await params_of(request)
         user = self.auth.mail_user(request, params)
         return envelope.ok(200, mailbox_data(self._existing(user, params)), count=1)
 
+    async def state(self, request: Request) -> Response:
+        """Answer PUT mail/accounts/state (email, state): switch the mailbox off or on; the
+        mailbox id (§3). The portal re-runs the login test to switch one on; the simulator,
+        which keeps no mailbox password, switches it on as asked."""
+        params = await params_of(request)
+        user = self.auth.mail_user(request, params)
+        mailbox = self._existing(user, params)
+        self.store.switch(mailbox, params.boolean("state"))
+        return envelope.ok(200, mailbox.id, count=1)
+
     async def remove(self, request: Request) -> Response:
         """Answer DELETE mail/accounts: mark the mailbox removed, return the operation."""
         params = await params_of(request)
         user = self.auth.mail_user(request, params)
         mailbox = self._existing(user, params)
+        if mailbox.id in self.store.teamlab:
+            raise ApiError(400, texts.NOT_DELETABLE, texts.HR_ARGUMENT)
         operation = self.store.remove(mailbox)
         return envelope.ok(200, _operation(operation, mailbox.id, done=False), count=1)
 

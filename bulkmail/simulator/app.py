@@ -80,6 +80,7 @@ def _routes(auth: Auth, accounts: Accounts, control: _Control) -> list[Route]:
         Route(f"{api}/mail/accounts", _answers(accounts.list), methods=["GET"]),
         Route(f"{api}/mail/accounts", _answers(accounts.remove), methods=["DELETE"]),
         Route(f"{api}/mail/accounts/single", _answers(accounts.single), methods=["GET"]),
+        Route(f"{api}/mail/accounts/state", _answers(accounts.state), methods=["PUT"]),
         Route(f"{api}/mail/accounts/setups", _answers(Setups(auth).setups), methods=["GET"]),
         Route(f"{api}/mail/operations/{{id}}", _answers(accounts.operation), methods=["GET"]),
         Route("/_sim/stats", control.stats, methods=["GET"]),

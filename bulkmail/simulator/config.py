@@ -66,6 +66,15 @@ class PortalUser:
     module_admin: bool = False  # administers a module (Mail, People...) without being full admin
     status: UserStatus = "active"  # "terminated" (disabled) or "leave" cannot be impersonated
     groups: tuple[str, ...] = ()  # departments, by name
+    # Addresses of the user on the portal's own mail server (docs/portal-api.md §13): its
+    # mailboxes (isTeamlabMailbox), aliases of the first one, mail groups the user is in.
+    portal_mailboxes: tuple[str, ...] = ()
+    aliases: tuple[str, ...] = ()
+    mail_groups: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if (self.aliases or self.mail_groups) and not self.portal_mailboxes:
+            raise ConfigError(f"{self.login}: aliases and mail_groups need a portal_mailboxes")
 
 
 @dataclass(frozen=True, slots=True)

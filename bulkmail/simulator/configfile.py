@@ -215,6 +215,9 @@ def _user(t: _Table) -> c.PortalUser:
         module_admin=t.flag("module_admin", False),
         status=t.choice("status", c.USER_STATUSES, "active"),  # type: ignore[arg-type]
         groups=t.names("groups"),
+        portal_mailboxes=t.names("portal_mailboxes"),
+        aliases=t.names("aliases"),
+        mail_groups=t.names("mail_groups"),
     )
     t.done()
     return user

@@ -57,6 +57,18 @@ def default_port(protocol: str, encryption: int) -> int:
     return with_ssl if encryption == SSL else otherwise
 
 
+def lower_invariant(text: str) -> str:
+    """Return `text` as .NET's ToLowerInvariant lowers it, the key of the portal's upsert
+    (§12): each character alone by its simple Unicode mapping. Not Python's str.lower, whose
+    Final_Sigma rule makes "ΟΔΟΣ" "οδος" (the portal: "οδοσ") and which expands "İ"."""
+    return "".join(_simple_lower(c) for c in text)
+
+
+def _simple_lower(char: str) -> str:
+    lowered = char.lower()
+    return lowered[0] if len(lowered) > 1 else lowered  # U+0130 alone expands: simply "i"
+
+
 MAX_PAGE: Final = 1000  # items per list page, the default and the most `count` asks (§13)
 
 # The brute-force guard (§4): attempts per window per (userName, IP), then a block.

@@ -10,9 +10,10 @@ MIN_DATE = "0001-01-01T00:00:00"  # DateTime.MinValue as Json.NET writes it
 
 
 def account_data(
-    mailbox: Mailbox, email: str, enabled: bool, date_created: str | None
+    mailbox: Mailbox, email: str, enabled: bool, date_created: str | None, flag: str = ""
 ) -> dict[str, Any]:
-    """Return MailAccountData: what a create answers and what the account list holds."""
+    """Return MailAccountData: what a create answers and what the account list holds; `flag`
+    names the one of isGroup, isAlias, isTeamlabMailbox that is true (docs/portal-api.md §13)."""
     mailbox_id = mailbox.id
     return {
         "mailboxId": mailbox_id,
@@ -34,9 +35,9 @@ def account_data(
         "eMailInFolder": None,
         "quotaError": False,
         "authError": False,
-        "isGroup": False,
-        "isAlias": False,
-        "isTeamlabMailbox": False,
+        "isGroup": flag == "isGroup",
+        "isAlias": flag == "isAlias",
+        "isTeamlabMailbox": flag == "isTeamlabMailbox",
         "isDefault": False,  # the simulator's users have no default-email setting
         "isSharedDomainMailbox": False,
         "dateCreated": date_created,

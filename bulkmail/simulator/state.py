@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from bulkmail.simulator.config import PortalUser, SimConfig
-from bulkmail.simulator.facts import FULL_HISTORY_START, RESTRICTED_HISTORY
+from bulkmail.simulator.facts import FULL_HISTORY_START, RESTRICTED_HISTORY, lower_invariant
 
 
 @dataclass(slots=True)
@@ -154,11 +154,32 @@ class Store:
         self.operations: dict[str, tuple[str, int]] = {}  # removal id -> (owner, mailbox id)
         self.next_id = 1
         self.stats = Stats()
+        # The portal's own mail server: ids of its mailboxes, and per user the alias and
+        # group items its account list adds (flag, address, mailbox id).
+        self.teamlab: set[int] = set()
+        self.portal_items: dict[str, list[tuple[str, str, int]]] = {}
         self._add_configured_users()
+        self._add_portal_mail()
 
     def _add_configured_users(self) -> None:
         for u in self.config.users:
             self.users[u.login.lower()] = _from_config(u)
+
+    def _add_portal_mail(self) -> None:
+        """Give each configured user the addresses it has on the portal's own mail server:
+        mailboxes kept apart from the state file (the config makes them on every start)."""
+        for u in self.config.users:
+            login, ids = u.login.lower(), []
+            for address in u.portal_mailboxes:
+                mailbox = _portal_mailbox(self.next_id, login, lower_invariant(address))
+                self.mailboxes.setdefault(login, {})[mailbox.email] = mailbox
+                self.teamlab.add(mailbox.id)
+                ids.append(mailbox.id)
+                self.next_id += 1
+            items = [("isAlias", a, ids[0]) for a in u.aliases]  # PortalUser: ids are there
+            items += [("isGroup", g, ids[0]) for g in u.mail_groups]
+            if items:
+                self.portal_items[login] = [(f, lower_invariant(a), i) for f, a, i in items]
 
     def load(self, users: list[User], mailboxes: list[Mailbox]) -> None:
         """Take back what a state file held; users of the config file keep precedence."""
@@ -218,8 +239,9 @@ class Store:
         self.stats.sessions_ended += len(tokens)
 
     def upsert(self, user: User, email: str, settings: dict[str, Any]) -> tuple[Mailbox, bool]:
-        """Store a mailbox keyed by (user, lower(email)); return it and whether it is new."""
-        login, address = user.login.lower(), email.lower()
+        """Store a mailbox keyed by (user, the portal's lowered email); return it and whether
+        it is new."""
+        login, address = user.login.lower(), lower_invariant(email)
         own = self.mailboxes.setdefault(login, {})
         mailbox = own.get(address)
         created = mailbox is None
@@ -230,9 +252,16 @@ class Store:
         else:  # the portal keeps the id, the enabled flag and the creation date
             for name in SETTINGS:
                 setattr(mailbox, name, settings[name])
-        if self.journal:
+        if self.journal and mailbox.id not in self.teamlab:
             self.journal.save_mailbox(mailbox)
         return mailbox, created
+
+    def switch(self, mailbox: Mailbox, enabled: bool) -> None:
+        """Switch `mailbox` on or off: a create over it keeps what is set here
+        (docs/portal-api.md §12)."""
+        mailbox.enabled = enabled
+        if self.journal and mailbox.id not in self.teamlab:
+            self.journal.save_mailbox(mailbox)
 
     def remove(self, mailbox: Mailbox) -> str:
         """Mark `mailbox` removed (it stays visible to /_sim/mailboxes); return the operation id."""
@@ -247,7 +276,12 @@ class Store:
 
     def find(self, user: User, email: str) -> Mailbox | None:
         """Return the user's mailbox for `email` (any case), unless removed."""
-        return self.mailboxes.get(user.login.lower(), {}).get(email.lower())
+        return self.mailboxes.get(user.login.lower(), {}).get(lower_invariant(email))
+
+    def mailbox_by_id(self, mailbox_id: int) -> Mailbox:
+        """Return the mailbox with this id (a portal mailbox that aliases and groups name)."""
+        mailboxes = (m for own in self.mailboxes.values() for m in own.values())
+        return next(m for m in mailboxes if m.id == mailbox_id)
 
     def of_user(self, user: User) -> list[Mailbox]:
         """Return the user's mailboxes that are not removed, oldest first."""
@@ -269,6 +303,9 @@ class Store:
         self.operations.clear()
         self.next_id = 1
         self.stats = Stats()
+        self.teamlab.clear()
+        self.portal_items.clear()
+        self._add_portal_mail()
         if self.journal:
             self.journal.clear()
 
@@ -277,6 +314,16 @@ def _from_config(u: PortalUser) -> User:
     return make_user(
         u.login, u.password, culture=u.culture, tfa=u.tfa,
         mail_enabled=u.mail_enabled, visitor=u.visitor,
+    )  # fmt: skip
+
+
+def _portal_mailbox(mailbox_id: int, login: str, address: str) -> Mailbox:
+    # A mailbox of the portal's own mail server, reached by the portal itself.
+    return Mailbox(
+        mailbox_id, login, address, name=None, account=address, server="", port=0,
+        imap=True, incoming_encryption_type=0, auth_type_in=0, smtp_server=None, smtp_port=0,
+        smtp_account=None, smtp_auth=False, outcoming_encryption_type=0, auth_type_smtp=0,
+        restrict=False, begin_date=FULL_HISTORY_START, date_created=_now(),
     )  # fmt: skip
 
 

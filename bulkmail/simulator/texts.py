@@ -34,6 +34,7 @@ ADDRESS_NULL: Final = "Value cannot be null.\nParameter name: address"
 ADDRESS_EMPTY: Final = "The parameter 'address' cannot be an empty string.\nParameter name: address"
 ADDRESS_FORMAT: Final = "The specified string is not in the form required for an e-mail address."
 EMAIL_EMPTY: Final = "Email empty"
+NOT_DELETABLE: Final = "Mailbox with specified email can't be deleted"  # a portal mailbox (§14)
 NOT_FOUND_BY_EMAIL: Final = "Account wasn't found by email: {email}"
 
 JSON_ROOT: Final = (

@@ -19,6 +19,8 @@ from __future__ import annotations
 from array import array
 from typing import Final
 
+from bulkmail.portal.lowering import mailbox_key
+
 __all__ = ["FirstRows"]
 
 _START: Final = 1 << 10  # index slots at first; quadrupled whenever half of them are used
@@ -43,7 +45,8 @@ class FirstRows:
     def first(self, owner: str, email: str, number: int) -> int:
         """Return the row that first had this mailbox; record row `number` when none did.
 
-        The portal upserts on (user, lower(email)), so both are compared lowered.
+        The portal upserts on (user, lower(email)), so both are compared lowered: the
+        email as the portal lowers it, in NFC (`portal.lowering.mailbox_key`).
         """
         text = _text(owner, email)
         high, low = hash(text) & _LOW, hash(text + "\n") & _LOW
@@ -77,4 +80,4 @@ def _text(owner: str, email: str) -> str:
     """Return the lowered pair as one text that tells where the owner ends: ("a", "bc") is
     not ("ab", "c")."""
     owner = owner.lower()
-    return f"{len(owner)}:{owner}{email.lower()}"
+    return f"{len(owner)}:{owner}{mailbox_key(email)}"

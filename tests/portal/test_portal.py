@@ -14,6 +14,7 @@ from bulkmail.codes import Code
 from bulkmail.models import Stage
 from bulkmail.portal.answers import classify_response, parse_retry_after
 from bulkmail.portal.client import (
+    Accounts,
     Created,
     Identity,
     PortalClient,
@@ -436,16 +437,25 @@ def account(mailbox_id: int, email: str, **flags: bool) -> dict[str, Any]:
     return {**item, "isAlias": False, "isTeamlabMailbox": False, **flags}
 
 
-async def test_list_accounts_leaves_out_aliases_and_groups() -> None:
+async def test_list_accounts_sets_the_portals_own_addresses_apart() -> None:
     items = [
         account(42, "john@example.com"),
+        account(43, "Off@example.com", enabled=False),
         account(7, "sales@example.org", isGroup=True),
         account(8, "jd@example.org", isAlias=True),
         account(9, "John@Example.ORG", isTeamlabMailbox=True, enabled=False),
     ]
     async with client(ok(200, items, count=4)) as http:
         listed = await PortalClient(http).list_accounts(Token(TOKEN))
-    assert listed == {"john@example.com": 42, "john@example.org": 9}
+    # The portal's own mailbox is no account to skip or overwrite: it is set apart.
+    assert listed == {"john@example.com": 42, "off@example.com": 43}
+    assert isinstance(listed, Accounts)
+    assert listed.disabled == {"off@example.com"}  # the portal mailbox's own flag is not kept
+    assert listed.portal == {
+        "sales@example.org": "mail group",
+        "jd@example.org": "alias",
+        "john@example.org": "mailbox",
+    }
 
 
 async def test_list_accounts_follows_next_index() -> None:

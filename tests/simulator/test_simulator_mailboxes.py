@@ -10,7 +10,8 @@ import pytest
 from test_simulator_accounts import ACCOUNTS, BODY, account_data, error, signed_in
 from test_simulator_auth import Portal, login, portal_fixture, servers_fixture  # noqa: F401 (fixtures)
 
-from bulkmail.simulator import MailServer, SimConfig
+from bulkmail.errors import ConfigError
+from bulkmail.simulator import MailServer, PortalUser, SimConfig
 
 pytestmark = pytest.mark.anyio
 ISO = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d")
@@ -48,6 +49,34 @@ async def test_a_second_post_overwrites_keeping_the_id(portal: Portal) -> None:
     assert stats["users"] == {
         "anna@corp.example": {"requests": 5, "creates": 2, "overwrites": 1, "impersonated": 0}
     }
+
+
+@pytest.mark.parametrize(
+    ("typed", "same", "other"),
+    [
+        # .NET lowers one character at a time: no Final_Sigma ("ΟΔΟΣ" is "οδοσ", not "οδος")
+        ("ΟΔΟΣ@corp.example", "οδοσ@corp.example", "οδος@corp.example"),
+        # and lowers, never folds: "straße" and "strasse" are two addresses
+        ("STRAẞE@corp.example", "straße@corp.example", "strasse@corp.example"),
+        ("İNFO@corp.example", "info@corp.example", "i\u0307nfo@corp.example"),
+    ],
+)
+async def test_the_upsert_key_is_the_address_lowered_as_dotnet_lowers_it(
+    portal: Portal, typed: str, same: str, other: str
+) -> None:
+    async with signed_in(portal) as client:
+        first = await client.post(ACCOUNTS, json=BODY | {"email": typed})
+        again = await client.post(ACCOUNTS, json=BODY | {"email": same})
+        apart = await client.post(ACCOUNTS, json=BODY | {"email": other})
+        listed = (await client.get(ACCOUNTS)).json()["response"]
+        single = await client.get(f"{ACCOUNTS}/single", params={"email": typed})
+    ids = [a.json()["response"]["mailboxId"] for a in (first, again, apart)]
+    assert ids == [1, 1, 2]
+    assert [(item["mailboxId"], item["email"]) for item in listed] == [
+        (1, same),
+        (2, other),
+    ]
+    assert single.json()["response"]["id"] == 1
 
 
 async def test_mailboxes_belong_to_the_user_who_created_them(portal: Portal) -> None:
@@ -217,3 +246,73 @@ async def test_reset_lifts_a_mail_servers_ban_of_the_portal(portal: Portal) -> N
 async def _token(client: httpx.AsyncClient) -> str:
     token: str = (await login(client, "anna@corp.example", "Portal-1")).json()["response"]["token"]
     return token
+
+
+OLGA = PortalUser(
+    "olga@corp.example",
+    "Portal-9",
+    portal_mailboxes=("Olga@Corp.Example",),
+    aliases=("o.petrova@corp.example",),
+    mail_groups=("sales@corp.example",),
+)
+OWN_MAIL = SimConfig(users=(OLGA,))
+
+
+async def test_the_list_holds_the_users_portal_mailbox_its_aliases_and_groups(
+    portal: Portal,
+) -> None:
+    async with portal(OWN_MAIL) as client:
+        token = (await login(client, OLGA.login, OLGA.password)).json()["response"]["token"]
+        client.headers["Authorization"] = token
+        created = await client.post(ACCOUNTS, json=BODY)
+        listed = (await client.get(ACCOUNTS)).json()["response"]
+        removed = await client.delete(ACCOUNTS, params={"email": "olga@corp.example"})
+        # What the sources say of an upsert: the user's mailbox of that address is overwritten,
+        # the portal's own included; an alias is no mailbox, so a new one is made.
+        over = await client.post(ACCOUNTS, json=BODY | {"email": "OLGA@corp.example"})
+        alias = await client.post(ACCOUNTS, json=BODY | {"email": "o.petrova@corp.example"})
+        stats = (await client.get("/_sim/stats")).json()
+    flags = ("isTeamlabMailbox", "isAlias", "isGroup")
+    assert [(i["mailboxId"], i["email"], *(i[f] for f in flags)) for i in listed] == [
+        (1, "olga@corp.example", True, False, False),
+        (2, "anna.berg@corp.example", False, False, False),
+        (1, "o.petrova@corp.example", False, True, False),
+        (1, "sales@corp.example", False, False, True),
+    ]
+    assert created.json()["response"]["mailboxId"] == 2
+    assert removed.status_code == 400
+    assert removed.json() == error(
+        400, "Mailbox with specified email can't be deleted", -2147024809
+    )
+    assert over.json()["response"]["mailboxId"] == 1
+    assert alias.json()["response"]["mailboxId"] == 3
+    assert (stats["creates"], stats["overwrites"]) == (2, 1)
+
+
+def test_aliases_need_a_portal_mailbox() -> None:
+    with pytest.raises(ConfigError, match="need a portal_mailboxes"):
+        PortalUser("olga@corp.example", "pw", aliases=("o@corp.example",))
+
+
+async def test_a_create_over_a_switched_off_mailbox_answers_enabled_and_keeps_it_off(
+    portal: Portal,
+) -> None:
+    async with signed_in(portal) as client:
+        await client.post(ACCOUNTS, json=BODY)
+        off = await client.put(
+            f"{ACCOUNTS}/state", json={"email": "anna.berg@corp.example", "state": False}
+        )
+        again = await client.post(ACCOUNTS, json=BODY)
+        listed = (await client.get(ACCOUNTS)).json()["response"]
+        unknown = await client.put(
+            f"{ACCOUNTS}/state", json={"email": "x@corp.example", "state": True}
+        )
+        on = await client.put(
+            f"{ACCOUNTS}/state", json={"email": "Anna.Berg@corp.example", "state": True}
+        )
+        relisted = (await client.get(ACCOUNTS)).json()["response"]
+    assert off.json() == {"count": 1, "status": 0, "statusCode": 200, "response": 1}
+    assert again.json()["response"]["enabled"] is True  # what the create answers, always
+    assert [(i["mailboxId"], i["enabled"]) for i in listed] == [(1, False)]  # what it keeps
+    assert unknown.status_code == 500
+    assert on.status_code == 200 and [i["enabled"] for i in relisted] == [True]

@@ -1,0 +1,78 @@
+"""An address is one mailbox when the portal lowers it to one key, from the CLI against the
+simulator: the portal lowers one character at a time (.NET), not as Python's lower() or
+casefold() do (docs/portal-api.md §12, bulkmail.portal.lowering).
+
+A run that looked accounts up by another key than the portal's missed those it had: with
+`--if-exists skip` it overwrote them and reported them created (exit 0); and validation let
+two rows of one mailbox through, the second silently overwriting the first.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from test_import_e2e import account, report, run_import, stats, write_sheet
+
+from bulkmail.cli import main
+from bulkmail.simulator import SimConfig, running
+
+pytestmark = pytest.mark.slow
+
+# As typed in the sheet; the portal keeps "straße@", "οδοσ@", "info@" and "josé@".
+ADDRESSES = (
+    "Straße@mail.example.org",
+    "ΟΔΟΣ@mail.example.org",
+    "İNFO@mail.example.org",
+    "Jos\u00e9@mail.example.org",  # é composed (NFC)
+)
+# The last one decomposed (e and U+0301), as a sheet written on macOS may hold it: another
+# address to the portal, which would keep both; the same mailbox to the person.
+DECOMPOSED = "jose\u0301@mail.example.org"
+
+
+def rows(*emails: str) -> list[dict[str, str]]:
+    return [account(1, n, email=email) for n, email in enumerate(emails)]
+
+
+def test_a_skip_run_skips_what_the_portal_has_under_its_own_lowering(tmp_path: Path) -> None:
+    sheet = write_sheet(tmp_path / "in.csv", rows(*ADDRESSES))
+    with running(SimConfig(latency_ms=5)) as url:
+        skip_run(tmp_path, sheet, url)
+
+
+def skip_run(tmp_path: Path, sheet: Path, sim: str) -> None:
+    assert run_import(tmp_path, sheet, sim) == 0
+    assert (stats(sim)["creates"], stats(sim)["overwrites"]) == (4, 0)
+
+    # The same mailboxes again, the journal set aside: only the portal's list can tell.
+    again = write_sheet(tmp_path / "again.csv", rows(*ADDRESSES[:-1], DECOMPOSED))
+    assert run_import(tmp_path, again, sim, "--fresh") == 0
+    _, succeeded, failed = report(tmp_path / "reports")
+    assert failed == []
+    assert [(r["email"], r["outcome"]) for r in succeeded] == [
+        (email, "skipped") for email in (*ADDRESSES[:-1], DECOMPOSED)
+    ]
+    assert all("exists:" in r["notes"] for r in succeeded)
+    assert (stats(sim)["creates"], stats(sim)["overwrites"]) == (4, 0)
+
+
+def test_two_rows_the_portal_lowers_to_one_mailbox_are_a_duplicate(tmp_path: Path) -> None:
+    again = ("οδοσ@mail.example.org", "info@mail.example.org", "strasse@mail.example.org")
+    emails = (*ADDRESSES, *again, DECOMPOSED)
+    sheet = write_sheet(tmp_path / "in.csv", rows(*emails))
+    code = main(["validate", str(sheet), "--report-dir", str(tmp_path / "reports"), "--quiet"])
+    assert code == 1
+    _, succeeded, failed = report(tmp_path / "reports")
+    assert [(r["row"], r["code"]) for r in failed] == [
+        ("6", "duplicate-account"),  # οδοσ@ is row 3's ΟΔΟΣ@
+        ("7", "duplicate-account"),  # info@ is row 4's İNFO@
+        ("9", "duplicate-account"),  # josé@ decomposed is row 5's, composed
+    ]
+    assert [m["message"].split(" is the same mailbox as ")[1][:5] for m in failed] == [
+        "row 3",
+        "row 4",
+        "row 5",
+    ]
+    # "strasse@" is not "straße@" to the portal: its own mailbox
+    assert [r["row"] for r in succeeded] == ["2", "3", "4", "5", "8"]
