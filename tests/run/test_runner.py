@@ -127,6 +127,8 @@ class FakePortal:
             answer = script.pop(0) if script else "ok"
             if answer == "402":
                 return _error(402, "PaymentRequired")
+            if answer == "401":  # the portal ended the session: the token is dead
+                return httpx.Response(401, text="Unauthorized")
             if answer in ("502", "503"):
                 return httpx.Response(int(answer), headers={"Retry-After": "0"}, text="busy")
             if answer == "throttled":
@@ -282,6 +284,20 @@ async def test_503_with_retry_after_is_retried_until_created() -> None:
     outcomes = await _run(portal, [_job(0, "u@corp.test", "p", "a@mail.test")], retries=3)
     assert outcomes[0].status is Status.CREATED and outcomes[0].attempts == 3
     assert portal.creates[("u@corp.test", "a@mail.test")] == 1
+
+
+async def test_a_session_that_ends_again_after_busy_answers_is_logged_in_again() -> None:
+    """Each 401 after a busy answer and its wait is a session that ended again (a short
+    session lifetime, a portal under load), not a new session refused at once: the row is
+    created, with a login each time, and the run goes on."""
+    script = ["401", "503", "401", "503", "401", "503", "401", "ok"]
+    portal = FakePortal({"u@corp.test": "p"}, scripts={"a@mail.test": script})
+    runner, outcomes = _runner(portal, retries=3)
+    with anyio.fail_after(HANG):
+        state = await runner.run([_job(0, "u@corp.test", "p", "a@mail.test")])
+    assert not state.aborted, state.reason
+    assert (outcomes[0].status, outcomes[0].attempts) == (Status.CREATED, 4)
+    assert portal.logins["u@corp.test"] == 5  # the first, and one for each 401
 
 
 async def test_retries_stop_at_the_limit_and_report_the_last_answer() -> None:
