@@ -82,7 +82,7 @@ class Acting:
     live: dict[str, Token] = field(default_factory=dict)  # sessions opened and not ended
     due: set[str] = field(default_factory=set)  # users whose last row is settled, session live
     opened: int = 0
-    ended: int = 0
+    ended: int = 0  # ended by bulkmail, or by the portal (a 401 to the session said so)
     backoff: Backoff = field(default_factory=Backoff)  # for answers that did nothing (503, 429)
     retries: int = 0
 
@@ -118,6 +118,8 @@ class Acting:
         if isinstance(answer, Verdict):
             return _refusal_of(answer, login)
         register(answer.value)  # before anything could print it
+        if self.live.get(user_key(login)) is not None:
+            self.ended += 1  # the portal ended the one it replaces (a 401 to it)
         self.live[user_key(login)] = answer
         self.opened += 1
         get_logger().info("impersonation.opened", user=login, admin=self.admin.login)
