@@ -132,3 +132,26 @@ def test_the_session_knobs_come_from_a_file_and_are_checked(tmp_path: Path) -> N
     assert load_config(None).session_lifetime is None  # the portal's own: a year
     with pytest.raises(ConfigError, match="must not be negative"):
         SimConfig(session_lifetime=-1)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"not json",
+        b"[1]",
+        b'{"login": "anna@corp.example"}',
+        b'{"login": 1, "password": "x"}',
+        b'{"login": "anna@corp.example", "password": ""}',
+    ],
+    ids=["not-json", "not-an-object", "no-password", "login-not-text", "empty-password"],
+)
+async def test_a_password_change_the_simulator_cannot_read_is_400_and_changes_nothing(
+    body: bytes,
+) -> None:
+    async with portal() as client:
+        anna = await login(client, "anna@corp.example", "Anna-pw")
+        answer = await client.post("/_sim/password", content=body)
+        assert answer.status_code == 400
+        assert "login" in answer.json()["error"] and "password" in answer.json()["error"]
+        assert (await listing(client, anna)).status_code == 200  # no session ended
+        assert await login(client, "anna@corp.example", "Anna-pw")  # the password is the same
