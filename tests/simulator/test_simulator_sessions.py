@@ -155,3 +155,11 @@ async def test_a_password_change_the_simulator_cannot_read_is_400_and_changes_no
         assert "login" in answer.json()["error"] and "password" in answer.json()["error"]
         assert (await listing(client, anna)).status_code == 200  # no session ended
         assert await login(client, "anna@corp.example", "Anna-pw")  # the password is the same
+
+
+@pytest.mark.parametrize("name", ["session_lifetime", "latency_ms", "slow_seconds"])
+@pytest.mark.parametrize("value", [float("nan"), float("inf")], ids=["nan", "inf"])
+def test_a_knob_that_is_not_a_finite_number_is_refused(name: str, value: float) -> None:
+    # nan compares false with everything: a nan session lifetime ended every token at once.
+    with pytest.raises(ConfigError, match=f"{name} must be a finite number"):
+        SimConfig(**{name: value})  # type: ignore[arg-type]
