@@ -84,11 +84,7 @@ class Renewal:
                     "session.ended", user=self.who,
                     message="the portal ended the session (HTTP 401): logging in again",
                 )  # fmt: skip
-            answer = self._took(await self.log_in(portal))
-            if not isinstance(answer, Verdict):
-                self.renewed += 1
-                get_logger().info("session.renewed", user=self.who, renewals=self.renewed)
-            return answer
+            return self._took(await self.log_in(portal))
 
     async def call(
         self,
@@ -161,6 +157,9 @@ class Renewal:
             return answer
         register(answer.value)  # masked in every output from now on
         self.token = answer
+        if self.renewed < self.ended:  # it replaces one the portal ended (`renew` or `current`)
+            self.renewed += 1
+            get_logger().info("session.renewed", user=self.who, renewals=self.renewed)
         return answer
 
     def _give_up(self, why: str) -> Verdict:

@@ -107,6 +107,7 @@ async def test_a_busy_portal_at_the_login_again_is_not_remembered() -> None:
     assert await session.call(NO_PORTAL, portal.ask) == BUSY
     assert await session.call(NO_PORTAL, portal.ask) == "answer with t2"
     assert portal.logins == 2
+    assert session.facts() == {"ended": 1, "renewed": 1}  # t2 replaced t0, whoever asked
 
 
 async def test_a_portal_that_ends_every_new_session_at_once_stops_the_run_after_a_few() -> None:
