@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -120,8 +121,15 @@ async def test_a_session_lifetime_of_zero_ends_every_token_at_once_and_says_when
         token = answer.json()["response"]["token"]
         assert is_unauthorized(await listing(client, token))
     async with portal(session_lifetime=30.0) as client:
-        token = await login(client, "anna@corp.example", "Anna-pw")
+        answer = await client.post(
+            AUTH, json={"userName": "anna@corp.example", "password": "Anna-pw"}
+        )
+        client.cookies.clear()
+        token, expires = answer.json()["response"]["token"], answer.json()["response"]["expires"]
         assert (await listing(client, token)).status_code == 200
+    # The answer says when the token dies: 30 minutes after its login, not a year.
+    left = datetime.fromisoformat(expires[:26] + expires[27:]) - datetime.now(UTC)
+    assert timedelta(minutes=29) < left <= timedelta(minutes=30)
 
 
 def test_the_session_knobs_come_from_a_file_and_are_checked(tmp_path: Path) -> None:
