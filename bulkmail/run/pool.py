@@ -330,6 +330,7 @@ class Runner:
         created = Status.UPDATED if before is not None else Status.CREATED
         attempts, overloads, renewals, throttled, answer = 0, 0, 0, 0, None
         while True:
+            earlier = answer  # the answer that stands if nothing more is sent (never a 401)
             if self._servers.stopped(job.account) is not None:
                 return self._stopped_outcome(job)
             attempts += 1
@@ -366,7 +367,7 @@ class Runner:
                 fresh = await session.replace(portal, token, renewals)
                 if isinstance(fresh, Verdict):
                     return self._refused(job, fresh, attempts)
-                token = fresh
+                token, answer = fresh, earlier  # the 401 did nothing: it is no row's answer
                 continue
             if answer.fatal:
                 return self._failed(job, answer, attempts)

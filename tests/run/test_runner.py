@@ -517,6 +517,24 @@ async def test_a_row_throttled_when_the_run_is_stopped_is_not_attempted_not_fail
     assert not portal.creates
 
 
+async def test_a_row_stopped_after_a_401_is_not_attempted_not_failed_by_the_401(
+    tmp_path: Path,
+) -> None:
+    """A 401 means the session ended and the portal did nothing: when the run stops before
+    the create is sent again, the row is not attempted (kept in flight: the same command
+    checks and sends it), never failed for good with the 401."""
+    portal = StoppingPortal({"u@corp.test": "p"}, scripts={"b0@mail.test": ["401"]})
+    with Journal.open(tmp_path / "journal.sqlite", "http://portal.test") as journal:
+        runner, outcomes = _runner(portal, journal)
+        portal.runner = runner  # stopped as the 401 is answered, before the create again
+        with anyio.fail_after(HANG):
+            await runner.run([_job(0, "u@corp.test", "p", "b0@mail.test")])
+        entry = journal.lookup("u@corp.test", "b0@mail.test")
+    assert (outcomes[0].status, outcomes[0].code) == (Status.NOT_ATTEMPTED, "not-attempted")
+    assert entry is not None and entry.state == "in-flight"
+    assert not portal.creates
+
+
 async def test_rows_waiting_for_a_place_in_flight_are_not_sent_once_the_run_stops() -> None:
     """Adaptive concurrency runs more workers than it lets send: those waiting at the gate
     when the run stops (Ctrl-C, a fatal answer) must not send their rows afterwards."""
