@@ -373,10 +373,10 @@ class Code(StrEnum):
         "or give the rows their portal_password")
     PORTAL_UNAUTHORIZED = _Entry(
         "portal-unauthorized", ERROR, LOGIN,
-        "the portal did not accept the session (HTTP 401) even from a new login",
-        "the portal ended the session (its session lifetime, or a logout of all connections) "
-        "and did not accept the new one either: check that the user is not blocked, then run "
-        "the same command again")
+        "the portal answered a login with HTTP 401, which its own login never does (it refuses "
+        "a password with portal-login-failed): a proxy in front of it, or not the portal",
+        "check that --portal is the portal's own address and that no proxy in front of it asks "
+        "for a login of its own, then run the same command again")
     PORTAL_SESSION_ENDED = _Entry(
         "portal-session-ended", ERROR, LOGIN,
         "the portal ended the session (its session lifetime, or a logout of all connections) "

@@ -219,6 +219,8 @@ def _by_status(response: httpx.Response, text: str, during: During) -> Verdict:
     # (docs/portal-api.md §5).
     if code is Code.PORTAL_FORBIDDEN and during != "login" and text == "Forbidden":
         code = Code.PORTAL_MAIL_DISABLED
+    if code is Code.PORTAL_UNAUTHORIZED and during == "login":  # a login sends no token
+        lead = "the portal answered the login with 401, which its own login never does"
     said = f"HTTP {status} {response.reason_phrase}".strip() + (f": {text}" if text else "")
     if status == 404:
         said += f", for {response.url.path}"

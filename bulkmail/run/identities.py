@@ -12,11 +12,10 @@ every one still open. The sessions are counted: the portal audits each.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Awaitable
 from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any, Final
-
-import anyio
 
 from bulkmail.codes import Code
 from bulkmail.logs import get_logger
@@ -24,7 +23,7 @@ from bulkmail.models import Outcome, Problem, Severity, Stage, Status
 from bulkmail.portal.client import Identity, PortalClient, Token, Verdict
 from bulkmail.run import outcomes
 from bulkmail.run.jobs import Job
-from bulkmail.run.renewal import Renewal
+from bulkmail.run.renewal import Renewal, busy
 from bulkmail.run.retry import Backoff, with_retries
 from bulkmail.secrets import register
 
@@ -83,7 +82,7 @@ class Acting:
     live: dict[str, Token] = field(default_factory=dict)  # sessions opened and not ended
     due: set[str] = field(default_factory=set)  # users whose last row is settled, session live
     opened: int = 0
-    ended: int = 0
+    ended: int = 0  # ended by bulkmail, or by the portal (a 401 to the session said so)
     backoff: Backoff = field(default_factory=Backoff)  # for answers that did nothing (503, 429)
     retries: int = 0
 
@@ -112,32 +111,32 @@ class Acting:
         if person is None:  # acts_for said yes: People knows the user
             return refused(Code.PORTAL_USER_UNKNOWN, login)
         # With the admin's live token: logged in again if the portal ended its session.
-        answer = await self.session.call(portal, partial(self._impersonate, portal, person.id))
+        ask = partial(self._impersonate, portal, person.id)
+        answer = await self.session.call(portal, ask, again=self._again)
         if isinstance(answer, Verdict) and answer.fatal:
             return answer  # the admin's session cannot be had again: the run stops
         if isinstance(answer, Verdict):
             return _refusal_of(answer, login)
         register(answer.value)  # before anything could print it
+        if self.live.get(user_key(login)) is not None:
+            self.ended += 1  # the portal ended the one it replaces (a 401 to it)
         self.live[user_key(login)] = answer
         self.opened += 1
         get_logger().info("impersonation.opened", user=login, admin=self.admin.login)
         return answer
 
-    async def _impersonate(
+    def _impersonate(
         self, portal: PortalClient, user_id: str, token: Token
-    ) -> Token | Verdict:
-        """Open a session of `user_id`, again after an answer that did nothing (503, 429,
-        no connection); never after one that may have opened a session (a lost answer):
-        each is a login the portal audits."""
-        attempt = 0
-        while True:
-            attempt += 1
-            answer = await portal.impersonate(token, user_id)
-            if not isinstance(answer, Verdict) or attempt > self.retries:
-                return answer
-            if not answer.retryable or answer.fatal or answer.ambiguous:
-                return answer
-            await anyio.sleep(self.backoff.delay(attempt, answer.retry_after))
+    ) -> Awaitable[Token | Verdict]:
+        """Open a session of `user_id` with the admin's `token` (asked once: `_again` says
+        whether to ask again)."""
+        return portal.impersonate(token, user_id)
+
+    async def _again(self, answer: Verdict, tries: int) -> bool:
+        """Return whether to open the session again after `answer`: after one that did
+        nothing (503, 429, no connection), while retries are left; never after one that may
+        have opened a session (a lost answer): each is a login the portal audits."""
+        return not answer.ambiguous and await busy(self.backoff, self.retries, answer, tries)
 
     def settled(self, login: str) -> bool:
         """Count one of `login`'s rows settled; return True when it was the user's last.

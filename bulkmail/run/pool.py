@@ -336,6 +336,7 @@ class Runner:
         created = Status.UPDATED if before is not None else Status.CREATED
         attempts, overloads, renewals, throttled, answer = 0, 0, 0, 0, None
         while True:
+            earlier = answer  # the answer that stands if nothing more is sent (never a 401)
             if self._servers.stopped(job.account) is not None:
                 return self._stopped_outcome(job)
             attempts += 1
@@ -354,6 +355,8 @@ class Runner:
             if isinstance(answer, Created):
                 self._servers.succeeded(job.index)
                 return outcomes.done(job, created, answer.mailbox_id, attempts=attempts)
+            if answer.code is not Code.PORTAL_UNAUTHORIZED:
+                renewals = 0  # the session lived to this answer: a later 401 is not at once
             if self._servers.failed(job.index, answer):  # throttled: not the row's fault
                 if throttled >= MAX_THROTTLED:
                     return outcomes.failed(job, answer, attempts)
@@ -365,12 +368,12 @@ class Runner:
                 # The portal ended the session (run/renewal.py) and did nothing with the
                 # create: log in again (once for every worker) and send it again, not
                 # counted as an attempt of the row.
-                renewals, attempts = renewals + 1, attempts - 1
+                renewals, attempts = renewals + 1, attempts - 1  # 401s in a row
                 session = self._sessions.session_of(job.identity)
                 fresh = await session.replace(portal, token, renewals)
                 if isinstance(fresh, Verdict):
                     return self._refused(job, fresh, attempts)
-                token = fresh
+                token, answer = fresh, earlier  # the 401 did nothing: it is no row's answer
                 continue
             if answer.fatal:
                 return self._failed(job, answer, attempts)

@@ -25,11 +25,12 @@ from bulkmail.codes import Code
 from bulkmail.logs import get_logger
 from bulkmail.models import Stage
 from bulkmail.portal.client import PortalClient, Token, Verdict
-from bulkmail.run.retry import Backoff, with_retries
+from bulkmail.run.retry import Backoff
 from bulkmail.secrets import register
 
 T = TypeVar("T")
 LogIn = Callable[[PortalClient], Awaitable[Token | Verdict]]
+Again = Callable[[Verdict, int], Awaitable[bool]]
 
 MAX_DEAD_AT_ONCE: Final = 2
 """New sessions in a row that the portal refused (401) to the very call they were logged in
@@ -83,39 +84,42 @@ class Renewal:
                     "session.ended", user=self.who,
                     message="the portal ended the session (HTTP 401): logging in again",
                 )  # fmt: skip
-            answer = self._took(await self.log_in(portal))
-            if not isinstance(answer, Verdict):
-                self.renewed += 1
-                get_logger().info("session.renewed", user=self.who, renewals=self.renewed)
-            return answer
+            return self._took(await self.log_in(portal))
 
     async def call(
         self,
         portal: PortalClient,
         ask: Callable[[Token], Awaitable[T | Verdict]],
         token: Token | None = None,
+        again: Again | None = None,
     ) -> T | Verdict:
         """Return `ask(token)` with the live token (or `token`), asked again with a new one
         when the portal ended the session; a Verdict when no token can be had.
 
+        `again(answer, tries)` decides whether a Verdict other than a 401 is asked again (it
+        waits first), after `tries` answers that were not 401s; None: never.
         A new token that the portal refuses (401) to this very call died at once: after
         MAX_DEAD_AT_ONCE of them in a row the session is unusable (fatal, for every caller).
+        A 401 after another answer and its wait (a busy portal) is a death of its own.
         """
         live = token if token is not None else await self.current(portal)
-        refused = 0  # 401s to this call
-        while True:
-            if isinstance(live, Verdict):
-                return live
+        refused = tries = 0  # 401s to this call in a row; other answers
+        while not isinstance(live, Verdict):
             answer = await ask(live)
-            if not (isinstance(answer, Verdict) and answer.code is Code.PORTAL_UNAUTHORIZED):
+            if isinstance(answer, Verdict) and answer.code is Code.PORTAL_UNAUTHORIZED:
+                refused += 1
+                live = await self.replace(portal, live, refused)
+                continue
+            tries += 1
+            if again is None or not isinstance(answer, Verdict) or not await again(answer, tries):
                 return answer
-            refused += 1
-            live = await self.replace(portal, live, refused)
+            refused = 0  # the session lived through the wait: a 401 now is not one at once
+        return live
 
     async def replace(self, portal: PortalClient, dead: Token, refused: int) -> Token | Verdict:
-        """Return the token to send a call again with, after its `refused`-th 401: a new one
-        (`renew`), or the fatal verdict once the portal refused MAX_DEAD_AT_ONCE new tokens
-        in a row to that call (the first 401 is of a token that may have lived long)."""
+        """Return the token to send a call again with, after its `refused`-th 401 in a row: a
+        new one (`renew`), or the fatal verdict once the portal refused MAX_DEAD_AT_ONCE new
+        tokens in a row to that call (the first 401 is of a token that may have lived long)."""
         if refused > MAX_DEAD_AT_ONCE:
             return self._give_up(f"refused each of {MAX_DEAD_AT_ONCE} new ones at once (HTTP 401)")
         return await self.renew(portal, dead)
@@ -129,12 +133,9 @@ class Renewal:
         token: Token | None = None,
     ) -> T | Verdict:
         """Return `call(portal, ask, token)` for a question that changes nothing (a listing, a
-        look-up): each try is retried while the portal is busy (`retries`)."""
-
-        def tried(live: Token) -> Awaitable[T | Verdict]:
-            return with_retries(partial(ask, live), backoff, retries)
-
-        return await self.call(portal, tried, token)
+        look-up), asked again while the portal is busy (`retries` times in all; a 401 and
+        the login again that follows it are no try)."""
+        return await self.call(portal, ask, token, partial(busy, backoff, retries))
 
     def forget(self) -> None:
         """Forget the token without a 401 (its session was ended on purpose)."""
@@ -156,6 +157,9 @@ class Renewal:
             return answer
         register(answer.value)  # masked in every output from now on
         self.token = answer
+        if self.renewed < self.ended:  # it replaces one the portal ended (`renew` or `current`)
+            self.renewed += 1
+            get_logger().info("session.renewed", user=self.who, renewals=self.renewed)
         return answer
 
     def _give_up(self, why: str) -> Verdict:
@@ -177,3 +181,13 @@ class Renewal:
     def facts(self) -> dict[str, int]:
         """Return how many sessions the portal ended and how many logins replaced them."""
         return {"ended": self.ended, "renewed": self.renewed}
+
+
+async def busy(backoff: Backoff, retries: int, answer: Verdict, tries: int) -> bool:
+    """Return whether to ask again after `answer`, the `tries`-th: yes, after the backoff's
+    wait, while it is retryable (busy, no connection) and `retries` are left (as
+    run/retry.py's with_retries decides)."""
+    if tries > retries or not answer.retryable or answer.fatal:
+        return False
+    await anyio.sleep(backoff.delay(tries, answer.retry_after))
+    return True

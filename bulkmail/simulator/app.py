@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import time
@@ -250,11 +251,19 @@ class _Control:
     async def password(self, request: Request) -> Response:
         """Set a user's password ({"login", "password"}), as its owner or an admin does: the
         portal ends that user's sessions, and a login with the old password is refused."""
-        body = await request.json()
-        user = self.store.users.get(str(body.get("login", "")).lower())
+        try:
+            body = json.loads(await request.body())
+        except ValueError:
+            body = None
+        fields = body if isinstance(body, dict) else {}
+        login, password = fields.get("login"), fields.get("password")
+        if not (isinstance(login, str) and isinstance(password, str) and login and password):
+            said = 'the body must be a JSON object {"login": "...", "password": "..."}, both text'
+            return envelope.plain_json({"error": said}, 400)
+        user = self.store.users.get(login.lower())
         if user is None:
             return envelope.plain_json({"error": "no such user"}, 404)
-        user.set_password(str(body.get("password", "")))
+        user.set_password(password)
         if self.store.journal:
             self.store.journal.save_user(user)
         return envelope.plain_json({"ended": self.store.log_out(user.login)})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -181,7 +182,9 @@ def check_probability(name: str, value: float) -> None:
 
 
 def check_non_negative(name: str, value: float) -> None:
-    """Raise ConfigError if `value` is negative."""
+    """Raise ConfigError if `value` is negative, or not a finite number (nan, inf)."""
+    if not math.isfinite(value):
+        raise ConfigError(f"{name} must be a finite number of 0 or more, not {value}")
     if value < 0:
         raise ConfigError(f"{name} must not be negative, not {value}")
 

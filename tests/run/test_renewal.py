@@ -9,6 +9,7 @@ from bulkmail.codes import Code
 from bulkmail.models import Stage
 from bulkmail.portal.client import PortalClient, Token, Verdict
 from bulkmail.run.renewal import MAX_DEAD_AT_ONCE, Renewal
+from bulkmail.run.retry import Backoff
 
 pytestmark = pytest.mark.anyio
 
@@ -106,6 +107,7 @@ async def test_a_busy_portal_at_the_login_again_is_not_remembered() -> None:
     assert await session.call(NO_PORTAL, portal.ask) == BUSY
     assert await session.call(NO_PORTAL, portal.ask) == "answer with t2"
     assert portal.logins == 2
+    assert session.facts() == {"ended": 1, "renewed": 1}  # t2 replaced t0, whoever asked
 
 
 async def test_a_portal_that_ends_every_new_session_at_once_stops_the_run_after_a_few() -> None:
@@ -126,6 +128,29 @@ async def test_a_session_that_worked_before_it_died_counts_no_death_at_once() ->
     for _ in range(MAX_DEAD_AT_ONCE + 2):  # the owner logs everyone out, again and again
         portal.kill()
         assert isinstance(await session.call(NO_PORTAL, portal.ask), str)
+    assert portal.logins == MAX_DEAD_AT_ONCE + 2
+
+
+async def test_a_session_ended_again_after_a_busy_answer_is_no_death_at_once() -> None:
+    """A 401 that comes after a busy answer (503, 429) and its wait is of a session that lived
+    through the wait, not one refused at once: the question goes on with a new login."""
+    portal = Portal()
+    session = Renewal("anna", portal.log_in, Token("t0"))
+    busy = 0
+
+    async def ask(token: Token) -> str | Verdict:
+        nonlocal busy
+        if token != portal.live:
+            return UNAUTHORIZED
+        if busy <= MAX_DEAD_AT_ONCE:
+            busy += 1
+            portal.kill()  # the owner logs everyone out while the portal is busy
+            return BUSY
+        return f"answer with {token.value}"
+
+    portal.kill()
+    answer = await session.retried(NO_PORTAL, ask, Backoff(base=0.0), MAX_DEAD_AT_ONCE + 2)
+    assert answer == f"answer with t{MAX_DEAD_AT_ONCE + 2}"
     assert portal.logins == MAX_DEAD_AT_ONCE + 2
 
 

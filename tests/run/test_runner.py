@@ -127,6 +127,8 @@ class FakePortal:
             answer = script.pop(0) if script else "ok"
             if answer == "402":
                 return _error(402, "PaymentRequired")
+            if answer == "401":  # the portal ended the session: the token is dead
+                return httpx.Response(401, text="Unauthorized")
             if answer in ("502", "503"):
                 return httpx.Response(int(answer), headers={"Retry-After": "0"}, text="busy")
             if answer == "throttled":
@@ -282,6 +284,20 @@ async def test_503_with_retry_after_is_retried_until_created() -> None:
     outcomes = await _run(portal, [_job(0, "u@corp.test", "p", "a@mail.test")], retries=3)
     assert outcomes[0].status is Status.CREATED and outcomes[0].attempts == 3
     assert portal.creates[("u@corp.test", "a@mail.test")] == 1
+
+
+async def test_a_session_that_ends_again_after_busy_answers_is_logged_in_again() -> None:
+    """Each 401 after a busy answer and its wait is a session that ended again (a short
+    session lifetime, a portal under load), not a new session refused at once: the row is
+    created, with a login each time, and the run goes on."""
+    script = ["401", "503", "401", "503", "401", "503", "401", "ok"]
+    portal = FakePortal({"u@corp.test": "p"}, scripts={"a@mail.test": script})
+    runner, outcomes = _runner(portal, retries=3)
+    with anyio.fail_after(HANG):
+        state = await runner.run([_job(0, "u@corp.test", "p", "a@mail.test")])
+    assert not state.aborted, state.reason
+    assert (outcomes[0].status, outcomes[0].attempts) == (Status.CREATED, 4)
+    assert portal.logins["u@corp.test"] == 5  # the first, and one for each 401
 
 
 async def test_retries_stop_at_the_limit_and_report_the_last_answer() -> None:
@@ -498,6 +514,24 @@ async def test_a_row_throttled_when_the_run_is_stopped_is_not_attempted_not_fail
     with anyio.fail_after(HANG):
         await runner.run([_job(0, "u@corp.test", "p", "b0@mail.test")])
     assert (outcomes[0].status, outcomes[0].code) == (Status.NOT_ATTEMPTED, "not-attempted")
+    assert not portal.creates
+
+
+async def test_a_row_stopped_after_a_401_is_not_attempted_not_failed_by_the_401(
+    tmp_path: Path,
+) -> None:
+    """A 401 means the session ended and the portal did nothing: when the run stops before
+    the create is sent again, the row is not attempted (kept in flight: the same command
+    checks and sends it), never failed for good with the 401."""
+    portal = StoppingPortal({"u@corp.test": "p"}, scripts={"b0@mail.test": ["401"]})
+    with Journal.open(tmp_path / "journal.sqlite", "http://portal.test") as journal:
+        runner, outcomes = _runner(portal, journal)
+        portal.runner = runner  # stopped as the 401 is answered, before the create again
+        with anyio.fail_after(HANG):
+            await runner.run([_job(0, "u@corp.test", "p", "b0@mail.test")])
+        entry = journal.lookup("u@corp.test", "b0@mail.test")
+    assert (outcomes[0].status, outcomes[0].code) == (Status.NOT_ATTEMPTED, "not-attempted")
+    assert entry is not None and entry.state == "in-flight"
     assert not portal.creates
 
 

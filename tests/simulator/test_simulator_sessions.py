@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -120,8 +121,15 @@ async def test_a_session_lifetime_of_zero_ends_every_token_at_once_and_says_when
         token = answer.json()["response"]["token"]
         assert is_unauthorized(await listing(client, token))
     async with portal(session_lifetime=30.0) as client:
-        token = await login(client, "anna@corp.example", "Anna-pw")
+        answer = await client.post(
+            AUTH, json={"userName": "anna@corp.example", "password": "Anna-pw"}
+        )
+        client.cookies.clear()
+        token, expires = answer.json()["response"]["token"], answer.json()["response"]["expires"]
         assert (await listing(client, token)).status_code == 200
+    # The answer says when the token dies: 30 minutes after its login, not a year.
+    left = datetime.fromisoformat(expires[:26] + expires[27:]) - datetime.now(UTC)
+    assert timedelta(minutes=29) < left <= timedelta(minutes=30)
 
 
 def test_the_session_knobs_come_from_a_file_and_are_checked(tmp_path: Path) -> None:
@@ -132,3 +140,34 @@ def test_the_session_knobs_come_from_a_file_and_are_checked(tmp_path: Path) -> N
     assert load_config(None).session_lifetime is None  # the portal's own: a year
     with pytest.raises(ConfigError, match="must not be negative"):
         SimConfig(session_lifetime=-1)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"not json",
+        b"[1]",
+        b'{"login": "anna@corp.example"}',
+        b'{"login": 1, "password": "x"}',
+        b'{"login": "anna@corp.example", "password": ""}',
+    ],
+    ids=["not-json", "not-an-object", "no-password", "login-not-text", "empty-password"],
+)
+async def test_a_password_change_the_simulator_cannot_read_is_400_and_changes_nothing(
+    body: bytes,
+) -> None:
+    async with portal() as client:
+        anna = await login(client, "anna@corp.example", "Anna-pw")
+        answer = await client.post("/_sim/password", content=body)
+        assert answer.status_code == 400
+        assert "login" in answer.json()["error"] and "password" in answer.json()["error"]
+        assert (await listing(client, anna)).status_code == 200  # no session ended
+        assert await login(client, "anna@corp.example", "Anna-pw")  # the password is the same
+
+
+@pytest.mark.parametrize("name", ["session_lifetime", "latency_ms", "slow_seconds"])
+@pytest.mark.parametrize("value", [float("nan"), float("inf")], ids=["nan", "inf"])
+def test_a_knob_that_is_not_a_finite_number_is_refused(name: str, value: float) -> None:
+    # nan compares false with everything: a nan session lifetime ended every token at once.
+    with pytest.raises(ConfigError, match=f"{name} must be a finite number"):
+        SimConfig(**{name: value})  # type: ignore[arg-type]
