@@ -67,12 +67,13 @@ async def test_fifty_workers_that_see_a_401_make_one_login_and_all_get_their_ans
     async def worker() -> None:
         answers.append(await session.call(NO_PORTAL, portal.ask))
 
-    async with anyio.create_task_group() as tg:
-        for _ in range(50):
-            tg.start_soon(worker)
-        while portal.asked < 51:  # each worker's call answered 401, none yet asked again
-            await anyio.sleep(0)
-        portal.go.set()
+    with anyio.fail_after(60):  # a safety net only: a login that never comes fails here
+        async with anyio.create_task_group() as tg:
+            for _ in range(50):
+                tg.start_soon(worker)
+            while portal.asked < 51:  # each worker's call answered 401, none yet asked again
+                await anyio.sleep(0)
+            portal.go.set()
     assert portal.logins == 1
     assert answers == ["answer with t1"] * 50
     assert session.facts() == {"ended": 1, "renewed": 1}
