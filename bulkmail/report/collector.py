@@ -11,6 +11,7 @@ from bulkmail.errors import BulkmailError, ConfigError
 from bulkmail.models import InputInfo, Outcome, Problem, Severity, Stage, Status, Summary
 from bulkmail.report.preview import Preview
 from bulkmail.report.results import RowResult, RowResultMaker, RowResults
+from bulkmail.report.rows import notes_only
 from bulkmail.report.writer import ReportPaths, ReportWriter
 from bulkmail.run.progress import RunProgress
 from bulkmail.secrets import scrub
@@ -88,7 +89,7 @@ class Collector:
         """Count the row's errors and warnings by code in the preview; a row that did not
         succeed adds its own code (a portal's refusal, not attempted) as an error."""
         failed = not outcome.status.succeeded
-        if not (outcome.problems or failed):
+        if not failed and notes_only(outcome.problems):  # the preview takes no notes
             return
         secrets: list[str] | None = None
 

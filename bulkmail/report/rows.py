@@ -150,6 +150,13 @@ def failed_cells(outcome: Outcome) -> list[str]:
     ]
 
 
+def notes_only(problems: Sequence[Problem]) -> bool:
+    """Return whether every problem (none too) is a note: nothing that is counted or shown
+    as an error or a warning (most valid rows have only notes: `account taken from email`)."""
+    severities = list(map(_SEVERITY, problems))  # then compared by identity, at C speed
+    return severities.count(Severity.INFO) == len(severities)
+
+
 def _ordered(problems: Sequence[Problem]) -> Sequence[Problem]:
     """Return errors, then warnings, then notes, each group in its original order."""
     severities = list(map(_SEVERITY, problems))

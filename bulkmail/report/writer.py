@@ -38,6 +38,7 @@ from bulkmail.report.rows import (
     SUCCEEDED_COLUMNS,
     RowShape,
     failed_cells,
+    notes_only,
     succeeded_cells,
 )
 from bulkmail.report.xlsx import MAX_DATA_ROWS, Cell, SheetSource, write_xlsx
@@ -215,7 +216,7 @@ class ReportWriter:
         self.counts[status] = self.counts.get(status, 0) + 1
         if not succeeded or outcome.elapsed:  # nothing else is on the page: a row costs this
             self.page.add(outcome, succeeded)
-        if outcome.problems or not succeeded:
+        if not succeeded or not notes_only(outcome.problems):  # notes are not counted
             self._count_problems(outcome, succeeded)
 
     def row_secrets(self, cells: Sequence[str]) -> list[str]:
