@@ -57,6 +57,7 @@ _REPORT_FILES: Final = {
     "summary_json": SUMMARY_JSON,
     "html": HTML,
 }
+_INFO: Final = Severity.INFO  # bound once: a member looked up on its class costs 0.1 us
 _FIX = "make it writable, free some space, or choose another --report-dir"
 _AGAIN = "free some space or fix the folder, then run the same command again"
 
@@ -229,7 +230,7 @@ class ReportWriter:
         counts = self.problem_counts
         own_code = "" if succeeded else outcome.code
         for problem in outcome.problems:
-            if problem.severity is not Severity.INFO:
+            if problem.severity is not _INFO:
                 counts[problem.code] = counts.get(problem.code, 0) + 1
                 if problem.code == own_code:
                     own_code = ""  # counted once, as a problem

@@ -22,6 +22,9 @@ if TYPE_CHECKING:  # types only: `bulkmail validate` builds outcomes without the
 NOT_SENT = "the run stopped before this row was sent"
 JOURNAL_FAILED = "the journal could not be written, so the run stopped before sending this row"
 _DONE_NOW = frozenset({Status.CREATED, Status.UPDATED, Status.SKIPPED})
+# Bound once: each row's outcome is built here, and a member looked up on its enum class
+# costs a Python-level call (0.1 us).
+_VALID, _FAILED, _VALIDATION = Status.VALID, Status.FAILED, Stage.VALIDATION
 CUT_SHORT = (
     "the create was in flight when the run was cut short; "
     "a re-run checks the portal before sending it again"
@@ -68,14 +71,12 @@ class Ledger:
 
 def valid(checked: Checked) -> Outcome:
     """Return the outcome of a row that `validate` would send."""
-    return Outcome(row=checked.row, status=Status.VALID, problems=checked.problems)
+    return Outcome(row=checked.row, status=_VALID, problems=checked.problems)
 
 
 def invalid(checked: Checked) -> Outcome:
     """Return the outcome of a row whose errors keep it from being sent."""
-    return Outcome(
-        row=checked.row, status=Status.FAILED, stage=Stage.VALIDATION, problems=checked.problems
-    )
+    return Outcome(row=checked.row, status=_FAILED, stage=_VALIDATION, problems=checked.problems)
 
 
 def for_job(job: Job, status: Status, **fields: Any) -> Outcome:
