@@ -51,7 +51,6 @@ class SecretEchoes:
         `--defaults` counts too. Runs for every row: nearly all leave after one substring
         search per secret.
         """
-        cells = row.cells
         secrets: dict[str, str] = {}  # text -> the first secret field holding it
         others: str | None = None
         for field in _ORDER:
@@ -60,11 +59,25 @@ class SecretEchoes:
                 # A cell equal to the secret holds it: a secret in none of the other cells
                 # joined is in no cell, which settles nearly every row with one search each.
                 if others is None:
-                    others = "\x1f".join(self._other_cells(cells))
+                    others = "\x1f".join(self._other_cells(row.cells))
                 if text in others:
                     secrets.setdefault(text, field)
-        if not secrets:
-            return row, []
+        return self._masked(row, secrets) if secrets else (row, [])
+
+    def check_all(self, row: Row, values: Mapping[str, str]) -> tuple[Row, list[Problem]]:
+        """Return what `check` returns, comparing every secret with every cell: the general
+        way, which `check`'s search only skips for secrets in no cell (tests compare them)."""
+        secrets: dict[str, str] = {}
+        for field in _ORDER:
+            text = values.get(field, "").strip()
+            if len(text) >= MIN_ECHO:
+                secrets.setdefault(text, field)
+        return self._masked(row, secrets)
+
+    def _masked(self, row: Row, secrets: dict[str, str]) -> tuple[Row, list[Problem]]:
+        """Return `row` with each other cell equal to one of `secrets` (text -> field) masked,
+        and one error per such cell."""
+        cells = row.cells
         width = len(cells)
         hits = [i for i in self._others if i < width and cells[i].strip() in secrets]
         if not hits:
