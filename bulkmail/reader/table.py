@@ -172,11 +172,17 @@ def _rows(
     blank is not what the sheet shows there.
     """
     width, secrets, to_cells, secret_text, check_length = shape
+    as_typed = secret_text is _as_typed
     for number, raw in records:
-        cells = to_cells(raw[:width])
-        for i in secrets:
-            if i < len(raw) and type(raw[i]) is str:
-                cells[i] = secret_text(raw[i])
+        cells = to_cells(raw if len(raw) == width else raw[:width])
+        if as_typed and len(raw) >= width:  # nearly every row: no call per secret cell
+            for i in secrets:
+                if type(text := raw[i]) is str:
+                    cells[i] = text
+        else:
+            for i in secrets:
+                if i < len(raw) and type(raw[i]) is str:
+                    cells[i] = secret_text(raw[i])
         if len(cells) < width:
             cells.extend([""] * (width - len(cells)))
         elif check_length and cells and max(map(len, cells)) > limits.MAX_CELL_LENGTH:

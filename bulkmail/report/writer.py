@@ -38,6 +38,7 @@ from bulkmail.report.rows import (
     SUCCEEDED_COLUMNS,
     RowShape,
     failed_cells,
+    notes_only,
     succeeded_cells,
 )
 from bulkmail.report.xlsx import MAX_DATA_ROWS, Cell, SheetSource, write_xlsx
@@ -56,6 +57,7 @@ _REPORT_FILES: Final = {
     "summary_json": SUMMARY_JSON,
     "html": HTML,
 }
+_INFO: Final = Severity.INFO  # bound once: a member looked up on its class costs 0.1 us
 _FIX = "make it writable, free some space, or choose another --report-dir"
 _AGAIN = "free some space or fix the folder, then run the same command again"
 
@@ -215,7 +217,7 @@ class ReportWriter:
         self.counts[status] = self.counts.get(status, 0) + 1
         if not succeeded or outcome.elapsed:  # nothing else is on the page: a row costs this
             self.page.add(outcome, succeeded)
-        if outcome.problems or not succeeded:
+        if not succeeded or not notes_only(outcome.problems):  # notes are not counted
             self._count_problems(outcome, succeeded)
 
     def row_secrets(self, cells: Sequence[str]) -> list[str]:
@@ -228,7 +230,7 @@ class ReportWriter:
         counts = self.problem_counts
         own_code = "" if succeeded else outcome.code
         for problem in outcome.problems:
-            if problem.severity is not Severity.INFO:
+            if problem.severity is not _INFO:
                 counts[problem.code] = counts.get(problem.code, 0) + 1
                 if problem.code == own_code:
                     own_code = ""  # counted once, as a problem

@@ -23,6 +23,9 @@ if TYPE_CHECKING:  # types only: `bulkmail validate` builds outcomes without the
 NOT_SENT = "the run stopped before this row was sent"
 JOURNAL_FAILED = "the journal could not be written, so the run stopped before sending this row"
 _DONE_NOW = frozenset({Status.CREATED, Status.UPDATED, Status.SKIPPED})
+# Bound once: each row's outcome is built here, and a member looked up on its enum class
+# costs a Python-level call (0.1 us).
+_VALID, _FAILED, _VALIDATION = Status.VALID, Status.FAILED, Stage.VALIDATION
 CUT_SHORT = (
     "the create was in flight when the run was cut short; "
     "a re-run checks the portal before sending it again"
@@ -44,6 +47,10 @@ class Ledger:
 
     def settle(self, index: int, outcome: Outcome) -> None:
         """Accept the outcome of row `index` (0-based); a second one for a row is a bug."""
+        if index == self._next and not self._held:  # in order, as a validate run settles
+            self._sink(outcome)
+            self._next += 1
+            return
         if index < self._next or index in self._held:
             raise ValueError(f"outcome {index} reported twice")
         self._held[index] = outcome
@@ -65,14 +72,12 @@ class Ledger:
 
 def valid(checked: Checked) -> Outcome:
     """Return the outcome of a row that `validate` would send."""
-    return Outcome(row=checked.row, status=Status.VALID, problems=checked.problems)
+    return Outcome(row=checked.row, status=_VALID, problems=checked.problems)
 
 
 def invalid(checked: Checked) -> Outcome:
     """Return the outcome of a row whose errors keep it from being sent."""
-    return Outcome(
-        row=checked.row, status=Status.FAILED, stage=Stage.VALIDATION, problems=checked.problems
-    )
+    return Outcome(row=checked.row, status=_FAILED, stage=_VALIDATION, problems=checked.problems)
 
 
 def for_job(job: Job, status: Status, **fields: Any) -> Outcome:

@@ -27,6 +27,9 @@ from bulkmail.validation.rows import check_row
 
 __all__ = ["check_columns", "validate", "validate_row"]
 
+Filler = Callable[[Mapping[str, str]], tuple[Mapping[str, str], tuple[Note, ...]]]
+"""A row's values -> them with blank server settings filled, and a note per value filled."""
+
 
 def check_columns(
     table: Table, defaults: Mapping[str, str], autofill: bool | PortalSetups = False
@@ -128,19 +131,20 @@ def _checked_rows(
     cells_of = _cells_reader(table)
     shown = shown_forms(table.fields)
     echoes = SecretEchoes(table)
+    acting, from_email = owners
+    fill = _filler(autofill)  # settled once, not per row
     for row in table.rows:
+        number = row.number
         cells = cells_of(row)
         values: Mapping[str, str] = {**filled, **cells} if filled else cells
         notes: tuple[Note, ...] = ()
-        if isinstance(autofill, PortalSetups):
-            values, notes = autofill.fill(values)
-        elif autofill:
-            values, notes = autofill_values(values)
+        if fill is not None:
+            values, notes = fill(values)
         account, problems = check_row(
-            values, row.number, run_user, portal_column, acting=owners[0], from_email=owners[1]
+            values, number, run_user, portal_column, acting=acting, from_email=from_email
         )
         if notes:
-            problems = _with_autofill(problems, [Problem(row.number, *note) for note in notes])
+            problems = _with_autofill(problems, [Problem(number, *note) for note in notes])
         row, echoed = echoes.check(row, values)  # the row goes on with those cells masked
         if echoed:
             problems = _instead(problems, echoed)
@@ -149,16 +153,23 @@ def _checked_rows(
             problems = _blame_defaults(problems, filled, cells)
         converted = shown(row) if shown is not None else []
         if row.facts:
-            converted = [*fact_problems(row.facts, table.fields, row.number), *converted]
+            converted = [*fact_problems(row.facts, table.fields, number), *converted]
         if converted:
             problems = _with_converted(problems, converted)
             if any(p.severity is Severity.ERROR for p in converted):
                 account = None
-        duplicate = _duplicate(seen, values, row.number, run_user)
+        duplicate = _duplicate(seen, values, number, run_user)
         if duplicate is not None:
             problems.append(duplicate)
             account = None
         yield Checked(row, account, tuple(problems))
+
+
+def _filler(autofill: bool | PortalSetups) -> Filler | None:
+    """Return what fills a row's blank server settings (`autofill`), None for nothing."""
+    if isinstance(autofill, PortalSetups):
+        return autofill.fill
+    return autofill_values if autofill else None
 
 
 def _with_autofill(problems: list[Problem], notes: list[Problem]) -> list[Problem]:
