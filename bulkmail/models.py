@@ -10,10 +10,6 @@ from typing import Any, NamedTuple, TypeVar
 _T = TypeVar("_T")
 
 
-_SWAP_FROM = 8
-"""Fields from which `_fast_init` fills the slots through a mutable twin (measured, below)."""
-
-
 def _fast_init(cls: type[_T]) -> type[_T]:
     """Give a frozen, slotted dataclass an __init__ that fills its slots directly.
 
@@ -21,17 +17,9 @@ def _fast_init(cls: type[_T]) -> type[_T]:
     `self.x = x`): 1.2 us for six fields against 0.45 here, and a validation run builds
     several of these per row (docs/performance.md §9). Same parameters, defaults and
     semantics; a class needing more (default_factory, kw_only, __post_init__) is refused.
-
-    Each slot's own setter costs a call per field (about 55 ns). A class of `_SWAP_FROM`
-    fields or more (Account, Outcome) is instead filled as an instance of a twin class with
-    the same slots and no frozen `__setattr__`, whose plain stores cost a few ns each, and
-    then given its class back: Python allows that between classes of one slot layout.
-    Outcome 1.25 -> 0.84 us, Account 1.80 -> 1.38 us; below 8 fields the two class changes
-    cost more than they save.
     """
     params: list[str] = []
     body: list[str] = []
-    stores: list[str] = []
     env: dict[str, Any] = {}
     for f in fields(cls):  # type: ignore[arg-type]  # a dataclass, by contract
         if not f.init or f.kw_only is True or f.default_factory is not MISSING:
@@ -41,16 +29,8 @@ def _fast_init(cls: type[_T]) -> type[_T]:
         env[f"_default_{f.name}"] = f.default
         params.append(f"{f.name}{default}")
         body.append(f"    _set_{f.name}(self, {f.name})\n")
-        stores.append(f"        self.{f.name} = {f.name}\n")
     if hasattr(cls, "__post_init__"):
         raise TypeError(f"_fast_init cannot build {cls.__name__}: it has __post_init__")
-    if len(params) >= _SWAP_FROM:  # a subclass (another layout) takes the setters
-        slots = cls.__dict__["__slots__"]
-        env |= {"_cls": cls, "_twin": type(f"_{cls.__name__}Slots", (), {"__slots__": slots})}
-        env["_set_class"] = object.__setattr__
-        swapped = ["        _set_class(self, '__class__', _twin)\n", *stores]
-        swapped.append("        self.__class__ = _cls\n        return\n")
-        body = ["    if type(self) is _cls:\n", *swapped, *body]
     # Source built from the field names, as dataclasses builds its own __init__.
     exec(f"def __init__(self, {', '.join(params)}):\n{''.join(body)}", env)
     init = env["__init__"]
