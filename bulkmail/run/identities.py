@@ -21,6 +21,8 @@ from bulkmail.codes import Code
 from bulkmail.logs import get_logger
 from bulkmail.models import Outcome, Problem, Severity, Stage, Status
 from bulkmail.portal.client import Identity, PortalClient, Token, Verdict
+from bulkmail.portal.lowering import mailbox_key
+from bulkmail.printable import printable
 from bulkmail.run import outcomes
 from bulkmail.run.jobs import Job
 from bulkmail.run.renewal import Renewal, busy
@@ -85,6 +87,9 @@ class Acting:
     ended: int = 0  # ended by bulkmail, or by the portal (a 401 to the session said so)
     backoff: Backoff = field(default_factory=Backoff)  # for answers that did nothing (503, 429)
     retries: int = 0
+    # (person id, mailbox key) -> (row, login) of the first row that gives that mailbox to
+    # that person: a login and an email of one user are two names validation cannot join.
+    mailboxes: dict[tuple[str, str], tuple[int, str]] = field(default_factory=dict)
 
     def is_admin(self, login: str) -> bool:
         """Return whether `login` is the admin's own (its rows use the admin's token)."""
@@ -177,6 +182,10 @@ class Acting:
         """Return the job to send (noting whose identity it uses), or the outcome of a row
         that needs no sending: refused before any attempt, or checked by a dry run."""
         login = job.identity.login
+        twice = self._same_person(job)
+        if twice is not None:
+            self.settled(login)
+            return outcomes.failed(job, twice, attempts=0)
         if self.is_admin(login):
             return _noted(job, Code.VIA_ADMIN, f"sent as --admin {login} itself")
         refusal = self.refusal(login)
@@ -192,6 +201,29 @@ class Acting:
             return outcomes.done(_noted(job, Code.IMPERSONATION_CHECKED, message),
                                  Status.WOULD_CREATE, None)  # fmt: skip
         return _noted(job, Code.VIA_IMPERSONATION, f"sent as {login} through --admin")
+
+    def _same_person(self, job: Job) -> Verdict | None:
+        """Return the duplicate-account verdict of a row whose mailbox an earlier row gives
+        to the same person under another name (`anna` and `anna@corp.example`, one user in
+        People): sent, it would overwrite that row's account. Remember first rows."""
+        login = job.identity.login
+        person = self.people.get(user_key(login))
+        if person is None:
+            return None
+        key = (person.id, mailbox_key(job.account.email))
+        row, first_login = self.mailboxes.setdefault(key, (job.row.number, login))
+        if row == job.row.number:
+            return None
+        code = Code.DUPLICATE_ACCOUNT
+        return Verdict(
+            code,
+            Stage.VALIDATION,
+            f"{printable(job.account.email)} is the same mailbox as row {row}: portal users "
+            f"{printable(first_login)} and {printable(login)} are one person in People, so "
+            "the portal would overwrite it",
+            f"delete this row or merge it into row {row}",
+            retryable=False,
+        )
 
     def facts(self) -> dict[str, Any]:
         """Return what summary.json says of the acting: the admin and its sessions."""

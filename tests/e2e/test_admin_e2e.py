@@ -483,3 +483,21 @@ def test_a_busy_portal_neither_fails_rows_at_impersonation_nor_keeps_sessions_op
     assert code == 0
     assert counters["faults"]["503"] > 0
     assert counters["impersonation"]["open_sessions"] == 0
+
+
+def test_one_person_named_by_login_and_by_email_gets_a_mailbox_once(tmp_path: Path) -> None:
+    # "anna" and "anna@portal.sim" are one user in People: validation cannot tell (two
+    # names), so the second row would overwrite the first row's account, both reported done.
+    anna = PortalUser("anna", "Anna-pw-1")
+    sheet = write_sheet(tmp_path / "in.csv", [
+        row("anna", "box1"), row("ANNA@portal.sim", "Box1"), row("anna@portal.sim", "box2"),
+        row("user01@corp.example", "box1")])  # fmt: skip
+    with running(portal(users=(anna,))) as url:
+        assert run_import(tmp_path, sheet, url) == 1
+        counters = stats(url)
+    assert counters["creates"] == 3 and counters["overwrites"] == 0
+    _, succeeded, failed = report(tmp_path)
+    assert [r["row"] for r in succeeded] == ["2", "4", "5"]
+    (twice,) = failed
+    assert (twice["row"], twice["code"], twice["stage"]) == ("3", "duplicate-account", "validation")
+    assert "same mailbox as row 2" in twice["message"] and "one person" in twice["message"]
