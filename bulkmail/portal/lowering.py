@@ -33,10 +33,12 @@ __all__ = ["lower_address", "mailbox_key"]
 def mailbox_key(address: str) -> str:
     """Return the key bulkmail tells mailboxes apart by: the address lowered as the portal
     lowers it, in Unicode's composed form (NFC), so that the same address typed composed or
-    decomposed is one mailbox."""
+    decomposed is one mailbox. Composed before it is lowered too: `I` + U+0307 lowered alone
+    stays `i` + U+0307, where `İ` lowers to `i`."""
     if address.isascii():
         return address.lower()  # the common case, one call: every row's duplicate check
-    return unicodedata.normalize("NFC", lower_address(address))
+    composed = unicodedata.normalize("NFC", address)
+    return unicodedata.normalize("NFC", lower_address(composed))
 
 
 def lower_address(address: str) -> str:
