@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import httpx
 import pytest
 from test_import_e2e import account, report, run_import, stats, write_sheet
 
@@ -76,3 +77,26 @@ def test_two_rows_the_portal_lowers_to_one_mailbox_are_a_duplicate(tmp_path: Pat
     ]
     # "strasse@" is not "straße@" to the portal: its own mailbox
     assert [r["row"] for r in succeeded] == ["2", "3", "4", "5", "8"]
+
+
+def test_an_update_typed_another_way_overwrites_the_account_the_portal_has(
+    tmp_path: Path,
+) -> None:
+    # The portal keeps "josé@" and "info@"; the second sheet types them decomposed (as macOS
+    # may write it: e + U+0301, I + U+0307), which the portal lowers to other addresses. An
+    # update sent as typed added two look-alike accounts and reported them updated.
+    first = write_sheet(tmp_path / "in.csv", rows("Jos\u00e9@mail.example.org", "İNFO@x.org"))
+    again = ("JOSE\u0301@mail.example.org", "I\u0307NFO@x.org")
+    second = write_sheet(tmp_path / "again.csv", rows(*again))
+    with running(SimConfig(latency_ms=5)) as url:
+        assert run_import(tmp_path, first, url) == 0
+        _, created, _ = report(tmp_path / "reports")
+        assert run_import(tmp_path, second, url, "--fresh", "--if-exists", "update") == 0
+        counters = stats(url)
+        listed = httpx.get(f"{url}/_sim/mailboxes").json()
+    _, updated, failed = report(tmp_path / "reports")
+    assert failed == []
+    assert [(r["email"], r["outcome"]) for r in updated] == [(e, "updated") for e in again]
+    assert [r["mailbox_id"] for r in updated] == [r["mailbox_id"] for r in created]
+    assert (counters["creates"], counters["overwrites"]) == (2, 2)
+    assert sorted(m["email"] for m in listed) == ["info@x.org", "jos\u00e9@mail.example.org"]

@@ -458,6 +458,32 @@ async def test_list_accounts_sets_the_portals_own_addresses_apart() -> None:
     }
 
 
+async def test_an_update_goes_to_the_address_the_portal_lists() -> None:
+    decomposed = "jose\u0301@example.com"  # listed as a look-alike, or typed so in a row
+    items = [
+        account(1, "jos\u00e9@example.com"),  # josé@, composed
+        account(2, decomposed, enabled=False),  # its look-alike, left by an earlier run
+        account(3, "info@example.com"),
+        account(4, "z\u00fcrich@example.com", enabled=False),
+        account(5, "ZU\u0308RICH@example.com"),  # zürich@ again, decomposed and switched on
+    ]
+    async with client(ok(200, items, count=5)) as http:
+        listed = await PortalClient(http).list_accounts(Token(TOKEN))
+    assert isinstance(listed, Accounts)
+    # One key, the facts of one item: the last one listed (its id, its address, its flag).
+    assert listed == {
+        "jos\u00e9@example.com": 2,
+        "info@example.com": 3,
+        "z\u00fcrich@example.com": 5,
+    }
+    assert listed.disabled == {"jos\u00e9@example.com"}
+    assert listed.address_for("JOS\u00c9@example.com") == decomposed
+    assert listed.address_for("JOSE\u0301@example.com") == "JOSE\u0301@example.com"  # as typed
+    assert listed.address_for("I\u0307NFO@example.com") == "info@example.com"
+    assert listed.address_for("Info@Example.com") == "Info@Example.com"
+    assert listed.address_for("Z\u00dcRICH@example.com") == "ZU\u0308RICH@example.com"
+
+
 async def test_list_accounts_follows_next_index() -> None:
     seen: list[httpx.Request] = []
 
