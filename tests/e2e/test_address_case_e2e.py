@@ -9,6 +9,7 @@ two rows of one mailbox through, the second silently overwriting the first.
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import httpx
@@ -100,3 +101,28 @@ def test_an_update_typed_another_way_overwrites_the_account_the_portal_has(
     assert [r["mailbox_id"] for r in updated] == [r["mailbox_id"] for r in created]
     assert (counters["creates"], counters["overwrites"]) == (2, 2)
     assert sorted(m["email"] for m in listed) == ["info@x.org", "jos\u00e9@mail.example.org"]
+
+
+def test_a_journal_written_before_the_portals_lowering_is_read_right(tmp_path: Path) -> None:
+    # bulkmail before schema 3 keyed the journal by Python's str.lower(): "οδος@", "i" +
+    # U+0307 + "nfo@", "jose" + U+0301 + "@". Read by the portal's key, those entries were
+    # missed and the same command sent their rows again (--if-exists update: overwritten).
+    emails = (*ADDRESSES[:3], DECOMPOSED, "plain@mail.example.org")
+    sheet = write_sheet(tmp_path / "in.csv", rows(*emails))
+    journal = tmp_path / "journal.sqlite"
+    with running(SimConfig(latency_ms=5)) as url:
+        assert run_import(tmp_path, sheet, url) == 0
+        with sqlite3.connect(journal) as old:  # as the older bulkmail left it
+            for email in emails:
+                old.execute(
+                    "UPDATE entries SET email = ? WHERE row = ?",
+                    (email.lower(), emails.index(email) + 2),
+                )
+            old.execute("PRAGMA user_version = 2")
+        assert run_import(tmp_path, sheet, url, "--if-exists", "update") == 0
+        counters = stats(url)
+    _, succeeded, failed = report(tmp_path / "reports")
+    assert failed == []
+    assert [(r["email"], r["outcome"]) for r in succeeded] == [(e, "skipped") for e in emails]
+    assert all("done-earlier:" in r["notes"] for r in succeeded)
+    assert (counters["creates"], counters["overwrites"]) == (5, 0)
