@@ -126,3 +126,29 @@ def test_a_journal_written_before_the_portals_lowering_is_read_right(tmp_path: P
     assert [(r["email"], r["outcome"]) for r in succeeded] == [(e, "skipped") for e in emails]
     assert all("done-earlier:" in r["notes"] for r in succeeded)
     assert (counters["creates"], counters["overwrites"]) == (5, 0)
+
+
+def test_a_domain_in_punycode_is_the_mailbox_the_portal_has_in_unicode(tmp_path: Path) -> None:
+    # The portal keeps both spellings apart: two accounts fetching one mailbox's mail.
+    unicode, punycode = "Юлия@почта.рф", "юлия@xn--80a1acny.xn--p1ai"
+    first = write_sheet(tmp_path / "in.csv", rows(unicode))
+    again = write_sheet(tmp_path / "again.csv", rows(punycode))
+    both = write_sheet(tmp_path / "both.csv", rows(unicode, punycode))
+    reports = str(tmp_path / "checked")
+    assert main(["validate", str(both), "--report-dir", reports, "--quiet"]) == 1
+    _, _, failed = report(tmp_path / "checked")
+    assert [(r["row"], r["code"]) for r in failed] == [("3", "duplicate-account")]
+    with running(SimConfig(latency_ms=5)) as url:
+        assert run_import(tmp_path, first, url) == 0
+        assert run_import(tmp_path, again, url, "--fresh") == 0
+        _, skipped, _ = report(tmp_path / "reports")
+        assert run_import(tmp_path, again, url, "--fresh", "--if-exists", "update") == 0
+        counters = stats(url)
+        listed = httpx.get(f"{url}/_sim/mailboxes").json()
+    _, updated, _ = report(tmp_path / "reports")
+    assert [(r["email"], r["outcome"]) for r in skipped + updated] == [
+        (punycode, "skipped"),
+        (punycode, "updated"),
+    ]
+    assert (counters["creates"], counters["overwrites"]) == (1, 1)
+    assert [m["email"] for m in listed] == ["юлия@почта.рф"]
