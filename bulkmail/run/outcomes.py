@@ -23,6 +23,11 @@ if TYPE_CHECKING:  # types only: `bulkmail validate` builds outcomes without the
 NOT_SENT = "the run stopped before this row was sent"
 JOURNAL_FAILED = "the journal could not be written, so the run stopped before sending this row"
 _DONE_NOW = frozenset({Status.CREATED, Status.UPDATED, Status.SKIPPED})
+# kept-disabled in a dry run, which updated nothing (Code.KEPT_DISABLED's meaning says so).
+WOULD_KEEP_DISABLED = (
+    "would update, but the account stays switched off in the portal, as it is now: a create "
+    "keeps an existing account's on/off state (its answer says on all the same)"
+)
 CUT_SHORT = (
     "the create was in flight when the run was cut short; "
     "a re-run checks the portal before sending it again"
@@ -155,7 +160,8 @@ def kept_disabled(outcome: Outcome) -> Outcome:
     if outcome.status not in (Status.UPDATED, Status.WOULD_UPDATE) or outcome.code:
         return outcome
     code = Code.KEPT_DISABLED
-    return replace(outcome, code=code, message=code.meaning, hint=code.hint)
+    message = code.meaning if outcome.status is Status.UPDATED else WOULD_KEEP_DISABLED
+    return replace(outcome, code=code, message=message, hint=code.hint)
 
 
 def not_attempted(job: Job, message: str = NOT_SENT, code: Code = Code.NOT_ATTEMPTED) -> Outcome:
