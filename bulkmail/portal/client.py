@@ -393,7 +393,10 @@ def _collect(items: list[Any], into: Accounts) -> bool:
         if not isinstance(item, dict):
             return False
         email, mailbox_id = item.get("email"), _as_id(item.get("mailboxId"))
-        own = next((what for flag, what in PORTAL_ADDRESS_FLAGS if item.get(flag) is True), None)
+        flags = {key: _flag(item.get(key)) for key in (*_OWN_FLAGS, "enabled")}
+        if _UNREADABLE in flags.values():  # whether it is the portal's own mail is unknown
+            return False
+        own = next((what for flag, what in PORTAL_ADDRESS_FLAGS if flags[flag]), None)
         if own is not None:  # the portal's own mail: never an account to skip or overwrite
             if isinstance(email, str):
                 into.portal.setdefault(mailbox_key(email), own)
@@ -406,11 +409,25 @@ def _collect(items: list[Any], into: Accounts) -> bool:
                 into.listed.pop(key, None)
             else:
                 into.listed[key] = email
-            if item.get("enabled") is False:
+            if flags["enabled"] is False:
                 into.disabled.add(key)
             else:
                 into.disabled.discard(key)
     return True
+
+
+_OWN_FLAGS: Final = tuple(flag for flag, _ in PORTAL_ADDRESS_FLAGS)
+_UNREADABLE: Final = "unreadable"
+
+
+def _flag(value: Any) -> bool | str | None:
+    """Return a list item's flag: True or False as JSON's, "true"/"false" in any case or 1/0
+    written for them; None when it is missing (null); `_UNREADABLE` for anything else."""
+    if value is None or isinstance(value, bool):
+        return value
+    text = str(value).strip().lower() if isinstance(value, str | int) else ""
+    found = {"true": True, "1": True, "false": False, "0": False}.get(text)
+    return _UNREADABLE if found is None else found
 
 
 def _token(response: httpx.Response | Verdict, secrets: tuple[str, ...]) -> Token | Verdict:

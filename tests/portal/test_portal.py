@@ -458,6 +458,41 @@ async def test_list_accounts_sets_the_portals_own_addresses_apart() -> None:
     }
 
 
+@pytest.mark.parametrize(
+    ("flag", "value", "portal", "disabled"),
+    [
+        ("isTeamlabMailbox", "true", {"a@example.com": "mailbox"}, set()),
+        ("isAlias", 1, {"a@example.com": "alias"}, set()),
+        ("isAlias", "False", {}, set()),
+        ("isGroup", None, {}, set()),
+        ("enabled", "false", {}, {"a@example.com"}),
+        ("enabled", 0, {}, {"a@example.com"}),
+    ],
+)
+async def test_a_flag_the_portal_writes_as_text_or_a_number_reads_as_it_says(
+    flag: str, value: object, portal: dict[str, str], disabled: set[str]
+) -> None:
+    # Read with `is True`, "isTeamlabMailbox": "true" made the portal's own mailbox an
+    # account that --if-exists update overwrote.
+    item = account(1, "A@example.com") | {flag: value}
+    async with client(ok(200, [item], count=1)) as http:
+        listed = await PortalClient(http).list_accounts(Token(TOKEN))
+    assert isinstance(listed, Accounts)
+    assert (listed.portal, listed.disabled) == (portal, disabled)
+    assert listed == ({} if portal else {"a@example.com": 1})
+
+
+@pytest.mark.parametrize("value", ["yes", 2, [], {}])
+async def test_a_flag_that_is_neither_true_nor_false_makes_the_list_unreadable(
+    value: object,
+) -> None:
+    item = account(1, "a@example.com") | {"isTeamlabMailbox": value}
+    async with client(ok(200, [item], count=1)) as http:
+        listed = await PortalClient(http).list_accounts(Token(TOKEN))
+    assert isinstance(listed, Verdict)
+    assert (listed.code, listed.message) == ("unexpected-answer", NOT_A_LIST)
+
+
 async def test_an_update_goes_to_the_address_the_portal_lists() -> None:
     decomposed = "jose\u0301@example.com"  # listed as a look-alike, or typed so in a row
     items = [
