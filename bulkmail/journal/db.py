@@ -16,10 +16,13 @@ from urllib.parse import urlsplit
 from bulkmail import files
 from bulkmail.errors import ConfigError
 from bulkmail.journal import failures
+from bulkmail.journal.rekey import rekey
 
-SCHEMA_VERSION: Final = 2
-"""2 added entries.stage (where a failure happened, as its report said); a version 1 journal
-is upgraded when it is opened (`_upgrade`), its entries' stage left blank."""
+SCHEMA_VERSION: Final = 3
+"""2 added entries.stage (where a failure happened, as its report said); 3 keys an entry's
+email as the portal keys the address (`portal.lowering.mailbox_key`, not Python's
+str.lower()). An older journal is upgraded when it is opened (`_upgrade`): its entries'
+stage left blank, their emails keyed anew (`journal.rekey`)."""
 APPLICATION_ID: Final = 0x626D6A6C  # "bmjl": marks the file as a bulkmail journal
 BUSY_TIMEOUT_MS: Final = 5000  # another reader (the sqlite3 shell) may hold it briefly
 
@@ -138,8 +141,8 @@ def _check_schema(conn: sqlite3.Connection, path: Path) -> None:
         )
     elif app_id != APPLICATION_ID:
         raise ConfigError(f"{path} is an SQLite file but not a bulkmail journal", _MOVE_AWAY)
-    elif version == 1:
-        _upgrade(conn)
+    elif version in (1, 2):
+        _upgrade(conn, version)
     elif version != SCHEMA_VERSION:
         raise ConfigError(
             f"journal {path} has schema version {version}; this bulkmail reads version "
@@ -148,12 +151,18 @@ def _check_schema(conn: sqlite3.Connection, path: Path) -> None:
         )
 
 
-def _upgrade(conn: sqlite3.Connection) -> None:
-    """Bring a version 1 journal to version 2 (one transaction: all of it or none)."""
-    conn.executescript(
-        "BEGIN; ALTER TABLE entries ADD COLUMN stage TEXT NOT NULL DEFAULT '';"
-        f" PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
-    )
+def _upgrade(conn: sqlite3.Connection, version: int) -> None:
+    """Bring a version 1 or 2 journal to version 3 (one transaction: all of it or none)."""
+    conn.execute("BEGIN")
+    try:
+        if version == 1:
+            conn.execute("ALTER TABLE entries ADD COLUMN stage TEXT NOT NULL DEFAULT ''")
+        rekey(conn)
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
 
 
 def current_generation(conn: sqlite3.Connection, portal: str) -> int:

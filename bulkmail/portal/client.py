@@ -31,7 +31,7 @@ from bulkmail.portal.answers import (
     portal_message,
 )
 from bulkmail.portal.bodies import ACCEPT_ENCODING, read_capped
-from bulkmail.portal.lowering import mailbox_key
+from bulkmail.portal.lowering import lower_address, mailbox_key
 from bulkmail.portal.paging import Pages
 from bulkmail.secrets import SECRET_FIELDS, scrub, scrub_data
 
@@ -89,12 +89,24 @@ class Accounts(dict[str, int]):
     """A user's external accounts, {`lowering.mailbox_key(email)`: mailboxId}, and in
     `portal` the addresses the user has on the portal's own mail server: {lowered email:
     "mailbox" | "alias" | "mail group"} (the list's isTeamlabMailbox, isAlias, isGroup); in
-    `disabled` the accounts switched off (`enabled` false), which a create leaves off (§12)."""
+    `disabled` the accounts switched off (`enabled` false), which a create leaves off (§12);
+    in `listed` the address of each account listed with non-ASCII characters, as listed
+    (an ASCII one is its key)."""
 
     def __init__(self) -> None:
         super().__init__()
         self.portal: dict[str, str] = {}
         self.disabled: set[str] = set()
+        self.listed: dict[str, str] = {}
+
+    def address_for(self, email: str) -> str:
+        """Return the address a create must carry to overwrite the account listed under
+        `email`'s key: the listed one when the portal lowers `email` to another address
+        (typed decomposed: `e` + U+0301 for `é`, which the portal would keep as a second
+        account, §12), else `email` itself."""
+        key = mailbox_key(email)
+        listed = self.listed.get(key, key)  # an ASCII address is listed as its key
+        return email if lower_address(listed) == lower_address(email) else listed
 
 
 @dataclass(frozen=True, slots=True)
@@ -381,17 +393,41 @@ def _collect(items: list[Any], into: Accounts) -> bool:
         if not isinstance(item, dict):
             return False
         email, mailbox_id = item.get("email"), _as_id(item.get("mailboxId"))
-        own = next((what for flag, what in PORTAL_ADDRESS_FLAGS if item.get(flag) is True), None)
+        flags = {key: _flag(item.get(key)) for key in (*_OWN_FLAGS, "enabled")}
+        if _UNREADABLE in flags.values():  # whether it is the portal's own mail is unknown
+            return False
+        own = next((what for flag, what in PORTAL_ADDRESS_FLAGS if flags[flag]), None)
         if own is not None:  # the portal's own mail: never an account to skip or overwrite
             if isinstance(email, str):
                 into.portal.setdefault(mailbox_key(email), own)
         elif not isinstance(email, str) or mailbox_id is None:
             return False
-        else:
-            into[mailbox_key(email)] = mailbox_id
-            if item.get("enabled") is False:
-                into.disabled.add(mailbox_key(email))
+        else:  # two listed under one key (look-alikes): the last one's facts, all of them
+            key = mailbox_key(email)
+            into[key] = mailbox_id
+            if email.isascii():
+                into.listed.pop(key, None)
+            else:
+                into.listed[key] = email
+            if flags["enabled"] is False:
+                into.disabled.add(key)
+            else:
+                into.disabled.discard(key)
     return True
+
+
+_OWN_FLAGS: Final = tuple(flag for flag, _ in PORTAL_ADDRESS_FLAGS)
+_UNREADABLE: Final = "unreadable"
+
+
+def _flag(value: Any) -> bool | str | None:
+    """Return a list item's flag: True or False as JSON's, "true"/"false" in any case or 1/0
+    written for them; None when it is missing (null); `_UNREADABLE` for anything else."""
+    if value is None or isinstance(value, bool):
+        return value
+    text = str(value).strip().lower() if isinstance(value, str | int) else ""
+    found = {"true": True, "1": True, "false": False, "0": False}.get(text)
+    return _UNREADABLE if found is None else found
 
 
 def _token(response: httpx.Response | Verdict, secrets: tuple[str, ...]) -> Token | Verdict:

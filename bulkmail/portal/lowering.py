@@ -16,8 +16,9 @@ rows that may be one mailbox are refused, an account that may exist is not overw
 
 The portal compares no further: `josé@` typed composed (é, U+00E9) and decomposed (e and
 U+0301, as files written on macOS often hold it) are two addresses to it, two accounts that
-look the same. bulkmail takes them for one mailbox (`mailbox_key`): a run does not add the
-look-alike of an account the user has, and validation refuses the second row.
+look the same; so are `юлия@почта.рф` and `юлия@xn--80a1acny.xn--p1ai`, one mailbox to DNS.
+bulkmail takes them for one mailbox (`mailbox_key`): a run does not add the look-alike of an
+account the user has, and validation refuses the second row.
 
 Pure: no I/O.
 """
@@ -25,7 +26,7 @@ Pure: no I/O.
 from __future__ import annotations
 
 import unicodedata
-from functools import cache
+from functools import cache, lru_cache
 
 __all__ = ["lower_address", "mailbox_key"]
 
@@ -33,10 +34,24 @@ __all__ = ["lower_address", "mailbox_key"]
 def mailbox_key(address: str) -> str:
     """Return the key bulkmail tells mailboxes apart by: the address lowered as the portal
     lowers it, in Unicode's composed form (NFC), so that the same address typed composed or
-    decomposed is one mailbox."""
+    decomposed is one mailbox, and its domain in ASCII (punycode), so that one typed in
+    Unicode and in punycode is one mailbox. Composed before it is lowered too: `I` + U+0307
+    lowered alone stays `i` + U+0307, where `İ` lowers to `i`."""
     if address.isascii():
         return address.lower()  # the common case, one call: every row's duplicate check
-    return unicodedata.normalize("NFC", lower_address(address))
+    composed = unicodedata.normalize("NFC", address)
+    local, at, domain = unicodedata.normalize("NFC", lower_address(composed)).rpartition("@")
+    return f"{local}{at}{_ascii_domain(domain)}" if at else domain
+
+
+@lru_cache(maxsize=4096)  # a sheet has few domains; Python's punycode takes ~14 us a label
+def _ascii_domain(domain: str) -> str:
+    """Return the domain as DNS carries it: each non-ASCII label as `xn--` and its punycode
+    (`почта.рф` is `xn--80a1acny.xn--p1ai`), the form validation checks it in."""
+    if domain.isascii():
+        return domain
+    labels = domain.split(".")
+    return ".".join(x if x.isascii() else "xn--" + x.encode("punycode").decode() for x in labels)
 
 
 def lower_address(address: str) -> str:

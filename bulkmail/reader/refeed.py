@@ -16,6 +16,7 @@ from pathlib import Path
 
 from bulkmail.codes import Code
 from bulkmail.models import Problem, Row, Severity, Table
+from bulkmail.portal.lowering import mailbox_key
 from bulkmail.schema import MASK, SECRET_FIELDS
 from bulkmail.settings import InputSettings
 
@@ -23,7 +24,11 @@ _AMBIGUOUS: dict[str, str] = {}
 
 
 def _key(values: dict[str, str]) -> tuple[str, str]:
-    return values.get("portal_user", "").casefold(), values.get("email", "").casefold()
+    """Return the row's (portal user, mailbox) as the import tells them apart: the login by
+    str.lower() (run.identities.user_key), the email by `portal.lowering.mailbox_key`. Not
+    casefold(), which makes "Straße@" and "strasse@", two mailboxes, one."""
+    user, email = values.get("portal_user", "").strip(), values.get("email", "").strip()
+    return user.lower(), mailbox_key(email)
 
 
 def _index(

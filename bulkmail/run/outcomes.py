@@ -26,6 +26,11 @@ _DONE_NOW = frozenset({Status.CREATED, Status.UPDATED, Status.SKIPPED})
 # Bound once: each row's outcome is built here, and a member looked up on its enum class
 # costs a Python-level call (0.1 us).
 _VALID, _FAILED, _VALIDATION = Status.VALID, Status.FAILED, Stage.VALIDATION
+# kept-disabled in a dry run, which updated nothing (Code.KEPT_DISABLED's meaning says so).
+WOULD_KEEP_DISABLED = (
+    "would update, but the account stays switched off in the portal, as it is now: a create "
+    "keeps an existing account's on/off state (its answer says on all the same)"
+)
 CUT_SHORT = (
     "the create was in flight when the run was cut short; "
     "a re-run checks the portal before sending it again"
@@ -160,7 +165,8 @@ def kept_disabled(outcome: Outcome) -> Outcome:
     if outcome.status not in (Status.UPDATED, Status.WOULD_UPDATE) or outcome.code:
         return outcome
     code = Code.KEPT_DISABLED
-    return replace(outcome, code=code, message=code.meaning, hint=code.hint)
+    message = code.meaning if outcome.status is Status.UPDATED else WOULD_KEEP_DISABLED
+    return replace(outcome, code=code, message=message, hint=code.hint)
 
 
 def not_attempted(job: Job, message: str = NOT_SENT, code: Code = Code.NOT_ATTEMPTED) -> Outcome:

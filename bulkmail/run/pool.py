@@ -327,13 +327,18 @@ class Runner:
             status = Status.WOULD_UPDATE if before is not None else Status.WOULD_CREATE
             outcome = outcomes.done(job, status, before)
         else:
-            outcome = await self._create(portal, job, token, before)
+            # An update goes to the address the portal lists: typed another way, the portal
+            # might lower it to another address and add a look-alike account.
+            typed = job.account.email
+            address = typed if before is None else existing.address_for(typed)
+            outcome = await self._create(portal, job, token, before, address)
         return outcomes.kept_disabled(outcome) if email in existing.disabled else outcome
 
     async def _create(
-        self, portal: PortalClient, job: Job, token: Token, before: int | None
+        self, portal: PortalClient, job: Job, token: Token, before: int | None, address: str
     ) -> Outcome:
         created = Status.UPDATED if before is not None else Status.CREATED
+        payload = job.account.payload() | {"email": address}
         attempts, overloads, renewals, throttled, answer = 0, 0, 0, 0, None
         while True:
             earlier = answer  # the answer that stands if nothing more is sent (never a 401)
@@ -350,7 +355,7 @@ class Runner:
                     return outcomes.not_attempted(job, outcomes.JOURNAL_FAILED)
                 self._sent.add(job.index)
                 sent_at = time.perf_counter()
-                slot.answer = answer = await portal.create(token, job.account.payload())
+                slot.answer = answer = await portal.create(token, payload)
                 self._latency[job.index] = round(time.perf_counter() - sent_at, 4)
             if isinstance(answer, Created):
                 self._servers.succeeded(job.index)

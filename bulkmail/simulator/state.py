@@ -182,11 +182,19 @@ class Store:
                 self.portal_items[login] = [(f, lower_invariant(a), i) for f, a, i in items]
 
     def load(self, users: list[User], mailboxes: list[Mailbox]) -> None:
-        """Take back what a state file held; users of the config file keep precedence."""
+        """Take back what a state file held; users of the config file keep precedence. The
+        config's portal mailboxes are numbered again after the kept ones: numbered before,
+        one could take the id of a kept account, which then listed as a portal mailbox."""
         for user in users:
             self.users.setdefault(user.login.lower(), user)
+        for own in self.mailboxes.values():  # only the config's portal mailboxes, so far
+            for address in [a for a, m in own.items() if m.id in self.teamlab]:
+                del own[address]
+        self.teamlab.clear()
+        self.portal_items.clear()
         for mailbox in mailboxes:
             self._keep(mailbox)
+        self._add_portal_mail()
 
     def _keep(self, mailbox: Mailbox) -> None:
         if mailbox.removed:

@@ -9,8 +9,10 @@ two rows of one mailbox through, the second silently overwriting the first.
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
+import httpx
 import pytest
 from test_import_e2e import account, report, run_import, stats, write_sheet
 
@@ -76,3 +78,77 @@ def test_two_rows_the_portal_lowers_to_one_mailbox_are_a_duplicate(tmp_path: Pat
     ]
     # "strasse@" is not "straße@" to the portal: its own mailbox
     assert [r["row"] for r in succeeded] == ["2", "3", "4", "5", "8"]
+
+
+def test_an_update_typed_another_way_overwrites_the_account_the_portal_has(
+    tmp_path: Path,
+) -> None:
+    # The portal keeps "josé@" and "info@"; the second sheet types them decomposed (as macOS
+    # may write it: e + U+0301, I + U+0307), which the portal lowers to other addresses. An
+    # update sent as typed added two look-alike accounts and reported them updated.
+    first = write_sheet(tmp_path / "in.csv", rows("Jos\u00e9@mail.example.org", "İNFO@x.org"))
+    again = ("JOSE\u0301@mail.example.org", "I\u0307NFO@x.org")
+    second = write_sheet(tmp_path / "again.csv", rows(*again))
+    with running(SimConfig(latency_ms=5)) as url:
+        assert run_import(tmp_path, first, url) == 0
+        _, created, _ = report(tmp_path / "reports")
+        assert run_import(tmp_path, second, url, "--fresh", "--if-exists", "update") == 0
+        counters = stats(url)
+        listed = httpx.get(f"{url}/_sim/mailboxes").json()
+    _, updated, failed = report(tmp_path / "reports")
+    assert failed == []
+    assert [(r["email"], r["outcome"]) for r in updated] == [(e, "updated") for e in again]
+    assert [r["mailbox_id"] for r in updated] == [r["mailbox_id"] for r in created]
+    assert (counters["creates"], counters["overwrites"]) == (2, 2)
+    assert sorted(m["email"] for m in listed) == ["info@x.org", "jos\u00e9@mail.example.org"]
+
+
+def test_a_journal_written_before_the_portals_lowering_is_read_right(tmp_path: Path) -> None:
+    # bulkmail before schema 3 keyed the journal by Python's str.lower(): "οδος@", "i" +
+    # U+0307 + "nfo@", "jose" + U+0301 + "@". Read by the portal's key, those entries were
+    # missed and the same command sent their rows again (--if-exists update: overwritten).
+    emails = (*ADDRESSES[:3], DECOMPOSED, "plain@mail.example.org")
+    sheet = write_sheet(tmp_path / "in.csv", rows(*emails))
+    journal = tmp_path / "journal.sqlite"
+    with running(SimConfig(latency_ms=5)) as url:
+        assert run_import(tmp_path, sheet, url) == 0
+        with sqlite3.connect(journal) as old:  # as the older bulkmail left it
+            for email in emails:
+                old.execute(
+                    "UPDATE entries SET email = ? WHERE row = ?",
+                    (email.lower(), emails.index(email) + 2),
+                )
+            old.execute("PRAGMA user_version = 2")
+        assert run_import(tmp_path, sheet, url, "--if-exists", "update") == 0
+        counters = stats(url)
+    _, succeeded, failed = report(tmp_path / "reports")
+    assert failed == []
+    assert [(r["email"], r["outcome"]) for r in succeeded] == [(e, "skipped") for e in emails]
+    assert all("done-earlier:" in r["notes"] for r in succeeded)
+    assert (counters["creates"], counters["overwrites"]) == (5, 0)
+
+
+def test_a_domain_in_punycode_is_the_mailbox_the_portal_has_in_unicode(tmp_path: Path) -> None:
+    # The portal keeps both spellings apart: two accounts fetching one mailbox's mail.
+    unicode, punycode = "Юлия@почта.рф", "юлия@xn--80a1acny.xn--p1ai"
+    first = write_sheet(tmp_path / "in.csv", rows(unicode))
+    again = write_sheet(tmp_path / "again.csv", rows(punycode))
+    both = write_sheet(tmp_path / "both.csv", rows(unicode, punycode))
+    reports = str(tmp_path / "checked")
+    assert main(["validate", str(both), "--report-dir", reports, "--quiet"]) == 1
+    _, _, failed = report(tmp_path / "checked")
+    assert [(r["row"], r["code"]) for r in failed] == [("3", "duplicate-account")]
+    with running(SimConfig(latency_ms=5)) as url:
+        assert run_import(tmp_path, first, url) == 0
+        assert run_import(tmp_path, again, url, "--fresh") == 0
+        _, skipped, _ = report(tmp_path / "reports")
+        assert run_import(tmp_path, again, url, "--fresh", "--if-exists", "update") == 0
+        counters = stats(url)
+        listed = httpx.get(f"{url}/_sim/mailboxes").json()
+    _, updated, _ = report(tmp_path / "reports")
+    assert [(r["email"], r["outcome"]) for r in skipped + updated] == [
+        (punycode, "skipped"),
+        (punycode, "updated"),
+    ]
+    assert (counters["creates"], counters["overwrites"]) == (1, 1)
+    assert [m["email"] for m in listed] == ["юлия@почта.рф"]

@@ -54,6 +54,8 @@ def test_an_update_over_a_switched_off_account_says_it_stays_off(tmp_path: Path)
         ("updated", False),
     ]
     assert "switched off" in succeeded[0]["notes"]
+    # A dry run updated nothing: its note says what the update would do.
+    assert planned[0]["notes"].startswith("kept-disabled: would update, but the account stays")
     assert [(m["email"], m["enabled"]) for m in listed] == [
         ("box1@mail.example.org", False),  # as the user left it: the update did not switch it on
         ("box2@mail.example.org", True),

@@ -156,6 +156,64 @@ def test_a_version_1_journal_is_upgraded_and_keeps_its_entries(tmp_path: Path) -
     assert read_rows(path, "PRAGMA user_version") == [(db.SCHEMA_VERSION,)]
 
 
+def version_2(path: Path, *entries: tuple[str, str, str | None, str]) -> None:
+    """Write a version 2 journal, whose entries (email key, state, the row's email cell,
+    updated_at) are keyed as version 2 keyed them: the address by Python's str.lower()."""
+    with sqlite3.connect(path) as old:
+        old.executescript(
+            f"{db.SCHEMA} PRAGMA application_id = {db.APPLICATION_ID}; PRAGMA user_version = 2;"
+            f"INSERT INTO generations VALUES (1, '{PORTAL}', 'x');"
+        )
+        for n, (email, state, typed, updated_at) in enumerate(entries):
+            row = None if typed is None else json.dumps(cells(typed))
+            old.execute(
+                "INSERT INTO entries VALUES (1, 'boss@example.com', ?, ?, ?, '', '', 0, 'd1',"
+                " ?, 1, ?, ?, '')",
+                (email, state, 100 + n, n + 2, row, updated_at),
+            )
+
+
+def test_a_version_2_journal_is_keyed_as_the_portal_keys_an_address(tmp_path: Path) -> None:
+    # Version 2 keyed "ΟΔΟΣ@" as "οδος@" (the portal: "οδοσ@"), "İNFO@" as "i" + U+0307 +
+    # "nfo@" (the portal: "info@"), and an address typed decomposed apart from the same
+    # typed composed: the re-run of the same sheet missed the entries and sent the rows again.
+    path = tmp_path / "journal.sqlite"
+    day, later = "2026-11-23T19:40:01Z", "2026-11-24T08:00:00Z"
+    version_2(
+        path,
+        ("ann@example.com", "created", "Ann@example.com", day),
+        ("οδος@example.com", "created", "ΟΔΟΣ@example.com", day),  # the cell tells: "Σ"
+        ("σοφιας@example.com", "in-flight", None, day),  # no cell: typed as it reads
+        ("i\u0307nfo@example.com", "in-flight", None, day),  # İ, or I + U+0307: both "i"
+        ("jose\u0301@example.com", "failed", "JOSE\u0301@example.com", day),
+        ("jos\u00e9@example.com", "created", "Jos\u00e9@example.com", later),  # the newer
+        ("z\u00fcri@example.com", "failed", "Z\u00fcri@example.com", day),
+        ("zu\u0308ri@example.com", "created", "zu\u0308ri@example.com", later),  # the newer
+    )
+    with Journal.open(path, PORTAL) as journal:
+        found = {
+            email: journal.lookup("Boss@example.com", email)
+            for email in (
+                "ann@example.com",
+                "ΟΔΟΣ@example.com",
+                "σοφιας@example.com",
+                "İNFO@example.com",
+                "JOSE\u0301@example.com",
+                "Z\u00dcRI@example.com",
+            )
+        }
+        assert journal.stats() == {"created": 4, "in-flight": 2}
+    assert {email: (e.state, e.mailbox_id) for email, e in found.items() if e} == {
+        "ann@example.com": ("created", 100),
+        "ΟΔΟΣ@example.com": ("created", 101),
+        "σοφιας@example.com": ("in-flight", 102),
+        "İNFO@example.com": ("in-flight", 103),
+        "JOSE\u0301@example.com": ("created", 105),
+        "Z\u00dcRI@example.com": ("created", 107),
+    }
+    assert read_rows(path, "PRAGMA user_version") == [(db.SCHEMA_VERSION,)]
+
+
 def test_records_are_committed_in_batches_and_on_flush(tmp_path: Path) -> None:
     path = tmp_path / "j.sqlite"
     count = "SELECT count(*) FROM entries"
@@ -313,7 +371,7 @@ def test_second_open_in_the_same_process_names_the_holder(tmp_path: Path) -> Non
     [
         (b"this is a spreadsheet, not a database" * 200, "is not usable: file is not a database"),
         ("sqlite-other", "is an SQLite file but not a bulkmail journal"),
-        ("sqlite-v99", "has schema version 99; this bulkmail reads version 2"),
+        ("sqlite-v99", "has schema version 99; this bulkmail reads version 3"),
     ],
 )
 def test_unusable_file_is_a_config_error(tmp_path: Path, content: object, message: str) -> None:

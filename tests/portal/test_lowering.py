@@ -36,3 +36,21 @@ def test_an_address_typed_composed_or_decomposed_is_one_mailbox_to_bulkmail() ->
     composed, decomposed = "Jos\u00e9@corp.example", "JOSE\u0301@corp.example"
     assert lower_address(composed) != lower_address(decomposed)  # two, to the portal
     assert mailbox_key(composed) == mailbox_key(decomposed) == "jos\u00e9@corp.example"
+
+
+def test_a_letter_typed_decomposed_is_keyed_as_typed_composed_before_it_is_lowered() -> None:
+    # İ typed as I and U+0307: lowered first it stays "i" + U+0307, which NFC keeps apart
+    # from the "i" that İ lowers to.
+    assert mailbox_key("I\u0307NFO@corp.example") == mailbox_key("İNFO@corp.example")
+    assert mailbox_key("i\u0307nfo@corp.example") == "i\u0307nfo@corp.example"  # another
+
+
+@pytest.mark.parametrize(
+    "typed",
+    ["юлия@xn--80a1acny.xn--p1ai", "Юлия@ПОЧТА.РФ", "юлия@почта.рф", "ЮЛИЯ@Почта.xn--p1ai"],
+)
+def test_a_domain_in_unicode_or_in_punycode_is_one_mailbox_to_bulkmail(typed: str) -> None:
+    # One mailbox to DNS and to the mail server; the portal would keep two accounts of it.
+    assert mailbox_key(typed) == "юлия@xn--80a1acny.xn--p1ai"
+    assert mailbox_key("A@B\u00fccher.example") == "a@xn--bcher-kva.example"
+    assert mailbox_key("b\u00fccher@b\u00fccher.example") == "b\u00fccher@xn--bcher-kva.example"

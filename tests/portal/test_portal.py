@@ -458,6 +458,67 @@ async def test_list_accounts_sets_the_portals_own_addresses_apart() -> None:
     }
 
 
+@pytest.mark.parametrize(
+    ("flag", "value", "portal", "disabled"),
+    [
+        ("isTeamlabMailbox", "true", {"a@example.com": "mailbox"}, set()),
+        ("isAlias", 1, {"a@example.com": "alias"}, set()),
+        ("isAlias", "False", {}, set()),
+        ("isGroup", None, {}, set()),
+        ("enabled", "false", {}, {"a@example.com"}),
+        ("enabled", 0, {}, {"a@example.com"}),
+    ],
+)
+async def test_a_flag_the_portal_writes_as_text_or_a_number_reads_as_it_says(
+    flag: str, value: object, portal: dict[str, str], disabled: set[str]
+) -> None:
+    # Read with `is True`, "isTeamlabMailbox": "true" made the portal's own mailbox an
+    # account that --if-exists update overwrote.
+    item = account(1, "A@example.com") | {flag: value}
+    async with client(ok(200, [item], count=1)) as http:
+        listed = await PortalClient(http).list_accounts(Token(TOKEN))
+    assert isinstance(listed, Accounts)
+    assert (listed.portal, listed.disabled) == (portal, disabled)
+    assert listed == ({} if portal else {"a@example.com": 1})
+
+
+@pytest.mark.parametrize("value", ["yes", 2, [], {}])
+async def test_a_flag_that_is_neither_true_nor_false_makes_the_list_unreadable(
+    value: object,
+) -> None:
+    item = account(1, "a@example.com") | {"isTeamlabMailbox": value}
+    async with client(ok(200, [item], count=1)) as http:
+        listed = await PortalClient(http).list_accounts(Token(TOKEN))
+    assert isinstance(listed, Verdict)
+    assert (listed.code, listed.message) == ("unexpected-answer", NOT_A_LIST)
+
+
+async def test_an_update_goes_to_the_address_the_portal_lists() -> None:
+    decomposed = "jose\u0301@example.com"  # listed as a look-alike, or typed so in a row
+    items = [
+        account(1, "jos\u00e9@example.com"),  # josé@, composed
+        account(2, decomposed, enabled=False),  # its look-alike, left by an earlier run
+        account(3, "info@example.com"),
+        account(4, "z\u00fcrich@example.com", enabled=False),
+        account(5, "ZU\u0308RICH@example.com"),  # zürich@ again, decomposed and switched on
+    ]
+    async with client(ok(200, items, count=5)) as http:
+        listed = await PortalClient(http).list_accounts(Token(TOKEN))
+    assert isinstance(listed, Accounts)
+    # One key, the facts of one item: the last one listed (its id, its address, its flag).
+    assert listed == {
+        "jos\u00e9@example.com": 2,
+        "info@example.com": 3,
+        "z\u00fcrich@example.com": 5,
+    }
+    assert listed.disabled == {"jos\u00e9@example.com"}
+    assert listed.address_for("JOS\u00c9@example.com") == decomposed
+    assert listed.address_for("JOSE\u0301@example.com") == "JOSE\u0301@example.com"  # as typed
+    assert listed.address_for("I\u0307NFO@example.com") == "info@example.com"
+    assert listed.address_for("Info@Example.com") == "Info@Example.com"
+    assert listed.address_for("Z\u00dcRICH@example.com") == "ZU\u0308RICH@example.com"
+
+
 async def test_list_accounts_follows_next_index() -> None:
     seen: list[httpx.Request] = []
 

@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -16,7 +17,7 @@ import pytest
 from test_simulator_accounts import ACCOUNTS, BODY
 
 from bulkmail.cli import main
-from bulkmail.simulator import SimConfig, running
+from bulkmail.simulator import PortalUser, SimConfig, running
 
 pytestmark = pytest.mark.slow
 LOGIN = {"userName": "anna@corp.example", "password": "Portal-1"}
@@ -26,6 +27,25 @@ def signed_in(url: str, login: dict[str, str] = LOGIN) -> httpx.Client:
     answer = httpx.post(f"{url}/api/2.0/authentication", json=login)
     token = answer.json()["response"]["token"]
     return httpx.Client(base_url=url, headers={"Authorization": token})
+
+
+def test_a_portal_mailbox_of_the_config_never_takes_the_id_of_a_kept_mailbox(
+    tmp_path: Path,
+) -> None:
+    # The config makes portal mailboxes on every start: numbered before the state file was
+    # read, one took the id of a kept external account, which then listed as the user's
+    # portal mailbox (bulkmail refused its rows, portal-own-address).
+    state = tmp_path / "rehearsal.sqlite"
+    anna = PortalUser("anna@corp.example", "Portal-1")
+    with running(SimConfig(users=(anna,), state_path=state)) as url, signed_in(url) as client:
+        client.post(ACCOUNTS, json=BODY).raise_for_status()
+    own = replace(anna, portal_mailboxes=("anna@portal.example",))
+    for _ in range(2):  # and again: the kept account is read back, the mailbox made anew
+        with running(SimConfig(users=(own,), state_path=state)) as url, signed_in(url) as client:
+            listed = client.get(ACCOUNTS).json()["response"]
+        items = [(i["email"], i["isTeamlabMailbox"]) for i in listed]
+        assert sorted(items) == [("anna.berg@corp.example", False), ("anna@portal.example", True)]
+        assert len({i["mailboxId"] for i in listed}) == 2
 
 
 def test_the_state_file_keeps_users_and_mailboxes_but_no_secret(
