@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from bulkmail.codes import Code
 from bulkmail.models import Checked, Outcome, Stage, Status
@@ -188,16 +188,24 @@ def done_earlier(job: Job, entry: Entry) -> Outcome:
     )
 
 
+_KEPT_HINT: Final = (
+    "failed the same way in an earlier run; fix the row and bulkmail sends it again, or, "
+    "once the cause is fixed elsewhere (the mailbox's password, IMAP at the provider), "
+    "run the same command with --retry-failed: it re-attempts these rows"
+)
+
+
 def failed_earlier(job: Job, entry: Entry) -> Outcome:
-    """Return the outcome of an unchanged row that an earlier run failed for good."""
-    hint = (
-        "failed the same way in an earlier run; fix the row and bulkmail sends it again, or, "
-        "once the cause is fixed elsewhere (the mailbox's password, IMAP at the provider), "
-        "run the same command with --retry-failed: it re-attempts these rows"
-    )
+    """Return the outcome of an unchanged row that an earlier run failed for good.
+
+    Its hint is the code's own fix (portal-own-address: leave the row out), then how a re-run
+    treats the row; a code this bulkmail does not know has the second part alone.
+    """
+    known = Code._value2member_map_.get(entry.code)
+    fix = known.hint if isinstance(known, Code) and known.hint else ""
+    hint = f"{fix}; {_KEPT_HINT}" if fix else _KEPT_HINT
     # The stage its run reported (journals since schema 2); else the code's own stage.
     recorded = Stage._value2member_map_.get(entry.stage)
-    known = Code._value2member_map_.get(entry.code)
     stage = recorded or (known.stage if isinstance(known, Code) else None)
     stage = stage if isinstance(stage, Stage) else None
     return for_job(

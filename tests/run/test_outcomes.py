@@ -126,3 +126,13 @@ def test_a_row_done_earlier_has_the_earlier_runs_time_in_local_time() -> None:
     when = datetime.fromisoformat(outcome.done_at)
     assert when == datetime(2026, 11, 23, 19, 40, 1, tzinfo=UTC) and when.utcoffset() is not None
     assert outcome.done_at in outcome.message
+
+
+def test_a_failure_kept_from_an_earlier_run_keeps_its_codes_own_fix() -> None:
+    # A re-run's portal-own-address still says to leave the row out, before --retry-failed.
+    job = _job(0, "anna@corp.example", "portal-pw", "anna@example.org")
+    hint = outcomes.failed_earlier(job, _entry("portal-own-address")).hint
+    assert hint.startswith("leave the row out")
+    assert "--retry-failed" in hint
+    unknown = outcomes.failed_earlier(job, _entry("a-code-of-an-older-bulkmail")).hint
+    assert unknown.startswith("failed the same way in an earlier run")
