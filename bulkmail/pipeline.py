@@ -82,8 +82,14 @@ def read_input(inp: InputSettings) -> Table:
 def owners_unknown(table: Table, inp: InputSettings, user: str | None, from_email: bool) -> bool:
     """True when nothing says who owns the rows: no portal_user column, none in --set or
     --defaults, no --user, no --portal-user-from email. The import refuses it (exit 2)."""
-    given = table.column_of("portal_user") is not None or "portal_user" in inp.defaults
+    given = table.column_of("portal_user") is not None or _owner_in_defaults(inp)
     return not (given or user or from_email)
+
+
+def _owner_in_defaults(inp: InputSettings) -> bool:
+    """Return whether --set or --defaults give a portal_user: a blank one (`--set
+    portal_user=`) fills no cell (validation drops blank defaults), so it names no owner."""
+    return bool(inp.defaults.get("portal_user", "").strip())
 
 
 def warn_of_owners(table: Table, inp: InputSettings, user: str | None, from_email: bool) -> Table:
@@ -355,7 +361,7 @@ def _run_identity(table: Table, inp: InputSettings, portal: PortalSettings) -> I
     --set or --defaults), else None."""
     if not portal.user or portal.admin or table.column_of("portal_user") is not None:
         return None
-    if "portal_user" in inp.defaults:
+    if _owner_in_defaults(inp):
         return None
     from bulkmail.portal.client import Identity
 
