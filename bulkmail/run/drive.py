@@ -96,6 +96,7 @@ class Router:
                     yield routed
                 continue
             if self._acting is not None:
+                self._acting.seen(job)  # the first row of its mailbox, as in a fresh run
                 self._acting.settled(job.identity.login)
 
     def _route(self, job: Job) -> Job | Outcome:
