@@ -511,9 +511,7 @@ def test_one_person_under_two_names_is_refused_on_a_re_run_too(
     # second row was then the first of that mailbox, sent, and overwrote the first's account.
     anna = PortalUser("anna", "Anna-pw-1")
     first = write_sheet(tmp_path / "first.csv", [row("anna", "box1")])
-    both = write_sheet(
-        tmp_path / "in.csv", [row("anna", "box1"), row("anna@portal.sim", "Box1")]
-    )
+    both = write_sheet(tmp_path / "in.csv", [row("anna", "box1"), row("anna@portal.sim", "Box1")])
     with running(portal(users=(anna,))) as url:
         assert run_import(tmp_path, first, url) == 0
         if again == ["--retry-failed"]:  # the second row failed as a duplicate: tried again
