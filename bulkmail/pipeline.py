@@ -237,6 +237,7 @@ async def import_async(
         asked = await ask_setups(factory, load(inp), inp, portal, acting, unreachable, backoff)
         inp, sessions = asked
     journal = open_journal(portal, inp, log)
+    ending = contextlib.ExitStack()  # once the pool has ended: report_first, to the very end
     try:
         access = ACCESS[report_mode]
         folder = new_report_folder(Path(report_dir), "import", started, access)
@@ -271,6 +272,9 @@ async def import_async(
             route = Router(table, inp, portal, journal, ledger, runner.abort, acting)
             jobs = route.jobs()
             await drive(runner, jobs, progress, portal.grace, handle_signals, log)
+            # Nothing is sent from here on: a signal is logged, and the rest settled, the
+            # journal committed and closed and the report written whole, as they would be.
+            ending.enter_context(report_first(handle_signals, log))
             for job in jobs:  # rows the run never reached
                 ledger.settle(job.index, outcomes.not_attempted(job))
             if runner.state.aborted:
@@ -279,7 +283,7 @@ async def import_async(
                 log.info("run.impersonations", **acting.facts())
             ledger.close(route.rows)
             _commit(journal, runner)  # before the report says what the journal holds
-            with _report_lost_says(journal), report_first(handle_signals, log):
+            with _report_lost_says(journal):
                 result = collect.finish(
                     info=table.info,
                     started=started,
@@ -293,6 +297,7 @@ async def import_async(
     finally:
         if journal is not None:
             journal.close()
+        ending.close()
 
 
 def _check_owners(admin: object, portal_user_from: object, caller: str) -> None:
