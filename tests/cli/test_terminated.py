@@ -188,6 +188,7 @@ _END_OF_IMPORT = [
     ("bulkmail.pipeline", "_commit"),  # the journal's last commit
     ("bulkmail.report.writer", "ReportWriter.__exit__"),  # the report's files closed
     ("bulkmail.journal.store", "Journal.close"),  # the journal closed
+    ("bulkmail.cli.importing", "print_result"),  # the console summary, the report written
 ]
 
 
@@ -229,6 +230,7 @@ _END_OF_CHECK = [
     ("bulkmail.run.outcomes", "Ledger.close"),
     ("bulkmail.report.collector", "Collector.finish"),
     ("bulkmail.report.writer", "ReportWriter.__exit__"),
+    ("bulkmail.cli.check", "print_result"),
 ]
 
 
@@ -258,3 +260,28 @@ def test_a_signal_at_any_moment_of_a_check_s_end_leaves_one_whole_report(
     (folder,) = (tmp_path / "reports").iterdir()
     summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
     assert summary["exit_code"] == 1 and summary["counts"]["failed"] == 1
+
+
+def test_a_signal_while_validate_prints_its_summary_leaves_one_report(tmp_path: Path) -> None:
+    # The report is written by then: the signal left a second folder whose summary.json
+    # said "interrupted", exit 3, beside the whole one that said 1.
+    sheet = tmp_path / "in.csv"
+    sheet.write_text(
+        "email,password,server,smtp_server\nnot-an-address,Mbox-pw-1,imap.example.org,"
+        "smtp.example.org\n",
+        encoding="utf-8",
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", _SIGNALLED_END, "bulkmail.cli.validate", "print_result",
+         "validate", str(sheet), "--report-dir", str(tmp_path / "reports"), "--log-format",
+         "json"],
+        stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=SAFETY,
+    )  # fmt: skip
+    assert run.returncode == 1, run.stderr
+    events = [json.loads(text) for text in run.stderr.splitlines()]
+    assert [e["signal"] for e in events if e["event"] == "run.interrupted"] == [
+        "SIGTERM", "SIGINT"
+    ]  # fmt: skip
+    (folder,) = (tmp_path / "reports").iterdir()
+    summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    assert summary["exit_code"] == 1 and "error" not in summary
