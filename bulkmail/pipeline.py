@@ -82,8 +82,14 @@ def read_input(inp: InputSettings) -> Table:
 def owners_unknown(table: Table, inp: InputSettings, user: str | None, from_email: bool) -> bool:
     """True when nothing says who owns the rows: no portal_user column, none in --set or
     --defaults, no --user, no --portal-user-from email. The import refuses it (exit 2)."""
-    given = table.column_of("portal_user") is not None or "portal_user" in inp.defaults
+    given = table.column_of("portal_user") is not None or _owner_in_defaults(inp)
     return not (given or user or from_email)
+
+
+def _owner_in_defaults(inp: InputSettings) -> bool:
+    """Return whether --set or --defaults give a portal_user: a blank one (`--set
+    portal_user=`) fills no cell (validation drops blank defaults), so it names no owner."""
+    return bool(inp.defaults.get("portal_user", "").strip())
 
 
 def warn_of_owners(table: Table, inp: InputSettings, user: str | None, from_email: bool) -> Table:
@@ -231,6 +237,7 @@ async def import_async(
         asked = await ask_setups(factory, load(inp), inp, portal, acting, unreachable, backoff)
         inp, sessions = asked
     journal = open_journal(portal, inp, log)
+    ending = contextlib.ExitStack()  # once the pool has ended: report_first, to the very end
     try:
         access = ACCESS[report_mode]
         folder = new_report_folder(Path(report_dir), "import", started, access)
@@ -265,6 +272,9 @@ async def import_async(
             route = Router(table, inp, portal, journal, ledger, runner.abort, acting)
             jobs = route.jobs()
             await drive(runner, jobs, progress, portal.grace, handle_signals, log)
+            # Nothing is sent from here on: a signal is logged, and the rest settled, the
+            # journal committed and closed and the report written whole, as they would be.
+            ending.enter_context(report_first(handle_signals, log))
             for job in jobs:  # rows the run never reached
                 ledger.settle(job.index, outcomes.not_attempted(job))
             if runner.state.aborted:
@@ -273,7 +283,7 @@ async def import_async(
                 log.info("run.impersonations", **acting.facts())
             ledger.close(route.rows)
             _commit(journal, runner)  # before the report says what the journal holds
-            with _report_lost_says(journal), report_first(handle_signals, log):
+            with _report_lost_says(journal):
                 result = collect.finish(
                     info=table.info,
                     started=started,
@@ -287,6 +297,7 @@ async def import_async(
     finally:
         if journal is not None:
             journal.close()
+        ending.close()
 
 
 def _check_owners(admin: object, portal_user_from: object, caller: str) -> None:
@@ -355,7 +366,7 @@ def _run_identity(table: Table, inp: InputSettings, portal: PortalSettings) -> I
     --set or --defaults), else None."""
     if not portal.user or portal.admin or table.column_of("portal_user") is not None:
         return None
-    if "portal_user" in inp.defaults:
+    if _owner_in_defaults(inp):
         return None
     from bulkmail.portal.client import Identity
 

@@ -14,6 +14,7 @@ nothing; a backslash is kept as it is for the same reason.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable, Sequence
 from typing import Final
 
@@ -34,6 +35,7 @@ CELL_QUOTE_LIMIT: Final = 80
 """Characters of a cell a validation message quotes before it is cut (its length said)."""
 
 _NAMED: Final = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+_MARKS: Final = frozenset({"Mn", "Mc", "Me"})  # combining marks: part of the character before
 
 
 def printable(text: str, limit: int | None = None) -> str:
@@ -74,7 +76,7 @@ def cell_quoted(
     not escaped here: the report keeps them, and the command line makes each line it prints
     `printable`.
     """
-    shown = text if len(text) <= limit else text[: limit - 1]
+    shown = text if len(text) <= limit else text[: _cut_at(text, limit - 1)]
     marked = mark(shown) if mark is not None else shown
     if shown is text:
         return f'"{marked}"'
@@ -86,7 +88,31 @@ def cell_cut(text: str, limit: int = CELL_QUOTE_LIMIT) -> str:
     else cut with its length, `xxxx… (3,004 characters)`."""
     if len(text) <= limit:
         return text
-    return f"{text[: limit - 1]}… ({len(text):,} characters)"
+    return f"{text[: _cut_at(text, limit - 1)]}… ({len(text):,} characters)"
+
+
+def _cut_at(text: str, end: int) -> int:
+    """Return where to cut `text` at `end` or before it, so that no character the reader
+    sees as one is split: not before a combining mark, an emoji's skin tone or a variation
+    selector (it belongs to the character before), nor after a zero-width joiner."""
+    while end > 0 and (_extends(text[end]) or text[end - 1] == "\u200d"):
+        end -= 1
+    return end
+
+
+def _extends(char: str) -> bool:
+    """Return whether `char` joins the character before it (Unicode's Grapheme_Extend,
+    near enough: marks, the joiner, variation selectors, emoji modifiers)."""
+    if char.isascii():
+        return False
+    point = ord(char)
+    return (
+        unicodedata.category(char) in _MARKS
+        or point == 0x200D
+        or 0xFE00 <= point <= 0xFE0F
+        or 0xE0100 <= point <= 0xE01EF
+        or 0x1F3FB <= point <= 0x1F3FF
+    )
 
 
 def listing(items: Sequence[str], shown: int = 5) -> str:

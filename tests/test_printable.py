@@ -61,6 +61,12 @@ def test_a_cell_is_quoted_whole_up_to_its_limit_then_cut_with_its_length() -> No
     assert cell_quoted("a" * 80) == '"' + "a" * 80 + '"'
     assert cell_quoted("a" * 81) == '"' + "a" * 79 + '…" (81 characters)'
     assert cell_quoted("x" * 32_767, 5) == '"xxxx…" (32,767 characters)'
+    # Cut before a character's combining marks, not between: "é" typed as e + U+0301 (41
+    # times) showed a bare "e" as its last character.
+    assert cell_quoted("e\u0301" * 41) == '"' + "e\u0301" * 39 + '…" (82 characters)'
+    assert cell_quoted("x" * 78 + "\U0001f44d\U0001f3fd" + "x") == (
+        '"' + "x" * 78 + '…" (81 characters)'
+    )  # a thumb and its skin tone (a modifier) stay together
     assert cell_quoted("a\u200bb", mark=lambda t: t.replace("\u200b", "<U+200B>")) == (
         '"a<U+200B>b"'
     )
@@ -77,6 +83,14 @@ def test_a_cell_is_quoted_whole_up_to_its_limit_then_cut_with_its_length() -> No
         ("email", "b\u200box" + "x" * 3000 + "@example.org", "invisible-character"),
         ("email", "\u200bbox" + "x" * 3000 + "@example.org", "invisible-stripped"),
         ("portal_user", "u " * 1500 + "@corp.example.org", "portal-user-invalid"),
+        # A number past int()'s 4,300 digits was a ValueError traceback; under it, the
+        # message printed it whole. Hints quoted the cell's parts whole.
+        ("port", "9" * 3000, "port-out-of-range"),
+        ("port", "9" * 5000, "port-out-of-range"),
+        ("port", "-" + "1" * 5000 + ".0", "port-out-of-range"),
+        ("incoming_encryption_type", "7" * 5000, "encryption-invalid"),
+        ("server", "imap.example.org:" + "1" * 3000, "host-invalid"),
+        ("server", "https://imap" + "x" * 3000 + ".example.org/", "host-invalid"),
     ],
 )
 def test_no_validation_message_quotes_a_long_cell_whole(column: str, text: str, code: str) -> None:

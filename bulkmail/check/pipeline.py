@@ -7,6 +7,7 @@ the others end checked, not checked, failed at stage check, or not attempted.
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import time
 from collections.abc import Iterator
@@ -36,7 +37,7 @@ from bulkmail.portal.tls import trust_context
 from bulkmail.report.collector import Collector, RunResult
 from bulkmail.report.writer import ReportWriter, new_report_folder
 from bulkmail.run import outcomes
-from bulkmail.run.drive import handlers_kept
+from bulkmail.run.drive import handlers_kept, report_first
 from bulkmail.run.outcomes import Ledger
 from bulkmail.run.servers import MailServers
 from bulkmail.secrets import SECRET_FIELDS, register
@@ -110,7 +111,8 @@ async def check_async(
         live=live,
     )
     log.info("run.started", command="check", input=str(inp.path), login=settings.login)
-    with ReportWriter(folder, table.headers, table.fields, access=access) as writer:
+    ending = contextlib.ExitStack()  # exits after the ReportWriter: report_first, to the end
+    with ending, ReportWriter(folder, table.headers, table.fields, access=access) as writer:
         collect = Collector(writer, log, command="check")
         ledger = Ledger(collect)
         checked = validate(
@@ -128,30 +130,31 @@ async def check_async(
                     async with anyio.create_task_group() as workers:
                         for _ in range(settings.concurrency):
                             workers.start_soon(_worker, counted, checker, ledger)
-                # Still watching while the rest is settled and the report written (seconds for
-                # a large sheet): a second Ctrl-C or SIGTERM is taken, not a report cut in half.
-                for index, left in counted:  # rows the interrupt left
-                    ledger.settle(index, _not_checked(left, NOT_REACHED))
-                ledger.close(counted.rows)
-                result = collect.finish(
-                    info=table.info,
-                    started=started,
-                    finished=now(),
-                    seconds=time.perf_counter() - t0,
-                    aborted=bool(stop.reason),
-                    header_problems=table.problems,
-                    extra={
-                        **({"error": f"{stop.reason}: {AGAIN}"} if stop.reason else {}),
-                        "interrupted": bool(stop.reason),
-                        "abort_reason": f"{stop.reason}: {AGAIN}" if stop.reason else None,
-                        "login": settings.login,
-                        "timeout": settings.timeout,
-                        "probes": probes.made,
-                        "logins": checker.logins,
-                        "mail_servers": servers.facts(),
-                    },
-                )
-                tg.cancel_scope.cancel()
+                tg.cancel_scope.cancel()  # the watcher ends: its receiver puts the handlers back
+        # Nothing is checked from here on: while the rest is settled and the report written
+        # and closed (seconds for a large sheet), a signal is logged, not a report cut in half.
+        ending.enter_context(report_first(handle_signals, log))
+        for index, left in counted:  # rows the interrupt left
+            ledger.settle(index, _not_checked(left, NOT_REACHED))
+        ledger.close(counted.rows)
+        result = collect.finish(
+            info=table.info,
+            started=started,
+            finished=now(),
+            seconds=time.perf_counter() - t0,
+            aborted=bool(stop.reason),
+            header_problems=table.problems,
+            extra={
+                **({"error": f"{stop.reason}: {AGAIN}"} if stop.reason else {}),
+                "interrupted": bool(stop.reason),
+                "abort_reason": f"{stop.reason}: {AGAIN}" if stop.reason else None,
+                "login": settings.login,
+                "timeout": settings.timeout,
+                "probes": probes.made,
+                "logins": checker.logins,
+                "mail_servers": servers.facts(),
+            },
+        )
         return result
 
 

@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from bulkmail.cli import fatal
 from bulkmail.cli.common import (
     add_input_options,
     add_mail_server_limits,
@@ -105,6 +106,7 @@ def run(args: argparse.Namespace) -> int:
         report_mode=args.report_mode,
         handle_signals=True,
     )
-    if not args.quiet:
-        print_result(result, sys.stdout)
-    return result.summary.exit_code
+    with fatal.report_written():
+        if not args.quiet:
+            print_result(result, sys.stdout)
+        return result.summary.exit_code

@@ -84,6 +84,19 @@ def sigterm_stops_the_run() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+@contextlib.contextmanager
+def report_written() -> Iterator[None]:
+    """Within the block (a run's console summary, its report written whole), Ctrl-C and
+    SIGTERM are logged, not obeyed (`run.drive.report_first`): stopped there, the run left a
+    second report folder whose summary.json said "interrupted", exit 3, beside the whole one.
+    """
+    from bulkmail.logs import get_logger
+    from bulkmail.run.drive import report_first
+
+    with report_first(True, get_logger()):
+        yield
+
+
 def interrupted(stop: KeyboardInterrupt) -> str:
     """Return what stopped the run: "interrupted", or "interrupted by SIGTERM"."""
     terminated = isinstance(stop, Terminated) or _TERMINATED.is_set()

@@ -322,11 +322,12 @@ def run(args: argparse.Namespace) -> int:
         ask_code=_ask_code if sys.stdin.isatty() else None,
         keep_rows=False,  # no per-row results in memory: the report holds them
     )  # fmt: skip
-    if not args.quiet:
-        print_result(result, sys.stdout)
-    if result.error is not None:  # a journal that failed part-way: what happened, what to do
-        fatal.say(args, result.error, result.paths.folder)
-    return result.summary.exit_code
+    with fatal.report_written():
+        if not args.quiet:
+            print_result(result, sys.stdout)
+        if result.error is not None:  # a journal that failed part-way: what happened, what to do
+            fatal.say(args, result.error, result.paths.folder)
+        return result.summary.exit_code
 
 
 def _ask_code(prompt: str) -> str:

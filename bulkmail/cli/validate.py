@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from bulkmail.cli import fatal
 from bulkmail.cli.common import (
     add_input_options,
     add_output_options,
@@ -65,6 +66,7 @@ def run(args: argparse.Namespace) -> int:
         report_mode=args.report_mode,
         keep_rows=False,  # the console and the report need no per-row results in memory
     )
-    if not args.quiet:
-        print_result(result, sys.stdout)
-    return result.summary.exit_code
+    with fatal.report_written():
+        if not args.quiet:
+            print_result(result, sys.stdout)
+        return result.summary.exit_code

@@ -96,6 +96,7 @@ class Router:
                     yield routed
                 continue
             if self._acting is not None:
+                self._acting.seen(job)  # the first row of its mailbox, as in a fresh run
                 self._acting.settled(job.identity.login)
 
     def _route(self, job: Job) -> Job | Outcome:
@@ -178,22 +179,34 @@ def handlers_kept(*signums: int) -> Iterator[None]:
 
 @contextlib.contextmanager
 def report_first(enabled: bool, log: Any) -> Iterator[None]:
-    """Within the block (the report written after the last row is settled), Ctrl-C and
-    SIGTERM are logged and not obeyed: every row is settled and journaled by then, and
-    writing the report takes a moment, so the run ends as it would have, report whole,
-    instead of being cut short with no summary.json (systemd's stop, a late Ctrl-C)."""
+    """Within the block (from the pool's end: the rows it never reached settled, the
+    journal committed and closed, the report written and its files closed), Ctrl-C and
+    SIGTERM are not obeyed, and logged once it ends (`run.interrupted` with `after`):
+    nothing is sent by then, and finishing takes a moment, so the run ends as it would
+    have, report whole, instead of being cut short or followed by a second folder whose
+    summary.json says "interrupted" (systemd's stop, a late Ctrl-C). The import and
+    `check` enter it once their pool has ended."""
     if not enabled or threading.current_thread() is not threading.main_thread():
         yield
         return
 
-    def taken(signum: int, frame: FrameType | None) -> None:
-        name = signal.Signals(signum).name
-        log.warning("run.interrupted", signal=name, after="the last row: the report is finished")
+    came: list[str] = []
 
-    with handlers_kept(*_STOPS):
-        for signum in _STOPS:
-            signal.signal(signum, taken)
-        yield
+    def taken(signum: int, frame: FrameType | None) -> None:
+        # Said after the block, not here: the handler runs between two bytecodes of the main
+        # thread, maybe inside a log line's write, whose lock it would wait on for ever.
+        came.append(signal.Signals(signum).name)
+
+    try:
+        with handlers_kept(*_STOPS):
+            for signum in _STOPS:
+                signal.signal(signum, taken)
+            yield
+    finally:
+        for name in came:
+            log.warning(
+                "run.interrupted", signal=name, after="the last row: the report is finished"
+            )
 
 
 async def watch_signals(

@@ -207,13 +207,10 @@ class Acting:
         to the same person under another name (`anna` and `anna@corp.example`, one user in
         People): sent, it would overwrite that row's account. Remember first rows."""
         login = job.identity.login
-        person = self.people.get(user_key(login))
-        if person is None:
+        first = self.seen(job)
+        if first is None:
             return None
-        key = (person.id, mailbox_key(job.account.email))
-        row, first_login = self.mailboxes.setdefault(key, (job.row.number, login))
-        if row == job.row.number:
-            return None
+        row, first_login = first
         code = Code.DUPLICATE_ACCOUNT
         return Verdict(
             code,
@@ -224,6 +221,18 @@ class Acting:
             f"delete this row or merge it into row {row}",
             retryable=False,
         )
+
+    def seen(self, job: Job) -> tuple[int, str] | None:
+        """Remember `job`'s row as the first to give its mailbox to its person, unless an
+        earlier row did: return that row's (number, login) then. The rows a journal settles
+        are seen too (`drive.Router`): a re-run judges the rows as a fresh run does."""
+        login = job.identity.login
+        person = self.people.get(user_key(login))
+        if person is None:
+            return None
+        key = (person.id, mailbox_key(job.account.email))
+        row, first_login = self.mailboxes.setdefault(key, (job.row.number, login))
+        return None if row == job.row.number else (row, first_login)
 
     def facts(self) -> dict[str, Any]:
         """Return what summary.json says of the acting: the admin and its sessions."""

@@ -19,10 +19,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from bulkmail.codes import Code
+from bulkmail.portal.lowering import mailbox_key
 from bulkmail.portal.setups import Setup
 from bulkmail.providers import Endpoint, Provider, by_domain
 from bulkmail.schema import ENCRYPTION, ENCRYPTION_NAMES, FALSE_WORDS
-from bulkmail.validation.addresses import ascii_domain
 from bulkmail.validation.cells import Note
 
 __all__ = ["PortalSetups", "Unanswered", "autofill", "wanted"]
@@ -97,8 +97,9 @@ def wanted(values: Mapping[str, str]) -> tuple[str, bool] | None:
         return None
     _, at, domain = values.get("email", "").strip().rpartition("@")
     # One question per domain however it is written: почта.рф and xn--80a1acny.xn--p1ai
-    # are one domain to DNS and to the portal.
-    domain = ascii_domain(domain.strip().casefold())
+    # are one domain to DNS and to the portal. Keyed as mailbox_key keys a domain (not
+    # casefold: straße.de is xn--strae-oqa.de, another domain than strasse.de).
+    domain = mailbox_key(f"@{domain.strip()}")[1:]
     if not at or not domain:
         return None
     return domain, values.get("imap", "").strip().casefold() in FALSE_WORDS

@@ -11,10 +11,11 @@ import functools
 import ipaddress
 import re
 from dataclasses import dataclass, field
+from typing import Final
 
 from bulkmail.codes import Code
 from bulkmail.models import Problem, Severity
-from bulkmail.printable import cell_quoted
+from bulkmail.printable import cell_cut, cell_quoted
 from bulkmail.schema import (
     AUTH_NAMES,
     ENCRYPTION_NAMES,
@@ -31,6 +32,8 @@ POP3_PORTS = frozenset({995, 110})
 IMAP_PORTS = frozenset({993, 143})
 SMTP_PORTS = frozenset({465, 587, 25})
 
+_DIGITS: Final = 18  # a longer whole number is out of every range a cell has
+_HUGE: Final = 10**_DIGITS
 _INT = re.compile(r"[+-]?[0-9]+(?:\.0*)?")  # ASCII digits only: int() takes any script's
 # A label of a host or mail domain: letters (any script, for IDNs), digits, inner hyphens.
 # Underscores are tolerated inside: some internal hosts have them and DNS resolves them.
@@ -119,7 +122,10 @@ def as_int(text: str) -> int | None:
     text = text.strip()
     if not _INT.fullmatch(text):
         return None
-    return int(text.split(".")[0])
+    whole = text.split(".")[0]
+    if len(whole.lstrip("+-0")) > _DIGITS:  # int() refuses past 4,300 digits (ValueError)
+        return -_HUGE if whole.startswith("-") else _HUGE
+    return int(whole)
 
 
 def parse_port(column: str, text: str, found: Findings) -> int | None:
@@ -131,7 +137,8 @@ def parse_port(column: str, text: str, found: Findings) -> int | None:
         found.add(column, Code.PORT_INVALID, f"{cell_quoted(text)} is not a whole port number")
         return None
     if not 1 <= port <= 65535:
-        found.add(column, Code.PORT_OUT_OF_RANGE, f"port {port} is outside 1..65535")
+        shown = cell_cut(text.strip().split(".")[0].lstrip("+"))  # the cell, not _HUGE
+        found.add(column, Code.PORT_OUT_OF_RANGE, f"port {shown} is outside 1..65535")
         return None
     return port
 
@@ -250,7 +257,7 @@ def _host_problem(value: str, port_column: str) -> tuple[str, str]:
     plain = Code.HOST_INVALID.hint  # "write only the host name, e.g. imap.example.org"
     if "://" in value:
         rest = value.partition("://")[2].rstrip("/")
-        return "has a scheme", f"drop the scheme: write {rest}" if rest else plain
+        return "has a scheme", f"drop the scheme: write {cell_cut(rest)}" if rest else plain
     if SPACE.search(value):
         return "has spaces", plain
     if "@" in value:
@@ -259,7 +266,9 @@ def _host_problem(value: str, port_column: str) -> tuple[str, str]:
         return "", ""
     host, _, tail = value.rpartition(":")
     if host and tail.isascii() and tail.isdigit():
-        return "has a port in it", f"put {tail} in {port_column} and only {host} here"
+        return "has a port in it", (
+            f"put {cell_cut(tail)} in {port_column} and only {cell_cut(host)} here"
+        )
     if "/" in value or ":" in value:
         return "is not a host name", plain
     problem = domain_problem(value)

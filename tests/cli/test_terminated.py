@@ -134,7 +134,8 @@ def test_a_signal_while_the_last_report_is_written_leaves_it_whole(tmp_path: Pat
     events = [json.loads(text) for text in run.stderr.splitlines()]
     taken = [e["signal"] for e in events if e["event"] == "run.interrupted"]
     assert taken == ["SIGTERM", "SIGINT"]
-    assert events[-1]["event"] == "run.finished" and events[-1]["exit_code"] == 0
+    (finished,) = [e for e in events if e["event"] == "run.finished"]
+    assert finished["exit_code"] == 0
     (folder,) = (tmp_path / "reports").iterdir()
     summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
     assert summary["exit_code"] == 0 and "error" not in summary
@@ -163,3 +164,124 @@ def test_a_signal_receiver_leaves_the_handlers_it_found() -> None:
         assert signal.getsignal(signal.SIGTERM) is mine
     finally:
         signal.signal(signal.SIGTERM, before)
+
+
+_SIGNALLED_END = """
+import importlib, signal, sys
+module, name = sys.argv[1:3]
+*path, method = name.split(".")
+owner = importlib.import_module(module)
+for step in path:
+    owner = getattr(owner, step)
+original = getattr(owner, method)
+def signalled(*args, **kwargs):
+    signal.raise_signal(signal.SIGTERM)  # systemd's stop, after the last row
+    signal.raise_signal(signal.SIGINT)  # and a late Ctrl-C
+    return original(*args, **kwargs)
+setattr(owner, method, signalled)
+from bulkmail.cli import main
+sys.exit(main(sys.argv[3:]))
+"""
+
+_END_OF_IMPORT = [
+    ("bulkmail.run.outcomes", "Ledger.close"),  # every row just settled
+    ("bulkmail.pipeline", "_commit"),  # the journal's last commit
+    ("bulkmail.report.writer", "ReportWriter.__exit__"),  # the report's files closed
+    ("bulkmail.journal.store", "Journal.close"),  # the journal closed
+    ("bulkmail.cli.importing", "print_result"),  # the console summary, the report written
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("moment", _END_OF_IMPORT, ids=lambda m: m[1])
+def test_a_signal_at_any_moment_of_an_import_s_end_leaves_one_whole_report(
+    tmp_path: Path, moment: tuple[str, str]
+) -> None:
+    # Outside the report's own writing the signal was the command line's: a second folder
+    # holding a summary.json that said "interrupted", exit 3, after run.finished said 0.
+    from bulkmail.simulator import SimConfig, running
+
+    sheet = tmp_path / "in.csv"
+    sheet.write_text(
+        "portal_user,portal_password,email,password,server,smtp_server\n"
+        "u1@corp.example.org,Portal-1-pw,a@mail.example.org,Mbox-pw-1,imap.mail.example.org,"
+        "smtp.mail.example.org\n",
+        encoding="utf-8",
+    )
+    with running(SimConfig(latency_ms=1)) as url:
+        run = subprocess.run(
+            [sys.executable, "-c", _SIGNALLED_END, *moment, "import", str(sheet), "--portal",
+             url, "--state", str(tmp_path / "journal.sqlite"), "--report-dir",
+             str(tmp_path / "reports"), "--log-format", "json"],
+            stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=SAFETY,
+        )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    events = [json.loads(text) for text in run.stderr.splitlines()]
+    assert "run.failed" not in [e["event"] for e in events]
+    assert [e["signal"] for e in events if e["event"] == "run.interrupted"][-2:] == [
+        "SIGTERM", "SIGINT"
+    ]  # fmt: skip
+    (folder,) = (tmp_path / "reports").iterdir()
+    summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    assert summary["exit_code"] == 0 and summary["counts"]["created"] == 1
+
+
+_END_OF_CHECK = [
+    ("bulkmail.run.outcomes", "Ledger.close"),
+    ("bulkmail.report.collector", "Collector.finish"),
+    ("bulkmail.report.writer", "ReportWriter.__exit__"),
+    ("bulkmail.cli.check", "print_result"),
+]
+
+
+@pytest.mark.parametrize("moment", _END_OF_CHECK, ids=lambda m: m[1])
+def test_a_signal_at_any_moment_of_a_check_s_end_leaves_one_whole_report(
+    tmp_path: Path, moment: tuple[str, str]
+) -> None:
+    # Port 9 on loopback: nothing listens, the row fails at once (exit 1). A signal while the
+    # report was written went unsaid; once its files were closed it left a second folder.
+    sheet = tmp_path / "in.csv"
+    sheet.write_text(
+        "email,password,server,port,smtp_server,smtp_port\n"
+        "a@mail.example.org,Mbox-pw-1,127.0.0.1,9,127.0.0.1,9\n",
+        encoding="utf-8",
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", _SIGNALLED_END, *moment, "check", str(sheet), "--report-dir",
+         str(tmp_path / "reports"), "--log-format", "json", "--timeout", "5"],
+        stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=SAFETY,
+    )  # fmt: skip
+    assert run.returncode == 1, run.stderr
+    events = [json.loads(text) for text in run.stderr.splitlines()]
+    assert "run.failed" not in [e["event"] for e in events]
+    assert [e["signal"] for e in events if e["event"] == "run.interrupted"] == [
+        "SIGTERM", "SIGINT"
+    ]  # fmt: skip
+    (folder,) = (tmp_path / "reports").iterdir()
+    summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    assert summary["exit_code"] == 1 and summary["counts"]["failed"] == 1
+
+
+def test_a_signal_while_validate_prints_its_summary_leaves_one_report(tmp_path: Path) -> None:
+    # The report is written by then: the signal left a second folder whose summary.json
+    # said "interrupted", exit 3, beside the whole one that said 1.
+    sheet = tmp_path / "in.csv"
+    sheet.write_text(
+        "email,password,server,smtp_server\nnot-an-address,Mbox-pw-1,imap.example.org,"
+        "smtp.example.org\n",
+        encoding="utf-8",
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", _SIGNALLED_END, "bulkmail.cli.validate", "print_result",
+         "validate", str(sheet), "--report-dir", str(tmp_path / "reports"), "--log-format",
+         "json"],
+        stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=SAFETY,
+    )  # fmt: skip
+    assert run.returncode == 1, run.stderr
+    events = [json.loads(text) for text in run.stderr.splitlines()]
+    assert [e["signal"] for e in events if e["event"] == "run.interrupted"] == [
+        "SIGTERM", "SIGINT"
+    ]  # fmt: skip
+    (folder,) = (tmp_path / "reports").iterdir()
+    summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    assert summary["exit_code"] == 1 and "error" not in summary

@@ -501,3 +501,24 @@ def test_one_person_named_by_login_and_by_email_gets_a_mailbox_once(tmp_path: Pa
     (twice,) = failed
     assert (twice["row"], twice["code"], twice["stage"]) == ("3", "duplicate-account", "validation")
     assert "same mailbox as row 2" in twice["message"] and "one person" in twice["message"]
+
+
+@pytest.mark.parametrize("again", [["--if-exists", "update"], ["--retry-failed"]])
+def test_one_person_under_two_names_is_refused_on_a_re_run_too(
+    tmp_path: Path, again: list[str]
+) -> None:
+    # The journal settles the first row (done by an earlier run) before --admin sees it: the
+    # second row was then the first of that mailbox, sent, and overwrote the first's account.
+    anna = PortalUser("anna", "Anna-pw-1")
+    first = write_sheet(tmp_path / "first.csv", [row("anna", "box1")])
+    both = write_sheet(tmp_path / "in.csv", [row("anna", "box1"), row("anna@portal.sim", "Box1")])
+    with running(portal(users=(anna,))) as url:
+        assert run_import(tmp_path, first, url) == 0
+        if again == ["--retry-failed"]:  # the second row failed as a duplicate: tried again
+            assert run_import(tmp_path, both, url) == 1
+        assert run_import(tmp_path, both, url, *again) == 1
+        counters = stats(url)
+    assert counters["creates"] == 1 and counters["overwrites"] == 0
+    _, succeeded, failed = report(tmp_path)
+    assert [(r["row"], r["code"]) for r in failed] == [("3", "duplicate-account")]
+    assert [r["row"] for r in succeeded] == ["2"]

@@ -118,3 +118,31 @@ def test_the_import_still_refuses_a_sheet_with_no_owner_at_all(
     )  # fmt: skip
     assert code == 2
     assert "no portal_user column and no --user" in capsys.readouterr().err
+
+
+def blank_owner(tmp_path: Path, how: str) -> list[str]:
+    if how == "set":
+        return ["--set", "portal_user="]
+    path = tmp_path / "blank.toml"
+    path.write_text('portal_user = "  "\nportal_password = "Portal-1-pw"\n', encoding="utf-8")
+    path.chmod(0o600)
+    return ["--defaults", str(path)]
+
+
+@pytest.mark.parametrize("how", ["set", "defaults"])
+def test_a_blank_portal_user_in_the_defaults_is_no_owner(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], how: str
+) -> None:
+    # `--set portal_user=` fills no cell: validate said nothing, and the import logged in as
+    # "" (portal-login-failed on every row, or portal-user-unknown with --admin).
+    reports = tmp_path / "reports"
+    blank = blank_owner(tmp_path, how)
+    assert main(["validate", str(sheet(tmp_path)), "--report-dir", str(reports), *blank]) == 0
+    assert summary(reports)["warnings"][WARNING] == 1
+    capsys.readouterr()
+    code = main(
+        ["import", str(sheet(tmp_path)), "--portal", "http://127.0.0.1:9", "--report-dir",
+         str(reports), "--state", str(tmp_path / "journal.sqlite"), *blank]
+    )  # fmt: skip
+    assert code == 2
+    assert "no portal_user column and no --user" in capsys.readouterr().err

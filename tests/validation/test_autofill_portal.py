@@ -67,6 +67,11 @@ def test_read_setup(data: dict[str, Any], pop3: bool, expected: Setup | None) ->
         ({"email": "anna@gmail.com", "server": "imap.x.org"}, ("gmail.com", False)),
         ({"email": "anna@gmail.com", "server": "a", "smtp_server": "b"}, None),
         ({"email": "anna"}, None),
+        ({"email": "anna@ПОЧТА.рф"}, ("xn--80a1acny.xn--p1ai", False)),
+        ({"email": "anna@xn--80a1acny.XN--P1AI"}, ("xn--80a1acny.xn--p1ai", False)),
+        # Lowered as mailbox_key lowers a domain, not casefolded: straße.de and strasse.de
+        # are two domains (xn--strae-oqa.de), and were asked as one.
+        ({"email": "anna@Straße.de"}, ("xn--strae-oqa.de", False)),
     ],
 )
 def test_wanted(values: dict[str, str], expected: tuple[str, bool] | None) -> None:
