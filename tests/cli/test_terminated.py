@@ -15,6 +15,7 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -98,46 +99,21 @@ def test_an_interrupted_demo_does_not_say_that_running_it_again_finishes_the_res
     )
 
 
-_SIGNALLED_REPORT = """
-import signal, sys
-import bulkmail.report.writer as writer
-write_xlsx = writer.write_xlsx
-def signalled(*args, **kwargs):
-    signal.raise_signal(signal.SIGTERM)  # systemd's stop, as the last report is written
-    signal.raise_signal(signal.SIGINT)  # and a late Ctrl-C
-    return write_xlsx(*args, **kwargs)
-writer.write_xlsx = signalled
-from bulkmail.cli import main
-sys.exit(main(sys.argv[1:]))
-"""
-
-
 @pytest.mark.slow
 def test_a_signal_while_the_last_report_is_written_leaves_it_whole(tmp_path: Path) -> None:
     from bulkmail.simulator import SimConfig, running
 
-    sheet = tmp_path / "in.csv"
-    sheet.write_text(
-        "portal_user,portal_password,email,password,server,smtp_server\n"
-        "u1@corp.example.org,Portal-1-pw,a@mail.example.org,Mbox-pw-1,imap.mail.example.org,"
-        "smtp.mail.example.org\n",
-        encoding="utf-8",
-    )
     with running(SimConfig(latency_ms=1)) as url:
-        run = subprocess.run(
-            [sys.executable, "-c", _SIGNALLED_REPORT, "import", str(sheet), "--portal", url,
-             "--state", str(tmp_path / "journal.sqlite"), "--report-dir",
-             str(tmp_path / "reports"), "--log-format", "json"],
-            stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=SAFETY,
+        run, events = _signalled(
+            tmp_path, ("bulkmail.report.writer", "write_xlsx"), "import", str(_one_row(tmp_path)),
+            "--portal", url, "--state", str(tmp_path / "journal.sqlite"),
         )  # fmt: skip
     assert run.returncode == 0, run.stderr  # every row was done: the run's own code
-    events = [json.loads(text) for text in run.stderr.splitlines()]
     taken = [e["signal"] for e in events if e["event"] == "run.interrupted"]
     assert taken == ["SIGTERM", "SIGINT"]
     (finished,) = [e for e in events if e["event"] == "run.finished"]
     assert finished["exit_code"] == 0
-    (folder,) = (tmp_path / "reports").iterdir()
-    summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    folder, summary = _one_report(tmp_path)
     assert summary["exit_code"] == 0 and "error" not in summary
     assert summary["counts"]["created"] == 1 and summary["total"] == 1
     assert (folder / "report.xlsx").stat().st_size > 0
@@ -183,6 +159,38 @@ from bulkmail.cli import main
 sys.exit(main(sys.argv[3:]))
 """
 
+
+def _signalled(
+    tmp_path: Path, moment: tuple[str, str], *argv: str
+) -> tuple[subprocess.CompletedProcess[str], list[dict[str, Any]]]:
+    """Run bulkmail `argv` (JSON log, reports in tmp_path) with SIGTERM then SIGINT raised as
+    `moment` (module, function) is called; return the run and its log's events."""
+    run = subprocess.run(
+        [sys.executable, "-c", _SIGNALLED_END, *moment, *argv, "--report-dir",
+         str(tmp_path / "reports"), "--log-format", "json"],
+        stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=SAFETY,
+    )  # fmt: skip
+    return run, [json.loads(text) for text in run.stderr.splitlines()]
+
+
+def _one_report(tmp_path: Path) -> tuple[Path, dict[str, Any]]:
+    """Return the one report folder under tmp_path/reports and its summary.json."""
+    (folder,) = (tmp_path / "reports").iterdir()
+    return folder, json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+
+
+def _one_row(tmp_path: Path) -> Path:
+    """Write a sheet of one row with its own portal user, and return it."""
+    sheet = tmp_path / "in.csv"
+    sheet.write_text(
+        "portal_user,portal_password,email,password,server,smtp_server\n"
+        "u1@corp.example.org,Portal-1-pw,a@mail.example.org,Mbox-pw-1,imap.mail.example.org,"
+        "smtp.mail.example.org\n",
+        encoding="utf-8",
+    )
+    return sheet
+
+
 _END_OF_IMPORT = [
     ("bulkmail.run.outcomes", "Ledger.close"),  # every row just settled
     ("bulkmail.pipeline", "_commit"),  # the journal's last commit
@@ -201,28 +209,17 @@ def test_a_signal_at_any_moment_of_an_import_s_end_leaves_one_whole_report(
     # holding a summary.json that said "interrupted", exit 3, after run.finished said 0.
     from bulkmail.simulator import SimConfig, running
 
-    sheet = tmp_path / "in.csv"
-    sheet.write_text(
-        "portal_user,portal_password,email,password,server,smtp_server\n"
-        "u1@corp.example.org,Portal-1-pw,a@mail.example.org,Mbox-pw-1,imap.mail.example.org,"
-        "smtp.mail.example.org\n",
-        encoding="utf-8",
-    )
     with running(SimConfig(latency_ms=1)) as url:
-        run = subprocess.run(
-            [sys.executable, "-c", _SIGNALLED_END, *moment, "import", str(sheet), "--portal",
-             url, "--state", str(tmp_path / "journal.sqlite"), "--report-dir",
-             str(tmp_path / "reports"), "--log-format", "json"],
-            stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=SAFETY,
+        run, events = _signalled(
+            tmp_path, moment, "import", str(_one_row(tmp_path)), "--portal", url, "--state",
+            str(tmp_path / "journal.sqlite"),
         )  # fmt: skip
     assert run.returncode == 0, run.stderr
-    events = [json.loads(text) for text in run.stderr.splitlines()]
     assert "run.failed" not in [e["event"] for e in events]
     assert [e["signal"] for e in events if e["event"] == "run.interrupted"][-2:] == [
         "SIGTERM", "SIGINT"
     ]  # fmt: skip
-    (folder,) = (tmp_path / "reports").iterdir()
-    summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    _, summary = _one_report(tmp_path)
     assert summary["exit_code"] == 0 and summary["counts"]["created"] == 1
 
 
@@ -246,19 +243,13 @@ def test_a_signal_at_any_moment_of_a_check_s_end_leaves_one_whole_report(
         "a@mail.example.org,Mbox-pw-1,127.0.0.1,9,127.0.0.1,9\n",
         encoding="utf-8",
     )
-    run = subprocess.run(
-        [sys.executable, "-c", _SIGNALLED_END, *moment, "check", str(sheet), "--report-dir",
-         str(tmp_path / "reports"), "--log-format", "json", "--timeout", "5"],
-        stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=SAFETY,
-    )  # fmt: skip
+    run, events = _signalled(tmp_path, moment, "check", str(sheet), "--timeout", "5")
     assert run.returncode == 1, run.stderr
-    events = [json.loads(text) for text in run.stderr.splitlines()]
     assert "run.failed" not in [e["event"] for e in events]
     assert [e["signal"] for e in events if e["event"] == "run.interrupted"] == [
         "SIGTERM", "SIGINT"
     ]  # fmt: skip
-    (folder,) = (tmp_path / "reports").iterdir()
-    summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    _, summary = _one_report(tmp_path)
     assert summary["exit_code"] == 1 and summary["counts"]["failed"] == 1
 
 
@@ -271,17 +262,11 @@ def test_a_signal_while_validate_prints_its_summary_leaves_one_report(tmp_path: 
         "smtp.example.org\n",
         encoding="utf-8",
     )
-    run = subprocess.run(
-        [sys.executable, "-c", _SIGNALLED_END, "bulkmail.cli.validate", "print_result",
-         "validate", str(sheet), "--report-dir", str(tmp_path / "reports"), "--log-format",
-         "json"],
-        stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=SAFETY,
-    )  # fmt: skip
+    moment = ("bulkmail.cli.validate", "print_result")
+    run, events = _signalled(tmp_path, moment, "validate", str(sheet))
     assert run.returncode == 1, run.stderr
-    events = [json.loads(text) for text in run.stderr.splitlines()]
     assert [e["signal"] for e in events if e["event"] == "run.interrupted"] == [
         "SIGTERM", "SIGINT"
     ]  # fmt: skip
-    (folder,) = (tmp_path / "reports").iterdir()
-    summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    _, summary = _one_report(tmp_path)
     assert summary["exit_code"] == 1 and "error" not in summary
