@@ -56,18 +56,8 @@ def test_a_domain_the_portal_answers_oddly_fails_its_rows_with_a_hint_about_its_
     said: str,
 ) -> None:
     monkeypatch.setenv("BULKMAIL_PASSWORD", "Portal-pw-1")
-    sheet = tmp_path / "in.csv"
-    with sheet.open("w", newline="", encoding="utf-8") as f:
-        csv.writer(f).writerows(
-            [["email", "password"], ["ann@odd.example", "pw-1"], ["nina@good.example", "pw-2"]]
-        )
     portal = Portal({SETUPS: by_domain(odd)})
-    with serving(portal) as url:
-        code = main(
-            ["import", str(sheet), "--portal", url, "--user", "it@corp.example",
-             "--autofill", "portal", "--retries", "0", "--report-dir", str(tmp_path / "r"),
-             "--state", str(tmp_path / "j.sqlite")]
-        )  # fmt: skip
+    code = _import_two_domains(tmp_path, portal)
     out, err = capsys.readouterr()
     assert "Traceback" not in out + err
     assert code == 1
@@ -94,15 +84,8 @@ def test_a_question_refused_401_even_from_new_logins_stops_the_run_with_few_logi
     asked again (run/renewal.py); a portal that refuses each new token at once (a proxy that
     drops the header would) stops the run after 2 of them, not a login per question."""
     monkeypatch.setenv("BULKMAIL_PASSWORD", "Portal-pw-1")
-    sheet = tmp_path / "in.csv"
-    sheet.write_text("email,password\nann@odd.example,pw-1\nnina@good.example,pw-2\n")
     portal = Portal({SETUPS: by_domain(answer(401, b"Unauthorized"))})
-    with serving(portal) as url:
-        code = main(
-            ["import", str(sheet), "--portal", url, "--user", "it@corp.example",
-             "--autofill", "portal", "--retries", "0", "--report-dir", str(tmp_path / "r"),
-             "--state", str(tmp_path / "j.sqlite")]
-        )  # fmt: skip
+    code = _import_two_domains(tmp_path, portal)
     out, err = capsys.readouterr()
     assert "Traceback" not in out + err
     assert code == 3
@@ -179,3 +162,19 @@ def test_a_portal_that_only_answers_busy_stops_the_questions_and_the_run(
         "portal-unavailable"
     )
     assert summary["counts"]["created"] == 0
+
+
+def _import_two_domains(tmp_path: Path, portal: Portal) -> int:
+    """Import ann@odd.example and nina@good.example with --autofill portal against `portal`
+    (--user it@corp.example, no retries); return the exit code. Reports in tmp_path/r."""
+    sheet = tmp_path / "in.csv"
+    with sheet.open("w", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerows(
+            [["email", "password"], ["ann@odd.example", "pw-1"], ["nina@good.example", "pw-2"]]
+        )
+    with serving(portal) as url:
+        return main(
+            ["import", str(sheet), "--portal", url, "--user", "it@corp.example",
+             "--autofill", "portal", "--retries", "0", "--report-dir", str(tmp_path / "r"),
+             "--state", str(tmp_path / "j.sqlite")]
+        )  # fmt: skip
