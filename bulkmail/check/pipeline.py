@@ -37,7 +37,7 @@ from bulkmail.portal.tls import trust_context
 from bulkmail.report.collector import Collector, RunResult
 from bulkmail.report.writer import ReportWriter, new_report_folder
 from bulkmail.run import outcomes
-from bulkmail.run.drive import handlers_kept, report_first
+from bulkmail.run.drive import STOPS, handlers_kept, report_first
 from bulkmail.run.outcomes import Ledger
 from bulkmail.run.servers import MailServers
 from bulkmail.secrets import SECRET_FIELDS, register
@@ -239,8 +239,7 @@ class _Interrupt:
 
     async def watch(self, *, task_status: TaskStatus[None]) -> None:
         """Wait for signals; the first stops the check, later ones are taken (no traceback)."""
-        stops = (signal.SIGINT, signal.SIGTERM)
-        with handlers_kept(*stops), anyio.open_signal_receiver(*stops) as signals:
+        with handlers_kept(*STOPS), anyio.open_signal_receiver(*STOPS) as signals:
             task_status.started()
             async for signum in signals:
                 if self.reason:

@@ -28,6 +28,8 @@ from __future__ import annotations
 import unicodedata
 from functools import cache, lru_cache
 
+from bulkmail.validation.addresses import ascii_domain
+
 __all__ = ["lower_address", "mailbox_key"]
 
 
@@ -44,14 +46,9 @@ def mailbox_key(address: str) -> str:
     return f"{local}{at}{_ascii_domain(domain)}" if at else domain
 
 
-@lru_cache(maxsize=4096)  # a sheet has few domains; Python's punycode takes ~14 us a label
-def _ascii_domain(domain: str) -> str:
-    """Return the domain as DNS carries it: each non-ASCII label as `xn--` and its punycode
-    (`почта.рф` is `xn--80a1acny.xn--p1ai`), the form validation checks it in."""
-    if domain.isascii():
-        return domain
-    labels = domain.split(".")
-    return ".".join(x if x.isascii() else "xn--" + x.encode("punycode").decode() for x in labels)
+# The domain as DNS carries it (`почта.рф` is `xn--80a1acny.xn--p1ai`), as validation checks
+# its length. A sheet has few domains; Python's punycode takes ~14 us a label.
+_ascii_domain = lru_cache(maxsize=4096)(ascii_domain)
 
 
 def lower_address(address: str) -> str:

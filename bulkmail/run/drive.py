@@ -154,7 +154,8 @@ async def drive(
             tg.cancel_scope.cancel()
 
 
-_STOPS: Final = (signal.SIGINT, signal.SIGTERM)
+STOPS: Final = (signal.SIGINT, signal.SIGTERM)
+"""The signals that stop a run (Ctrl-C, systemd's stop): the import's and `check`'s."""
 
 
 @contextlib.contextmanager
@@ -198,8 +199,8 @@ def report_first(enabled: bool, log: Any) -> Iterator[None]:
         came.append(signal.Signals(signum).name)
 
     try:
-        with handlers_kept(*_STOPS):
-            for signum in _STOPS:
+        with handlers_kept(*STOPS):
+            for signum in STOPS:
                 signal.signal(signum, taken)
             yield
     finally:
@@ -220,7 +221,7 @@ async def watch_signals(
     """First Ctrl-C/SIGTERM: stop handing out rows, cancel after `grace`; second: at once."""
     import anyio
 
-    with handlers_kept(*_STOPS), anyio.open_signal_receiver(*_STOPS) as signals:
+    with handlers_kept(*STOPS), anyio.open_signal_receiver(*STOPS) as signals:
         task_status.started()
         async for signum in signals:
             if runner.state.interrupted:

@@ -9,6 +9,7 @@ is ever in flight per user whatever the concurrency. When the portal ends a sess
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -102,10 +103,10 @@ class Sessions:
         sessions = {id(s.session): s.session for s in self._users.values()}
         if self._acting is not None:
             sessions[id(self._acting.session)] = self._acting.session
-        return {
-            "ended": sum(s.ended for s in sessions.values()),
-            "renewed": sum(s.renewed for s in sessions.values()),
-        }
+        totals = Counter(ended=0, renewed=0)
+        for session in sessions.values():
+            totals.update(session.facts())
+        return dict(totals)
 
     async def existing(
         self, portal: PortalClient, identity: Identity, token: Token
